@@ -1,0 +1,780 @@
+/* dv_conf.c — YAML configuration, parsed on the main thread at start and on
+ * SIGHUP. libyaml events become a small node tree that keeps every node's
+ * line and column; the tree is then checked against the declarative key
+ * table below. Every error is collected (file:line:column, key, what was
+ * expected) before the caller decides to exit or keep the old generation. */
+#include "config.h"
+#include "dv_conf.h"
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#ifndef DV_PLUGIN_DIR
+#define DV_PLUGIN_DIR "/usr/local/lib/dejaview"
+#endif
+#ifndef DV_MODEL_DIR
+#define DV_MODEL_DIR "/usr/local/share/dejaview/models"
+#endif
+
+/* ---------------------------------------------------------------- names */
+
+static const char *const dv_stage_names[DV_STAGE_COUNT] = {
+	"decode", "detect", "landmarks", "align", "embed", "match"};
+static const char *const dv_role_names[DV_ROLE_COUNT] = {
+	"detector", "landmarker", "embedder", "matcher"};
+static const char *const dv_op_names[DV_OP_COUNT] = {"recognize", "detect"};
+static const int dv_stage_roles[DV_STAGE_COUNT] = {
+	-1, DV_ROLE_DETECTOR, DV_ROLE_LANDMARKER, -1, DV_ROLE_EMBEDDER, DV_ROLE_MATCHER};
+
+const char *dv_stage_name(int s) { return s >= 0 && s < DV_STAGE_COUNT ? dv_stage_names[s] : "?"; }
+const char *dv_role_name(int r) { return r >= 0 && r < DV_ROLE_COUNT ? dv_role_names[r] : "?"; }
+const char *dv_op_name(int o) { return o >= 0 && o < DV_OP_COUNT ? dv_op_names[o] : "?"; }
+int dv_stage_role(int s) { return s >= 0 && s < DV_STAGE_COUNT ? dv_stage_roles[s] : -1; }
+
+/* ---------------------------------------------------------------- errors */
+
+void dv_conf_errs_add(struct dv_conf_errs *e, const char *file, int line, int col,
+    const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	char *m = NULL;
+	int r = line > 0 ? asprintf(&m, "%s:%d:%d: %s", file, line, col, text)
+	                 : asprintf(&m, "%s: %s", file, text);
+	if (r < 0)
+		return;
+	char **v = realloc(e->msg, sizeof *v * (e->n + 1));
+	if (!v) {
+		free(m);
+		return;
+	}
+	e->msg = v;
+	e->msg[e->n++] = m;
+}
+
+void dv_conf_errs_fini(struct dv_conf_errs *e)
+{
+	for (int i = 0; i < e->n; i++)
+		free(e->msg[i]);
+	free(e->msg);
+	e->msg = NULL;
+	e->n = 0;
+}
+
+/* ---------------------------------------------------------------- tree */
+
+enum { YN_SCALAR, YN_MAP, YN_SEQ };
+
+struct yn {
+	int type;
+	int line, col;
+	bool quoted;
+	char *str;        /* scalars */
+	struct yn **kids; /* maps: key, value, key, value ...; seqs: items */
+	int n;
+};
+
+static void yn_free(struct yn *n)
+{
+	if (!n)
+		return;
+	for (int i = 0; i < n->n; i++)
+		yn_free(n->kids[i]);
+	free(n->kids);
+	free(n->str);
+	free(n);
+}
+
+static int yn_push(struct yn *p, struct yn *k)
+{
+	struct yn **v = realloc(p->kids, sizeof *v * (p->n + 1));
+	if (!v)
+		return -1;
+	p->kids = v;
+	p->kids[p->n++] = k;
+	return 0;
+}
+
+struct yparse {
+	yaml_parser_t p;
+	const char *file;
+	struct dv_conf_errs *errs;
+	bool failed;
+};
+
+/* Build the node starting with event ev (already taken). Returns NULL on a
+ * parse error (reported). */
+static struct yn *yn_build(struct yparse *y, yaml_event_t *ev)
+{
+	struct yn *n = calloc(1, sizeof *n);
+	if (!n)
+		return NULL;
+	n->line = (int)ev->start_mark.line + 1;
+	n->col = (int)ev->start_mark.column + 1;
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		n->type = YN_SCALAR;
+		n->str = strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+		n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+		return n;
+	case YAML_ALIAS_EVENT:
+		dv_conf_errs_add(y->errs, y->file, n->line, n->col,
+		    "YAML aliases are not supported in the configuration");
+		n->type = YN_SCALAR;
+		n->str = strdup("");
+		return n;
+	case YAML_MAPPING_START_EVENT:
+	case YAML_SEQUENCE_START_EVENT: {
+		n->type = ev->type == YAML_MAPPING_START_EVENT ? YN_MAP : YN_SEQ;
+		yaml_event_type_t end = n->type == YN_MAP ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
+		for (;;) {
+			yaml_event_t e;
+			if (!yaml_parser_parse(&y->p, &e)) {
+				y->failed = true;
+				yn_free(n);
+				return NULL;
+			}
+			if (e.type == end) {
+				yaml_event_delete(&e);
+				return n;
+			}
+			struct yn *k = yn_build(y, &e);
+			yaml_event_delete(&e);
+			if (!k || yn_push(n, k) != 0) {
+				yn_free(k);
+				yn_free(n);
+				return NULL;
+			}
+		}
+	}
+	default:
+		free(n);
+		return NULL;
+	}
+}
+
+/* Parse a whole document into a tree; NULL for an empty document. */
+static struct yn *yn_parse(struct yparse *y, const char *text, size_t len, bool *ok)
+{
+	struct yn *root = NULL;
+	*ok = true;
+	yaml_parser_set_input_string(&y->p, (const unsigned char *)text, len);
+	for (;;) {
+		yaml_event_t e;
+		if (!yaml_parser_parse(&y->p, &e)) {
+			y->failed = true;
+			break;
+		}
+		yaml_event_type_t t = e.type;
+		if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT || t == YAML_SCALAR_EVENT ||
+		    t == YAML_ALIAS_EVENT) {
+			if (root) {
+				yaml_event_delete(&e);
+				dv_conf_errs_add(y->errs, y->file, (int)e.start_mark.line + 1,
+				    (int)e.start_mark.column + 1, "only one YAML document is allowed");
+				*ok = false;
+				break;
+			}
+			root = yn_build(y, &e);
+			if (!root && y->failed) {
+				yaml_event_delete(&e);
+				break;
+			}
+		}
+		yaml_event_delete(&e);
+		if (t == YAML_STREAM_END_EVENT)
+			break;
+	}
+	if (y->failed) {
+		const yaml_mark_t *m = &y->p.problem_mark;
+		dv_conf_errs_add(y->errs, y->file, (int)m->line + 1, (int)m->column + 1,
+		    "YAML syntax error: %s%s%s", y->p.problem ? y->p.problem : "unknown problem",
+		    y->p.context ? " " : "", y->p.context ? y->p.context : "");
+		*ok = false;
+	}
+	return root;
+}
+
+/* ---------------------------------------------------------------- key table */
+
+enum { KT_MAP, KT_STR, KT_INT, KT_BYTES, KT_BOOL, KT_ADDR, KT_LEVEL, KT_PLUGINS, KT_PIPELINES, KT_DOUBLE };
+
+struct dv_conf_key {
+	const char *path;
+	int type;
+	size_t off;
+	long long min, max;
+	const char *def;
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct dv_conf, f)
+static const struct dv_conf_key dv_conf_keys[] = {
+	{"listen", KT_MAP, 0, 0, 0, NULL, "listeners"},
+	{"listen.http", KT_ADDR, OFF(listen_http), 0, 0, "127.0.0.1:8080", "HTTP listener, host:port; \"\" disables it; port 0 picks a free port"},
+	{"listen.tcp", KT_ADDR, OFF(listen_tcp), 0, 0, "127.0.0.1:7070", "raw TCP listener, host:port; \"\" disables it"},
+	{"workers", KT_INT, OFF(workers), 1, 256, "2", "worker threads; each owns its plugin instances"},
+	{"database", KT_STR, OFF(database), 0, 0, "", "libpq connection string or URI; \"\" runs without a database (never ready)"},
+	{"migrate_on_start", KT_BOOL, OFF(migrate_on_start), 0, 0, "true", "apply pending SQL migrations when the database is reached"},
+	{"plugin_dir", KT_STR, OFF(plugin_dir), 0, 0, DV_PLUGIN_DIR, "where plugin .so files named without a '/' are found"},
+	{"model_dir", KT_STR, OFF(model_dir), 0, 0, DV_MODEL_DIR, "where plugins find their model files"},
+	{"log", KT_MAP, 0, 0, 0, NULL, "logging"},
+	{"log.level", KT_LEVEL, OFF(log_level), 0, 0, "info", "error, warn, info or debug"},
+	{"limits", KT_MAP, 0, 0, 0, NULL, "limits on what clients control"},
+	{"limits.body_bytes", KT_BYTES, OFF(limits.body_bytes), 1024, 1LL << 30, "10MiB", "largest HTTP request body (413 beyond)"},
+	{"limits.connections", KT_INT, OFF(limits.connections), 1, 1000000, "1024", "open connections per listener; more are refused"},
+	{"limits.queue", KT_INT, OFF(limits.queue), 1, 1000000, "64", "jobs waiting for a worker; a full queue answers 503 + Retry-After"},
+	{"limits.image_pixels", KT_INT, OFF(limits.image_pixels), 1, 1LL << 32, "40000000", "largest decoded image, width x height"},
+	{"limits.faces", KT_INT, OFF(limits.faces), 1, 1000, "32", "most faces handled per image (the best-scored are kept)"},
+	{"limits.frame_bytes", KT_BYTES, OFF(limits.frame_bytes), 64, 1LL << 30, "10MiB", "largest TCP frame payload"},
+	{"limits.idle_timeout_ms", KT_INT, OFF(limits.idle_timeout_ms), 100, 86400000, "30000", "idle or slow connections are closed after this"},
+	{"limits.drain_timeout_ms", KT_INT, OFF(limits.drain_timeout_ms), 0, 86400000, "30000", "on SIGTERM, longest wait for in-flight jobs"},
+	{"limits.inflight_per_connection", KT_INT, OFF(limits.inflight_per_connection), 1, 100000, "64", "pipelined TCP requests in flight per connection"},
+	{"match", KT_MAP, 0, 0, 0, NULL, "matching"},
+	{"match.threshold", KT_DOUBLE, OFF(match_threshold), 0, 10, "0.6", "largest distance that counts as the same person (requests may override it within [0, 10])"},
+	{"match.top_k", KT_INT, OFF(match_top_k), 1, 100, "3", "candidates returned per face (requests may ask for up to 100)"},
+	{"plugins", KT_PLUGINS, 0, 0, 0, NULL, "backends by role: detector, landmarker, embedder, matcher; each {so: NAME, params...}"},
+	{"pipelines", KT_PIPELINES, 0, 0, 0, NULL, "operation -> list of stages (recognize, detect)"},
+};
+#define DV_NKEYS (sizeof dv_conf_keys / sizeof dv_conf_keys[0])
+
+static const struct dv_conf_key *dv_conf_key_find(const char *path)
+{
+	for (size_t i = 0; i < DV_NKEYS; i++)
+		if (strcmp(dv_conf_keys[i].path, path) == 0)
+			return &dv_conf_keys[i];
+	return NULL;
+}
+
+/* Levenshtein distance, for "did you mean". */
+static int dv_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 63 || lb > 63)
+		return 99;
+	int d[64][64];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			int x = d[i - 1][j] + 1, z = d[i][j - 1] + 1;
+			d[i][j] = c < x ? (c < z ? c : z) : (x < z ? x : z);
+		}
+	return d[la][lb];
+}
+
+/* The closest key under the same parent, or NULL. */
+static const char *dv_conf_suggest(const char *parent, const char *key)
+{
+	const char *best = NULL;
+	int bestd = 3;
+	size_t pl = strlen(parent);
+	for (size_t i = 0; i < DV_NKEYS; i++) {
+		const char *p = dv_conf_keys[i].path;
+		const char *leaf;
+		if (pl == 0) {
+			if (strchr(p, '.'))
+				continue;
+			leaf = p;
+		} else {
+			if (strncmp(p, parent, pl) != 0 || p[pl] != '.' || strchr(p + pl + 1, '.'))
+				continue;
+			leaf = p + pl + 1;
+		}
+		int d = dv_edit_distance(key, leaf);
+		if (d < bestd) {
+			bestd = d;
+			best = leaf;
+		}
+	}
+	return best;
+}
+
+/* ---------------------------------------------------------------- scalars */
+
+static int dv_parse_ll(const char *s, long long *out)
+{
+	char buf[64];
+	size_t j = 0;
+	for (const char *p = s; *p && j < sizeof buf - 1; p++)
+		if (*p != '_')
+			buf[j++] = *p;
+	buf[j] = 0;
+	if (!j)
+		return -1;
+	errno = 0;
+	char *end;
+	long long v = strtoll(buf, &end, 10);
+	if (errno || *end || end == buf)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "10MiB", "512k", "1G", "2048" -> bytes (k/M/G are powers of 1024). */
+static int dv_parse_bytes(const char *s, long long *out)
+{
+	char num[64];
+	size_t i = 0;
+	while ((isdigit((unsigned char)s[i]) || s[i] == '_') && i < sizeof num - 1) {
+		num[i] = s[i];
+		i++;
+	}
+	num[i] = 0;
+	long long v;
+	if (dv_parse_ll(num, &v) != 0)
+		return -1;
+	const char *u = s + i;
+	while (*u == ' ')
+		u++;
+	long long mul = 1;
+	if (!*u || !strcmp(u, "B"))
+		mul = 1;
+	else if (!strcasecmp(u, "k") || !strcasecmp(u, "kb") || !strcmp(u, "KiB"))
+		mul = 1024;
+	else if (!strcasecmp(u, "m") || !strcasecmp(u, "mb") || !strcmp(u, "MiB"))
+		mul = 1024 * 1024;
+	else if (!strcasecmp(u, "g") || !strcasecmp(u, "gb") || !strcmp(u, "GiB"))
+		mul = 1024LL * 1024 * 1024;
+	else
+		return -1;
+	if (v > LLONG_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int dv_parse_bool(const char *s, bool *out)
+{
+	static const char *const t[] = {"true", "yes", "on"}, *const f[] = {"false", "no", "off"};
+	for (int i = 0; i < 3; i++) {
+		if (!strcasecmp(s, t[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(s, f[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int dv_conf_split_addr(const char *addr, char **host, int *port)
+{
+	const char *colon;
+	char *h;
+	if (addr[0] == '[') {
+		const char *rb = strchr(addr, ']');
+		if (!rb || rb[1] != ':')
+			return -1;
+		h = strndup(addr + 1, (size_t)(rb - addr - 1));
+		colon = rb + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon || colon == addr)
+			return -1;
+		h = strndup(addr, (size_t)(colon - addr));
+	}
+	if (!h)
+		return -1;
+	long long p;
+	if (dv_parse_ll(colon + 1, &p) != 0 || p < 0 || p > 65535) {
+		free(h);
+		return -1;
+	}
+	*host = h;
+	*port = (int)p;
+	return 0;
+}
+
+static const char *yn_kind(const struct yn *n)
+{
+	return n->type == YN_MAP ? "a mapping" : n->type == YN_SEQ ? "a list" : "a scalar";
+}
+
+struct dv_cparse {
+	const char *file;
+	struct dv_conf_errs *errs;
+	struct dv_conf *c;
+};
+
+#define CERR(cp, node, ...) dv_conf_errs_add((cp)->errs, (cp)->file, (node)->line, (node)->col, __VA_ARGS__)
+
+/* Store a scalar value for key k. Returns 0 or -1 (error reported). When
+ * node is NULL, value is the table default. */
+static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const struct yn *node,
+    const char *value)
+{
+	char *base = (char *)cp->c;
+	if (node && node->type != YN_SCALAR) {
+		CERR(cp, node, "%s: expected %s, got %s", k->path,
+		    k->type == KT_INT || k->type == KT_BYTES ? "an integer" : k->type == KT_DOUBLE ? "a number" : k->type == KT_BOOL ? "true or false" : "a string",
+		    yn_kind(node));
+		return -1;
+	}
+	switch (k->type) {
+	case KT_STR:
+	case KT_ADDR:
+	case KT_LEVEL: {
+		if (k->type == KT_ADDR && value[0]) {
+			char *h;
+			int port;
+			if (dv_conf_split_addr(value, &h, &port) != 0) {
+				if (node)
+					CERR(cp, node, "%s: expected host:port (e.g. 127.0.0.1:8080) or \"\", got \"%s\"", k->path, value);
+				return -1;
+			}
+			free(h);
+		}
+		if (k->type == KT_LEVEL && strcmp(value, "error") && strcmp(value, "warn") &&
+		    strcmp(value, "info") && strcmp(value, "debug")) {
+			if (node)
+				CERR(cp, node, "%s: expected one of error, warn, info, debug, got \"%s\"", k->path, value);
+			return -1;
+		}
+		char **dst = (char **)(base + k->off);
+		char *v = strdup(value);
+		if (!v)
+			return -1;
+		free(*dst);
+		*dst = v;
+		return 0;
+	}
+	case KT_INT:
+	case KT_BYTES: {
+		long long v;
+		int r = k->type == KT_INT ? dv_parse_ll(value, &v) : dv_parse_bytes(value, &v);
+		if (r != 0 || (node && node->quoted)) {
+			if (node)
+				CERR(cp, node, "%s: expected %s, got \"%s\"", k->path,
+				    k->type == KT_INT ? "an integer" : "a size in bytes (e.g. 1048576, 512KiB, 10MiB)", value);
+			return -1;
+		}
+		if (v < k->min || v > k->max) {
+			if (node)
+				CERR(cp, node, "%s: expected a value between %lld and %lld, got %lld", k->path, k->min, k->max, v);
+			return -1;
+		}
+		*(long long *)(base + k->off) = v;
+		return 0;
+	}
+	case KT_DOUBLE: {
+		char *end;
+		errno = 0;
+		double v = strtod(value, &end);
+		if (!*value || *end || errno || (node && node->quoted) || v != v) {
+			if (node)
+				CERR(cp, node, "%s: expected a number, got \"%s\"", k->path, value);
+			return -1;
+		}
+		if (v < (double)k->min || v > (double)k->max) {
+			if (node)
+				CERR(cp, node, "%s: expected a number between %lld and %lld, got %g", k->path, k->min, k->max, v);
+			return -1;
+		}
+		*(double *)(base + k->off) = v;
+		return 0;
+	}
+	case KT_BOOL: {
+		bool v;
+		if (dv_parse_bool(value, &v) != 0 || (node && node->quoted)) {
+			if (node)
+				CERR(cp, node, "%s: expected true or false, got \"%s\"", k->path, value);
+			return -1;
+		}
+		*(bool *)(base + k->off) = v;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------------- sections */
+
+static void dv_conf_plugins(struct dv_cparse *cp, const struct yn *map)
+{
+	if (map->type != YN_MAP) {
+		CERR(cp, map, "plugins: expected a mapping of role to plugin, got %s", yn_kind(map));
+		return;
+	}
+	for (int i = 0; i + 1 < map->n; i += 2) {
+		const struct yn *k = map->kids[i], *v = map->kids[i + 1];
+		int role = -1;
+		for (int r = 0; r < DV_ROLE_COUNT; r++)
+			if (k->type == YN_SCALAR && !strcmp(k->str, dv_role_names[r]))
+				role = r;
+		if (role < 0) {
+			CERR(cp, k, "plugins: unknown role '%s' (expected detector, landmarker, embedder or matcher)",
+			    k->type == YN_SCALAR ? k->str : "?");
+			continue;
+		}
+		struct dv_conf_plugin *pl = &cp->c->plugins[role];
+		if (v->type != YN_MAP) {
+			CERR(cp, v, "plugins.%s: expected a mapping with 'so' and the plugin's parameters, got %s",
+			    dv_role_names[role], yn_kind(v));
+			continue;
+		}
+		pl->present = true;
+		pl->line = k->line;
+		pl->col = k->col;
+		for (int j = 0; j + 1 < v->n; j += 2) {
+			const struct yn *pk = v->kids[j], *pv = v->kids[j + 1];
+			if (pk->type != YN_SCALAR)
+				continue;
+			if (!strcmp(pk->str, "so")) {
+				if (pv->type != YN_SCALAR || !pv->str[0]) {
+					CERR(cp, pv, "plugins.%s.so: expected a plugin name or path", dv_role_names[role]);
+					continue;
+				}
+				free(pl->so);
+				pl->so = strdup(pv->str);
+				continue;
+			}
+			struct dv_conf_param *np = realloc(pl->params, sizeof *np * (pl->n_params + 1));
+			if (!np)
+				return;
+			pl->params = np;
+			struct dv_conf_param *p = &pl->params[pl->n_params++];
+			p->key = strdup(pk->str);
+			p->value = strdup(pv->type == YN_SCALAR ? pv->str : "");
+			p->is_scalar = pv->type == YN_SCALAR;
+			p->line = pv->line;
+			p->col = pv->col;
+		}
+		if (!pl->so)
+			CERR(cp, k, "plugins.%s: missing required key 'so' (the plugin to load)", dv_role_names[role]);
+	}
+}
+
+static void dv_conf_pipelines(struct dv_cparse *cp, const struct yn *map)
+{
+	if (map->type != YN_MAP) {
+		CERR(cp, map, "pipelines: expected a mapping of operation to stages, got %s", yn_kind(map));
+		return;
+	}
+	for (int i = 0; i + 1 < map->n; i += 2) {
+		const struct yn *k = map->kids[i], *v = map->kids[i + 1];
+		int op = -1;
+		for (int o = 0; o < DV_OP_COUNT; o++)
+			if (k->type == YN_SCALAR && !strcmp(k->str, dv_op_names[o]))
+				op = o;
+		if (op < 0) {
+			CERR(cp, k, "pipelines: unknown operation '%s' (expected recognize or detect)",
+			    k->type == YN_SCALAR ? k->str : "?");
+			continue;
+		}
+		if (v->type != YN_SEQ) {
+			CERR(cp, v, "pipelines.%s: expected a list of stages, got %s", dv_op_names[op], yn_kind(v));
+			continue;
+		}
+		struct dv_conf_pipeline *pp = &cp->c->pipelines[op];
+		pp->present = true;
+		pp->n_stages = 0;
+		int last = -1;
+		bool seen[DV_STAGE_COUNT] = {false};
+		for (int j = 0; j < v->n; j++) {
+			const struct yn *s = v->kids[j];
+			int st = -1;
+			for (int x = 0; x < DV_STAGE_COUNT; x++)
+				if (s->type == YN_SCALAR && !strcmp(s->str, dv_stage_names[x]))
+					st = x;
+			if (st < 0) {
+				CERR(cp, s, "pipelines.%s: unknown stage '%s' (expected decode, detect, landmarks, align, embed, match)",
+				    dv_op_names[op], s->type == YN_SCALAR ? s->str : "?");
+				continue;
+			}
+			if (st <= last) {
+				CERR(cp, s, "pipelines.%s: stage '%s' is out of order (stages run in the order decode, detect, landmarks, align, embed, match)",
+				    dv_op_names[op], s->str);
+				continue;
+			}
+			/* Each stage needs the output of an earlier one. */
+			static const int need[DV_STAGE_COUNT] = {-1, DV_STAGE_DECODE, DV_STAGE_DETECT, DV_STAGE_DETECT,
+			    DV_STAGE_ALIGN, DV_STAGE_EMBED};
+			if (need[st] >= 0 && !seen[need[st]])
+				CERR(cp, s, "pipelines.%s: stage '%s' needs stage '%s' before it", dv_op_names[op], s->str,
+				    dv_stage_names[need[st]]);
+			int role = dv_stage_roles[st];
+			if (role >= 0 && !cp->c->plugins[role].present)
+				CERR(cp, s, "pipelines.%s: stage '%s' needs a plugin under plugins.%s", dv_op_names[op], s->str,
+				    dv_role_names[role]);
+			seen[st] = true;
+			last = st;
+			if (pp->n_stages < DV_MAX_STAGES)
+				pp->stages[pp->n_stages++] = st;
+		}
+		if (pp->n_stages == 0 || pp->stages[0] != DV_STAGE_DECODE)
+			CERR(cp, v, "pipelines.%s: the first stage must be 'decode'", dv_op_names[op]);
+	}
+}
+
+/* Walk a mapping whose keys live under `prefix` in the table. */
+static void dv_conf_walk(struct dv_cparse *cp, const struct yn *map, const char *prefix)
+{
+	if (map->type != YN_MAP) {
+		if (*prefix)
+			CERR(cp, map, "%s: expected a mapping, got %s", prefix, yn_kind(map));
+		else
+			CERR(cp, map, "the configuration must be a mapping of keys, got %s", yn_kind(map));
+		return;
+	}
+	for (int i = 0; i + 1 < map->n; i += 2) {
+		const struct yn *k = map->kids[i], *v = map->kids[i + 1];
+		if (k->type != YN_SCALAR) {
+			CERR(cp, k, "keys must be plain strings");
+			continue;
+		}
+		/* duplicate keys are errors: the second would silently win */
+		for (int j = 0; j < i; j += 2)
+			if (map->kids[j]->type == YN_SCALAR && !strcmp(map->kids[j]->str, k->str))
+				CERR(cp, k, "duplicate key '%s%s%s' (first at line %d)", prefix, *prefix ? "." : "",
+				    k->str, map->kids[j]->line);
+		char path[256];
+		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", k->str);
+		const struct dv_conf_key *key = dv_conf_key_find(path);
+		if (!key) {
+			const char *s = dv_conf_suggest(prefix, k->str);
+			if (s)
+				CERR(cp, k, "unknown key '%s' (did you mean '%s'?)", path, s);
+			else
+				CERR(cp, k, "unknown key '%s'", path);
+			continue;
+		}
+		switch (key->type) {
+		case KT_MAP:
+			dv_conf_walk(cp, v, path);
+			break;
+		case KT_PLUGINS:
+			dv_conf_plugins(cp, v);
+			break;
+		case KT_PIPELINES:
+			break; /* after plugins are known, see dv_conf_parse */
+		default:
+			dv_conf_set(cp, key, v, v->type == YN_SCALAR ? v->str : "");
+		}
+	}
+}
+
+struct dv_conf *dv_conf_parse(const char *name, const char *text, size_t len, struct dv_conf_errs *errs)
+{
+	struct dv_conf *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->path = strdup(name);
+	struct dv_cparse cp = {.file = name, .errs = errs, .c = c};
+	for (size_t i = 0; i < DV_NKEYS; i++)
+		if (dv_conf_keys[i].def)
+			dv_conf_set(&cp, &dv_conf_keys[i], NULL, dv_conf_keys[i].def);
+
+	struct yparse y = {.file = name, .errs = errs};
+	if (!yaml_parser_initialize(&y.p)) {
+		dv_conf_free(c);
+		return NULL;
+	}
+	bool ok;
+	struct yn *root = yn_parse(&y, text, len, &ok);
+	yaml_parser_delete(&y.p);
+	if (ok && !root) {
+		dv_conf_errs_add(errs, name, 0, 0, "the configuration is empty");
+	} else if (root) {
+		dv_conf_walk(&cp, root, "");
+		if (root->type == YN_MAP)
+			for (int i = 0; i + 1 < root->n; i += 2)
+				if (root->kids[i]->type == YN_SCALAR && !strcmp(root->kids[i]->str, "pipelines"))
+					dv_conf_pipelines(&cp, root->kids[i + 1]);
+	}
+	yn_free(root);
+	return c;
+}
+
+struct dv_conf *dv_conf_load(const char *path, struct dv_conf_errs *errs)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		dv_conf_errs_add(errs, path, 0, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len + 4096 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (16u << 20)) {
+				dv_conf_errs_add(errs, path, 0, 0, "file too large");
+				free(text);
+				fclose(f);
+				return NULL;
+			}
+			char *t = realloc(text, cap);
+			if (!t) {
+				free(text);
+				fclose(f);
+				return NULL;
+			}
+			text = t;
+		}
+		size_t r = fread(text + len, 1, cap - len, f);
+		len += r;
+		if (r == 0)
+			break;
+	}
+	bool err = ferror(f);
+	fclose(f);
+	if (err) {
+		dv_conf_errs_add(errs, path, 0, 0, "read error");
+		free(text);
+		return NULL;
+	}
+	struct dv_conf *c = dv_conf_parse(path, text ? text : "", len, errs);
+	free(text);
+	return c;
+}
+
+void dv_conf_free(struct dv_conf *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->listen_http);
+	free(c->listen_tcp);
+	free(c->database);
+	free(c->plugin_dir);
+	free(c->model_dir);
+	free(c->log_level);
+	for (int r = 0; r < DV_ROLE_COUNT; r++) {
+		struct dv_conf_plugin *p = &c->plugins[r];
+		free(p->so);
+		for (int i = 0; i < p->n_params; i++) {
+			free(p->params[i].key);
+			free(p->params[i].value);
+		}
+		free(p->params);
+	}
+	free(c);
+}
+
+void dv_conf_print_reference(void)
+{
+	printf("%-34s %-8s %-16s %s\n", "key", "type", "default", "meaning");
+	static const char *const tn[] = {"map", "string", "integer", "bytes", "bool", "address", "level", "map", "map", "number"};
+	for (size_t i = 0; i < DV_NKEYS; i++) {
+		const struct dv_conf_key *k = &dv_conf_keys[i];
+		char range[64] = "";
+		if (k->type == KT_INT || k->type == KT_BYTES || k->type == KT_DOUBLE)
+			snprintf(range, sizeof range, " [%lld..%lld]", k->min, k->max);
+		printf("%-34s %-8s %-16s %s%s\n", k->path, tn[k->type], k->def ? (k->def[0] ? k->def : "\"\"") : "-",
+		    k->help, range);
+	}
+}

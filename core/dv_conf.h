@@ -1,0 +1,105 @@
+/* dv_conf.h — the YAML configuration: parsed and validated into a plain
+ * struct. Parsing is a pure function of the text (no I/O) so it can be
+ * unit-tested and fuzzed; plugin parameters are validated later against each
+ * plugin's own table (dv_plugin.c), with the same file:line:column errors. */
+#ifndef DV_CONF_H
+#define DV_CONF_H
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Pipeline stages, in the only order they may appear. */
+enum dv_stage {
+	DV_STAGE_DECODE = 0,
+	DV_STAGE_DETECT,
+	DV_STAGE_LANDMARKS,
+	DV_STAGE_ALIGN,
+	DV_STAGE_EMBED,
+	DV_STAGE_MATCH,
+	DV_STAGE_COUNT
+};
+
+/* Plugin roles; role r is served by a plugin of kind r + 1. */
+enum dv_role {
+	DV_ROLE_DETECTOR = 0,
+	DV_ROLE_LANDMARKER,
+	DV_ROLE_EMBEDDER,
+	DV_ROLE_MATCHER,
+	DV_ROLE_COUNT
+};
+
+/* Operations that a pipeline can serve. */
+enum dv_op { DV_OP_RECOGNIZE = 0, DV_OP_DETECT, DV_OP_COUNT };
+
+#define DV_MAX_STAGES 16
+
+struct dv_conf_param {
+	char *key;
+	char *value;
+	bool is_scalar; /* false when the YAML value was a map or sequence */
+	int line, col;
+};
+
+struct dv_conf_plugin {
+	bool present;
+	char *so;       /* name (looked up in plugin_dir) or a path with a '/' */
+	int line, col;  /* of the role key, for errors */
+	struct dv_conf_param *params;
+	int n_params;
+};
+
+struct dv_conf_pipeline {
+	bool present;
+	int stages[DV_MAX_STAGES];
+	int n_stages;
+};
+
+struct dv_conf {
+	char *path;
+	char *listen_http;   /* "host:port", "" = disabled */
+	char *listen_tcp;
+	long long workers;
+	char *database;      /* libpq conninfo, "" = none */
+	bool migrate_on_start;
+	char *plugin_dir;
+	char *model_dir;
+	char *log_level;
+	double match_threshold;   /* distance at or below which a face is known */
+	long long match_top_k;    /* candidates returned per face */
+	struct {
+		long long body_bytes, connections, queue, image_pixels, faces;
+		long long frame_bytes, idle_timeout_ms, drain_timeout_ms;
+		long long inflight_per_connection;
+	} limits;
+	struct dv_conf_plugin plugins[DV_ROLE_COUNT];
+	struct dv_conf_pipeline pipelines[DV_OP_COUNT];
+};
+
+/* Collected error messages, each "file:line:column: text". */
+struct dv_conf_errs {
+	char **msg;
+	int n;
+};
+void dv_conf_errs_add(struct dv_conf_errs *e, const char *file, int line, int col,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void dv_conf_errs_fini(struct dv_conf_errs *e);
+
+/* Parse and validate text (len bytes; need not be NUL-terminated) named
+ * `name` in messages. Always returns a dv_conf (defaults filled in) unless
+ * out of memory; errors are appended to errs. The caller owns the result
+ * and frees it with dv_conf_free(). */
+struct dv_conf *dv_conf_parse(const char *name, const char *text, size_t len,
+    struct dv_conf_errs *errs);
+/* Read the file and parse it. An unreadable file is one error. */
+struct dv_conf *dv_conf_load(const char *path, struct dv_conf_errs *errs);
+void dv_conf_free(struct dv_conf *c);
+
+const char *dv_stage_name(int stage);
+const char *dv_role_name(int role);
+const char *dv_op_name(int op);
+/* The role a stage needs, or -1. */
+int dv_stage_role(int stage);
+/* Split "host:port" (or "[v6]:port"); returns 0 or -1. host is malloc'd. */
+int dv_conf_split_addr(const char *addr, char **host, int *port);
+/* Print the reference of every key (for --help-config and the README). */
+void dv_conf_print_reference(void);
+#endif

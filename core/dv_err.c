@@ -1,0 +1,46 @@
+/* dv_err.c — the single table that maps an error to its API code, HTTP status
+ * and default message. HTTP replies and TCP error frames both read it. */
+#include "dv_err.h"
+
+struct dv_err_info {
+	const char *code;
+	int status;
+	const char *message;
+};
+
+static const struct dv_err_info dv_err_table[DV_ERR_COUNT_] = {
+	[0] = {"ok", 200, "ok"},
+	[-DV_EINTERNAL] = {"internal", 500, "internal error"},
+	[-DV_ENOMEM] = {"out_of_memory", 503, "the server is out of memory"},
+	[-DV_EBADREQUEST] = {"bad_request", 400, "the request is malformed"},
+	[-DV_ENOTFOUND] = {"not_found", 404, "no such resource"},
+	[-DV_EMETHOD] = {"method_not_allowed", 405, "method not allowed on this resource"},
+	[-DV_ETOOLARGE] = {"body_too_large", 413, "the request body exceeds the configured limit"},
+	[-DV_EMEDIATYPE] = {"unsupported_media_type", 415, "unsupported image type"},
+	[-DV_EBADIMAGE] = {"bad_image", 422, "the image cannot be decoded"},
+	[-DV_EIMAGETOOLARGE] = {"image_too_large", 413, "the image has more pixels than the configured limit"},
+	[-DV_ENOFACE] = {"no_face", 422, "no face was found in the image"},
+	[-DV_EOVERLOADED] = {"overloaded", 503, "the job queue is full, retry later"},
+	[-DV_ESHUTDOWN] = {"shutting_down", 503, "the server is shutting down"},
+	[-DV_EPLUGIN] = {"plugin_unavailable", 503, "a backend plugin is unavailable"},
+	[-DV_EDBUNAVAIL] = {"database_unavailable", 503, "the database is unavailable"},
+	[-DV_ENOPIPELINE] = {"no_pipeline", 404, "no pipeline is configured for this operation"},
+	[-DV_EUNAUTHORIZED] = {"unauthorized", 401, "missing or invalid API key"},
+	[-DV_EFORBIDDEN] = {"forbidden", 403, "not allowed"},
+	[-DV_ETIMEOUT] = {"timeout", 503, "the request timed out"},
+	[-DV_EBADFRAME] = {"bad_frame", 400, "malformed frame"},
+	[-DV_ETOOMANYCONN] = {"too_many_connections", 503, "connection limit reached"},
+};
+
+static const struct dv_err_info *dv_err_get(int err)
+{
+	if (err > 0)
+		err = 0;
+	if (err <= -DV_ERR_COUNT_ || !dv_err_table[-err].code)
+		err = DV_EINTERNAL;
+	return &dv_err_table[-err];
+}
+
+const char *dv_err_code(int err) { return dv_err_get(err)->code; }
+int dv_err_http_status(int err) { return dv_err_get(err)->status; }
+const char *dv_err_message(int err) { return dv_err_get(err)->message; }

@@ -1,0 +1,38 @@
+/* dv_err.h — the one error enum of the daemon and its mapping to the stable
+ * API code and HTTP status. Functions return 0 on success, a negative
+ * dv_err value on failure, a positive value for non-error outcomes. */
+#ifndef DV_ERR_H
+#define DV_ERR_H
+
+enum dv_err {
+	DV_OK = 0,
+	DV_EINTERNAL = -1,
+	DV_ENOMEM = -2,
+	DV_EBADREQUEST = -3,
+	DV_ENOTFOUND = -4,
+	DV_EMETHOD = -5,
+	DV_ETOOLARGE = -6,
+	DV_EMEDIATYPE = -7,
+	DV_EBADIMAGE = -8,
+	DV_EIMAGETOOLARGE = -9,
+	DV_ENOFACE = -10,
+	DV_EOVERLOADED = -11,
+	DV_ESHUTDOWN = -12,
+	DV_EPLUGIN = -13,
+	DV_EDBUNAVAIL = -14,
+	DV_ENOPIPELINE = -15,
+	DV_EUNAUTHORIZED = -16,
+	DV_EFORBIDDEN = -17,
+	DV_ETIMEOUT = -18,
+	DV_EBADFRAME = -19,
+	DV_ETOOMANYCONN = -20,
+	DV_ERR_COUNT_ = 21
+};
+
+/* Stable machine-readable code, e.g. "no_face". */
+const char *dv_err_code(int err);
+/* HTTP status for the error, e.g. 422. */
+int dv_err_http_status(int err);
+/* Default human-readable message. */
+const char *dv_err_message(int err);
+#endif

@@ -1,0 +1,423 @@
+/* dv_http.c — the HTTP listener (evhttp), on the loop thread: accepts
+ * connections up to the limit, routes requests, answers health, readiness
+ * and metrics at once, turns pipeline requests into jobs, and writes every
+ * reply — success or JSON error — when jobs complete. This file and
+ * dv_tcp.c are the only places that write replies. */
+#include "dv_buf.h"
+#include "dv_err.h"
+#include "dv_job.h"
+#include "dv_log.h"
+#include "dv_server.h"
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
+#include <sys/queue.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static atomic_ullong dv_http_ids = 1ULL << 40; /* distinct from job ids */
+
+static void dv_http_send(struct dv_server *s, struct evhttp_request *req, int route, int status,
+    const char *ctype, const char *body, size_t len, unsigned long long rid)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	char id[32];
+	snprintf(id, sizeof id, "%llu", rid);
+	evhttp_add_header(h, "X-Request-Id", id);
+	struct evbuffer *b = evbuffer_new();
+	if (b && len)
+		evbuffer_add(b, body, len);
+	evhttp_send_reply(req, status, NULL, b);
+	if (b)
+		evbuffer_free(b);
+	dv_metrics_request(&s->metrics, route, status);
+}
+
+/* The one place that maps an error to an HTTP reply. */
+static void dv_http_send_error(struct dv_server *s, struct evhttp_request *req, int route, int err, const char *msg,
+    unsigned long long rid)
+{
+	struct dv_buf b;
+	dv_buf_init(&b);
+	struct dv_json j;
+	dv_json_init(&j, &b);
+	dv_json_obj_open(&j);
+	dv_json_key(&j, "error");
+	dv_json_obj_open(&j);
+	dv_json_key(&j, "code");
+	dv_json_str(&j, dv_err_code(err));
+	dv_json_key(&j, "message");
+	dv_json_str(&j, msg && *msg ? msg : dv_err_message(err));
+	dv_json_obj_close(&j);
+	dv_json_obj_close(&j);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	if (err == DV_EOVERLOADED || err == DV_ESHUTDOWN || err == DV_EDBUNAVAIL || err == DV_EPLUGIN)
+		evhttp_add_header(h, "Retry-After", "1");
+	if (err == DV_ESHUTDOWN)
+		evhttp_add_header(h, "Connection", "close");
+	dv_http_send(s, req, route, dv_err_http_status(err), "application/json", b.data ? b.data : "{}",
+	    b.data ? b.len : 2, rid);
+	dv_buf_fini(&b);
+}
+
+static void dv_http_send_json(struct dv_server *s, struct evhttp_request *req, int route, int status,
+    const struct dv_buf *b, unsigned long long rid)
+{
+	dv_http_send(s, req, route, status, "application/json", b->data ? b->data : "{}", b->data ? b->len : 2, rid);
+}
+
+int dv_http_parse_query(const char *q, int *top_k, double *threshold, char *err, size_t errlen)
+{
+	if (!q || !*q)
+		return 0;
+	struct evkeyvalq kv;
+	TAILQ_INIT(&kv);
+	if (evhttp_parse_query_str(q, &kv) != 0) {
+		snprintf(err, errlen, "the query string is malformed");
+		return DV_EBADREQUEST;
+	}
+	int r = 0;
+	for (struct evkeyval *e = kv.tqh_first; e && !r; e = e->next.tqe_next) {
+		char *end;
+		errno = 0;
+		if (!strcmp(e->key, "top_k")) {
+			long v = strtol(e->value, &end, 10);
+			if (!*e->value || *end || errno || v < 1 || v > 100) {
+				snprintf(err, errlen, "top_k must be an integer from 1 to 100");
+				r = DV_EBADREQUEST;
+			} else {
+				*top_k = (int)v;
+			}
+		} else if (!strcmp(e->key, "threshold")) {
+			double v = strtod(e->value, &end);
+			if (!*e->value || *end || errno || !(v >= 0 && v <= 10)) {
+				snprintf(err, errlen, "threshold must be a number from 0 to 10");
+				r = DV_EBADREQUEST;
+			} else {
+				*threshold = v;
+			}
+		} else if (!strcmp(e->key, "location")) {
+			/* accepted here; stored with events by the recognition service */
+		} else {
+			snprintf(err, errlen, "unknown query parameter '%.64s' (expected top_k, threshold, location)", e->key);
+			r = DV_EBADREQUEST;
+		}
+	}
+	evhttp_clear_headers(&kv);
+	return r;
+}
+
+static bool dv_http_media_ok(const char *ct)
+{
+	if (!ct)
+		return true; /* sniffed by the decoder */
+	return !strncasecmp(ct, "image/", 6) || !strncasecmp(ct, "application/octet-stream", 24);
+}
+
+static void dv_http_pipeline(struct dv_server *s, struct evhttp_request *req, int route, int op)
+{
+	unsigned long long rid = atomic_fetch_add(&dv_http_ids, 1);
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+		dv_http_send_error(s, req, route, DV_EMETHOD, "use POST with the image as the body", rid);
+		return;
+	}
+	if (s->draining) {
+		dv_http_send_error(s, req, route, DV_ESHUTDOWN, NULL, rid);
+		return;
+	}
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	if (!dv_http_media_ok(ct)) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "Content-Type '%.64s' is not accepted here: send the image bytes as image/*", ct);
+		dv_http_send_error(s, req, route, DV_EMEDIATYPE, msg, rid);
+		return;
+	}
+	int top_k = 0;
+	double threshold = -1;
+	char err[160];
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	int r = dv_http_parse_query(q, &top_k, &threshold, err, sizeof err);
+	if (r != 0) {
+		dv_http_send_error(s, req, route, r, err, rid);
+		return;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	if ((long long)n > s->gen->conf->limits.body_bytes) {
+		dv_http_send_error(s, req, route, DV_ETOOLARGE, NULL, rid);
+		return;
+	}
+	struct dv_job *j = dv_job_new(op, s->gen);
+	uint8_t *body = malloc(n ? n : 1);
+	if (!j || !body) {
+		free(body);
+		dv_job_free(j);
+		dv_http_send_error(s, req, route, DV_ENOMEM, NULL, rid);
+		return;
+	}
+	evbuffer_remove(in, body, n);
+	j->body = body;
+	j->body_len = n;
+	j->top_k = top_k;
+	j->threshold = threshold;
+	j->origin = DV_ORIGIN_HTTP;
+	j->origin_ptr = req;
+	j->route = route;
+	r = dv_server_submit(s, j);
+	if (r != 0) {
+		dv_http_send_error(s, req, route, r, NULL, j->id);
+		dv_job_free(j);
+	}
+	/* Otherwise the request stays open until dv_http_complete. If the
+	 * client goes away meanwhile, evhttp keeps the request (it is not
+	 * "done") and frees it when we reply. */
+}
+
+void dv_http_complete(struct dv_server *s, struct dv_job *j)
+{
+	struct evhttp_request *req = j->origin_ptr;
+	if (j->err)
+		dv_http_send_error(s, req, j->route, j->err, j->errmsg, j->id);
+	else
+		dv_http_send_json(s, req, j->route, 200, &j->reply, j->id);
+}
+
+static void dv_http_readyz(struct dv_server *s, struct evhttp_request *req, unsigned long long rid)
+{
+	char why[256];
+	bool ok = dv_server_ready(s, why, sizeof why);
+	struct dv_gauges g;
+	dv_server_gauges(s, &g);
+	struct dv_buf b;
+	dv_buf_init(&b);
+	struct dv_json j;
+	dv_json_init(&j, &b);
+	dv_json_obj_open(&j);
+	dv_json_key(&j, "ready");
+	dv_json_bool(&j, ok);
+	if (!ok) {
+		dv_json_key(&j, "reason");
+		dv_json_str(&j, why);
+	}
+	dv_json_key(&j, "database");
+	dv_json_str(&j, !s->gen->conf->database[0] ? "not configured" : g.db_up ? "up" : "down");
+	dv_json_key(&j, "workers");
+	dv_json_int(&j, g.workers);
+	dv_json_key(&j, "workers_ready");
+	dv_json_int(&j, g.workers_ready);
+	dv_json_key(&j, "generation");
+	dv_json_uint(&j, g.generation);
+	dv_json_key(&j, "plugins");
+	dv_json_obj_open(&j);
+	for (int r = 0; r < DV_ROLE_COUNT; r++)
+		if (s->gen->mods[r]) {
+			dv_json_key(&j, dv_role_name(r));
+			dv_json_str(&j, s->gen->mods[r]->desc->name);
+		}
+	dv_json_obj_close(&j);
+	dv_json_obj_close(&j);
+	dv_http_send_json(s, req, DV_ROUTE_READYZ, ok ? 200 : 503, &b, rid);
+	dv_buf_fini(&b);
+}
+
+static void dv_http_handle(struct evhttp_request *req, void *arg)
+{
+	struct dv_server *s = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	unsigned long long rid;
+	if (!path)
+		path = "/";
+	if (!strcmp(path, "/v1/recognize")) {
+		dv_http_pipeline(s, req, DV_ROUTE_RECOGNIZE, DV_OP_RECOGNIZE);
+		return;
+	}
+	if (!strcmp(path, "/v1/detect")) {
+		dv_http_pipeline(s, req, DV_ROUTE_DETECT, DV_OP_DETECT);
+		return;
+	}
+	rid = atomic_fetch_add(&dv_http_ids, 1);
+	int route = !strcmp(path, "/healthz") ? DV_ROUTE_HEALTHZ
+	          : !strcmp(path, "/readyz")  ? DV_ROUTE_READYZ
+	          : !strcmp(path, "/metrics") ? DV_ROUTE_METRICS
+	                                      : DV_ROUTE_OTHER;
+	if (route == DV_ROUTE_OTHER) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "no such resource: %.100s", path);
+		dv_http_send_error(s, req, route, DV_ENOTFOUND, msg, rid);
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+		dv_http_send_error(s, req, route, DV_EMETHOD, NULL, rid);
+		return;
+	}
+	if (route == DV_ROUTE_HEALTHZ) {
+		static const char ok[] = "{\"status\":\"ok\"}";
+		dv_http_send(s, req, route, 200, "application/json", ok, sizeof ok - 1, rid);
+	} else if (route == DV_ROUTE_READYZ) {
+		dv_http_readyz(s, req, rid);
+	} else {
+		struct dv_gauges g;
+		dv_server_gauges(s, &g);
+		struct dv_buf b;
+		dv_buf_init(&b);
+		/* count this scrape before rendering so it is included */
+		dv_metrics_request(&s->metrics, DV_ROUTE_METRICS, 200);
+		dv_metrics_render(&s->metrics, &g, &b);
+		s->metrics.requests[DV_ROUTE_METRICS][200]--;
+		dv_http_send(s, req, route, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len, rid);
+		dv_buf_fini(&b);
+	}
+}
+
+/* ---------------------------------------------------------------- connections
+ * evhttp (libevent 2.1) has no connection limit and no hook for the close of
+ * a connection that never sends a request. We create each connection's
+ * bufferevent (evhttp_set_bevcb) and hold one extra reference to it; when
+ * evhttp frees the connection, the bufferevent loses its callbacks (its
+ * socket stays open until the last reference goes), and a sweep every
+ * 200 ms drops our reference, which closes the socket, and the count. At
+ * the limit we stop accepting: new clients wait in the kernel's backlog, as
+ * with nginx's worker_connections, and are served as connections close. */
+
+struct dv_http_conns {
+	struct bufferevent **bev;
+	long n, cap;
+	struct event *sweep;
+};
+static struct dv_http_conns dv_hc;
+
+static void dv_http_limit_check(struct dv_server *s)
+{
+	if (!s->http_lis || s->draining)
+		return;
+	if (s->http_conns >= s->gen->conf->limits.connections)
+		evconnlistener_disable(s->http_lis);
+	else
+		evconnlistener_enable(s->http_lis);
+}
+
+static void dv_http_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct dv_server *s = arg;
+	long kept = 0;
+	for (long i = 0; i < dv_hc.n; i++) {
+		struct bufferevent *b = dv_hc.bev[i];
+		bufferevent_data_cb rd, wr;
+		bufferevent_event_cb ev;
+		void *a;
+		bufferevent_getcb(b, &rd, &wr, &ev, &a);
+		if (!rd && !wr && !ev) {
+			bufferevent_decref(b);
+			s->http_conns--;
+		} else {
+			dv_hc.bev[kept++] = b;
+		}
+	}
+	dv_hc.n = kept;
+	dv_http_limit_check(s);
+}
+
+static struct bufferevent *dv_http_bevcb(struct event_base *base, void *arg)
+{
+	struct dv_server *s = arg;
+	if (dv_hc.n == dv_hc.cap) {
+		long cap = dv_hc.cap ? dv_hc.cap * 2 : 256;
+		struct bufferevent **v = realloc(dv_hc.bev, sizeof *v * (size_t)cap);
+		if (!v)
+			return NULL; /* evhttp then makes its own, uncounted */
+		dv_hc.bev = v;
+		dv_hc.cap = cap;
+	}
+	struct bufferevent *b = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!b)
+		return NULL;
+	bufferevent_incref(b);
+	dv_hc.bev[dv_hc.n++] = b;
+	s->http_conns++;
+	if (s->http_conns >= s->gen->conf->limits.connections) {
+		s->metrics.conn_refused++;
+		dv_http_limit_check(s);
+	}
+	return b;
+}
+
+int dv_http_start(struct dv_server *s)
+{
+	const struct dv_conf *c = s->gen->conf;
+	if (!c->listen_http[0])
+		return 0;
+	s->http = evhttp_new(s->base);
+	if (!s->http)
+		return -1;
+	evhttp_set_max_body_size(s->http, c->limits.body_bytes);
+	evhttp_set_max_headers_size(s->http, 64 * 1024);
+	evhttp_set_timeout(s->http, (int)((c->limits.idle_timeout_ms + 999) / 1000));
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+	                                        EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(s->http, dv_http_handle, s);
+	evhttp_set_bevcb(s->http, dv_http_bevcb, s);
+
+	char *host;
+	int port;
+	if (dv_conf_split_addr(c->listen_http, &host, &port) != 0)
+		return -1;
+	struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = EVUTIL_AI_PASSIVE};
+	struct evutil_addrinfo *ai = NULL;
+	char ports[8];
+	snprintf(ports, sizeof ports, "%d", port);
+	int r = evutil_getaddrinfo(host, ports, &hints, &ai);
+	free(host);
+	if (r != 0 || !ai) {
+		dv_err("cannot resolve HTTP listen address addr=%s", c->listen_http);
+		return -1;
+	}
+	s->http_lis = evconnlistener_new_bind(s->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024, ai->ai_addr, (int)ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+	if (!s->http_lis || !evhttp_bind_listener(s->http, s->http_lis)) {
+		dv_err("cannot listen for HTTP addr=%s reason=\"%s\"", c->listen_http, strerror(errno));
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	getsockname(evconnlistener_get_fd(s->http_lis), (struct sockaddr *)&ss, &sl);
+	s->http_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                              : ((struct sockaddr_in *)&ss)->sin_port);
+	dv_hc.sweep = event_new(s->base, -1, EV_PERSIST, dv_http_sweep, s);
+	struct timeval tv = {0, 200000};
+	if (!dv_hc.sweep || event_add(dv_hc.sweep, &tv) != 0)
+		return -1;
+	dv_info("listening for HTTP addr=%s port=%d", c->listen_http, s->http_port);
+	return 0;
+}
+
+void dv_http_stop_accepting(struct dv_server *s)
+{
+	if (s->http_lis)
+		evconnlistener_disable(s->http_lis);
+}
+
+void dv_http_free(struct dv_server *s)
+{
+	/* evhttp owns the listener once bound and frees it */
+	s->http_lis = NULL;
+	if (s->http)
+		evhttp_free(s->http);
+	s->http = NULL;
+}

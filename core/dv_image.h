@@ -1,0 +1,21 @@
+/* dv_image.h — decoding request bodies into RGB8 images. */
+#ifndef DV_IMAGE_H
+#define DV_IMAGE_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* An owned, interleaved RGB8 image (stride == width * 3). */
+struct dv_img {
+	uint8_t *pixels;
+	int width, height;
+};
+
+/* Decode data into out (caller frees with dv_img_fini). Pure: no I/O.
+ * Returns 0, DV_EMEDIATYPE (unknown format), DV_EBADIMAGE (corrupt or
+ * truncated, reason in err) or DV_EIMAGETOOLARGE (over max_pixels). */
+int dv_image_decode(const uint8_t *data, size_t len, long long max_pixels, struct dv_img *out,
+    char *err, size_t errlen);
+void dv_img_fini(struct dv_img *img);
+/* Name of the detected format ("pnm", "jpeg", "png", "unknown"). */
+const char *dv_image_sniff(const uint8_t *data, size_t len);
+#endif

@@ -1,0 +1,58 @@
+/* dv_job.h — one unit of work: created by a listener on the loop thread,
+ * run by a worker, answered on the loop thread. It owns its input bytes and
+ * result and never points at libevent objects the worker could touch: the
+ * origin pointer is only dereferenced on the loop thread. */
+#ifndef DV_JOB_H
+#define DV_JOB_H
+#include "dv_buf.h"
+#include "dv_conf.h"
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define DV_JOB_MAGIC 0x4a4f4231u /* "JOB1" */
+
+struct dv_gen;
+
+enum dv_origin { DV_ORIGIN_HTTP = 1, DV_ORIGIN_TCP = 2 };
+
+struct dv_job {
+	uint32_t magic;
+	unsigned long long id;
+	int op;                 /* enum dv_op */
+	struct dv_gen *gen;     /* configuration generation (a reference) */
+
+	/* input, owned */
+	uint8_t *body;
+	size_t body_len;
+	int top_k;              /* 0 = configured default */
+	double threshold;       /* < 0 = configured default */
+
+	/* origin: loop thread only */
+	int origin;
+	void *origin_ptr;       /* evhttp_request* or struct dv_tcp_conn* */
+	uint32_t tcp_req_id;
+	int route;              /* metrics route */
+	struct timespec t_start;
+
+	/* result: written by the worker, read by the loop after completion */
+	int err;                /* 0 or a dv_err */
+	char errmsg[256];
+	struct dv_buf reply;    /* JSON on success */
+	double stage_ms[DV_STAGE_COUNT];
+	bool stage_ran[DV_STAGE_COUNT];
+	double queue_ms;
+	double run_ms;
+
+	struct dv_job *next;    /* queue links */
+};
+
+/* A new job owning a copy of nothing: the caller sets body (malloc'd). */
+struct dv_job *dv_job_new(int op, struct dv_gen *gen);
+void dv_job_free(struct dv_job *j);
+/* Set the error once; the first error wins. */
+void dv_job_fail(struct dv_job *j, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+double dv_ms_since(const struct timespec *t);
+#define DV_CHECK_JOB(j) dv_check_magic((j) ? (j)->magic : 0, DV_JOB_MAGIC, __FILE__, __LINE__)
+void dv_check_magic(uint32_t got, uint32_t want, const char *file, int line);
+#endif

@@ -1,0 +1,57 @@
+/* dv_log.c — logging for every thread: one line per event to stderr, with a
+ * UTC timestamp, the level and the current request id of the calling thread.
+ * Never log secrets, raw images, embeddings or landmarks. */
+#include "dv_log.h"
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static atomic_int dv_log_level = DV_LOG_LVL_INFO;
+static _Thread_local unsigned long long dv_log_req;
+static const char *const dv_log_names[] = {"error", "warn", "info", "debug"};
+
+void dv_log_set_level(int level) { atomic_store(&dv_log_level, level); }
+int dv_log_get_level(void) { return atomic_load(&dv_log_level); }
+void dv_log_set_request(unsigned long long id) { dv_log_req = id; }
+
+int dv_log_level_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, dv_log_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void dv_vlog(int level, const char *prefix, const char *fmt, va_list ap)
+{
+	if (level > atomic_load(&dv_log_level))
+		return;
+	char line[2048];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ts.tv_nsec / 1000000, dv_log_names[level < 0 ? 0 : level > 3 ? 3 : level]);
+	if (prefix && n < (int)sizeof line)
+		n += snprintf(line + n, sizeof line - n, "%s", prefix);
+	if (n < (int)sizeof line)
+		n += vsnprintf(line + n, sizeof line - n, fmt, ap);
+	if (dv_log_req && n < (int)sizeof line)
+		n += snprintf(line + n, sizeof line - n, " req=%llu", dv_log_req);
+	if (n >= (int)sizeof line - 1)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	/* One write per line keeps lines from different threads whole. */
+	fwrite(line, 1, n, stderr);
+}
+
+void dv_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	dv_vlog(level, NULL, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,134 @@
+/* dv_main.c — dejaviewd's entry point: command-line modes (serve,
+ * --check-config, --migrate, --help-config), run on the main thread, which
+ * becomes the event-loop thread when serving. */
+#include "config.h"
+#include "dv_db.h"
+#include "dv_gen.h"
+#include "dv_log.h"
+#include "dv_server.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef DV_SYSCONF_FILE
+#define DV_SYSCONF_FILE "/usr/local/etc/dejaview/dejaview.yaml"
+#endif
+
+static void dv_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: dejaviewd [-c FILE] [--check-config | --migrate | --help-config]\n"
+	    "\n"
+	    "  -c, --config FILE   configuration file (default %s)\n"
+	    "  -t, --check-config  parse the configuration, load and try every plugin, report\n"
+	    "                      every error as file:line:column, and exit (0 = valid)\n"
+	    "      --migrate       apply pending database migrations and exit\n"
+	    "      --ports-file F  after binding, write the HTTP and TCP ports to F\n"
+	    "      --help-config   print every configuration key with its default\n"
+	    "  -V, --version       print the version\n"
+	    "\n"
+	    "signals: SIGHUP reloads the configuration (kept only if valid);\n"
+	    "         SIGTERM stops accepting, answers in-flight requests, then exits.\n",
+	    DV_SYSCONF_FILE);
+}
+
+static int dv_check_config(const char *path)
+{
+	struct dv_conf_errs errs = {0};
+	struct dv_conf *c = dv_conf_load(path, &errs);
+	int rc = 0;
+	if (c && errs.n == 0) {
+		struct dv_gen *g = NULL;
+		/* quiet plugin logs unless they fail */
+		int lvl = dv_log_get_level();
+		dv_log_set_level(DV_LOG_LVL_WARN);
+		if (dv_gen_build(c, 0, &g, &errs) == 0)
+			dv_gen_unref(g);
+		dv_log_set_level(lvl);
+	} else {
+		dv_conf_free(c);
+	}
+	for (int i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	if (errs.n) {
+		fprintf(stderr, "%s: %d error%s\n", path, errs.n, errs.n == 1 ? "" : "s");
+		rc = 1;
+	} else {
+		printf("%s: configuration is valid\n", path);
+	}
+	dv_conf_errs_fini(&errs);
+	return rc;
+}
+
+static int dv_migrate(const char *path)
+{
+	struct dv_conf_errs errs = {0};
+	struct dv_conf *c = dv_conf_load(path, &errs);
+	if (!c || errs.n) {
+		for (int i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		dv_conf_errs_fini(&errs);
+		dv_conf_free(c);
+		return 1;
+	}
+	if (!c->database[0]) {
+		fprintf(stderr, "%s: no 'database' is configured\n", path);
+		dv_conf_free(c);
+		return 1;
+	}
+	char err[1024];
+	PGconn *db = dv_db_connect(c->database, err, sizeof err);
+	dv_conf_free(c);
+	if (!db) {
+		fprintf(stderr, "cannot connect to the database: %s\n", err);
+		return 1;
+	}
+	int n = dv_db_migrate(db, err, sizeof err);
+	PQfinish(db);
+	if (n < 0) {
+		fprintf(stderr, "migration failed: %s\n", err);
+		return 1;
+	}
+	printf("applied %d migration%s; schema at version %d\n", n, n == 1 ? "" : "s",
+	    dv_migrations[dv_n_migrations - 1].version);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_MIGRATE = 256, OPT_PORTS, OPT_HELPCONF };
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 't'},
+	    {"migrate", no_argument, NULL, OPT_MIGRATE},
+	    {"ports-file", required_argument, NULL, OPT_PORTS},
+	    {"help-config", no_argument, NULL, OPT_HELPCONF},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *conf = DV_SYSCONF_FILE, *ports = NULL;
+	int mode = 0, o;
+	while ((o = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': conf = optarg; break;
+		case 't': mode = 't'; break;
+		case OPT_MIGRATE: mode = 'm'; break;
+		case OPT_PORTS: ports = optarg; break;
+		case OPT_HELPCONF: dv_conf_print_reference(); return 0;
+		case 'V': printf("dejaviewd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, DV_PLUGIN_ABI_MAJOR, DV_PLUGIN_ABI_MINOR); return 0;
+		case 'h': dv_usage(stdout); return 0;
+		default: dv_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		dv_usage(stderr);
+		return 2;
+	}
+	if (mode == 't')
+		return dv_check_config(conf);
+	if (mode == 'm')
+		return dv_migrate(conf);
+	return dv_server_run(conf, ports);
+}

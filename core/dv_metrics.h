@@ -1,0 +1,53 @@
+/* dv_metrics.h — Prometheus counters and histograms. Updated on the loop
+ * thread only (replies are sent there), so no locks are needed. */
+#ifndef DV_METRICS_H
+#define DV_METRICS_H
+#include "dv_buf.h"
+#include "dv_conf.h"
+#include <stdint.h>
+
+enum dv_route {
+	DV_ROUTE_HEALTHZ = 0,
+	DV_ROUTE_READYZ,
+	DV_ROUTE_METRICS,
+	DV_ROUTE_RECOGNIZE,
+	DV_ROUTE_DETECT,
+	DV_ROUTE_OTHER,
+	DV_ROUTE_TCP,
+	DV_ROUTE_COUNT
+};
+
+#define DV_HIST_BUCKETS 16
+struct dv_hist {
+	uint64_t bucket[DV_HIST_BUCKETS]; /* cumulative on output only */
+	uint64_t count;
+	double sum;
+};
+
+struct dv_metrics {
+	uint64_t requests[DV_ROUTE_COUNT][600];
+	struct dv_hist stage[DV_STAGE_COUNT];
+	struct dv_hist queue_wait;
+	struct dv_hist request;
+	uint64_t rejected_overload;
+	uint64_t reloads_ok, reloads_failed;
+	uint64_t conn_refused;
+	uint64_t tcp_frames_in, tcp_bad_frames;
+};
+
+const char *dv_route_name(int route);
+void dv_metrics_request(struct dv_metrics *m, int route, int status);
+void dv_hist_observe(struct dv_hist *h, double seconds);
+
+/* Gauges the server supplies when rendering. */
+struct dv_gauges {
+	int queue_depth, queue_cap, workers, workers_ready;
+	long conns_http, conns_tcp;
+	unsigned long generation;
+	int db_up, ready;
+	long long inflight;
+	double uptime_s;
+	long rss_bytes;
+};
+void dv_metrics_render(const struct dv_metrics *m, const struct dv_gauges *g, struct dv_buf *out);
+#endif

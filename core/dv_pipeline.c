@@ -1,0 +1,356 @@
+/* dv_pipeline.c — the pipeline engine, run on a worker thread for one job:
+ * decode ▸ detect ▸ landmarks ▸ align ▸ embed ▸ match, as the job's
+ * operation is configured, timing each stage. A failing stage records its
+ * error in the job and stops the run; the loop thread turns it into the
+ * reply (dv_http.c / dv_tcp.c), the only place that writes one. */
+#include "dv_pipeline.h"
+#include "dv_err.h"
+#include "dv_image.h"
+#include "dv_job.h"
+#include "dv_log.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dv_work {
+	struct dv_job *job;
+	const struct dv_pipeline_ctx *ctx;
+	struct dv_img img;
+	struct dv_face *faces;
+	int n_faces;
+	int n_found;          /* before the faces limit */
+	struct dv_embedder_info einfo;
+	uint8_t *chips;       /* n_faces chips, RGB */
+	float *emb;           /* n_faces * dim */
+	struct dv_match *matches; /* n_faces * top_k */
+	int *n_matches;
+	int top_k;
+	double threshold;
+	bool have[DV_STAGE_COUNT];
+};
+
+static struct dv_image dv_view(const struct dv_img *im)
+{
+	return (struct dv_image){.pixels = im->pixels, .width = im->width, .height = im->height,
+	    .stride = im->width * 3, .channels = 3};
+}
+
+static int dv_plugin_fail(struct dv_work *w, int role, int rc)
+{
+	dv_job_fail(w->job, rc == DV_PLUGIN_EINVAL ? DV_EBADIMAGE : rc == DV_PLUGIN_ENOMEM ? DV_ENOMEM : DV_EPLUGIN,
+	    "%s %s failed: %s", dv_role_name(role), w->ctx->inst[role]->mod->desc->name, dv_plugin_last_error());
+	return -1;
+}
+
+static int dv_stage_decode(struct dv_work *w)
+{
+	char err[256];
+	int r = dv_image_decode(w->job->body, w->job->body_len, w->ctx->conf->limits.image_pixels, &w->img, err,
+	    sizeof err);
+	if (r != 0) {
+		dv_job_fail(w->job, r, "%s", err);
+		return -1;
+	}
+	/* the bytes are no longer needed: give the memory back early */
+	free(w->job->body);
+	w->job->body = NULL;
+	return 0;
+}
+
+static int dv_stage_detect(struct dv_work *w)
+{
+	struct dv_instance *in = w->ctx->inst[DV_ROLE_DETECTOR];
+	int max = (int)w->ctx->conf->limits.faces;
+	/* Ask for one more than the limit so that we can say it was hit. */
+	w->faces = calloc((size_t)max + 1, sizeof *w->faces);
+	if (!w->faces) {
+		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
+		return -1;
+	}
+	struct dv_image v = dv_view(&w->img);
+	int n = 0;
+	dv_plugin_clear_error();
+	int rc = in->mod->desc->detect(in->inst, &v, w->faces, max + 1, &n);
+	if (rc != 0)
+		return dv_plugin_fail(w, DV_ROLE_DETECTOR, rc);
+	if (n < 0 || n > max + 1) {
+		dv_job_fail(w->job, DV_EPLUGIN, "detector %s returned %d faces for a buffer of %d", in->mod->desc->name, n,
+		    max + 1);
+		return -1;
+	}
+	w->n_found = n;
+	w->n_faces = n > max ? max : n;
+	return 0;
+}
+
+static int dv_stage_landmarks(struct dv_work *w)
+{
+	if (w->n_faces == 0)
+		return 0;
+	struct dv_instance *in = w->ctx->inst[DV_ROLE_LANDMARKER];
+	struct dv_image v = dv_view(&w->img);
+	dv_plugin_clear_error();
+	int rc = in->mod->desc->landmarks(in->inst, &v, w->faces, w->n_faces);
+	return rc ? dv_plugin_fail(w, DV_ROLE_LANDMARKER, rc) : 0;
+}
+
+/* Bilinear sample of the image at (x, y), zero outside. */
+static void dv_sample(const struct dv_img *im, double x, double y, uint8_t out[3])
+{
+	int x0 = (int)floor(x), y0 = (int)floor(y);
+	double fx = x - x0, fy = y - y0;
+	for (int c = 0; c < 3; c++) {
+		double acc = 0;
+		for (int dy = 0; dy < 2; dy++)
+			for (int dx = 0; dx < 2; dx++) {
+				int xx = x0 + dx, yy = y0 + dy;
+				double wgt = (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy);
+				if (xx >= 0 && yy >= 0 && xx < im->width && yy < im->height)
+					acc += wgt * im->pixels[((size_t)yy * im->width + xx) * 3 + c];
+			}
+		out[c] = (uint8_t)(acc + 0.5 > 255 ? 255 : acc + 0.5);
+	}
+}
+
+/* Upright crop of each face box, widened by the embedder's padding and
+ * resampled to its chip size. (Landmark-based alignment is the align
+ * plugin work of the model issue.) */
+static int dv_stage_align(struct dv_work *w)
+{
+	struct dv_instance *emb = w->ctx->inst[DV_ROLE_EMBEDDER];
+	if (!emb) {
+		dv_job_fail(w->job, DV_EINTERNAL, "align needs an embedder to know the chip size");
+		return -1;
+	}
+	dv_plugin_clear_error();
+	memset(&w->einfo, 0, sizeof w->einfo);
+	int rc = emb->mod->desc->embedder_info(emb->inst, &w->einfo);
+	if (rc)
+		return dv_plugin_fail(w, DV_ROLE_EMBEDDER, rc);
+	int cw = w->einfo.chip_width, ch = w->einfo.chip_height;
+	if (cw <= 0 || ch <= 0 || cw > 1024 || ch > 1024 || w->einfo.dim <= 0 || w->einfo.dim > 4096) {
+		dv_job_fail(w->job, DV_EPLUGIN, "embedder %s declared an invalid chip %dx%d or dimension %d",
+		    emb->mod->desc->name, cw, ch, w->einfo.dim);
+		return -1;
+	}
+	if (w->n_faces == 0)
+		return 0;
+	w->chips = malloc((size_t)w->n_faces * cw * ch * 3);
+	if (!w->chips) {
+		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
+		return -1;
+	}
+	double pad = w->einfo.padding > 0 ? w->einfo.padding : 0;
+	for (int i = 0; i < w->n_faces; i++) {
+		const struct dv_face *f = &w->faces[i];
+		double bw = f->w * (1 + 2 * pad), bh = f->h * (1 + 2 * pad);
+		double x0 = f->x - f->w * pad, y0 = f->y - f->h * pad;
+		uint8_t *chip = w->chips + (size_t)i * cw * ch * 3;
+		for (int r = 0; r < ch; r++)
+			for (int c = 0; c < cw; c++)
+				dv_sample(&w->img, x0 + (c + 0.5) * bw / cw - 0.5, y0 + (r + 0.5) * bh / ch - 0.5,
+				    chip + ((size_t)r * cw + c) * 3);
+	}
+	return 0;
+}
+
+static int dv_stage_embed(struct dv_work *w)
+{
+	if (w->n_faces == 0)
+		return 0;
+	struct dv_instance *in = w->ctx->inst[DV_ROLE_EMBEDDER];
+	int cw = w->einfo.chip_width, ch = w->einfo.chip_height;
+	struct dv_image *chips = calloc((size_t)w->n_faces, sizeof *chips);
+	w->emb = calloc((size_t)w->n_faces * w->einfo.dim, sizeof *w->emb);
+	if (!chips || !w->emb) {
+		free(chips);
+		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < w->n_faces; i++)
+		chips[i] = (struct dv_image){.pixels = w->chips + (size_t)i * cw * ch * 3, .width = cw, .height = ch,
+		    .stride = cw * 3, .channels = 3};
+	dv_plugin_clear_error();
+	int rc = in->mod->desc->embed(in->inst, chips, w->n_faces, w->emb);
+	free(chips);
+	return rc ? dv_plugin_fail(w, DV_ROLE_EMBEDDER, rc) : 0;
+}
+
+static int dv_stage_match(struct dv_work *w)
+{
+	if (w->n_faces == 0)
+		return 0;
+	struct dv_instance *in = w->ctx->inst[DV_ROLE_MATCHER];
+	w->matches = calloc((size_t)w->n_faces * w->top_k, sizeof *w->matches);
+	w->n_matches = calloc((size_t)w->n_faces, sizeof *w->n_matches);
+	if (!w->matches || !w->n_matches) {
+		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < w->n_faces; i++) {
+		dv_plugin_clear_error();
+		int rc = in->mod->desc->matcher_search(in->inst, 0, w->emb + (size_t)i * w->einfo.dim, w->einfo.dim,
+		    w->top_k, w->matches + (size_t)i * w->top_k, &w->n_matches[i]);
+		if (rc)
+			return dv_plugin_fail(w, DV_ROLE_MATCHER, rc);
+		if (w->n_matches[i] < 0 || w->n_matches[i] > w->top_k)
+			w->n_matches[i] = 0;
+	}
+	return 0;
+}
+
+typedef int (*dv_stage_fn)(struct dv_work *);
+static const dv_stage_fn dv_stages[DV_STAGE_COUNT] = {
+	dv_stage_decode, dv_stage_detect, dv_stage_landmarks, dv_stage_align, dv_stage_embed, dv_stage_match};
+
+double dv_similarity(double d, double threshold)
+{
+	if (threshold <= 0)
+		return d <= 0 ? 1.0 : 0.0;
+	/* logistic in d/threshold: 0.5 at the threshold, ~0.99 at 0, ~0.01 at 2x */
+	return 1.0 / (1.0 + exp(10.0 * (d / threshold - 1.0)));
+}
+
+static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
+{
+	dv_json_key(j, "faces");
+	dv_json_arr_open(j);
+	for (int i = 0; i < w->n_faces; i++) {
+		const struct dv_face *f = &w->faces[i];
+		dv_json_obj_open(j);
+		dv_json_key(j, "box");
+		dv_json_obj_open(j);
+		dv_json_key(j, "x"); dv_json_num(j, f->x);
+		dv_json_key(j, "y"); dv_json_num(j, f->y);
+		dv_json_key(j, "w"); dv_json_num(j, f->w);
+		dv_json_key(j, "h"); dv_json_num(j, f->h);
+		dv_json_obj_close(j);
+		dv_json_key(j, "score");
+		dv_json_num(j, f->score);
+		if (f->n_landmarks > 0 && f->n_landmarks <= DV_MAX_LANDMARKS) {
+			dv_json_key(j, "landmarks");
+			dv_json_arr_open(j);
+			for (int k = 0; k < f->n_landmarks; k++) {
+				dv_json_arr_open(j);
+				dv_json_num(j, f->landmarks[k][0]);
+				dv_json_num(j, f->landmarks[k][1]);
+				dv_json_arr_close(j);
+			}
+			dv_json_arr_close(j);
+		}
+		if (w->have[DV_STAGE_MATCH]) {
+			const struct dv_match *m = w->matches + (size_t)i * w->top_k;
+			int n = w->n_matches[i];
+			bool known = n > 0 && m[0].distance <= w->threshold;
+			dv_json_key(j, "match");
+			if (known) {
+				dv_json_obj_open(j);
+				dv_json_key(j, "face_id"); dv_json_uint(j, m[0].id);
+				dv_json_key(j, "distance"); dv_json_num(j, m[0].distance);
+				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[0].distance, w->threshold));
+				dv_json_obj_close(j);
+			} else {
+				dv_json_null(j);
+			}
+			dv_json_key(j, "unknown");
+			dv_json_bool(j, !known);
+			dv_json_key(j, "candidates");
+			dv_json_arr_open(j);
+			for (int k = 0; k < n; k++) {
+				dv_json_obj_open(j);
+				dv_json_key(j, "face_id"); dv_json_uint(j, m[k].id);
+				dv_json_key(j, "distance"); dv_json_num(j, m[k].distance);
+				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[k].distance, w->threshold));
+				dv_json_obj_close(j);
+			}
+			dv_json_arr_close(j);
+		}
+		dv_json_obj_close(j);
+	}
+	dv_json_arr_close(j);
+}
+
+static void dv_reply(struct dv_work *w)
+{
+	struct dv_job *job = w->job;
+	struct dv_json j;
+	dv_json_init(&j, &job->reply);
+	dv_json_obj_open(&j);
+	dv_reply_faces(w, &j);
+	dv_json_key(&j, "faces_found");
+	dv_json_int(&j, w->n_found);
+	if (w->n_found > w->n_faces) {
+		dv_json_key(&j, "faces_truncated");
+		dv_json_bool(&j, true);
+	}
+	if (w->have[DV_STAGE_DECODE]) {
+		dv_json_key(&j, "image");
+		dv_json_obj_open(&j);
+		dv_json_key(&j, "width"); dv_json_int(&j, w->img.width);
+		dv_json_key(&j, "height"); dv_json_int(&j, w->img.height);
+		dv_json_obj_close(&j);
+	}
+	if (w->have[DV_STAGE_MATCH]) {
+		dv_json_key(&j, "threshold");
+		dv_json_num(&j, w->threshold);
+	}
+	if (w->have[DV_STAGE_EMBED] && w->einfo.model[0]) {
+		dv_json_key(&j, "model");
+		dv_json_obj_open(&j);
+		dv_json_key(&j, "embedder"); dv_json_str(&j, w->einfo.model);
+		dv_json_key(&j, "fingerprint"); dv_json_str(&j, w->einfo.fingerprint);
+		dv_json_obj_close(&j);
+	}
+	dv_json_key(&j, "timings_ms");
+	dv_json_obj_open(&j);
+	dv_json_key(&j, "queue");
+	dv_json_num(&j, job->queue_ms);
+	for (int s = 0; s < DV_STAGE_COUNT; s++)
+		if (job->stage_ran[s]) {
+			dv_json_key(&j, dv_stage_name(s));
+			dv_json_num(&j, job->stage_ms[s]);
+		}
+	dv_json_obj_close(&j);
+	dv_json_obj_close(&j);
+	if (job->reply.failed)
+		dv_job_fail(job, DV_ENOMEM, "out of memory while writing the reply");
+}
+
+void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
+{
+	DV_CHECK_JOB(job);
+	const struct dv_conf_pipeline *p = &ctx->conf->pipelines[job->op];
+	if (!p->present) {
+		dv_job_fail(job, DV_ENOPIPELINE, "no pipeline is configured for operation '%s'", dv_op_name(job->op));
+		return;
+	}
+	struct dv_work w = {.job = job, .ctx = ctx};
+	w.top_k = job->top_k > 0 ? job->top_k : (int)ctx->conf->match_top_k;
+	w.threshold = job->threshold >= 0 ? job->threshold : ctx->conf->match_threshold;
+	for (int i = 0; i < p->n_stages; i++) {
+		int s = p->stages[i];
+		int role = dv_stage_role(s);
+		if (role >= 0 && !ctx->inst[role]) {
+			dv_job_fail(job, DV_EPLUGIN, "the %s plugin is not available", dv_role_name(role));
+			break;
+		}
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int r = dv_stages[s](&w);
+		job->stage_ms[s] = dv_ms_since(&t0);
+		job->stage_ran[s] = true;
+		if (r != 0)
+			break;
+		w.have[s] = true;
+		if (s == DV_STAGE_DETECT && w.n_faces == 0 && job->op == DV_OP_RECOGNIZE)
+			dv_debug("no face in image");
+	}
+	if (!job->err)
+		dv_reply(&w);
+	dv_img_fini(&w.img);
+	free(w.faces);
+	free(w.chips);
+	free(w.emb);
+	free(w.matches);
+	free(w.n_matches);
+}

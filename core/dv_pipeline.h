@@ -1,0 +1,21 @@
+/* dv_pipeline.h — runs one job's configured stages on a worker thread. */
+#ifndef DV_PIPELINE_H
+#define DV_PIPELINE_H
+#include "dv_conf.h"
+#include "dv_plugin.h"
+
+struct dv_job;
+
+struct dv_pipeline_ctx {
+	const struct dv_conf *conf;
+	struct dv_instance *inst[DV_ROLE_COUNT]; /* NULL for roles not configured */
+};
+
+/* Run the job's pipeline. On return either job->err is set (with
+ * job->errmsg) or job->reply holds the JSON body; per-stage timings are in
+ * job->stage_ms. Never fails silently. */
+void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx);
+
+/* Similarity in [0, 1] for a distance, 0.5 at the threshold. */
+double dv_similarity(double distance, double threshold);
+#endif

@@ -1,0 +1,325 @@
+/* dv_server.c — the daemon's main loop (the event-loop thread): builds the
+ * first configuration generation, starts workers, listeners and the
+ * database monitor, routes completed jobs back to the listener that owns
+ * them, reloads on SIGHUP and drains on SIGTERM. */
+#include "config.h"
+#include "dv_db.h"
+#include "dv_err.h"
+#include "dv_job.h"
+#include "dv_log.h"
+#include "dv_server.h"
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static long dv_rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, rss = 0;
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * sysconf(_SC_PAGESIZE);
+}
+
+void dv_server_gauges(struct dv_server *s, struct dv_gauges *g)
+{
+	memset(g, 0, sizeof *g);
+	g->queue_depth = atomic_load(&s->queue.depth);
+	g->queue_cap = s->queue.cap;
+	g->workers = s->n_workers;
+	for (int i = 0; i < s->n_workers; i++)
+		g->workers_ready += atomic_load(&s->workers[i].ready);
+	g->conns_http = s->http_conns;
+	g->conns_tcp = s->tcp_conns;
+	g->generation = s->gen->id;
+	g->db_up = dv_db_monitor_up(s->db);
+	g->inflight = s->inflight;
+	g->uptime_s = dv_ms_since(&s->t_start) / 1000.0;
+	g->rss_bytes = dv_rss_bytes();
+	char why[8];
+	g->ready = dv_server_ready(s, why, sizeof why);
+}
+
+bool dv_server_ready(struct dv_server *s, char *why, size_t len)
+{
+	if (s->draining) {
+		snprintf(why, len, "shutting down");
+		return false;
+	}
+	if (!s->gen->conf->database[0]) {
+		snprintf(why, len, "no database is configured");
+		return false;
+	}
+	if (!dv_db_monitor_up(s->db)) {
+		snprintf(why, len, "the database is unavailable");
+		return false;
+	}
+	for (int i = 0; i < s->n_workers; i++)
+		if (!atomic_load(&s->workers[i].ready)) {
+			snprintf(why, len, "worker %d has no working plugin instances: %s", i, s->workers[i].err);
+			return false;
+		}
+	snprintf(why, len, "ok");
+	return true;
+}
+
+int dv_server_submit(struct dv_server *s, struct dv_job *j)
+{
+	if (s->draining)
+		return DV_ESHUTDOWN;
+	int r = dv_queue_push(&s->queue, j);
+	if (r == 0)
+		s->inflight++;
+	else if (r == DV_EOVERLOADED)
+		s->metrics.rejected_overload++;
+	return r;
+}
+
+static void dv_server_trim(evutil_socket_t fd, short what, void *arg)
+{
+	struct dv_server *s = arg;
+	/* Give freed request memory back to the system once idle, so that a
+	 * burst does not leave the process at its peak size. */
+	if (s->inflight == 0)
+		malloc_trim(0);
+}
+
+static void dv_server_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct dv_server *s = arg;
+	struct dv_job *j = dv_done_take(&s->done);
+	while (j) {
+		struct dv_job *next = j->next;
+		DV_CHECK_JOB(j);
+		for (int st = 0; st < DV_STAGE_COUNT; st++)
+			if (j->stage_ran[st])
+				dv_hist_observe(&s->metrics.stage[st], j->stage_ms[st] / 1e3);
+		dv_hist_observe(&s->metrics.queue_wait, j->queue_ms / 1e3);
+		dv_hist_observe(&s->metrics.request, dv_ms_since(&j->t_start) / 1e3);
+		if (j->origin == DV_ORIGIN_HTTP)
+			dv_http_complete(s, j);
+		else
+			dv_tcp_complete(s, j);
+		s->inflight--;
+		dv_job_free(j);
+		j = next;
+	}
+	if (s->inflight == 0) {
+		struct timeval tv = {1, 0};
+		event_add(s->ev_trim, &tv);
+		if (s->draining) {
+			dv_info("all in-flight jobs answered, exiting");
+			event_base_loopexit(s->base, NULL);
+		}
+	}
+}
+
+static void dv_server_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct dv_server *s = arg;
+	dv_warn("drain timeout: exiting with jobs still in flight inflight=%lld", s->inflight);
+	event_base_loopexit(s->base, NULL);
+}
+
+static void dv_server_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct dv_server *s = arg;
+	if (s->draining) {
+		dv_warn("second termination signal: exiting now inflight=%lld", s->inflight);
+		event_base_loopexit(s->base, NULL);
+		return;
+	}
+	s->draining = true;
+	dv_info("termination signal: draining signal=%d inflight=%lld", (int)sig, s->inflight);
+	dv_http_stop_accepting(s);
+	dv_tcp_stop_accepting(s);
+	if (s->inflight == 0) {
+		event_base_loopexit(s->base, NULL);
+		return;
+	}
+	long long ms = s->gen->conf->limits.drain_timeout_ms;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	event_add(s->ev_drain, &tv);
+}
+
+static void dv_errs_log(const struct dv_conf_errs *e, const char *what)
+{
+	for (int i = 0; i < e->n; i++)
+		dv_err("%s: %s", what, e->msg[i]);
+}
+
+static void dv_server_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct dv_server *s = arg;
+	dv_info("SIGHUP: reloading the configuration path=%s", s->conf_path);
+	struct dv_conf_errs errs = {0};
+	struct dv_conf *c = dv_conf_load(s->conf_path, &errs);
+	struct dv_gen *g = NULL;
+	if (c && errs.n == 0)
+		dv_gen_build(c, s->gen_seq + 1, &g, &errs);
+	else
+		dv_conf_free(c);
+	if (!g) {
+		dv_errs_log(&errs, "reload refused");
+		dv_err("configuration reload failed, keeping generation %lu errors=%d", s->gen->id, errs.n);
+		s->metrics.reloads_failed++;
+		dv_conf_errs_fini(&errs);
+		return;
+	}
+	dv_conf_errs_fini(&errs);
+	const struct dv_conf *o = s->gen->conf, *n = g->conf;
+	if (strcmp(o->listen_http, n->listen_http) || strcmp(o->listen_tcp, n->listen_tcp) || o->workers != n->workers ||
+	    strcmp(o->database, n->database))
+		dv_warn("listen addresses, workers and database take effect only after a restart; the running values are kept");
+	s->gen_seq++;
+	dv_queue_set_cap(&s->queue, (int)n->limits.queue);
+	if (s->http) {
+		evhttp_set_max_body_size(s->http, n->limits.body_bytes);
+		evhttp_set_timeout(s->http, (int)((n->limits.idle_timeout_ms + 999) / 1000));
+	}
+	dv_log_set_level(dv_log_level_parse(n->log_level));
+	struct dv_gen *old = s->gen;
+	s->gen = g;
+	dv_gen_unref(old);
+	s->metrics.reloads_ok++;
+	dv_info("configuration reloaded gen=%lu", g->id);
+}
+
+static int dv_write_ports(struct dv_server *s)
+{
+	if (!s->ports_file)
+		return 0;
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", s->ports_file);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "http=%d\ntcp=%d\npid=%d\n", s->http_port, s->tcp_port, (int)getpid());
+	if (fclose(f) != 0)
+		return -1;
+	return rename(tmp, s->ports_file);
+}
+
+static void dv_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int dv_server_run(const char *conf_path, const char *ports_file)
+{
+	struct dv_server srv, *s = &srv;
+	memset(s, 0, sizeof *s);
+	s->conf_path = (char *)conf_path;
+	s->ports_file = ports_file;
+	clock_gettime(CLOCK_MONOTONIC, &s->t_start);
+	int rc = 1;
+
+	struct dv_conf_errs errs = {0};
+	struct dv_conf *c = dv_conf_load(conf_path, &errs);
+	if (!c || errs.n) {
+		for (int i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		dv_conf_errs_fini(&errs);
+		dv_conf_free(c);
+		return 2;
+	}
+	dv_log_set_level(dv_log_level_parse(c->log_level));
+	if (dv_gen_build(c, 1, &s->gen, &errs) != 0) {
+		for (int i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		dv_conf_errs_fini(&errs);
+		return 2;
+	}
+	s->gen_seq = 1;
+	const struct dv_conf *conf = s->gen->conf;
+
+	signal(SIGPIPE, SIG_IGN);
+	dv_raise_nofile();
+	if (evthread_use_pthreads() != 0) {
+		dv_err("libevent has no pthreads support");
+		goto out_gen;
+	}
+	s->base = event_base_new();
+	if (!s->base || dv_queue_init(&s->queue, (int)conf->limits.queue) != 0 || dv_done_init(&s->done) != 0)
+		goto out_gen;
+	s->done.ev = event_new(s->base, -1, EV_PERSIST | EV_READ, dv_server_done, s);
+	s->ev_term = evsignal_new(s->base, SIGTERM, dv_server_term, s);
+	s->ev_int = evsignal_new(s->base, SIGINT, dv_server_term, s);
+	s->ev_hup = evsignal_new(s->base, SIGHUP, dv_server_reload, s);
+	s->ev_drain = evtimer_new(s->base, dv_server_drain_timeout, s);
+	s->ev_trim = evtimer_new(s->base, dv_server_trim, s);
+	if (!s->done.ev || !s->ev_term || !s->ev_int || !s->ev_hup || !s->ev_drain || !s->ev_trim)
+		goto out_base;
+	event_add(s->ev_term, NULL);
+	event_add(s->ev_int, NULL);
+	event_add(s->ev_hup, NULL);
+
+	if (conf->database[0])
+		s->db = dv_db_monitor_start(conf->database, conf->migrate_on_start);
+	else
+		dv_warn("no database is configured: /readyz will answer 503");
+	s->n_workers = (int)conf->workers;
+	if (dv_workers_start(s) != 0)
+		goto out_workers;
+	if (dv_http_start(s) != 0 || dv_tcp_start(s) != 0)
+		goto out_listen;
+	if (dv_write_ports(s) != 0)
+		dv_warn("cannot write the ports file path=%s", ports_file);
+	dv_info("dejaviewd %s started workers=%d gen=%lu config=%s", PACKAGE_VERSION, s->n_workers, s->gen->id,
+	    conf_path);
+
+	event_base_dispatch(s->base);
+	rc = 0;
+	dv_info("event loop stopped inflight=%lld", s->inflight);
+
+out_listen:
+	dv_http_stop_accepting(s);
+	dv_tcp_stop_accepting(s);
+out_workers:
+	dv_workers_join(s);
+	/* Jobs finished after the loop stopped (drain timeout) are not
+	 * answered; free them before the listeners free their connections. */
+	for (struct dv_job *j = dv_done_take(&s->done), *n; j; j = n) {
+		n = j->next;
+		dv_job_free(j);
+	}
+	dv_http_free(s);
+	dv_tcp_free(s);
+	dv_db_monitor_stop(s->db);
+out_base:
+	if (s->done.ev)
+		event_free(s->done.ev);
+	if (s->ev_term)
+		event_free(s->ev_term);
+	if (s->ev_int)
+		event_free(s->ev_int);
+	if (s->ev_hup)
+		event_free(s->ev_hup);
+	if (s->ev_drain)
+		event_free(s->ev_drain);
+	if (s->ev_trim)
+		event_free(s->ev_trim);
+	dv_done_fini(&s->done);
+	dv_queue_fini(&s->queue);
+	if (s->base)
+		event_base_free(s->base);
+out_gen:
+	dv_gen_unref(s->gen);
+	if (ports_file)
+		unlink(ports_file);
+	return rc;
+}

@@ -1,0 +1,85 @@
+/* dv_server.h — the daemon's state, shared by the loop-thread modules
+ * (dv_server.c, dv_http.c, dv_tcp.c) and the workers (dv_worker.c). */
+#ifndef DV_SERVER_H
+#define DV_SERVER_H
+#include "dv_gen.h"
+#include "dv_metrics.h"
+#include "dv_queue.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+struct event_base;
+struct evhttp;
+struct evconnlistener;
+struct event;
+struct dv_db_monitor;
+struct dv_job;
+
+struct dv_worker {
+	int index;
+	pthread_t tid;
+	struct dv_server *srv;
+	struct dv_gen *gen;                        /* generation of inst[] */
+	struct dv_instance *inst[DV_ROLE_COUNT];  /* own (non-shared) instances */
+	atomic_int ready;                          /* plugins instantiated */
+	char err[768];
+};
+
+struct dv_server {
+	struct event_base *base;
+	char *conf_path;
+	struct dv_gen *gen;          /* current generation; loop thread only */
+	unsigned long gen_seq;
+	struct dv_queue queue;
+	struct dv_done done;
+	struct dv_worker *workers;
+	int n_workers;
+	struct dv_metrics metrics;   /* loop thread only */
+	long long inflight;          /* loop thread only: accepted, not answered */
+
+	/* HTTP */
+	struct evhttp *http;
+	struct evconnlistener *http_lis;
+	long http_conns;
+	int http_port;
+	/* TCP */
+	struct evconnlistener *tcp_lis;
+	long tcp_conns;
+	int tcp_port;
+	struct dv_tcp_conn *tcp_list; /* open connections */
+
+	struct event *ev_term, *ev_int, *ev_hup, *ev_drain, *ev_trim;
+	bool draining;
+	struct timespec t_start;
+	struct dv_db_monitor *db;
+	const char *ports_file;
+};
+
+/* dv_server.c */
+int dv_server_run(const char *conf_path, const char *ports_file);
+/* Submit a job from a listener. Returns 0 (the server owns the job) or a
+ * dv_err (the caller still owns it and answers the error). */
+int dv_server_submit(struct dv_server *s, struct dv_job *j);
+bool dv_server_ready(struct dv_server *s, char *why, size_t len);
+void dv_server_gauges(struct dv_server *s, struct dv_gauges *g);
+
+/* dv_worker.c */
+int dv_workers_start(struct dv_server *s);
+void dv_workers_join(struct dv_server *s);
+
+/* dv_http.c */
+int dv_http_start(struct dv_server *s);
+void dv_http_stop_accepting(struct dv_server *s);
+void dv_http_free(struct dv_server *s);
+void dv_http_complete(struct dv_server *s, struct dv_job *j);
+/* Parse "top_k=3&threshold=0.5" style query into the job (pure). */
+int dv_http_parse_query(const char *query, int *top_k, double *threshold, char *err, size_t errlen);
+
+/* dv_tcp.c */
+int dv_tcp_start(struct dv_server *s);
+void dv_tcp_stop_accepting(struct dv_server *s);
+void dv_tcp_free(struct dv_server *s);
+void dv_tcp_complete(struct dv_server *s, struct dv_job *j);
+#endif

@@ -1,0 +1,336 @@
+/* dv_tcp.c — the raw TCP listener, on the loop thread: accepts connections
+ * up to the limit, cuts the byte stream into frames (dv_frame.c), submits
+ * pipeline requests as jobs (many in flight per connection, answered by
+ * request id) and writes result or error frames when jobs complete. */
+#include "dv_buf.h"
+#include "dv_err.h"
+#include "dv_frame.h"
+#include "dv_job.h"
+#include "dv_log.h"
+#include "dv_server.h"
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define DV_TCP_MAGIC 0x54435031u /* "TCP1" */
+
+struct dv_tcp_conn {
+	uint32_t magic;
+	struct dv_server *s;
+	struct bufferevent *bev; /* NULL once the socket is closed */
+	int inflight;            /* jobs not yet answered */
+	bool closing;            /* close after the output is flushed */
+	struct dv_tcp_conn *prev, *next;
+};
+
+static void dv_tcp_unlink(struct dv_tcp_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (c->s->tcp_list == c)
+		c->s->tcp_list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Close the socket; the struct lives on until its last job completes. */
+static void dv_tcp_close(struct dv_tcp_conn *c)
+{
+	if (c->bev) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		c->s->tcp_conns--;
+		dv_tcp_unlink(c);
+	}
+	if (c->inflight == 0) {
+		c->magic = 0;
+		free(c);
+	}
+}
+
+static void dv_tcp_send(struct dv_tcp_conn *c, uint8_t type, uint32_t id, const void *p, size_t n)
+{
+	if (!c->bev)
+		return;
+	uint8_t h[DV_FRAME_HDR];
+	dv_frame_write(h, type, id, (uint32_t)n);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	evbuffer_add(out, h, sizeof h);
+	if (n)
+		evbuffer_add(out, p, n);
+}
+
+static void dv_tcp_send_error(struct dv_tcp_conn *c, uint32_t id, int err, const char *msg)
+{
+	struct dv_buf b;
+	dv_buf_init(&b);
+	struct dv_json j;
+	dv_json_init(&j, &b);
+	dv_json_obj_open(&j);
+	dv_json_key(&j, "error");
+	dv_json_obj_open(&j);
+	dv_json_key(&j, "code");
+	dv_json_str(&j, dv_err_code(err));
+	dv_json_key(&j, "message");
+	dv_json_str(&j, msg && *msg ? msg : dv_err_message(err));
+	dv_json_obj_close(&j);
+	dv_json_obj_close(&j);
+	dv_tcp_send(c, DV_FT_ERROR, id, b.data, b.len);
+	dv_buf_fini(&b);
+	c->s->metrics.requests[DV_ROUTE_TCP][dv_err_http_status(err)]++;
+}
+
+/* Send an error frame, then close once it is written. */
+static void dv_tcp_fatal(struct dv_tcp_conn *c, uint32_t id, int err, const char *msg)
+{
+	c->s->metrics.tcp_bad_frames++;
+	dv_tcp_send_error(c, id, err, msg);
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		dv_tcp_close(c);
+}
+
+static void dv_tcp_frame(struct dv_tcp_conn *c, const struct dv_frame_hdr *h, struct evbuffer *in)
+{
+	struct dv_server *s = c->s;
+	s->metrics.tcp_frames_in++;
+	if (h->type == DV_FT_PING) {
+		uint8_t *p = h->len ? malloc(h->len) : NULL;
+		if (h->len && !p) {
+			evbuffer_drain(in, h->len);
+			dv_tcp_send_error(c, h->req_id, DV_ENOMEM, NULL);
+			return;
+		}
+		evbuffer_remove(in, p, h->len);
+		dv_tcp_send(c, DV_FT_PONG, h->req_id, p, h->len);
+		s->metrics.requests[DV_ROUTE_TCP][200]++;
+		free(p);
+		return;
+	}
+	if (h->type != DV_FT_RECOGNIZE && h->type != DV_FT_DETECT) {
+		evbuffer_drain(in, h->len);
+		s->metrics.tcp_bad_frames++;
+		char msg[64];
+		snprintf(msg, sizeof msg, "unknown frame type 0x%02x", h->type);
+		dv_tcp_send_error(c, h->req_id, DV_EBADFRAME, msg);
+		return;
+	}
+	if (s->draining) {
+		evbuffer_drain(in, h->len);
+		dv_tcp_send_error(c, h->req_id, DV_ESHUTDOWN, NULL);
+		return;
+	}
+	if (c->inflight >= s->gen->conf->limits.inflight_per_connection) {
+		evbuffer_drain(in, h->len);
+		dv_tcp_send_error(c, h->req_id, DV_EOVERLOADED, "too many requests in flight on this connection");
+		return;
+	}
+	struct dv_job *j = dv_job_new(h->type == DV_FT_RECOGNIZE ? DV_OP_RECOGNIZE : DV_OP_DETECT, s->gen);
+	uint8_t *body = h->len ? malloc(h->len) : malloc(1);
+	if (!j || !body) {
+		free(body);
+		dv_job_free(j);
+		evbuffer_drain(in, h->len);
+		dv_tcp_send_error(c, h->req_id, DV_ENOMEM, NULL);
+		return;
+	}
+	evbuffer_remove(in, body, h->len);
+	j->body = body;
+	j->body_len = h->len;
+	j->origin = DV_ORIGIN_TCP;
+	j->origin_ptr = c;
+	j->tcp_req_id = h->req_id;
+	j->route = DV_ROUTE_TCP;
+	int r = dv_server_submit(s, j);
+	if (r != 0) {
+		dv_tcp_send_error(c, h->req_id, r, NULL);
+		dv_job_free(j);
+		return;
+	}
+	c->inflight++;
+}
+
+static void dv_tcp_read(struct bufferevent *bev, void *arg)
+{
+	struct dv_tcp_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint32_t max = (uint32_t)c->s->gen->conf->limits.frame_bytes;
+	while (c->bev && !c->closing) {
+		size_t avail = evbuffer_get_length(in);
+		if (avail == 0)
+			break;
+		size_t want = avail < DV_FRAME_HDR ? avail : DV_FRAME_HDR;
+		const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)want);
+		struct dv_frame_hdr h;
+		int r = dv_frame_parse(p, want, max, &h);
+		if (r == DV_FRAME_MORE)
+			break;
+		if (r == DV_FRAME_EMAGIC) {
+			dv_tcp_fatal(c, 0, DV_EBADFRAME, "bad magic: not a dejaview frame");
+			return;
+		}
+		if (r == DV_FRAME_EVERSION) {
+			dv_tcp_fatal(c, h.req_id, DV_EBADFRAME, "unsupported frame version");
+			return;
+		}
+		if (r == DV_FRAME_ETOOLARGE) {
+			char msg[96];
+			snprintf(msg, sizeof msg, "frame payload of %u bytes is over the limit of %u", h.len, max);
+			dv_tcp_fatal(c, h.req_id, DV_ETOOLARGE, msg);
+			return;
+		}
+		if (avail < DV_FRAME_HDR + (size_t)h.len) {
+			/* wait for the rest; make sure the buffer may grow that far */
+			break;
+		}
+		evbuffer_drain(in, DV_FRAME_HDR);
+		dv_tcp_frame(c, &h, in);
+	}
+}
+
+static void dv_tcp_write(struct bufferevent *bev, void *arg)
+{
+	struct dv_tcp_conn *c = arg;
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		dv_tcp_close(c);
+}
+
+static void dv_tcp_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct dv_tcp_conn *c = arg;
+	if (what & BEV_EVENT_TIMEOUT) {
+		/* Idle, or a frame that never completes. Waiting for our own
+		 * answers is not idleness. */
+		if (c->inflight > 0 && evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+			bufferevent_enable(bev, EV_READ);
+			return;
+		}
+		dv_debug("closing idle TCP connection");
+		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+			dv_tcp_fatal(c, 0, DV_ETIMEOUT, "incomplete frame: timed out waiting for the rest");
+			return;
+		}
+	}
+	dv_tcp_close(c);
+}
+
+static void dv_tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	struct dv_server *s = arg;
+	const struct dv_conf *conf = s->gen->conf;
+	if (s->tcp_conns >= conf->limits.connections || s->draining) {
+		s->metrics.conn_refused++;
+		uint8_t frame[256];
+		const char *msg = s->draining ? "{\"error\":{\"code\":\"shutting_down\",\"message\":\"the server is shutting down\"}}"
+		                              : "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"connection limit reached\"}}";
+		size_t n = strlen(msg);
+		dv_frame_write(frame, DV_FT_ERROR, 0, (uint32_t)n);
+		memcpy(frame + DV_FRAME_HDR, msg, n);
+		ssize_t w = send(fd, frame, DV_FRAME_HDR + n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)w;
+		close(fd);
+		return;
+	}
+	struct dv_tcp_conn *c = calloc(1, sizeof *c);
+	struct bufferevent *bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c || !bev) {
+		free(c);
+		if (bev)
+			bufferevent_free(bev);
+		else
+			close(fd);
+		return;
+	}
+	c->magic = DV_TCP_MAGIC;
+	c->s = s;
+	c->bev = bev;
+	c->next = s->tcp_list;
+	if (s->tcp_list)
+		s->tcp_list->prev = c;
+	s->tcp_list = c;
+	s->tcp_conns++;
+	struct timeval tv = {conf->limits.idle_timeout_ms / 1000, (conf->limits.idle_timeout_ms % 1000) * 1000};
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_setcb(bev, dv_tcp_read, dv_tcp_write, dv_tcp_event, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+void dv_tcp_complete(struct dv_server *s, struct dv_job *j)
+{
+	struct dv_tcp_conn *c = j->origin_ptr;
+	dv_check_magic(c->magic, DV_TCP_MAGIC, __FILE__, __LINE__);
+	c->inflight--;
+	if (c->bev) {
+		if (j->err) {
+			dv_tcp_send_error(c, j->tcp_req_id, j->err, j->errmsg);
+		} else {
+			dv_tcp_send(c, DV_FT_RESULT, j->tcp_req_id, j->reply.data, j->reply.len);
+			s->metrics.requests[DV_ROUTE_TCP][200]++;
+		}
+	} else if (c->inflight == 0) {
+		c->magic = 0;
+		free(c);
+	}
+}
+
+int dv_tcp_start(struct dv_server *s)
+{
+	const char *addr = s->gen->conf->listen_tcp;
+	if (!addr[0])
+		return 0;
+	char *host;
+	int port;
+	if (dv_conf_split_addr(addr, &host, &port) != 0)
+		return -1;
+	struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = EVUTIL_AI_PASSIVE};
+	struct evutil_addrinfo *ai = NULL;
+	char ports[8];
+	snprintf(ports, sizeof ports, "%d", port);
+	int r = evutil_getaddrinfo(host, ports, &hints, &ai);
+	free(host);
+	if (r != 0 || !ai) {
+		dv_err("cannot resolve TCP listen address addr=%s", addr);
+		return -1;
+	}
+	s->tcp_lis = evconnlistener_new_bind(s->base, dv_tcp_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+	    ai->ai_addr, (int)ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+	if (!s->tcp_lis) {
+		dv_err("cannot listen for TCP addr=%s reason=\"%s\"", addr, strerror(errno));
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	getsockname(evconnlistener_get_fd(s->tcp_lis), (struct sockaddr *)&ss, &sl);
+	s->tcp_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                             : ((struct sockaddr_in *)&ss)->sin_port);
+	dv_info("listening for raw TCP frames addr=%s port=%d", addr, s->tcp_port);
+	return 0;
+}
+
+void dv_tcp_stop_accepting(struct dv_server *s)
+{
+	if (s->tcp_lis)
+		evconnlistener_disable(s->tcp_lis);
+}
+
+void dv_tcp_free(struct dv_server *s)
+{
+	if (s->tcp_lis)
+		evconnlistener_free(s->tcp_lis);
+	s->tcp_lis = NULL;
+	while (s->tcp_list) {
+		struct dv_tcp_conn *c = s->tcp_list;
+		c->inflight = 0;
+		dv_tcp_close(c);
+	}
+}

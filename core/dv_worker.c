@@ -1,0 +1,105 @@
+/* dv_worker.c — the worker threads. Each pops jobs from the bounded queue,
+ * makes sure it holds plugin instances of the job's configuration
+ * generation (creating them on the first job of a new generation), runs the
+ * pipeline and hands the job back through the completion queue. Workers
+ * never touch libevent objects other than event_active(). */
+#include "dv_err.h"
+#include "dv_job.h"
+#include "dv_log.h"
+#include "dv_pipeline.h"
+#include "dv_server.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void dv_worker_drop(struct dv_worker *w)
+{
+	for (int r = 0; r < DV_ROLE_COUNT; r++) {
+		dv_instance_free(w->inst[r]);
+		w->inst[r] = NULL;
+	}
+	dv_gen_unref(w->gen);
+	w->gen = NULL;
+}
+
+/* Switch the worker to generation g. Returns 0 when every plugin is up. */
+static int dv_worker_switch(struct dv_worker *w, struct dv_gen *g)
+{
+	dv_worker_drop(w);
+	w->gen = dv_gen_ref(g);
+	w->err[0] = 0;
+	for (int r = 0; r < DV_ROLE_COUNT; r++) {
+		struct dv_module *m = g->mods[r];
+		if (!m || (m->desc->flags & DV_PLUGIN_SHARED))
+			continue;
+		if (dv_instance_new(m, &w->inst[r], w->err, sizeof w->err) != 0) {
+			dv_err("worker cannot create plugin instance worker=%d role=%s reason=\"%s\"", w->index,
+			    dv_role_name(r), w->err);
+			atomic_store(&w->ready, 0);
+			return -1;
+		}
+	}
+	atomic_store(&w->ready, 1);
+	dv_debug("worker switched generation worker=%d gen=%lu", w->index, g->id);
+	return 0;
+}
+
+static void *dv_worker_main(void *arg)
+{
+	struct dv_worker *w = arg;
+	struct dv_server *s = w->srv;
+	struct dv_job *j;
+	while ((j = dv_queue_pop(&s->queue)) != NULL) {
+		dv_log_set_request(j->id);
+		j->queue_ms = dv_ms_since(&j->t_start);
+		/* A job never runs on an older generation than the worker has. */
+		if (!w->gen || j->gen->id > w->gen->id || !atomic_load(&w->ready))
+			dv_worker_switch(w, j->gen->id > (w->gen ? w->gen->id : 0) ? j->gen : w->gen);
+		if (!atomic_load(&w->ready)) {
+			dv_job_fail(j, DV_EPLUGIN, "plugins are unavailable on this worker: %s", w->err);
+		} else {
+			struct dv_pipeline_ctx ctx = {.conf = w->gen->conf};
+			for (int r = 0; r < DV_ROLE_COUNT; r++)
+				ctx.inst[r] = w->inst[r] ? w->inst[r] : w->gen->shared[r];
+			struct timespec t0;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			dv_pipeline_run(j, &ctx);
+			j->run_ms = dv_ms_since(&t0);
+		}
+		dv_log_set_request(0);
+		dv_done_push(&s->done, j);
+	}
+	dv_worker_drop(w);
+	return NULL;
+}
+
+int dv_workers_start(struct dv_server *s)
+{
+	s->workers = calloc((size_t)s->n_workers, sizeof *s->workers);
+	if (!s->workers)
+		return -1;
+	for (int i = 0; i < s->n_workers; i++) {
+		struct dv_worker *w = &s->workers[i];
+		w->index = i;
+		w->srv = s;
+		atomic_init(&w->ready, 0);
+		/* Instances are created before the thread starts so that readiness
+		 * is known at once; the thread then owns them. */
+		dv_worker_switch(w, s->gen);
+		if (pthread_create(&w->tid, NULL, dv_worker_main, w) != 0) {
+			dv_err("cannot start worker thread worker=%d", i);
+			s->n_workers = i;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void dv_workers_join(struct dv_server *s)
+{
+	dv_queue_close(&s->queue);
+	for (int i = 0; i < s->n_workers; i++)
+		pthread_join(s->workers[i].tid, NULL);
+	free(s->workers);
+	s->workers = NULL;
+}

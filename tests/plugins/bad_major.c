@@ -1,0 +1,5 @@
+/* Built for a future major ABI version: must be refused. */
+#include <dejaview/plugin.h>
+static const struct dv_plugin p = {.magic = DV_PLUGIN_MAGIC, .abi_major = DV_PLUGIN_ABI_MAJOR + 1, .abi_minor = 0,
+    .size = sizeof(struct dv_plugin), .kind = DV_PLUGIN_DETECTOR, .name = "bad_major"};
+DV_PLUGIN_EXPORT const struct dv_plugin *dv_plugin_entry(void) { return &p; }

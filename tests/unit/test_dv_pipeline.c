@@ -1,0 +1,122 @@
+/* Unit tests for core/dv_pipeline.c, run in-process with the example
+ * plugins: stages in order, per-stage timings, the faces limit, matching
+ * and every error routed into the job. */
+#include "../tap.h"
+#include "../testimg.h"
+#include "dv_err.h"
+#include "dv_gen.h"
+#include "dv_job.h"
+#include "dv_pipeline.h"
+#include <stdlib.h>
+
+static struct dv_gen *gen;
+static struct dv_pipeline_ctx ctx;
+
+static struct dv_job *run(int op, const uint8_t *img, size_t len, int top_k)
+{
+	struct dv_job *j = dv_job_new(op, gen);
+	j->body = malloc(len ? len : 1);
+	memcpy(j->body, img, len);
+	j->body_len = len;
+	j->top_k = top_k;
+	dv_pipeline_run(j, &ctx);
+	return j;
+}
+
+int main(void)
+{
+	const char *dir = getenv("DV_PLUGIN_BUILD_DIR");
+	if (!dir) {
+		printf("1..0 # SKIP DV_PLUGIN_BUILD_DIR is not set (run through make check)\n");
+		return 0;
+	}
+	char text[2048];
+	snprintf(text, sizeof text,
+	    "plugin_dir: %s\nlimits: {faces: 3}\n"
+	    "plugins:\n  detector: {so: detect_example}\n  landmarker: {so: landmarks_example}\n"
+	    "  embedder: {so: embed_example, chip: 16, grid: 2}\n  matcher: {so: match_example}\n"
+	    "pipelines:\n  detect: [decode, detect, landmarks]\n  recognize: [decode, detect, align, embed, match]\n",
+	    dir);
+	struct dv_conf_errs e = {0};
+	struct dv_conf *c = dv_conf_parse("pl.yaml", text, strlen(text), &e);
+	ok(e.n == 0 && dv_gen_build(c, 1, &gen, &e) == 0, "generation with the example plugins builds");
+	for (int i = 0; i < e.n; i++)
+		printf("#  %s\n", e.msg[i]);
+	if (!gen)
+		return tap_done();
+	ctx.conf = gen->conf;
+	char err[256];
+	for (int r = 0; r < DV_ROLE_COUNT; r++)
+		if (gen->shared[r])
+			ctx.inst[r] = gen->shared[r];
+		else
+			dv_instance_new(gen->mods[r], &ctx.inst[r], err, sizeof err);
+
+	struct testsq sq[] = {{10, 10, 20, 250, 250, 250}, {60, 15, 16, 220, 120, 120}};
+	size_t len;
+	uint8_t *img = testimg_ppm(100, 50, sq, 2, &len);
+	struct dv_job *j = run(DV_OP_DETECT, img, len, 0);
+	is_int(j->err, 0, "detect runs");
+	contains(j->reply.data, "\"box\":{\"x\":10,\"y\":10,\"w\":20,\"h\":20}", "first face box");
+	contains(j->reply.data, "\"box\":{\"x\":60,\"y\":15,\"w\":16,\"h\":16}", "second face box");
+	contains(j->reply.data, "\"landmarks\":[[16,17]", "landmarks from the landmarker");
+	contains(j->reply.data, "\"faces_found\":2", "face count");
+	ok(j->stage_ran[DV_STAGE_DECODE] && j->stage_ran[DV_STAGE_DETECT] && j->stage_ran[DV_STAGE_LANDMARKS] &&
+	       !j->stage_ran[DV_STAGE_EMBED], "only the configured stages ran");
+	contains(j->reply.data, "\"timings_ms\":{\"queue\":", "timings in the reply");
+	dv_job_free(j);
+
+	/* recognize against an empty gallery: unknown */
+	j = run(DV_OP_RECOGNIZE, img, len, 0);
+	is_int(j->err, 0, "recognize runs");
+	contains(j->reply.data, "\"match\":null,\"unknown\":true,\"candidates\":[]", "empty gallery: unknown");
+	contains(j->reply.data, "\"embedder\":\"example_color_grid\"", "model stamp in the reply");
+	dv_job_free(j);
+
+	/* enrol the white square's colour, then recognise */
+	struct dv_instance *mi = ctx.inst[DV_ROLE_MATCHER];
+	float white[12], red[12];
+	for (int i = 0; i < 12; i++) {
+		white[i] = 250 / 255.0f;
+		red[i] = (i % 3 == 0 ? 220 : 120) / 255.0f;
+	}
+	mi->mod->desc->matcher_add(mi->inst, 0, 7, white, 12);
+	mi->mod->desc->matcher_add(mi->inst, 0, 8, red, 12);
+	mi->mod->desc->matcher_add(mi->inst, 5, 9, white, 12); /* another tenant */
+	j = run(DV_OP_RECOGNIZE, img, len, 2);
+	is_int(j->err, 0, "recognize with a gallery");
+	contains(j->reply.data, "\"match\":{\"face_id\":7,\"distance\":0,\"similarity\"", "white face matches id 7 at 0");
+	contains(j->reply.data, "\"match\":{\"face_id\":8,\"distance\":0", "red face matches id 8");
+	ok(!strstr(j->reply.data, "\"face_id\":9"), "another tenant's gallery is never searched");
+	dv_job_free(j);
+
+	/* faces limit: 5 squares, limit 3 */
+	struct testsq many[5];
+	for (int i = 0; i < 5; i++)
+		many[i] = (struct testsq){5 + i * 19, 5, 12, 255, 255, 255};
+	uint8_t *img5 = testimg_ppm(100, 30, many, 5, &len);
+	j = run(DV_OP_DETECT, img5, len, 0);
+	contains(j->reply.data, "\"faces_found\":4,\"faces_truncated\":true", "faces over the limit are cut and flagged");
+	dv_job_free(j);
+	free(img5);
+
+	/* errors travel in the job */
+	j = run(DV_OP_DETECT, (const uint8_t *)"junk", 4, 0);
+	is_int(j->err, DV_EMEDIATYPE, "undecodable body");
+	ok(j->errmsg[0] != 0 && j->reply.len == 0, "error message set, no reply body");
+	dv_job_free(j);
+	j = run(DV_OP_DETECT, (const uint8_t *)"P6 5 5 255 abc", 14, 0);
+	is_int(j->err, DV_EBADIMAGE, "truncated image");
+	dv_job_free(j);
+
+	ok(dv_similarity(0.6, 0.6) == 0.5 && dv_similarity(0, 0.6) > 0.99 && dv_similarity(1.2, 0.6) < 0.01,
+	    "similarity is 0.5 at the threshold");
+
+	free(img);
+	for (int r = 0; r < DV_ROLE_COUNT; r++)
+		if (!gen->shared[r])
+			dv_instance_free(ctx.inst[r]);
+	dv_gen_unref(gen);
+	dv_conf_errs_fini(&e);
+	return tap_done();
+}
