@@ -10,6 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+static void dv_db_quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg; /* NOTICEs ("already exists, skipping") are not news */
+}
+
 PGconn *dv_db_connect(const char *conninfo, char *err, size_t errlen)
 {
 	const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
@@ -28,7 +34,7 @@ PGconn *dv_db_connect(const char *conninfo, char *err, size_t errlen)
 		PQfinish(c);
 		return NULL;
 	}
-	PQsetNoticeProcessor(c, NULL, NULL);
+	PQsetNoticeProcessor(c, dv_db_quiet, NULL);
 	return c;
 }
 

@@ -120,11 +120,16 @@ int dv_http_parse_query(const char *q, int *top_k, double *threshold, char *err,
 	return r;
 }
 
+/* The body is sniffed by the decoder, so an absent or generic type is fine:
+ * "application/x-www-form-urlencoded" is what `curl --data-binary` sends
+ * when the user does not say. Types that say the body is something else
+ * (text, JSON until the JSON form is supported) are refused. */
 static bool dv_http_media_ok(const char *ct)
 {
-	if (!ct)
-		return true; /* sniffed by the decoder */
-	return !strncasecmp(ct, "image/", 6) || !strncasecmp(ct, "application/octet-stream", 24);
+	if (!ct || !*ct)
+		return true;
+	return !strncasecmp(ct, "image/", 6) || !strncasecmp(ct, "application/octet-stream", 24) ||
+	       !strncasecmp(ct, "application/x-www-form-urlencoded", 33);
 }
 
 static void dv_http_pipeline(struct dv_server *s, struct evhttp_request *req, int route, int op)
@@ -355,6 +360,20 @@ static struct bufferevent *dv_http_bevcb(struct event_base *base, void *arg)
 		dv_http_limit_check(s);
 	}
 	return b;
+}
+
+size_t dv_http_pending_output(struct dv_server *s)
+{
+	size_t n = 0;
+	for (long i = 0; i < dv_hc.n; i++) {
+		bufferevent_data_cb rd, wr;
+		bufferevent_event_cb ev;
+		void *a;
+		bufferevent_getcb(dv_hc.bev[i], &rd, &wr, &ev, &a);
+		if (rd || wr || ev)
+			n += evbuffer_get_length(bufferevent_get_output(dv_hc.bev[i]));
+	}
+	return n;
 }
 
 int dv_http_start(struct dv_server *s)

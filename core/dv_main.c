@@ -84,6 +84,7 @@ static int dv_migrate(const char *path)
 		fprintf(stderr, "cannot connect to the database: %s\n", err);
 		return 1;
 	}
+	dv_log_set_level(DV_LOG_LVL_WARN); /* the summary below says it all */
 	int n = dv_db_migrate(db, err, sizeof err);
 	PQfinish(db);
 	if (n < 0) {

@@ -277,11 +277,14 @@ static void dv_reply(struct dv_work *w)
 	dv_json_init(&j, &job->reply);
 	dv_json_obj_open(&j);
 	dv_reply_faces(w, &j);
-	dv_json_key(&j, "faces_found");
-	dv_json_int(&j, w->n_found);
+	dv_json_key(&j, "face_count");
+	dv_json_int(&j, w->n_faces);
 	if (w->n_found > w->n_faces) {
+		/* more faces than limits.faces: the best-scored were kept */
 		dv_json_key(&j, "faces_truncated");
 		dv_json_bool(&j, true);
+		dv_json_key(&j, "faces_limit");
+		dv_json_int(&j, w->n_faces);
 	}
 	if (w->have[DV_STAGE_DECODE]) {
 		dv_json_key(&j, "image");

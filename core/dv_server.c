@@ -118,10 +118,27 @@ static void dv_server_done(evutil_socket_t fd, short what, void *arg)
 		struct timeval tv = {1, 0};
 		event_add(s->ev_trim, &tv);
 		if (s->draining) {
-			dv_info("all in-flight jobs answered, exiting");
-			event_base_loopexit(s->base, NULL);
+			dv_info("all in-flight jobs answered, exiting once replies are written");
+			struct timeval now = {0, 0};
+			event_add(s->ev_flush, &now);
 		}
 	}
+}
+
+/* While draining with nothing in flight: exit when every reply has left the
+ * output buffers (or after 2 s for clients that do not read). */
+static void dv_server_flush_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct dv_server *s = arg;
+	size_t pending = dv_http_pending_output(s) + dv_tcp_pending_output(s);
+	if (pending == 0 || dv_ms_since(&s->t_flush) > 2000) {
+		if (pending)
+			dv_warn("exiting with unsent replies bytes=%zu", pending);
+		event_base_loopexit(s->base, NULL);
+		return;
+	}
+	struct timeval tv = {0, 10000};
+	event_add(s->ev_flush, &tv);
 }
 
 static void dv_server_drain_timeout(evutil_socket_t fd, short what, void *arg)
@@ -143,8 +160,10 @@ static void dv_server_term(evutil_socket_t sig, short what, void *arg)
 	dv_info("termination signal: draining signal=%d inflight=%lld", (int)sig, s->inflight);
 	dv_http_stop_accepting(s);
 	dv_tcp_stop_accepting(s);
+	clock_gettime(CLOCK_MONOTONIC, &s->t_flush);
 	if (s->inflight == 0) {
-		event_base_loopexit(s->base, NULL);
+		struct timeval tv0 = {0, 0};
+		event_add(s->ev_flush, &tv0);
 		return;
 	}
 	long long ms = s->gen->conf->limits.drain_timeout_ms;
@@ -262,7 +281,8 @@ int dv_server_run(const char *conf_path, const char *ports_file)
 	s->ev_hup = evsignal_new(s->base, SIGHUP, dv_server_reload, s);
 	s->ev_drain = evtimer_new(s->base, dv_server_drain_timeout, s);
 	s->ev_trim = evtimer_new(s->base, dv_server_trim, s);
-	if (!s->done.ev || !s->ev_term || !s->ev_int || !s->ev_hup || !s->ev_drain || !s->ev_trim)
+	s->ev_flush = evtimer_new(s->base, dv_server_flush_check, s);
+	if (!s->done.ev || !s->ev_term || !s->ev_int || !s->ev_hup || !s->ev_drain || !s->ev_trim || !s->ev_flush)
 		goto out_base;
 	event_add(s->ev_term, NULL);
 	event_add(s->ev_int, NULL);
@@ -313,6 +333,8 @@ out_base:
 		event_free(s->ev_drain);
 	if (s->ev_trim)
 		event_free(s->ev_trim);
+	if (s->ev_flush)
+		event_free(s->ev_flush);
 	dv_done_fini(&s->done);
 	dv_queue_fini(&s->queue);
 	if (s->base)

@@ -50,7 +50,8 @@ struct dv_server {
 	int tcp_port;
 	struct dv_tcp_conn *tcp_list; /* open connections */
 
-	struct event *ev_term, *ev_int, *ev_hup, *ev_drain, *ev_trim;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_drain, *ev_trim, *ev_flush;
+	struct timespec t_flush;
 	bool draining;
 	struct timespec t_start;
 	struct dv_db_monitor *db;
@@ -73,6 +74,8 @@ void dv_workers_join(struct dv_server *s);
 int dv_http_start(struct dv_server *s);
 void dv_http_stop_accepting(struct dv_server *s);
 void dv_http_free(struct dv_server *s);
+/* Bytes of replies not yet written to sockets. */
+size_t dv_http_pending_output(struct dv_server *s);
 void dv_http_complete(struct dv_server *s, struct dv_job *j);
 /* Parse "top_k=3&threshold=0.5" style query into the job (pure). */
 int dv_http_parse_query(const char *query, int *top_k, double *threshold, char *err, size_t errlen);
@@ -81,5 +84,6 @@ int dv_http_parse_query(const char *query, int *top_k, double *threshold, char *
 int dv_tcp_start(struct dv_server *s);
 void dv_tcp_stop_accepting(struct dv_server *s);
 void dv_tcp_free(struct dv_server *s);
+size_t dv_tcp_pending_output(struct dv_server *s);
 void dv_tcp_complete(struct dv_server *s, struct dv_job *j);
 #endif

@@ -317,6 +317,15 @@ int dv_tcp_start(struct dv_server *s)
 	return 0;
 }
 
+size_t dv_tcp_pending_output(struct dv_server *s)
+{
+	size_t n = 0;
+	for (struct dv_tcp_conn *c = s->tcp_list; c; c = c->next)
+		if (c->bev)
+			n += evbuffer_get_length(bufferevent_get_output(c->bev));
+	return n;
+}
+
 void dv_tcp_stop_accepting(struct dv_server *s)
 {
 	if (s->tcp_lis)

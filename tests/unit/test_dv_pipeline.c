@@ -60,7 +60,7 @@ int main(void)
 	contains(j->reply.data, "\"box\":{\"x\":10,\"y\":10,\"w\":20,\"h\":20}", "first face box");
 	contains(j->reply.data, "\"box\":{\"x\":60,\"y\":15,\"w\":16,\"h\":16}", "second face box");
 	contains(j->reply.data, "\"landmarks\":[[16,17]", "landmarks from the landmarker");
-	contains(j->reply.data, "\"faces_found\":2", "face count");
+	contains(j->reply.data, "\"face_count\":2,\"image\"", "face count, not truncated");
 	ok(j->stage_ran[DV_STAGE_DECODE] && j->stage_ran[DV_STAGE_DETECT] && j->stage_ran[DV_STAGE_LANDMARKS] &&
 	       !j->stage_ran[DV_STAGE_EMBED], "only the configured stages ran");
 	contains(j->reply.data, "\"timings_ms\":{\"queue\":", "timings in the reply");
@@ -96,7 +96,7 @@ int main(void)
 		many[i] = (struct testsq){5 + i * 19, 5, 12, 255, 255, 255};
 	uint8_t *img5 = testimg_ppm(100, 30, many, 5, &len);
 	j = run(DV_OP_DETECT, img5, len, 0);
-	contains(j->reply.data, "\"faces_found\":4,\"faces_truncated\":true", "faces over the limit are cut and flagged");
+	contains(j->reply.data, "\"face_count\":3,\"faces_truncated\":true,\"faces_limit\":3", "faces over the limit are cut and flagged");
 	dv_job_free(j);
 	free(img5);
 

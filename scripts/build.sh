@@ -1,0 +1,9 @@
+#!/bin/sh
+# build.sh — configures (once) and builds dejaview in the checkout.
+# Extra arguments go to ./configure the first time (e.g. --enable-asan).
+set -eu
+cd "$(dirname "$0")/.."
+if [ ! -x configure ]; then ./autogen.sh >/dev/null 2>&1 || ./autogen.sh; fi
+if [ ! -f Makefile ]; then ./configure -q "$@" 2>&1 | grep -v "cannot remove 'core'" || true; fi
+make -j"$(nproc)" >/dev/null
+echo "build.sh: built $(pwd)/dejaviewd"

@@ -1,0 +1,27 @@
+#!/bin/sh
+# deps.sh — installs the Debian 12 packages dejaview needs to build, run and
+# test. As root it runs apt-get; otherwise it prints the command to run.
+# Packages already installed are not fetched again (apt-get update is skipped
+# when nothing is missing), unless DV_DEPS_FORCE=1.
+set -eu
+PKGS="build-essential autoconf automake libtool pkg-config
+libevent-dev libyaml-dev libluajit-5.1-dev libpq-dev libopenblas-dev darknet
+postgresql postgresql-client curl util-linux ca-certificates"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ] && [ "${DV_DEPS_FORCE:-0}" != 1 ]; then
+	echo "deps.sh: every package is installed"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages:$missing" >&2
+	echo "deps.sh: run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends ${missing:-$PKGS} >/dev/null
+echo "deps.sh: installed:${missing:- (forced) all}"

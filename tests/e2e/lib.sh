@@ -1,0 +1,116 @@
+# lib.sh — shared by the end-to-end tests: TAP output, a private PostgreSQL
+# (one cluster for the whole run, a fresh database per test), a generated
+# config, and dejaviewd started on ephemeral loopback ports.
+set -u
+: "${top_srcdir:?run through make check}" "${top_builddir:?}" "${DEJAVIEWD:?}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/dv-e2e.XXXXXX")
+chmod 755 "$T"
+tap_n=0
+tap_fail=0
+DV_PID=
+DV_DB=
+ok() { # ok CONDITION-EXIT-STATUS NAME
+	tap_n=$((tap_n + 1))
+	if [ "$1" = 0 ]; then echo "ok $tap_n - $2"; else echo "not ok $tap_n - $2"; tap_fail=$((tap_fail + 1)); fi
+}
+check() { # check NAME COMMAND...: ok if the command succeeds
+	name=$1; shift
+	if "$@" >"$T/check.out" 2>&1; then ok 0 "$name"; else ok 1 "$name"; sed 's/^/#   /' "$T/check.out" | head -20; fi
+}
+is() { # is GOT WANT NAME
+	if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; echo "#   got:  $1"; echo "#   want: $2"; fi
+}
+has() { # has HAYSTACK NEEDLE NAME
+	case $1 in *"$2"*) ok 0 "$3" ;; *) ok 1 "$3"; echo "#   $(printf '%s' "$1" | head -c 600)"; echo "#   does not contain: $2" ;; esac
+}
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+done_testing() { echo "1..$tap_n"; exit $((tap_fail > 0)); }
+
+need() { for t in "$@"; do command -v "$t" >/dev/null 2>&1 || skip_all "$t is not installed"; done; }
+need curl
+
+# The shared cluster; tests each get their own database.
+pg_up() {
+	DV_PG_TESTDIR=${DV_PG_TESTDIR:-$top_builddir/var/pg-test}
+	base=$("$top_srcdir/scripts/pg.sh" start "$DV_PG_TESTDIR") || skip_all "cannot start PostgreSQL (see scripts/pg.sh)"
+	PG_HOST=$(echo "$base" | sed 's/.*host=\([^ ]*\).*/\1/')
+	DV_DB_NAME="dvt_$(basename "$0" .sh)_$$"
+	psql_admin -qc "CREATE DATABASE $DV_DB_NAME" >/dev/null || skip_all "cannot create a test database"
+	DV_DB="host=$PG_HOST port=5432 user=postgres dbname=$DV_DB_NAME"
+}
+psql_admin() { psql -h "$PG_HOST" -p 5432 -U postgres -d postgres -X "$@"; }
+psql_db() { psql -h "$PG_HOST" -p 5432 -U postgres -d "$DV_DB_NAME" -X -qAt "$@"; }
+
+# write_conf FILE [extra YAML lines...]: example plugins, ephemeral ports.
+write_conf() {
+	f=$1; shift
+	{
+		echo "listen: {http: \"127.0.0.1:0\", tcp: \"127.0.0.1:0\"}"
+		echo "plugin_dir: \"$DV_PLUGIN_BUILD_DIR\""
+		echo "database: \"${DV_DB}\""
+		for line in "$@"; do echo "$line"; done
+	} >"$f"
+}
+DEFAULT_PLUGINS='plugins:
+  detector:   { so: detect_example }
+  landmarker: { so: landmarks_example }
+  embedder:   { so: embed_example }
+  matcher:    { so: match_example }
+pipelines:
+  recognize: [decode, detect, landmarks, align, embed, match]
+  detect:    [decode, detect, landmarks]'
+
+# dv_start CONF: start dejaviewd, wait until its ports are known.
+dv_start() {
+	rm -f "$T/ports"
+	"$DEJAVIEWD" -c "$1" --ports-file "$T/ports" 2>>"$T/dejaviewd.log" &
+	DV_PID=$!
+	i=0
+	while [ ! -s "$T/ports" ]; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$DV_PID" 2>/dev/null; then
+			echo "# dejaviewd did not start:"; sed 's/^/#   /' "$T/dejaviewd.log" | tail -20
+			return 1
+		fi
+		sleep 0.05
+	done
+	HTTP=$(sed -n 's/^http=//p' "$T/ports")
+	TCP=$(sed -n 's/^tcp=//p' "$T/ports")
+	URL="http://127.0.0.1:$HTTP"
+}
+dv_stop() {
+	[ -n "$DV_PID" ] || return 0
+	kill -TERM "$DV_PID" 2>/dev/null
+	wait "$DV_PID" 2>/dev/null
+	DV_RC=$?
+	DV_PID=
+}
+# wait_ready [SECONDS]: until /readyz answers 200
+wait_ready() {
+	n=$(( ${1:-10} * 10 ))
+	while [ $n -gt 0 ]; do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+# http METHOD PATH [curl args...]: sets CODE, BODY and HDRS
+http() {
+	m=$1; p=$2; shift 2
+	CODE=$(curl -s -X "$m" -D "$T/hdrs" -o "$T/body" -w '%{http_code}' "$@" "$URL$p")
+	BODY=$(cat "$T/body")
+	HDRS=$(cat "$T/hdrs")
+}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+cleanup() {
+	if [ -n "$DV_PID" ]; then kill -KILL "$DV_PID" 2>/dev/null; wait "$DV_PID" 2>/dev/null; fi
+	[ -n "$DV_DB" ] && psql_admin -qc "DROP DATABASE IF EXISTS $DV_DB_NAME WITH (FORCE)" >/dev/null 2>&1
+	if [ "$tap_fail" != 0 ] && [ -f "$T/dejaviewd.log" ]; then
+		echo "# dejaviewd log (last lines):"; tail -30 "$T/dejaviewd.log" | sed 's/^/#   /'
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+IMG="$DV_TOOLS/dv_testimg"

@@ -1,0 +1,85 @@
+#!/bin/sh
+# End to end: pipelines of the example plugins over HTTP, and every client
+# error answered with a JSON body, a stable code and the right status.
+. "$top_srcdir/tests/e2e/lib.sh"
+pg_up
+write_conf "$T/c.yaml" "$DEFAULT_PLUGINS" "limits: {body_bytes: 64KiB, image_pixels: 20000, faces: 2}"
+dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
+"$IMG" 100 60 10,10,20 50,20,16,250,250,200 >"$T/two.ppm"
+"$IMG" 100 60 >"$T/none.ppm"
+"$IMG" 100 40 2,2,10 20,2,10 40,2,10 60,2,10 >"$T/four.ppm"
+{ printf 'P5\n200 150\n255\n'; head -c 30000 /dev/zero; } >"$T/big.ppm"
+
+http POST /v1/detect --data-binary @"$T/two.ppm" -H 'Content-Type: image/x-portable-pixmap'
+is "$CODE" 200 "detect answers 200"
+has "$BODY" '"box":{"x":10,"y":10,"w":20,"h":20},"score":1,"landmarks":[[16,17]' "first face with box, score and landmarks"
+has "$BODY" '"box":{"x":50,"y":20,"w":16,"h":16}' "second face"
+has "$BODY" '"face_count":2,"image"' "face count, not truncated"
+has "$BODY" '"timings_ms":{"queue":' "timings"
+has "$BODY" '"detect":' "detect stage timed"
+
+http POST '/v1/recognize?top_k=5&threshold=0.3&location=door-1' --data-binary @"$T/two.ppm" -H 'Content-Type: image/x-portable-pixmap'
+is "$CODE" 200 "recognize answers 200"
+has "$BODY" '"match":null,"unknown":true,"candidates":[]' "an empty gallery gives unknown"
+has "$BODY" '"threshold":0.3' "the request's threshold is used"
+has "$BODY" '"model":{"embedder":"example_color_grid"' "the embedder is named"
+
+http POST /v1/recognize --data-binary @"$T/none.ppm"
+is "$CODE" 200 "no face is not an error for recognize"
+has "$BODY" '"faces":[]' "an empty face list"
+
+http POST /v1/detect --data-binary @"$T/four.ppm"
+has "$BODY" '"face_count":2,"faces_truncated":true,"faces_limit":2' "the faces limit keeps the best and says so"
+
+http POST /v1/detect --data-binary 'this is not an image' -H 'Content-Type: image/jpeg'
+is "$CODE" 415 "an unknown format is 415"
+has "$BODY" '{"error":{"code":"unsupported_media_type","message":"unrecognised image format' "with a JSON error"
+printf 'P6\n50 50\n255\nabc' >"$T/trunc.ppm"
+http POST /v1/detect --data-binary @"$T/trunc.ppm"
+is "$CODE" 422 "a truncated image is 422"
+has "$BODY" '"code":"bad_image","message":"image data is truncated' "named bad_image"
+http POST /v1/detect -H 'Content-Type: image/png'
+is "$CODE" 422 "an empty body is 422"
+has "$BODY" 'zero bytes' "and says so"
+http POST /v1/detect --data-binary @"$T/big.ppm"
+is "$CODE" 413 "an image over the pixel limit is 413"
+has "$BODY" '"code":"image_too_large"' "named image_too_large"
+head -c 70000 /dev/zero >"$T/huge"
+http POST /v1/detect --data-binary @"$T/huge"
+is "$CODE" 413 "a body over the size limit is 413 (answered by evhttp before the body is read)"
+has "$HDRS" "Connection: close" "and the connection is closed"
+http POST /v1/detect --data-binary @"$T/two.ppm" -H 'Content-Type: text/html'
+is "$CODE" 415 "a non-image content type is 415"
+http POST '/v1/recognize?top_k=0' --data-binary @"$T/two.ppm"
+is "$CODE" 400 "top_k out of range is 400"
+has "$BODY" '"code":"bad_request","message":"top_k must be an integer from 1 to 100"' "with the reason"
+http POST '/v1/recognize?threshold=abc' --data-binary @"$T/two.ppm"
+is "$CODE" 400 "a bad threshold is 400"
+http POST '/v1/recognize?colour=red' --data-binary @"$T/two.ppm"
+has "$BODY" "unknown query parameter 'colour'" "unknown query parameters are refused"
+http GET /v1/recognize
+is "$CODE" 405 "GET on recognize is 405"
+has "$HDRS" 'Allow: POST' "405 names POST"
+http GET /v1/nothing
+is "$CODE" 404 "unknown paths are 404"
+has "$BODY" '"code":"not_found"' "with a JSON error"
+
+http POST /v1/detect --data-binary @"$T/two.ppm"
+is "$CODE" 200 "the server still serves after every error"
+http GET /metrics
+has "$BODY" 'dv_requests_total{route="/v1/detect",status="415"} 2' "errors counted by route and status"
+
+# A pipeline that is not configured.
+write_conf "$T/d.yaml" 'plugins:
+  detector: { so: detect_example }
+pipelines:
+  detect: [decode, detect]'
+dv_stop
+dv_start "$T/d.yaml"
+http POST /v1/recognize --data-binary @"$T/two.ppm"
+is "$CODE" 404 "an operation without a pipeline is 404"
+has "$BODY" '"code":"no_pipeline"' "named no_pipeline"
+http POST /v1/detect --data-binary @"$T/two.ppm"
+has "$BODY" '"face_count":2' "a two-stage pipeline runs"
+case $BODY in *landmarks*) ok 1 "stages not configured do not run" ;; *) ok 0 "stages not configured do not run" ;; esac
+done_testing
