@@ -230,7 +230,7 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"log.level", KT_LEVEL, OFF(log_level), 0, 0, "info", "error, warn, info or debug"},
 	{"limits", KT_MAP, 0, 0, 0, NULL, "limits on what clients control"},
 	{"limits.body_bytes", KT_BYTES, OFF(limits.body_bytes), 1024, 1LL << 30, "10MiB", "largest HTTP request body (413 beyond)"},
-	{"limits.connections", KT_INT, OFF(limits.connections), 1, 1000000, "1024", "open connections per listener; more are refused"},
+	{"limits.connections", KT_INT, OFF(limits.connections), 1, 1000000, "1024", "open connections per listener; beyond it HTTP clients wait in the backlog and TCP clients get an error frame"},
 	{"limits.queue", KT_INT, OFF(limits.queue), 1, 1000000, "64", "jobs waiting for a worker; a full queue answers 503 + Retry-After"},
 	{"limits.image_pixels", KT_INT, OFF(limits.image_pixels), 1, 1LL << 32, "40000000", "largest decoded image, width x height"},
 	{"limits.faces", KT_INT, OFF(limits.faces), 1, 1000, "32", "most faces handled per image (the best-scored are kept)"},
