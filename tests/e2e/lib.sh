@@ -29,9 +29,15 @@ done_testing() { echo "1..$tap_n"; exit $((tap_fail > 0)); }
 need() { for t in "$@"; do command -v "$t" >/dev/null 2>&1 || skip_all "$t is not installed"; done; }
 need curl
 
-# The shared cluster; tests each get their own database.
+# A PostgreSQL for the test: the shared cluster scripts/test.sh started
+# (DV_PG_TESTDIR), or one of the test's own, stopped at the end. Either way
+# the test gets a database of its own.
+PG_OWN=
 pg_up() {
-	DV_PG_TESTDIR=${DV_PG_TESTDIR:-$top_builddir/var/pg-test}
+	if [ -z "${DV_PG_TESTDIR:-}" ]; then
+		PG_OWN="$T/pg"
+		DV_PG_TESTDIR=$PG_OWN
+	fi
 	base=$("$top_srcdir/scripts/pg.sh" start "$DV_PG_TESTDIR") || skip_all "cannot start PostgreSQL (see scripts/pg.sh)"
 	PG_HOST=$(echo "$base" | sed 's/.*host=\([^ ]*\).*/\1/')
 	DV_DB_NAME="dvt_$(basename "$0" .sh)_$$"
@@ -107,6 +113,7 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 cleanup() {
 	if [ -n "$DV_PID" ]; then kill -KILL "$DV_PID" 2>/dev/null; wait "$DV_PID" 2>/dev/null; fi
 	[ -n "$DV_DB" ] && psql_admin -qc "DROP DATABASE IF EXISTS $DV_DB_NAME WITH (FORCE)" >/dev/null 2>&1
+	[ -n "$PG_OWN" ] && "$top_srcdir/scripts/pg.sh" stop "$PG_OWN"
 	if [ "$tap_fail" != 0 ] && [ -f "$T/dejaviewd.log" ]; then
 		echo "# dejaviewd log (last lines):"; tail -30 "$T/dejaviewd.log" | sed 's/^/#   /'
 	fi
