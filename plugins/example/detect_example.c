@@ -113,7 +113,8 @@ static int det_detect(void *p, const struct dv_image *img, struct dv_face *faces
 		f->h = (float)bh;
 		f->score = (float)count / (float)((size_t)bw * bh); /* fill ratio: squares score 1 */
 	}
-	qsort(found, (size_t)nfound, sizeof *found, det_cmp);
+	if (nfound > 1)
+		qsort(found, (size_t)nfound, sizeof *found, det_cmp);
 	*n_faces = nfound < max_faces ? nfound : max_faces;
 	if (*n_faces)
 		memcpy(faces, found, (size_t)*n_faces * sizeof *faces);

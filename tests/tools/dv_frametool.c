@@ -138,10 +138,12 @@ int main(int argc, char **argv)
 		send_all(fd, h, sizeof h);
 		send_all(fd, p, len);
 		read_frames(fd, 1, NULL, 0, 0, NULL);
+		free(p);
 	} else if (!strcmp(cmd, "raw") && nv == 1) {
 		uint8_t *p = slurp(v[0], &len);
 		send_all(fd, p, len);
 		read_frames(fd, -1, NULL, 0, 0, NULL);
+		free(p);
 	} else if (!strcmp(cmd, "pipeline") && nv == 3) {
 		int n = atoi(v[0]);
 		uint8_t type = (uint8_t)strtol(v[1], NULL, 0);
@@ -163,6 +165,8 @@ int main(int argc, char **argv)
 		}
 		printf("pipeline sent=%d received=%d matched=%d duplicates=%d errors=%d ms=%.0f\n", n, got, matched, dup, errors,
 		    now_ms() - t0);
+		free(seen);
+		free(p);
 	} else if (!strcmp(cmd, "partial") && nv == 1) {
 		uint8_t *p = slurp(v[0], &len);
 		dv_frame_write(h, DV_FT_RECOGNIZE, 1, (uint32_t)len);
@@ -171,10 +175,12 @@ int main(int argc, char **argv)
 		double t0 = now_ms();
 		read_frames(fd, -1, NULL, 0, 0, NULL);
 		printf("elapsed_ms=%.0f\n", now_ms() - t0);
+		free(p);
 	} else {
 		fprintf(stderr, "unknown command\n");
 		return 2;
 	}
 	close(fd);
+	fflush(stdout);
 	return 0;
 }

@@ -253,8 +253,14 @@ int main(int argc, char **argv)
 		}
 	}
 	double el = now() - t_start;
-	for (int i = 0; i < nconn; i++)
+	for (int i = 0; i < nconn; i++) {
 		hangup(&cs[i]);
+		free(cs[i].in);
+	}
+	free(cs);
+	free(pf);
+	free(req);
+	free(body);
 	qsort(lat, (size_t)nlat, sizeof *lat, cmpd);
 	double p50 = nlat ? lat[nlat / 2] : 0, p95 = nlat ? lat[(long)(nlat * 0.95)] : 0,
 	       p99 = nlat ? lat[(long)(nlat * 0.99) < nlat ? (long)(nlat * 0.99) : nlat - 1] : 0;
@@ -275,5 +281,7 @@ int main(int argc, char **argv)
 		printf("  errors: %ld%s\n", errors, timed_out ? " (timed out)" : "");
 		printf("  latency ms: p50 %.2f  p95 %.2f  p99 %.2f\n", p50 * 1e3, p95 * 1e3, p99 * 1e3);
 	}
+	free(lat);
+	fflush(stdout);
 	return errors || timed_out ? 1 : 0;
 }
