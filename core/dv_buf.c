@@ -161,6 +161,15 @@ void dv_json_num(struct dv_json *j, double v)
 		dv_buf_printf(j->b, "%.9g", v);
 }
 
+void dv_json_float(struct dv_json *j, float v)
+{
+	dv_json_sep(j);
+	if (!isfinite(v))
+		dv_buf_puts(j->b, "null");
+	else
+		dv_buf_printf(j->b, "%.7g", (double)v);
+}
+
 void dv_json_bool(struct dv_json *j, bool v) { dv_json_sep(j); dv_buf_puts(j->b, v ? "true" : "false"); }
 void dv_json_null(struct dv_json *j) { dv_json_sep(j); dv_buf_puts(j->b, "null"); }
 void dv_json_raw(struct dv_json *j, const char *json) { dv_json_sep(j); dv_buf_puts(j->b, json); }

@@ -40,6 +40,8 @@ void dv_json_strn(struct dv_json *j, const char *s, size_t n);
 void dv_json_int(struct dv_json *j, long long v);
 void dv_json_uint(struct dv_json *j, unsigned long long v);
 void dv_json_num(struct dv_json *j, double v);
+/* A float32-sourced value: 7 significant digits, so 77.2f prints as 77.2. */
+void dv_json_float(struct dv_json *j, float v);
 void dv_json_bool(struct dv_json *j, bool v);
 void dv_json_null(struct dv_json *j);
 /* Insert pre-serialised JSON as a value. */

@@ -220,20 +220,20 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 		dv_json_obj_open(j);
 		dv_json_key(j, "box");
 		dv_json_obj_open(j);
-		dv_json_key(j, "x"); dv_json_num(j, f->x);
-		dv_json_key(j, "y"); dv_json_num(j, f->y);
-		dv_json_key(j, "w"); dv_json_num(j, f->w);
-		dv_json_key(j, "h"); dv_json_num(j, f->h);
+		dv_json_key(j, "x"); dv_json_float(j, f->x);
+		dv_json_key(j, "y"); dv_json_float(j, f->y);
+		dv_json_key(j, "w"); dv_json_float(j, f->w);
+		dv_json_key(j, "h"); dv_json_float(j, f->h);
 		dv_json_obj_close(j);
 		dv_json_key(j, "score");
-		dv_json_num(j, f->score);
+		dv_json_float(j, f->score);
 		if (f->n_landmarks > 0 && f->n_landmarks <= DV_MAX_LANDMARKS) {
 			dv_json_key(j, "landmarks");
 			dv_json_arr_open(j);
 			for (int k = 0; k < f->n_landmarks; k++) {
 				dv_json_arr_open(j);
-				dv_json_num(j, f->landmarks[k][0]);
-				dv_json_num(j, f->landmarks[k][1]);
+				dv_json_float(j, f->landmarks[k][0]);
+				dv_json_float(j, f->landmarks[k][1]);
 				dv_json_arr_close(j);
 			}
 			dv_json_arr_close(j);
@@ -246,7 +246,7 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 			if (known) {
 				dv_json_obj_open(j);
 				dv_json_key(j, "face_id"); dv_json_uint(j, m[0].id);
-				dv_json_key(j, "distance"); dv_json_num(j, m[0].distance);
+				dv_json_key(j, "distance"); dv_json_float(j, m[0].distance);
 				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[0].distance, w->threshold));
 				dv_json_obj_close(j);
 			} else {
@@ -259,7 +259,7 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 			for (int k = 0; k < n; k++) {
 				dv_json_obj_open(j);
 				dv_json_key(j, "face_id"); dv_json_uint(j, m[k].id);
-				dv_json_key(j, "distance"); dv_json_num(j, m[k].distance);
+				dv_json_key(j, "distance"); dv_json_float(j, m[k].distance);
 				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[k].distance, w->threshold));
 				dv_json_obj_close(j);
 			}
