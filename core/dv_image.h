@@ -7,7 +7,9 @@
 /* An owned, interleaved RGB8 image (stride == width * 3). */
 struct dv_img {
 	uint8_t *pixels;
-	int width, height;
+	int width, height;        /* after the EXIF orientation is applied */
+	const char *format;       /* "jpeg", "png", "pnm" (static string) */
+	int orientation;          /* EXIF orientation found (1 = none) */
 };
 
 /* Decode data into out (caller frees with dv_img_fini). Pure: no I/O.
@@ -16,6 +18,9 @@ struct dv_img {
 int dv_image_decode(const uint8_t *data, size_t len, long long max_pixels, struct dv_img *out,
     char *err, size_t errlen);
 void dv_img_fini(struct dv_img *img);
+/* The EXIF orientation (1..8) in an APP1 payload starting "Exif\0\0", or 1.
+ * Pure; bounds-checked against n. */
+int dv_exif_orientation(const uint8_t *d, size_t n);
 /* Name of the detected format ("pnm", "jpeg", "png", "unknown"). */
 const char *dv_image_sniff(const uint8_t *data, size_t len);
 #endif

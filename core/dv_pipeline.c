@@ -291,6 +291,11 @@ static void dv_reply(struct dv_work *w)
 		dv_json_obj_open(&j);
 		dv_json_key(&j, "width"); dv_json_int(&j, w->img.width);
 		dv_json_key(&j, "height"); dv_json_int(&j, w->img.height);
+		dv_json_key(&j, "format"); dv_json_str(&j, w->img.format);
+		if (w->img.orientation > 1) {
+			dv_json_key(&j, "exif_orientation");
+			dv_json_int(&j, w->img.orientation);
+		}
 		dv_json_obj_close(&j);
 	}
 	if (w->have[DV_STAGE_MATCH]) {
