@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 scripts/deps.sh
 scripts/build.sh
+make -s models || echo "serve.sh: make models failed (see above); the example pipeline does not need the models yet"
 mkdir -p var
 if [ -z "${DV_DATABASE:-}" ]; then
 	DV_DATABASE=$(scripts/pg.sh start "$top/var/pg")

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 scripts/deps.sh || exit 1
 scripts/build.sh "$@" || exit 1
+models_failed=0
+make -s models || { echo "test.sh: make models failed (see above); the model tests will be counted as failed"; models_failed=1; }
 DV_PG_TESTDIR="$top/var/pg-test"
 export DV_PG_TESTDIR
 scripts/pg.sh start "$DV_PG_TESTDIR" >/dev/null || { echo "test.sh: cannot start PostgreSQL"; echo "0 passed, 1 failed"; exit 1; }
@@ -19,6 +21,7 @@ grep -E '^(PASS|FAIL|XFAIL|XPASS|SKIP|ERROR):' var/check.log | grep -v '^PASS' |
 pass=$(cat $(find tests -name '*.trs') | grep -c '^:test-result: PASS')
 fail=$(cat $(find tests -name '*.trs') | grep -cE '^:test-result: (FAIL|ERROR|XPASS)')
 skip=$(cat $(find tests -name '*.trs') | grep -c '^:test-result: SKIP')
+fail=$((fail + models_failed))
 [ "$rc" != 0 ] && [ "$fail" = 0 ] && { echo "test.sh: make check failed outside the tests, see var/check.log"; tail -20 var/check.log; fail=1; }
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
