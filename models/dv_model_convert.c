@@ -7,7 +7,7 @@
  * convolutions. It checks the byte count of every shard against the manifest.
  *
  *   dv_model_convert NET MODEL_DIR OUT.weights
- *   NET: face_recognition
+ *   NET: face_recognition, tiny_face_detector
  */
 #include "dv_jsonp.h"
 #include <errno.h>
@@ -248,15 +248,70 @@ static void face_recognition(void)
 	free(w);
 }
 
+/* A plain conv: W (HWIO) and bias as they are, transposed. */
+static void conv_plain(const char *wname, const char *bname)
+{
+	const struct tensor *W = get(wname);
+	int kh = W->shape[0], kw = W->shape[1], ci = W->shape[2], co = W->shape[3];
+	if (bname) {
+		const struct tensor *B = get(bname);
+		if ((int)B->count != co)
+			die("bias shape mismatch for %s", wname);
+		put(B->v, B->count);
+	} else {
+		put_zeros((size_t)co);
+	}
+	float *w = malloc(sizeof *w * W->count);
+	for (int o = 0; o < co; o++)
+		for (int i = 0; i < ci; i++)
+			for (int y = 0; y < kh; y++)
+				for (int x = 0; x < kw; x++)
+					w[(((size_t)o * ci + i) * kh + y) * kw + x] = W->v[(((size_t)y * kw + x) * ci + i) * co + o];
+	put(w, W->count);
+	free(w);
+}
+
+/* A depthwise conv [kh][kw][c][1] -> [c][1][kh][kw], zero bias. */
+static void conv_depthwise(const char *wname)
+{
+	const struct tensor *W = get(wname);
+	int kh = W->shape[0], kw = W->shape[1], c = W->shape[2];
+	if (W->shape[3] != 1)
+		die("depthwise multiplier is not 1 in %s", wname);
+	put_zeros((size_t)c);
+	float *w = malloc(sizeof *w * W->count);
+	for (int ch = 0; ch < c; ch++)
+		for (int y = 0; y < kh; y++)
+			for (int x = 0; x < kw; x++)
+				w[((size_t)ch * kh + y) * kw + x] = W->v[((size_t)y * kw + x) * c + ch];
+	put(w, W->count);
+	free(w);
+}
+
+/* Layer order of models/tiny_face_detector.cfg (MODELS.md 4.2). */
+static void tiny_face_detector(void)
+{
+	conv_plain("conv0/filters", "conv0/bias");
+	for (int i = 1; i <= 5; i++) {
+		char dw[64], pw[64], b[64];
+		snprintf(dw, sizeof dw, "conv%d/depthwise_filter", i);
+		snprintf(pw, sizeof pw, "conv%d/pointwise_filter", i);
+		snprintf(b, sizeof b, "conv%d/bias", i);
+		conv_depthwise(dw);
+		conv_plain(pw, b);
+	}
+	conv_plain("conv8/filters", "conv8/bias");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: dv_model_convert NET MODEL_DIR OUT.weights\n  NET: face_recognition\n");
+		fprintf(stderr, "usage: dv_model_convert NET MODEL_DIR OUT.weights\n  NET: face_recognition, tiny_face_detector\n");
 		return 2;
 	}
 	const char *net = argv[1];
-	if (strcmp(net, "face_recognition"))
-		die("unknown or not yet supported net '%s' (supported: face_recognition)", net);
+	if (strcmp(net, "face_recognition") && strcmp(net, "tiny_face_detector"))
+		die("unknown or not yet supported net '%s' (supported: face_recognition, tiny_face_detector)", net);
 	load(argv[2], net);
 	char tmp[4096];
 	snprintf(tmp, sizeof tmp, "%s.tmp", argv[3]);
@@ -268,7 +323,10 @@ int main(int argc, char **argv)
 	uint64_t seen = 0;
 	fwrite(hdr, sizeof hdr, 1, out);
 	fwrite(&seen, sizeof seen, 1, out);
-	face_recognition();
+	if (!strcmp(net, "face_recognition"))
+		face_recognition();
+	else
+		tiny_face_detector();
 	if (fclose(out) != 0 || rename(tmp, argv[3]) != 0)
 		die("cannot write %s", argv[3]);
 	printf("%s: %zu floats, %zu bytes\n", argv[3], written, 20 + written * 4);

@@ -16,7 +16,7 @@ conv=${2:-$here/models/dv_model_convert}
 PKG=@vladmandic/face-api
 VER=1.7.15
 SHA=0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031
-NETS="face_recognition"
+NETS="face_recognition tiny_face_detector"
 
 mkdir -p "$out/npm"
 tgz="$out/npm/vladmandic-face-api-$VER.tgz"
@@ -65,4 +65,7 @@ for net in $NETS; do
 	mv "$w.new" "$w"
 	echo "models.sh: $net.weights converted ($size bytes, sha256 verified)"
 done
-cp "$here"/models/*.cfg "$out/" 2>/dev/null || true
+# plugins find the cfgs and the pinned sizes and sums next to the weights
+if [ "$out" != "$here/models" ]; then
+	cp "$here"/models/*.cfg "$here/models/weights.size" "$here/models/weights.sha256" "$out/"
+fi

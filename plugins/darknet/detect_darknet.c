@@ -1,0 +1,169 @@
+/* detect_darknet.c — face detector plugin: face-api's TinyFaceDetector on
+ * Darknet (models/tiny_face_detector.cfg). Each worker owns an instance and
+ * its networks. The image goes through face-api's exact preprocessing; the
+ * raw 25-channel grid is decoded in C as face-api does it (sigmoid, anchors,
+ * strict score threshold, correction for the square padding) and reduced by
+ * greedy non-maximum suppression. */
+#include "dn_common.h"
+#include <darknet.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double dd_anchors[5][2] = {
+	{1.603231, 2.094468}, {6.041143, 7.080126}, {2.882459, 3.518061}, {4.266906, 5.178857}, {9.041765, 10.66308}};
+static const float dd_mean[3] = {117.001f, 114.697f, 97.404f};
+
+struct dd {
+	const struct dv_host *host;
+	network *net;
+	int size;
+	double score, iou, min_face;
+	float *input;
+};
+
+static const struct dv_param dd_params[] = {
+	{"model", DV_PARAM_STRING, 0, 0, "tiny_face_detector", "model name: NAME.cfg and NAME.weights in model_dir"},
+	{"input_size", DV_PARAM_INT, 128, 608, "416", "network input in pixels, a multiple of 32"},
+	{"score_threshold", DV_PARAM_DOUBLE, 0, 1, "0.5", "faces scoring at or below this are dropped"},
+	{"iou_threshold", DV_PARAM_DOUBLE, 0, 1, "0.4", "non-maximum suppression: overlap above which the weaker box goes"},
+	{"min_face", DV_PARAM_DOUBLE, 0, 100000, "0", "smallest face width and height, in image pixels"},
+	{NULL, 0, 0, 0, NULL, NULL},
+};
+
+static void dd_destroy(void *p)
+{
+	struct dd *d = p;
+	if (d->net)
+		free_network(d->net);
+	free(d->input);
+	free(d);
+}
+
+static int dd_create(const struct dv_host *h, void **out)
+{
+	struct dd *d = calloc(1, sizeof *d);
+	if (!d)
+		return DV_PLUGIN_ENOMEM;
+	d->host = h;
+	long long size;
+	const char *model;
+	h->param_int(h, "input_size", &size);
+	h->param_double(h, "score_threshold", &d->score);
+	h->param_double(h, "iou_threshold", &d->iou);
+	h->param_double(h, "min_face", &d->min_face);
+	h->param_string(h, "model", &model);
+	if (size % 32) {
+		h->error(h, "input_size %lld is not a multiple of 32", size);
+		free(d);
+		return DV_PLUGIN_EFAIL;
+	}
+	d->size = (int)size;
+	d->input = malloc(sizeof *d->input * 3 * (size_t)size * (size_t)size);
+	if (!d->input) {
+		free(d);
+		return DV_PLUGIN_ENOMEM;
+	}
+	d->net = dn_load(h, model, d->size, d->size);
+	if (!d->net) {
+		dd_destroy(d);
+		return DV_PLUGIN_EFAIL;
+	}
+	if (d->net->outputs != 25 * (d->size / 32) * (d->size / 32)) {
+		h->error(h, "%s does not output a %dx%dx25 grid", model, d->size / 32, d->size / 32);
+		dd_destroy(d);
+		return DV_PLUGIN_EFAIL;
+	}
+	*out = d;
+	return DV_PLUGIN_OK;
+}
+
+static double dd_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+static double dd_iou(const struct dv_face *a, const struct dv_face *b)
+{
+	double x0 = fmax(a->x, b->x), y0 = fmax(a->y, b->y);
+	double x1 = fmin(a->x + a->w, b->x + b->w), y1 = fmin(a->y + a->h, b->y + b->h);
+	double inter = fmax(0, x1 - x0) * fmax(0, y1 - y0);
+	double uni = (double)a->w * a->h + (double)b->w * b->h - inter;
+	return uni > 0 ? inter / uni : 0;
+}
+
+static int dd_by_score(const void *a, const void *b)
+{
+	const struct dv_face *x = a, *y = b;
+	return x->score < y->score ? 1 : x->score > y->score ? -1 : 0;
+}
+
+static int dd_detect(void *p, const struct dv_image *img, struct dv_face *faces, int max_faces, int *n_faces)
+{
+	struct dd *d = p;
+	int S = d->size, g = S / 32, W = img->width, H = img->height;
+	dn_batch_tensor(img, S, 0, dd_mean, 255.0f, d->input);
+	float *o = network_predict(d->net, d->input);
+	/* The unpadded image covers round(W*S/max) of the S input pixels. */
+	double mx = W > H ? W : H;
+	double cfx = S / floor(W * S / mx + 0.5), cfy = S / floor(H * S / mx + 0.5);
+	struct dv_face *c = NULL;
+	int n = 0, cap = 0;
+	for (int row = 0; row < g; row++)
+		for (int col = 0; col < g; col++)
+			for (int a = 0; a < 5; a++) {
+				const float *v = o + (size_t)(a * 5) * g * g + (size_t)row * g + col;
+				size_t st = (size_t)g * g;
+				double score = dd_sigmoid(v[4 * st]);
+				if (!(score > d->score))
+					continue;
+				double cx = (col + dd_sigmoid(v[0])) / g * cfx, cy = (row + dd_sigmoid(v[st])) / g * cfy;
+				double w = exp(v[2 * st]) * dd_anchors[a][0] / g * cfx, h = exp(v[3 * st]) * dd_anchors[a][1] / g * cfy;
+				struct dv_face f = {0};
+				f.x = (float)((cx - w / 2) * W);
+				f.y = (float)((cy - h / 2) * H);
+				f.w = (float)(w * W);
+				f.h = (float)(h * H);
+				f.score = (float)score;
+				if (f.w < d->min_face || f.h < d->min_face)
+					continue;
+				if (n == cap) {
+					cap = cap ? cap * 2 : 32;
+					struct dv_face *t = realloc(c, sizeof *t * (size_t)cap);
+					if (!t) {
+						free(c);
+						d->host->error(d->host, "out of memory");
+						return DV_PLUGIN_ENOMEM;
+					}
+					c = t;
+				}
+				c[n++] = f;
+			}
+	if (n > 1)
+		qsort(c, (size_t)n, sizeof *c, dd_by_score);
+	/* greedy NMS: keep the best, drop those overlapping it by more than iou */
+	int kept = 0;
+	for (int i = 0; i < n; i++) {
+		int drop = 0;
+		for (int k = 0; k < kept && !drop; k++)
+			drop = dd_iou(&c[i], &c[k]) > d->iou;
+		if (!drop)
+			c[kept++] = c[i];
+	}
+	*n_faces = kept < max_faces ? kept : max_faces;
+	if (*n_faces)
+		memcpy(faces, c, sizeof *faces * (size_t)*n_faces);
+	free(c);
+	return DV_PLUGIN_OK;
+}
+
+static const struct dv_plugin dd_plugin = {
+	DV_PLUGIN_HEADER,
+	.kind = DV_PLUGIN_DETECTOR,
+	.name = "detect_darknet",
+	.version = "0.1",
+	.description = "face-api TinyFaceDetector on Darknet",
+	.params = dd_params,
+	.create = dd_create,
+	.destroy = dd_destroy,
+	.detect = dd_detect,
+};
+
+DV_PLUGIN_EXPORT const struct dv_plugin *dv_plugin_entry(void) { return &dd_plugin; }

@@ -1,0 +1,28 @@
+/* dn_common.h — helpers shared by the Darknet plugins (compiled into each,
+ * since plugins link no daemon symbols). */
+#ifndef DN_COMMON_H
+#define DN_COMMON_H
+#include <dejaview/plugin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct network;
+
+/* SHA-256 of a file as 64 hex digits into hex[65]; 0 or -1. */
+int dn_sha256_file(const char *path, char hex[65]);
+void dn_sha256(const uint8_t *bytes, size_t len, uint8_t out[32]);
+
+/* Load NET.cfg and NET.weights from the model directory, after checking
+ * the weights' size and sha256 against weights.size / weights.sha256 in the
+ * same directory (Darknet exits on a missing file and silently accepts a
+ * short one). width/height > 0 replace the cfg's input size. Darknet's
+ * chatter on stderr is suppressed. Returns NULL with the reason given to
+ * host->error. */
+struct network *dn_load(const struct dv_host *h, const char *net, int width, int height);
+
+/* face-api's toBatchTensor for one image, bit-exact with tfjs-cpu:
+ * padToSquare (zeros bottom/right, or centred), resizeBilinear to S x S
+ * (align_corners = half_pixel_centers = false, in double), then
+ * (x - mean[c]) / div in float32, written planar (CHW) into out[3*S*S]. */
+void dn_batch_tensor(const struct dv_image *img, int S, int center, const float mean[3], float div, float *out);
+#endif
