@@ -112,9 +112,10 @@ static void dv_sample(const struct dv_img *im, double x, double y, uint8_t out[3
 	}
 }
 
-/* Upright crop of each face box, widened by the embedder's padding and
- * resampled to its chip size. (Landmark-based alignment is the align
- * plugin work of the model issue.) */
+/* Upright crop of each face box, made square around its centre (so faces
+ * are not distorted), widened by the embedder's padding and resampled to
+ * its chip size. (dlib's landmark-based alignment, MODELS.md section 8,
+ * replaces this when the 68-point landmarker lands.) */
 static int dv_stage_align(struct dv_work *w)
 {
 	struct dv_instance *emb = w->ctx->inst[DV_ROLE_EMBEDDER];
@@ -143,8 +144,9 @@ static int dv_stage_align(struct dv_work *w)
 	double pad = w->einfo.padding > 0 ? w->einfo.padding : 0;
 	for (int i = 0; i < w->n_faces; i++) {
 		const struct dv_face *f = &w->faces[i];
-		double bw = f->w * (1 + 2 * pad), bh = f->h * (1 + 2 * pad);
-		double x0 = f->x - f->w * pad, y0 = f->y - f->h * pad;
+		double side = f->w > f->h ? f->w : f->h;
+		double bw = side * (1 + 2 * pad), bh = bw;
+		double x0 = f->x + f->w / 2 - bw / 2, y0 = f->y + f->h / 2 - bh / 2;
 		uint8_t *chip = w->chips + (size_t)i * cw * ch * 3;
 		for (int r = 0; r < ch; r++)
 			for (int c = 0; c < cw; c++)

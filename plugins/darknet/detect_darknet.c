@@ -74,6 +74,7 @@ static int dd_create(const struct dv_host *h, void **out)
 		dd_destroy(d);
 		return DV_PLUGIN_EFAIL;
 	}
+	dn_gemm_check(h, d->net);
 	*out = d;
 	return DV_PLUGIN_OK;
 }

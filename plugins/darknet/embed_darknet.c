@@ -1,0 +1,110 @@
+/* embed_darknet.c — embedder plugin: the dlib ResNet face descriptor
+ * (face-api's faceRecognitionNet, models/face_recognition.cfg) on Darknet.
+ * Each worker owns an instance. A chip is normalised as face-api does
+ * (padToSquare centred, resize to 150, (x - mean) / divisor) and yields 128
+ * floats, compared by Euclidean distance (0.6 is the usual threshold). */
+#include "dn_common.h"
+#include <darknet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const float de_mean[3] = {122.782f, 117.001f, 104.298f};
+
+struct de {
+	const struct dv_host *host;
+	network *net;
+	float div;
+	float *input;
+	char fingerprint[72];
+	char model[64];
+};
+
+static const struct dv_param de_params[] = {
+	{"model", DV_PARAM_STRING, 0, 0, "face_recognition", "model name: NAME.cfg and NAME.weights in model_dir"},
+	{"input_divisor", DV_PARAM_DOUBLE, 1, 1000, "256",
+	    "(x - mean) / divisor: 256 as dlib trained the network, 255 as face-api 1.7.15 computes it"},
+	{NULL, 0, 0, 0, NULL, NULL},
+};
+
+static void de_destroy(void *p)
+{
+	struct de *d = p;
+	if (d->net)
+		free_network(d->net);
+	free(d->input);
+	free(d);
+}
+
+static int de_create(const struct dv_host *h, void **out)
+{
+	struct de *d = calloc(1, sizeof *d);
+	if (!d)
+		return DV_PLUGIN_ENOMEM;
+	d->host = h;
+	double div;
+	const char *model;
+	h->param_double(h, "input_divisor", &div);
+	h->param_string(h, "model", &model);
+	d->div = (float)div;
+	snprintf(d->model, sizeof d->model, "%s", model);
+	d->input = malloc(sizeof *d->input * 3 * 150 * 150);
+	d->net = d->input ? dn_load(h, model, 0, 0) : NULL;
+	if (!d->net) {
+		de_destroy(d);
+		return DV_PLUGIN_EFAIL;
+	}
+	if (d->net->inputs != 3 * 150 * 150 || d->net->outputs != 128) {
+		h->error(h, "%s is not a 150x150 -> 128 network", model);
+		de_destroy(d);
+		return DV_PLUGIN_EFAIL;
+	}
+	/* the fingerprint: the weights' sha256 (already verified) and the divisor */
+	char w[4096], sum[65];
+	snprintf(w, sizeof w, "%s.weights", model);
+	char path[4096];
+	h->model_path(h, w, path, sizeof path);
+	if (dn_sha256_file(path, sum) != 0)
+		sum[0] = 0;
+	snprintf(d->fingerprint, sizeof d->fingerprint, "sha256:%.16s/div%g", sum, div);
+	dn_gemm_check(h, d->net);
+	*out = d;
+	return DV_PLUGIN_OK;
+}
+
+static int de_info(void *p, struct dv_embedder_info *info)
+{
+	struct de *d = p;
+	info->chip_width = info->chip_height = 150;
+	info->dim = 128;
+	info->padding = 0; /* box crop until the dlib landmark alignment lands */
+	snprintf(info->model, sizeof info->model, "dlib_resnet:%.40s", d->model);
+	snprintf(info->fingerprint, sizeof info->fingerprint, "%s", d->fingerprint);
+	return DV_PLUGIN_OK;
+}
+
+static int de_embed(void *p, const struct dv_image *chips, int n, float *out)
+{
+	struct de *d = p;
+	for (int i = 0; i < n; i++) {
+		dn_batch_tensor(&chips[i], 150, 1, de_mean, d->div, d->input);
+		const float *o = network_predict(d->net, d->input);
+		memcpy(out + (size_t)i * 128, o, sizeof *out * 128);
+	}
+	return DV_PLUGIN_OK;
+}
+
+static const struct dv_plugin de_plugin = {
+	DV_PLUGIN_HEADER,
+	.kind = DV_PLUGIN_EMBEDDER,
+	.name = "embed_darknet",
+	.version = "0.1",
+	.description = "dlib ResNet 128-D face descriptor on Darknet",
+	.params = de_params,
+	.create = de_create,
+	.destroy = de_destroy,
+	.embedder_info = de_info,
+	.embed = de_embed,
+};
+
+DV_PLUGIN_EXPORT const struct dv_plugin *dv_plugin_entry(void) { return &de_plugin; }

@@ -1,0 +1,37 @@
+#!/bin/sh
+# End to end with the real networks: dejaviewd with detect_darknet and
+# embed_darknet (conf/faces.yaml's plugins) finds the six faces of faces.jpg
+# over HTTP and embeds them, and logs that Darknet's gemm runs on OpenBLAS.
+# Needs `make models` and ../shared/testdata.
+. "$top_srcdir/tests/e2e/lib.sh"
+R="$top_srcdir/../shared/testdata/reference/faceapi"
+[ -f "$top_builddir/models/tiny_face_detector.weights" ] || skip_all "models are not converted: run make models"
+[ -d "$R" ] || skip_all "../shared/testdata/reference/faceapi is absent"
+pg_up
+write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" "workers: 1" 'plugins:
+  detector: { so: detect_darknet, input_size: 416 }
+  embedder: { so: embed_darknet }
+  matcher:  { so: match_example }
+pipelines:
+  recognize: [decode, detect, align, embed, match]
+  detect:    [decode, detect]'
+dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts with the Darknet plugins"; done_testing; }
+ok 0 "dejaviewd starts with the Darknet plugins"
+check "the start-up log says gemm runs on OpenBLAS" grep -q "Darknet's gemm runs on OpenBLAS" "$T/dejaviewd.log"
+http POST /v1/detect --data-binary @"$R/images/faces.jpg"
+is "$CODE" 200 "detect faces.jpg"
+has "$BODY" '"face_count":6,' "six faces"
+http POST /v1/recognize --data-binary @"$R/images/faces.jpg"
+is "$CODE" 200 "recognize faces.jpg"
+has "$BODY" '"face_count":6,' "six faces embedded"
+has "$BODY" '"model":{"embedder":"dlib_resnet:face_recognition","fingerprint":"sha256:' "stamped with the model and its fingerprint"
+has "$BODY" '"embed":' "the embed stage is timed"
+# a corrupted weights file is refused at start, with the reason
+mkdir -p "$T/m"
+cp "$top_builddir/models/"*.cfg "$top_builddir/models/weights.size" "$top_builddir/models/weights.sha256" "$T/m/"
+head -c 1000 "$top_builddir/models/tiny_face_detector.weights" >"$T/m/tiny_face_detector.weights"
+sed -i "s|^model_dir: .*|model_dir: \"$T/m\"|" "$T/c.yaml"
+out=$("$DEJAVIEWD" --check-config -c "$T/c.yaml" 2>&1)
+has "$out" "tiny_face_detector.weights has 1000 bytes, expected 775288: truncated or wrong file (run make models)" "a truncated .weights is refused with a clear message, not a crash"
+dv_stop
+done_testing
