@@ -242,6 +242,28 @@ struct network *dn_load(const struct dv_host *h, const char *net, int width, int
 	return n;
 }
 
+/* ---------------------------------------------------------------- gemm check */
+
+unsigned long dn_gemm_calls(void); /* libdvdarknet */
+void openblas_set_num_threads(int);
+
+int dn_gemm_check(const struct dv_host *h, struct network *net)
+{
+	openblas_set_num_threads(1);
+	float *x = calloc((size_t)net->inputs, sizeof *x);
+	if (!x)
+		return -1;
+	unsigned long before = dn_gemm_calls();
+	network_predict(net, x);
+	free(x);
+	unsigned long calls = dn_gemm_calls() - before;
+	if (calls)
+		h->log(h, DV_LOG_INFO, "Darknet's gemm runs on OpenBLAS (single-threaded) calls_per_pass=%lu", calls);
+	else
+		h->log(h, DV_LOG_WARN, "Darknet's gemm is NOT routed to OpenBLAS: the naive loop is in use");
+	return calls ? 1 : 0;
+}
+
 /* ---------------------------------------------------------------- preprocessing */
 
 /* Pixel (x, y) channel c of the padded square, 0 outside the image. */
