@@ -7,7 +7,7 @@
  * convolutions. It checks the byte count of every shard against the manifest.
  *
  *   dv_model_convert NET MODEL_DIR OUT.weights
- *   NET: face_recognition, tiny_face_detector
+ *   NET: face_recognition, tiny_face_detector, face_landmark_68, face_landmark_68_tiny
  */
 #include "dv_jsonp.h"
 #include <errno.h>
@@ -288,6 +288,75 @@ static void conv_depthwise(const char *wname)
 	free(w);
 }
 
+/* TF 'same' with stride 2 pads bottom/right only; Darknet pads symmetrically.
+ * The exact equivalent is a 4x4 kernel, stride 2, padding 1, holding the
+ * 3x3 kernel in its lower-right corner (MODELS.md section 2). */
+static void conv_4x4(const char *wname, const char *bname, int depthwise)
+{
+	const struct tensor *W = get(wname);
+	int ci = W->shape[2], co = depthwise ? ci : W->shape[3];
+	if (W->shape[0] != 3 || W->shape[1] != 3)
+		die("%s is not 3x3", wname);
+	if (bname)
+		put(get(bname)->v, (size_t)co);
+	else
+		put_zeros((size_t)co);
+	int per = depthwise ? 1 : ci;
+	float *w = calloc((size_t)co * per * 16, sizeof *w);
+	for (int o = 0; o < co; o++)
+		for (int i = 0; i < per; i++)
+			for (int y = 0; y < 3; y++)
+				for (int x = 0; x < 3; x++) {
+					float v = depthwise ? W->v[((size_t)y * 3 + x) * ci + o]
+					                    : W->v[(((size_t)y * 3 + x) * ci + i) * co + o];
+					w[(((size_t)o * per + i) * 4 + (y + 1)) * 4 + (x + 1)] = v;
+				}
+	put(w, (size_t)co * per * 16);
+	free(w);
+}
+
+/* denseBlock of face-api's landmark nets: conv0 (plain 3x3/2 in the first
+ * block, separable with a stride-2 depthwise otherwise), then separable
+ * convs 1..n-1; the sums are weightless [shortcut] layers. */
+static void dense_block(int b, int nconv, int first)
+{
+	char dw[64], pw[64], bias[64];
+	snprintf(bias, sizeof bias, "dense%d/conv0/bias", b);
+	if (first) {
+		snprintf(dw, sizeof dw, "dense%d/conv0/filters", b);
+		conv_4x4(dw, bias, 0);
+	} else {
+		snprintf(dw, sizeof dw, "dense%d/conv0/depthwise_filter", b);
+		snprintf(pw, sizeof pw, "dense%d/conv0/pointwise_filter", b);
+		conv_4x4(dw, NULL, 1);
+		conv_plain(pw, bias);
+	}
+	for (int k = 1; k < nconv; k++) {
+		snprintf(dw, sizeof dw, "dense%d/conv%d/depthwise_filter", b, k);
+		snprintf(pw, sizeof pw, "dense%d/conv%d/pointwise_filter", b, k);
+		snprintf(bias, sizeof bias, "dense%d/conv%d/bias", b, k);
+		conv_depthwise(dw);
+		conv_plain(pw, bias);
+	}
+}
+
+/* Layer order of models/face_landmark_68{,_tiny}.cfg (MODELS.md 5.2). */
+static void face_landmark(int tiny)
+{
+	int blocks = tiny ? 3 : 4, nconv = tiny ? 3 : 4;
+	for (int b = 0; b < blocks; b++)
+		dense_block(b, nconv, b == 0);
+	const struct tensor *W = get("fc/weights"), *B = get("fc/bias");
+	int in = W->shape[0], o = W->shape[1];
+	put(B->v, B->count);
+	float *w = malloc(sizeof *w * W->count);
+	for (int r = 0; r < o; r++)
+		for (int i = 0; i < in; i++)
+			w[(size_t)r * in + i] = W->v[(size_t)i * o + r];
+	put(w, W->count);
+	free(w);
+}
+
 /* Layer order of models/tiny_face_detector.cfg (MODELS.md 4.2). */
 static void tiny_face_detector(void)
 {
@@ -306,12 +375,14 @@ static void tiny_face_detector(void)
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: dv_model_convert NET MODEL_DIR OUT.weights\n  NET: face_recognition, tiny_face_detector\n");
+		fprintf(stderr, "usage: dv_model_convert NET MODEL_DIR OUT.weights\n"
+		                "  NET: face_recognition, tiny_face_detector, face_landmark_68, face_landmark_68_tiny\n");
 		return 2;
 	}
 	const char *net = argv[1];
-	if (strcmp(net, "face_recognition") && strcmp(net, "tiny_face_detector"))
-		die("unknown or not yet supported net '%s' (supported: face_recognition, tiny_face_detector)", net);
+	if (strcmp(net, "face_recognition") && strcmp(net, "tiny_face_detector") && strcmp(net, "face_landmark_68") &&
+	    strcmp(net, "face_landmark_68_tiny"))
+		die("unknown net '%s' (face_recognition, tiny_face_detector, face_landmark_68, face_landmark_68_tiny)", net);
 	load(argv[2], net);
 	char tmp[4096];
 	snprintf(tmp, sizeof tmp, "%s.tmp", argv[3]);
@@ -325,8 +396,10 @@ int main(int argc, char **argv)
 	fwrite(&seen, sizeof seen, 1, out);
 	if (!strcmp(net, "face_recognition"))
 		face_recognition();
-	else
+	else if (!strcmp(net, "tiny_face_detector"))
 		tiny_face_detector();
+	else
+		face_landmark(!strcmp(net, "face_landmark_68_tiny"));
 	if (fclose(out) != 0 || rename(tmp, argv[3]) != 0)
 		die("cannot write %s", argv[3]);
 	printf("%s: %zu floats, %zu bytes\n", argv[3], written, 20 + written * 4);

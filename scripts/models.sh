@@ -16,7 +16,7 @@ conv=${2:-$here/models/dv_model_convert}
 PKG=@vladmandic/face-api
 VER=1.7.15
 SHA=0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031
-NETS="face_recognition tiny_face_detector"
+NETS="face_recognition tiny_face_detector face_landmark_68 face_landmark_68_tiny"
 
 mkdir -p "$out/npm"
 tgz="$out/npm/vladmandic-face-api-$VER.tgz"

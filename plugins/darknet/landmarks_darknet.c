@@ -1,0 +1,100 @@
+/* landmarks_darknet.c — landmarker plugin: face-api's 68-point landmark net
+ * (models/face_landmark_68.cfg, or the tiny one) on Darknet. Each worker owns
+ * an instance. For each face, the box is clipped to the image and floored as
+ * face-api's extractFaces does, the crop is normalised (padToSquare centred,
+ * resize to 112, (x - mean) / 255) and the 136 outputs are mapped back to
+ * image pixels undoing the square padding (FaceLandmark68NetBase.postProcess). */
+#include "dn_common.h"
+#include <darknet.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const float dl_mean[3] = {122.782f, 117.001f, 104.298f};
+
+struct dl {
+	const struct dv_host *host;
+	network *net;
+	float *input;
+};
+
+static const struct dv_param dl_params[] = {
+	{"model", DV_PARAM_STRING, 0, 0, "face_landmark_68", "face_landmark_68, or face_landmark_68_tiny (faster, less exact)"},
+	{NULL, 0, 0, 0, NULL, NULL},
+};
+
+static void dl_destroy(void *p)
+{
+	struct dl *d = p;
+	if (d->net)
+		free_network(d->net);
+	free(d->input);
+	free(d);
+}
+
+static int dl_create(const struct dv_host *h, void **out)
+{
+	struct dl *d = calloc(1, sizeof *d);
+	if (!d)
+		return DV_PLUGIN_ENOMEM;
+	d->host = h;
+	const char *model;
+	h->param_string(h, "model", &model);
+	d->input = malloc(sizeof *d->input * 3 * 112 * 112);
+	d->net = d->input ? dn_load(h, model, 0, 0) : NULL;
+	if (!d->net) {
+		dl_destroy(d);
+		return DV_PLUGIN_EFAIL;
+	}
+	if (d->net->inputs != 3 * 112 * 112 || d->net->outputs != 136) {
+		h->error(h, "%s is not a 112x112 -> 136 network", model);
+		dl_destroy(d);
+		return DV_PLUGIN_EFAIL;
+	}
+	dn_gemm_check(h, d->net);
+	*out = d;
+	return DV_PLUGIN_OK;
+}
+
+static int dl_landmarks(void *p, const struct dv_image *img, struct dv_face *faces, int n)
+{
+	struct dl *d = p;
+	for (int i = 0; i < n; i++) {
+		struct dv_face *f = &faces[i];
+		/* face-api's Box.clipAtImageBorders(...).floor() */
+		double cx = fmax(f->x, 0), cy = fmax(f->y, 0);
+		double cw = fmin(f->x + f->w - cx, img->width - cx), ch = fmin(f->y + f->h - cy, img->height - cy);
+		int x0 = (int)floor(cx), y0 = (int)floor(cy), w = (int)floor(cw), h = (int)floor(ch);
+		if (w < 1 || h < 1) {
+			f->n_landmarks = 0;
+			continue;
+		}
+		struct dv_image crop = {
+			.pixels = img->pixels + (size_t)y0 * img->stride + (size_t)x0 * img->channels,
+			.width = w, .height = h, .stride = img->stride, .channels = img->channels};
+		dn_batch_tensor(&crop, 112, 1, dl_mean, 255.0f, d->input);
+		const float *o = network_predict(d->net, d->input);
+		double s = 112.0 / (w > h ? w : h), sw = w * s, sh = h * s;
+		double padx = sw < sh ? fabs(sw - sh) / 2 : 0, pady = sh < sw ? fabs(sw - sh) / 2 : 0;
+		for (int k = 0; k < 68; k++) {
+			f->landmarks[k][0] = (float)((o[2 * k] * 112.0 - padx) / sw * w + x0);
+			f->landmarks[k][1] = (float)((o[2 * k + 1] * 112.0 - pady) / sh * h + y0);
+		}
+		f->n_landmarks = 68;
+	}
+	return DV_PLUGIN_OK;
+}
+
+static const struct dv_plugin dl_plugin = {
+	DV_PLUGIN_HEADER,
+	.kind = DV_PLUGIN_LANDMARKER,
+	.name = "landmarks_darknet",
+	.version = "0.1",
+	.description = "face-api 68-point landmarks on Darknet",
+	.params = dl_params,
+	.create = dl_create,
+	.destroy = dl_destroy,
+	.landmarks = dl_landmarks,
+};
+
+DV_PLUGIN_EXPORT const struct dv_plugin *dv_plugin_entry(void) { return &dl_plugin; }
