@@ -4,6 +4,7 @@
  * error in the job and stops the run; the loop thread turns it into the
  * reply (dv_http.c / dv_tcp.c), the only place that writes one. */
 #include "dv_pipeline.h"
+#include "dv_align.h"
 #include "dv_err.h"
 #include "dv_image.h"
 #include "dv_job.h"
@@ -21,6 +22,7 @@ struct dv_work {
 	int n_found;          /* before the faces limit */
 	struct dv_embedder_info einfo;
 	uint8_t *chips;       /* n_faces chips, RGB */
+	char *aligned;        /* per face: 'd' dlib chip from 68 landmarks, 'b' box crop */
 	float *emb;           /* n_faces * dim */
 	struct dv_match *matches; /* n_faces * top_k */
 	int *n_matches;
@@ -112,10 +114,11 @@ static void dv_sample(const struct dv_img *im, double x, double y, uint8_t out[3
 	}
 }
 
-/* Upright crop of each face box, made square around its centre (so faces
- * are not distorted), widened by the embedder's padding and resampled to
- * its chip size. (dlib's landmark-based alignment, MODELS.md section 8,
- * replaces this when the 68-point landmarker lands.) */
+/* The chips for the embedder. A face with 68 landmarks, for an embedder that
+ * asks for a square chip with template padding (the dlib ResNet: 150, 0.25),
+ * gets dlib's aligned face chip (dv_align.c). Otherwise: an upright crop of
+ * the box, made square around its centre (so faces are not distorted) and
+ * resampled to the chip size. */
 static int dv_stage_align(struct dv_work *w)
 {
 	struct dv_instance *emb = w->ctx->inst[DV_ROLE_EMBEDDER];
@@ -137,13 +140,25 @@ static int dv_stage_align(struct dv_work *w)
 	if (w->n_faces == 0)
 		return 0;
 	w->chips = malloc((size_t)w->n_faces * cw * ch * 3);
-	if (!w->chips) {
+	w->aligned = calloc((size_t)w->n_faces, 1);
+	if (!w->chips || !w->aligned) {
 		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
 		return -1;
 	}
 	double pad = w->einfo.padding > 0 ? w->einfo.padding : 0;
 	for (int i = 0; i < w->n_faces; i++) {
 		const struct dv_face *f = &w->faces[i];
+		struct dv_align_fit fit;
+		if (f->n_landmarks == 68 && pad > 0 && cw == ch && dv_align_fit68(f->landmarks, pad, cw, &fit) == 0) {
+			if (dv_align_chip(w->img.pixels, w->img.width, w->img.height, w->img.width * 3, &fit, cw,
+			        w->chips + (size_t)i * cw * ch * 3) != 0) {
+				dv_job_fail(w->job, DV_ENOMEM, "out of memory");
+				return -1;
+			}
+			w->aligned[i] = 'd';
+			continue;
+		}
+		w->aligned[i] = 'b';
 		double side = f->w > f->h ? f->w : f->h;
 		double bw = side * (1 + 2 * pad), bh = bw;
 		double x0 = f->x + f->w / 2 - bw / 2, y0 = f->y + f->h / 2 - bh / 2;
@@ -229,6 +244,10 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 		dv_json_obj_close(j);
 		dv_json_key(j, "score");
 		dv_json_float(j, f->score);
+		if (w->aligned && w->aligned[i]) {
+			dv_json_key(j, "alignment");
+			dv_json_str(j, w->aligned[i] == 'd' ? "dlib_68" : "box");
+		}
 		if (f->n_landmarks > 0 && f->n_landmarks <= DV_MAX_LANDMARKS) {
 			dv_json_key(j, "landmarks");
 			dv_json_arr_open(j);
@@ -360,6 +379,7 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 	dv_img_fini(&w.img);
 	free(w.faces);
 	free(w.chips);
+	free(w.aligned);
 	free(w.emb);
 	free(w.matches);
 	free(w.n_matches);

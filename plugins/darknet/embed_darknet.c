@@ -77,7 +77,7 @@ static int de_info(void *p, struct dv_embedder_info *info)
 	struct de *d = p;
 	info->chip_width = info->chip_height = 150;
 	info->dim = 128;
-	info->padding = 0; /* box crop until the dlib landmark alignment lands */
+	info->padding = 0.25f; /* dlib's face chip: get_face_chip_details(shape, 150, 0.25) */
 	snprintf(info->model, sizeof info->model, "dlib_resnet:%.40s", d->model);
 	snprintf(info->fingerprint, sizeof info->fingerprint, "%s", d->fingerprint);
 	return DV_PLUGIN_OK;

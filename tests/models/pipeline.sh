@@ -9,11 +9,12 @@ R="$top_srcdir/../shared/testdata/reference/faceapi"
 [ -d "$R" ] || skip_all "../shared/testdata/reference/faceapi is absent"
 pg_up
 write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" "workers: 1" 'plugins:
-  detector: { so: detect_darknet, input_size: 416 }
-  embedder: { so: embed_darknet }
-  matcher:  { so: match_example }
+  detector:   { so: detect_darknet, input_size: 416 }
+  landmarker: { so: landmarks_darknet }
+  embedder:   { so: embed_darknet }
+  matcher:    { so: match_example }
 pipelines:
-  recognize: [decode, detect, align, embed, match]
+  recognize: [decode, detect, landmarks, align, embed, match]
   detect:    [decode, detect]'
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts with the Darknet plugins"; done_testing; }
 ok 0 "dejaviewd starts with the Darknet plugins"
@@ -24,6 +25,8 @@ has "$BODY" '"face_count":6,' "six faces"
 http POST /v1/recognize --data-binary @"$R/images/faces.jpg"
 is "$CODE" 200 "recognize faces.jpg"
 has "$BODY" '"face_count":6,' "six faces embedded"
+n=$(printf '%s' "$BODY" | grep -o '"alignment":"dlib_68"' | wc -l)
+is "$n" 6 "each face is cut as dlib's aligned chip from its 68 landmarks"
 has "$BODY" '"model":{"embedder":"dlib_resnet:face_recognition","fingerprint":"sha256:' "stamped with the model and its fingerprint"
 has "$BODY" '"embed":' "the embed stage is timed"
 # a corrupted weights file is refused at start, with the reason

@@ -1,0 +1,27 @@
+/* dv_align.h — dlib's face chip: get_face_chip_details + extract_image_chip
+ * from 68 landmarks, as ../shared/MODELS.md section 8 specifies. Pure. */
+#ifndef DV_ALIGN_H
+#define DV_ALIGN_H
+#include <stdint.h>
+
+/* The similarity chip -> image fitted on the 33 used points. */
+struct dv_align_fit {
+	double m00, m01, m10, m11, tx, ty; /* image = M * chip + t */
+	double angle, scale;
+};
+
+/* Fit the template (padding, size) to the 68 landmarks (rounded with
+ * floor(x + 0.5) as dlib does). Returns 0, or -1 if degenerate. */
+int dv_align_fit68(const float lm[68][2], double padding, int size, struct dv_align_fit *fit);
+
+/* Cut the size x size RGB chip out of img (RGB8, width x height, stride
+ * bytes per row) with dlib's sampling: pyramid_down<2> levels for large
+ * faces, bilinear interpolation truncated to uint8, black outside.
+ * Returns 0 or -1 (out of memory). */
+int dv_align_chip(const uint8_t *img, int width, int height, int stride, const struct dv_align_fit *fit, int size,
+    uint8_t *chip);
+
+/* dlib's pyramid_down<2> on an RGB8 image: out is (h-3)/2 x (w-3)/2, or
+ * empty when h or w <= 8. Returns a malloc'd image and its size. */
+uint8_t *dv_align_pyramid_down(const uint8_t *in, int w, int h, int stride, int *ow, int *oh);
+#endif
