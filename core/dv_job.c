@@ -47,6 +47,8 @@ void dv_job_free(struct dv_job *j)
 	DV_CHECK_JOB(j);
 	j->magic = 0;
 	free(j->body);
+	free(j->embeddings);
+	free(j->face_boxes);
 	dv_buf_fini(&j->reply);
 	dv_gen_unref(j->gen);
 	free(j);

@@ -27,6 +27,9 @@ struct dv_job {
 	size_t body_len;
 	int top_k;              /* 0 = configured default */
 	double threshold;       /* < 0 = configured default */
+	bool has_box;           /* use this face box instead of the detector */
+	float box[4];           /* x, y, w, h */
+	bool keep_embeddings;   /* internal callers: keep the vectors below */
 
 	/* origin: loop thread only */
 	int origin;
@@ -43,6 +46,9 @@ struct dv_job {
 	bool stage_ran[DV_STAGE_COUNT];
 	double queue_ms;
 	double run_ms;
+	float *embeddings;      /* keep_embeddings: n_embeddings x embedding_dim */
+	int n_embeddings, embedding_dim;
+	float *face_boxes;      /* keep_embeddings: x, y, w, h, score per face */
 
 	struct dv_job *next;    /* queue links */
 };

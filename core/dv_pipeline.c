@@ -71,6 +71,23 @@ static int dv_stage_detect(struct dv_work *w)
 	}
 	struct dv_image v = dv_view(&w->img);
 	int n = 0;
+	if (w->job->has_box) {
+		/* the client named the face: no detection */
+		const float *b = w->job->box;
+		if (!(b[2] >= 1 && b[3] >= 1) || b[0] + b[2] <= 0 || b[1] + b[3] <= 0 || b[0] >= w->img.width ||
+		    b[1] >= w->img.height) {
+			dv_job_fail(w->job, DV_EBADREQUEST, "the given face box is empty or outside the image");
+			return -1;
+		}
+		memset(&w->faces[0], 0, sizeof w->faces[0]);
+		w->faces[0].x = b[0];
+		w->faces[0].y = b[1];
+		w->faces[0].w = b[2];
+		w->faces[0].h = b[3];
+		w->faces[0].score = 1;
+		w->n_found = w->n_faces = 1;
+		return 0;
+	}
 	dv_plugin_clear_error();
 	int rc = in->mod->desc->detect(in->inst, &v, w->faces, max + 1, &n);
 	if (rc != 0)
@@ -373,6 +390,23 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 		w.have[s] = true;
 		if (s == DV_STAGE_DETECT && w.n_faces == 0 && job->op == DV_OP_RECOGNIZE)
 			dv_debug("no face in image");
+	}
+	if (!job->err && job->keep_embeddings && w.have[DV_STAGE_EMBED] && w.n_faces > 0) {
+		size_t n = (size_t)w.n_faces * w.einfo.dim;
+		job->embeddings = malloc(sizeof *job->embeddings * n);
+		job->face_boxes = malloc(sizeof *job->face_boxes * 5 * (size_t)w.n_faces);
+		if (!job->embeddings || !job->face_boxes) {
+			dv_job_fail(job, DV_ENOMEM, "out of memory");
+		} else {
+			memcpy(job->embeddings, w.emb, sizeof *job->embeddings * n);
+			job->n_embeddings = w.n_faces;
+			job->embedding_dim = w.einfo.dim;
+			for (int i = 0; i < w.n_faces; i++) {
+				float *b = job->face_boxes + 5 * i;
+				b[0] = w.faces[i].x; b[1] = w.faces[i].y; b[2] = w.faces[i].w; b[3] = w.faces[i].h;
+				b[4] = w.faces[i].score;
+			}
+		}
 	}
 	if (!job->err)
 		dv_reply(&w);

@@ -1,0 +1,306 @@
+/* dv_eval — accuracy of the full pipeline on labelled pairs (make eval).
+ *
+ *   dv_eval -c CONFIG [-o OUT.csv] PAIRS.csv
+ *
+ * PAIRS.csv: img_a,img_b,same,set (paths relative to the file), as
+ * ../shared/testdata/pairs.csv. Every image goes through the configured
+ * recognize pipeline (decode, detect, landmarks, align, embed) through the
+ * daemon's own plugin loader and pipeline engine; the largest face is taken.
+ * Where nothing is detected (tight crops), the whole image is used as the
+ * face box, and the table says how often. Per set: pairs, images, whole-image
+ * fallbacks, accuracy at the configured threshold, the best accuracy and its
+ * threshold, and ROC AUC. OUT gets img_a,img_b,same,distance (empty distance
+ * when an image could not be embedded). */
+#include "dv_conf.h"
+#include "dv_err.h"
+#include "dv_gen.h"
+#include "dv_job.h"
+#include "dv_log.h"
+#include "dv_pipeline.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct img {
+	char *path;
+	float *emb;      /* NULL when no embedding */
+	int fallback;    /* whole image used as the box */
+	int error;       /* could not decode */
+};
+
+struct pair {
+	int a, b, same, set;
+	double d;        /* < 0: missing */
+};
+
+static struct img *imgs;
+static int n_imgs, cap_imgs;
+static char **sets;
+static int n_sets;
+
+static int img_index(const char *p)
+{
+	for (int i = n_imgs - 1; i >= 0; i--)
+		if (!strcmp(imgs[i].path, p))
+			return i;
+	if (n_imgs == cap_imgs) {
+		cap_imgs = cap_imgs ? cap_imgs * 2 : 256;
+		imgs = realloc(imgs, sizeof *imgs * (size_t)cap_imgs);
+	}
+	memset(&imgs[n_imgs], 0, sizeof imgs[n_imgs]);
+	imgs[n_imgs].path = strdup(p);
+	return n_imgs++;
+}
+
+static int set_index(const char *s)
+{
+	for (int i = 0; i < n_sets; i++)
+		if (!strcmp(sets[i], s))
+			return i;
+	sets = realloc(sets, sizeof *sets * (size_t)(n_sets + 1));
+	sets[n_sets] = strdup(s);
+	return n_sets++;
+}
+
+static uint8_t *slurp(const char *p, size_t *n)
+{
+	FILE *f = fopen(p, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long l = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *b = malloc(l > 0 ? (size_t)l : 1);
+	if (!b || fread(b, 1, (size_t)l, f) != (size_t)l) {
+		free(b);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	*n = (size_t)l;
+	return b;
+}
+
+static int dim;
+
+/* Run the pipeline on one image; returns a job (caller frees). */
+static struct dv_job *run(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const uint8_t *b, size_t n, const float *box)
+{
+	struct dv_job *j = dv_job_new(DV_OP_RECOGNIZE, g);
+	j->body = malloc(n ? n : 1);
+	memcpy(j->body, b, n);
+	j->body_len = n;
+	j->keep_embeddings = true;
+	if (box) {
+		j->has_box = true;
+		memcpy(j->box, box, sizeof j->box);
+	}
+	dv_pipeline_run(j, ctx);
+	return j;
+}
+
+static void embed_one(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const char *base, struct img *im)
+{
+	char path[8192];
+	snprintf(path, sizeof path, "%s/%s", base, im->path);
+	size_t n;
+	uint8_t *b = slurp(path, &n);
+	if (!b) {
+		im->error = 1;
+		return;
+	}
+	struct dv_job *j = run(g, ctx, b, n, NULL);
+	if (!j->err && j->n_embeddings == 0) {
+		/* nothing detected: a tight crop; the whole image is the face */
+		int w = 0, h = 0;
+		const char *wp = strstr(j->reply.data ? j->reply.data : "", "\"image\":{\"width\":");
+		if (wp && sscanf(wp, "\"image\":{\"width\":%d,\"height\":%d", &w, &h) == 2 && w > 0 && h > 0) {
+			float box[4] = {0, 0, (float)w, (float)h};
+			dv_job_free(j);
+			j = run(g, ctx, b, n, box);
+			im->fallback = 1;
+		}
+	}
+	if (!j->err && j->n_embeddings > 0) {
+		int best = 0;
+		for (int i = 1; i < j->n_embeddings; i++)
+			if (j->face_boxes[5 * i + 2] * j->face_boxes[5 * i + 3] >
+			    j->face_boxes[5 * best + 2] * j->face_boxes[5 * best + 3])
+				best = i;
+		dim = j->embedding_dim;
+		im->emb = malloc(sizeof *im->emb * (size_t)dim);
+		memcpy(im->emb, j->embeddings + (size_t)best * dim, sizeof *im->emb * (size_t)dim);
+	} else if (j->err) {
+		im->error = 1;
+		fprintf(stderr, "dv_eval: %s: %s\n", im->path, j->errmsg);
+	}
+	dv_job_free(j);
+	free(b);
+}
+
+static int cmp_pd(const void *a, const void *b)
+{
+	const struct pair *x = *(const struct pair *const *)a, *y = *(const struct pair *const *)b;
+	return x->d < y->d ? -1 : x->d > y->d;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = NULL, *outp = NULL;
+	int o;
+	while ((o = getopt(argc, argv, "c:o:")) != -1) {
+		if (o == 'c')
+			conf = optarg;
+		else if (o == 'o')
+			outp = optarg;
+		else
+			return 2;
+	}
+	if (!conf || optind != argc - 1) {
+		fprintf(stderr, "usage: dv_eval -c CONFIG [-o OUT.csv] PAIRS.csv\n");
+		return 2;
+	}
+	const char *pairs_path = argv[optind];
+	dv_log_set_level(DV_LOG_LVL_WARN);
+	struct dv_conf_errs e = {0};
+	struct dv_conf *c = dv_conf_load(conf, &e);
+	struct dv_gen *g = NULL;
+	if (!c || e.n || dv_gen_build(c, 1, &g, &e) != 0) {
+		for (int i = 0; i < e.n; i++)
+			fprintf(stderr, "%s\n", e.msg[i]);
+		return 1;
+	}
+	struct dv_pipeline_ctx ctx = {.conf = g->conf};
+	char err[768];
+	for (int r = 0; r < DV_ROLE_COUNT; r++)
+		if (g->shared[r])
+			ctx.inst[r] = g->shared[r];
+		else if (g->mods[r] && dv_instance_new(g->mods[r], &ctx.inst[r], err, sizeof err) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+	size_t plen;
+	char *text = (char *)slurp(pairs_path, &plen);
+	if (!text) {
+		fprintf(stderr, "dv_eval: cannot read %s\n", pairs_path);
+		return 1;
+	}
+	text = realloc(text, plen + 1);
+	text[plen] = 0;
+	char base[8192];
+	snprintf(base, sizeof base, "%s", pairs_path);
+	char *slash = strrchr(base, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(base, ".");
+	struct pair *pairs = NULL;
+	int np = 0, capp = 0;
+	char *save = NULL;
+	int line = 0;
+	for (char *l = strtok_r(text, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save)) {
+		if (line++ == 0 && strstr(l, "img_a"))
+			continue;
+		char a[4096], b[4096], s[256];
+		int same;
+		if (sscanf(l, "%4095[^,],%4095[^,],%d,%255[^,\r\n]", a, b, &same, s) != 4)
+			continue;
+		if (np == capp) {
+			capp = capp ? capp * 2 : 1024;
+			pairs = realloc(pairs, sizeof *pairs * (size_t)capp);
+		}
+		pairs[np++] = (struct pair){img_index(a), img_index(b), same, set_index(s), -1};
+	}
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n_imgs; i++) {
+		embed_one(g, &ctx, base, &imgs[i]);
+		if (isatty(2) && (i % 25 == 0 || i == n_imgs - 1))
+			fprintf(stderr, "\rdv_eval: %d/%d images", i + 1, n_imgs);
+	}
+	if (isatty(2))
+		fprintf(stderr, "\n");
+	double secs = dv_ms_since(&t0) / 1000;
+	for (int i = 0; i < np; i++) {
+		const float *x = imgs[pairs[i].a].emb, *y = imgs[pairs[i].b].emb;
+		if (!x || !y)
+			continue;
+		double s = 0;
+		for (int k = 0; k < dim; k++)
+			s += ((double)x[k] - y[k]) * ((double)x[k] - y[k]);
+		pairs[i].d = sqrt(s);
+	}
+	double thr = g->conf->match_threshold;
+	printf("dejaview eval: %s, %d images in %.1f s (%.0f ms per image), threshold %.2f\n", pairs_path, n_imgs, secs,
+	    secs * 1000 / (n_imgs ? n_imgs : 1), thr);
+	printf("%-20s %6s %7s %9s %8s %9s %9s %8s %7s\n", "set", "pairs", "images", "fallback", "missing", "acc@thr",
+	    "best_acc", "best_thr", "auc");
+	for (int s = 0; s < n_sets; s++) {
+		struct pair **v = malloc(sizeof *v * (size_t)np);
+		int n = 0, nsame = 0, ndiff = 0, correct = 0, nimg = 0, fb = 0, miss = 0;
+		char *seen = calloc((size_t)n_imgs, 1);
+		for (int i = 0; i < np; i++) {
+			if (pairs[i].set != s)
+				continue;
+			for (int k = 0; k < 2; k++) {
+				int ix = k ? pairs[i].b : pairs[i].a;
+				if (!seen[ix]) {
+					seen[ix] = 1;
+					nimg++;
+					fb += imgs[ix].fallback;
+					miss += imgs[ix].emb == NULL;
+				}
+			}
+			if (pairs[i].d < 0)
+				continue;
+			v[n++] = &pairs[i];
+			nsame += pairs[i].same;
+			ndiff += !pairs[i].same;
+			correct += (pairs[i].d <= thr) == (pairs[i].same == 1);
+		}
+		qsort(v, (size_t)n, sizeof *v, cmp_pd);
+		/* best threshold: between consecutive distances; AUC by ranks */
+		int best = ndiff, same_below = 0, diff_below = 0;
+		double best_t = 0, auc_num = 0;
+		for (int i = 0; i < n; i++) {
+			if (v[i]->same) {
+				same_below++;
+			} else {
+				diff_below++;
+				auc_num += same_below; /* same pairs closer than this different one */
+			}
+			int acc = same_below + (ndiff - diff_below);
+			if (acc > best) {
+				best = acc;
+				best_t = i + 1 < n ? (v[i]->d + v[i + 1]->d) / 2 : v[i]->d + 1e-6;
+			}
+		}
+		/* ties count half */
+		for (int i = 0; i < n; i++)
+			for (int k = i + 1; k < n && v[k]->d == v[i]->d; k++)
+				if (v[i]->same != v[k]->same)
+					auc_num += v[i]->same ? -0.5 : 0.5;
+		double auc = nsame && ndiff ? auc_num / ((double)nsame * ndiff) : NAN;
+		printf("%-20s %6d %7d %9d %8d %8.2f%% %8.2f%% %8.3f %7.4f\n", sets[s], n, nimg, fb, miss,
+		    n ? 100.0 * correct / n : 0, n ? 100.0 * best / n : 0, best_t, auc);
+		free(v);
+		free(seen);
+	}
+	if (outp) {
+		FILE *f = fopen(outp, "w");
+		if (f) {
+			fprintf(f, "img_a,img_b,same,distance\n");
+			for (int i = 0; i < np; i++) {
+				fprintf(f, "%s,%s,%d,", imgs[pairs[i].a].path, imgs[pairs[i].b].path, pairs[i].same);
+				if (pairs[i].d >= 0)
+					fprintf(f, "%.6f", pairs[i].d);
+				fprintf(f, "\n");
+			}
+			fclose(f);
+		}
+	}
+	return 0;
+}
