@@ -28,6 +28,7 @@ static const struct dv_param dd_params[] = {
 	{"score_threshold", DV_PARAM_DOUBLE, 0, 1, "0.5", "faces scoring at or below this are dropped"},
 	{"iou_threshold", DV_PARAM_DOUBLE, 0, 1, "0.4", "non-maximum suppression: overlap above which the weaker box goes"},
 	{"min_face", DV_PARAM_DOUBLE, 0, 100000, "0", "smallest face width and height, in image pixels"},
+	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (same sums, 1.3-1.7x faster)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -73,6 +74,12 @@ static int dd_create(const struct dv_host *h, void **out)
 		h->error(h, "%s does not output a %dx%dx25 grid", model, d->size / 32, d->size / 32);
 		dd_destroy(d);
 		return DV_PLUGIN_EFAIL;
+	}
+	int direct = 1;
+	h->param_bool(h, "direct_depthwise", &direct);
+	if (direct) {
+		int nd = dn_direct_depthwise(d->net);
+		h->log(h, DV_LOG_DEBUG, "direct depthwise kernel on %d layers", nd);
 	}
 	dn_gemm_check(h, d->net);
 	*out = d;

@@ -264,6 +264,59 @@ int dn_gemm_check(const struct dv_host *h, struct network *net)
 	return calls ? 1 : 0;
 }
 
+/* ---------------------------------------------------------------- depthwise
+ * Darknet runs a depthwise convolution as one im2col and one M=1 gemm per
+ * channel, which dominates the landmark nets and the detector. This direct
+ * loop computes the same sums in the same (ky, kx) order, from a zero start,
+ * then adds the bias and applies the activation as forward_convolutional_layer
+ * does; it is installed through each such layer's forward pointer. */
+
+/* exported by libdarknet, not declared in darknet.h */
+void add_bias(float *output, float *biases, int batch, int n, int size);
+void activate_array(float *x, const int n, const ACTIVATION a);
+
+static void dn_forward_depthwise(layer l, network net)
+{
+	const int k = l.size, s = l.stride, p = l.pad, H = l.h, W = l.w, oh = l.out_h, ow = l.out_w;
+	for (int b = 0; b < l.batch; b++)
+		for (int ch = 0; ch < l.c; ch++) {
+			const float *in = net.input + ((size_t)b * l.c + ch) * H * W;
+			const float *wk = l.weights + (size_t)ch * k * k;
+			float *out = l.output + ((size_t)b * l.n + ch) * oh * ow;
+			for (int y = 0; y < oh; y++)
+				for (int x = 0; x < ow; x++) {
+					float acc = 0;
+					int y0 = y * s - p, x0 = x * s - p;
+					for (int ky = 0; ky < k; ky++) {
+						int iy = y0 + ky;
+						for (int kx = 0; kx < k; kx++) {
+							int ix = x0 + kx;
+							/* outside the image im2col reads 0, which adds +0 */
+							float v = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? in[(size_t)iy * W + ix] : 0.0f;
+							acc += wk[ky * k + kx] * v;
+						}
+					}
+					out[(size_t)y * ow + x] = acc;
+				}
+		}
+	add_bias(l.output, l.biases, l.batch, l.n, oh * ow);
+	activate_array(l.output, l.outputs * l.batch, l.activation);
+}
+
+int dn_direct_depthwise(network *net)
+{
+	int n = 0;
+	for (int i = 0; i < net->n; i++) {
+		layer *l = &net->layers[i];
+		if (l->type == CONVOLUTIONAL && l->groups > 1 && l->groups == l->c && l->n == l->c && !l->batch_normalize &&
+		    l->size > 1) {
+			l->forward = dn_forward_depthwise;
+			n++;
+		}
+	}
+	return n;
+}
+
 /* ---------------------------------------------------------------- preprocessing */
 
 /* Pixel (x, y) channel c of the padded square, 0 outside the image. */

@@ -25,6 +25,11 @@ struct network *dn_load(const struct dv_host *h, const char *net, int width, int
  * (align_corners = half_pixel_centers = false, in double), then
  * (x - mean[c]) / div in float32, written planar (CHW) into out[3*S*S]. */
 void dn_batch_tensor(const struct dv_image *img, int S, int center, const float mean[3], float div, float *out);
+/* Point every depthwise convolution of net (groups == channels, no batch
+ * norm) at a direct kernel with Darknet's summation order. Returns how many
+ * layers were switched. */
+int dn_direct_depthwise(struct network *net);
+
 /* Run one pass on zeros and report whether Darknet's gemm went through our
  * OpenBLAS replacement (logged once per process). Returns 1, 0, or -1. */
 int dn_gemm_check(const struct dv_host *h, struct network *net);

@@ -20,6 +20,7 @@ struct dl {
 
 static const struct dv_param dl_params[] = {
 	{"model", DV_PARAM_STRING, 0, 0, "face_landmark_68", "face_landmark_68, or face_landmark_68_tiny (faster, less exact)"},
+	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (same sums, 1.3-1.7x faster)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -50,6 +51,12 @@ static int dl_create(const struct dv_host *h, void **out)
 		h->error(h, "%s is not a 112x112 -> 136 network", model);
 		dl_destroy(d);
 		return DV_PLUGIN_EFAIL;
+	}
+	int direct = 1;
+	h->param_bool(h, "direct_depthwise", &direct);
+	if (direct) {
+		int nd = dn_direct_depthwise(d->net);
+		h->log(h, DV_LOG_DEBUG, "direct depthwise kernel on %d layers", nd);
 	}
 	dn_gemm_check(h, d->net);
 	*out = d;
