@@ -1,0 +1,332 @@
+/* dv_bench — per-stage latency of the face pipeline (make bench).
+ *
+ *   dv_bench PLUGIN_DIR MODEL_DIR PHOTO [RUNS]
+ *
+ * Prints, for this machine and one core: the peak of a large single-thread
+ * sgemm (OpenBLAS), then per stage the median and p95 over RUNS (>= 50) on
+ * real photos, for Darknet as shipped (its naive gemm loop), with OpenBLAS,
+ * and with OpenBLAS plus the direct depthwise kernel; for each network its
+ * MFLOP (counted from the cfg) and the GFLOP/s achieved. Plugins are loaded
+ * through the daemon's loader; libdarknet is never linked here, so the
+ * plugins' gemm replacement binds as in the daemon. */
+#include "dv_align.h"
+#include "dv_conf.h"
+#include "dv_gen.h"
+#include "dv_image.h"
+#include "dv_log.h"
+#include <cblas.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint8_t *slurp(const char *p, size_t *n)
+{
+	FILE *f = fopen(p, "rb");
+	if (!f) { perror(p); exit(2); }
+	fseek(f, 0, SEEK_END);
+	*n = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *b = malloc(*n);
+	if (fread(b, 1, *n, f) != *n) exit(2);
+	fclose(f);
+	return b;
+}
+
+/* MFLOP of a Darknet cfg (1 multiply-add = 2 FLOP), walking the layers we
+ * use: convolutional, maxpool, route, shortcut, avgpool, connected. */
+static double cfg_mflop(const char *path, int in_w, int in_h)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NAN;
+	int w = in_w, h = in_h, c = 3, sec = 0;
+	int hw[128], hh[128], hc[128], n = 0;
+	int filters = 1, size = 1, stride = 1, pad = 0, groups = 1, out = 0, from = 0;
+	double flop = 0;
+	char line[256];
+	int done = 0;
+	while (!done) {
+		int eof = !fgets(line, sizeof line, f);
+		if (eof || line[0] == '[') {
+			/* close the previous section */
+			if (sec == 1) { /* conv */
+				int ow = (w + 2 * pad - size) / stride + 1, oh = (h + 2 * pad - size) / stride + 1;
+				if (size == 1) { ow = w; oh = h; }
+				flop += 2.0 * ow * oh * filters * (c / groups) * size * size;
+				w = ow; h = oh; c = filters;
+			} else if (sec == 2) { /* maxpool */
+				w = (w + pad - size) / stride + 1;
+				h = (h + pad - size) / stride + 1;
+			} else if (sec == 3) { /* route */
+				w = hw[from]; h = hh[from]; c = hc[from];
+			} else if (sec == 5) { /* avgpool */
+				flop += (double)w * h * c;
+				w = h = 1;
+			} else if (sec == 6) { /* connected */
+				flop += 2.0 * w * h * c * out;
+				w = h = 1; c = out;
+			}
+			if (sec >= 1 && n < 128) {
+				hw[n] = w; hh[n] = h; hc[n] = c; n++;
+			}
+			if (eof)
+				break;
+			sec = !strncmp(line, "[convolutional]", 15) ? 1 : !strncmp(line, "[maxpool]", 9) ? 2
+			    : !strncmp(line, "[route]", 7) ? 3 : !strncmp(line, "[shortcut]", 10) ? 4
+			    : !strncmp(line, "[avgpool]", 9) ? 5 : !strncmp(line, "[connected]", 11) ? 6 : 0;
+			filters = size = stride = groups = 1; pad = 0; out = 0; from = 0;
+			if (sec == 2) pad = -1;
+			continue;
+		}
+		sscanf(line, "filters=%d", &filters);
+		sscanf(line, "size=%d", &size);
+		sscanf(line, "stride=%d", &stride);
+		sscanf(line, "padding=%d", &pad);
+		sscanf(line, "groups=%d", &groups);
+		sscanf(line, "output=%d", &out);
+		sscanf(line, "layers=%d", &from);
+		if (sec == 2 && pad < 0 && !strncmp(line, "size=", 5))
+			pad = size - 1;
+	}
+	fclose(f);
+	return flop / 1e6;
+}
+
+struct stat_ms { double med, p95; };
+
+static struct stat_ms measure(int runs, void (*fn)(void *), void *arg)
+{
+	double *t = malloc(sizeof *t * (size_t)runs);
+	fn(arg); /* warm up */
+	for (int i = 0; i < runs; i++) {
+		double t0 = now_ms();
+		fn(arg);
+		t[i] = now_ms() - t0;
+	}
+	qsort(t, (size_t)runs, sizeof *t, cmpd);
+	struct stat_ms s = {t[runs / 2], t[(int)(runs * 0.95) < runs ? (int)(runs * 0.95) : runs - 1]};
+	free(t);
+	return s;
+}
+
+static const char *g_plugin_dir, *g_model_dir;
+
+static struct dv_instance *load(const char *role, const char *so, const char *params, struct dv_gen **gout)
+{
+	char text[2048];
+	snprintf(text, sizeof text, "plugin_dir: \"%s\"\nmodel_dir: \"%s\"\nplugins:\n  %s: {so: %s%s%s}\n", g_plugin_dir,
+	    g_model_dir, role, so, params ? ", " : "", params ? params : "");
+	struct dv_conf_errs e = {0};
+	struct dv_conf *c = dv_conf_parse("bench.yaml", text, strlen(text), &e);
+	struct dv_gen *g = NULL;
+	if (e.n || dv_gen_build(c, 1, &g, &e) != 0) {
+		for (int i = 0; i < e.n; i++)
+			fprintf(stderr, "%s\n", e.msg[i]);
+		exit(1);
+	}
+	int r = !strcmp(role, "detector") ? DV_ROLE_DETECTOR : !strcmp(role, "landmarker") ? DV_ROLE_LANDMARKER : DV_ROLE_EMBEDDER;
+	struct dv_instance *in;
+	char err[512];
+	if (dv_instance_new(g->mods[r], &in, err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	dv_conf_errs_fini(&e);
+	*gout = g;
+	return in;
+}
+
+struct ctx {
+	struct dv_instance *in;
+	struct dv_image img, chip;
+	struct dv_face face;
+	const uint8_t *bytes;
+	size_t len;
+	float emb[128];
+	uint8_t chipbuf[150 * 150 * 3];
+};
+
+static void run_decode(void *a)
+{
+	struct ctx *c = a;
+	struct dv_img im;
+	char err[256];
+	dv_image_decode(c->bytes, c->len, 1LL << 30, &im, err, sizeof err);
+	dv_img_fini(&im);
+}
+static void run_detect(void *a)
+{
+	struct ctx *c = a;
+	struct dv_face f[64];
+	int n;
+	c->in->mod->desc->detect(c->in->inst, &c->img, f, 64, &n);
+}
+static void run_landmarks(void *a)
+{
+	struct ctx *c = a;
+	struct dv_face f = c->face;
+	c->in->mod->desc->landmarks(c->in->inst, &c->img, &f, 1);
+}
+static void run_align(void *a)
+{
+	struct ctx *c = a;
+	struct dv_align_fit fit;
+	dv_align_fit68(c->face.landmarks, 0.25, 150, &fit);
+	dv_align_chip(c->img.pixels, c->img.width, c->img.height, c->img.stride, &fit, 150, c->chipbuf);
+}
+static void run_embed(void *a)
+{
+	struct ctx *c = a;
+	c->in->mod->desc->embed(c->in->inst, &c->chip, 1, c->emb);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: dv_bench PLUGIN_DIR MODEL_DIR PHOTO [RUNS]\n");
+		return 2;
+	}
+	g_plugin_dir = argv[1];
+	g_model_dir = argv[2];
+	int runs = argc > 4 ? atoi(argv[4]) : 50;
+	if (runs < 1)
+		runs = 50;
+	dv_log_set_level(DV_LOG_LVL_WARN);
+	size_t plen;
+	uint8_t *photo = slurp(argv[3], &plen);
+	struct dv_img im;
+	char err[256];
+	if (dv_image_decode(photo, plen, 1LL << 30, &im, err, sizeof err)) {
+		fprintf(stderr, "%s: %s\n", argv[3], err);
+		return 1;
+	}
+	struct ctx c = {.bytes = photo, .len = plen};
+	c.img = (struct dv_image){im.pixels, im.width, im.height, im.width * 3, 3};
+
+	/* peak: a large single-thread sgemm */
+	openblas_set_num_threads(1);
+	int N = 1024;
+	float *A = calloc((size_t)N * N, 4), *B = calloc((size_t)N * N, 4), *C = calloc((size_t)N * N, 4);
+	for (int i = 0; i < N * N; i++) { A[i] = (float)(i % 7) * 0.1f; B[i] = (float)(i % 5) * 0.1f; }
+	double best = 1e9;
+	for (int r = 0; r < 5; r++) {
+		double t0 = now_ms();
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1, A, N, B, N, 0, C, N);
+		double t = now_ms() - t0;
+		if (t < best) best = t;
+	}
+	double peak = 2.0 * N * N * N / (best / 1e3) / 1e9;
+	free(A); free(B); free(C);
+	printf("dejaview bench: %s (%dx%d), %d runs per cell, one core\n", argv[3], im.width, im.height, runs);
+	printf("peak: single-thread OpenBLAS sgemm %dx%dx%d: %.1f GFLOP/s\n\n", N, N, N, peak);
+
+	void (*set_naive)(int) = NULL;
+	/* libdvdarknet is loaded with the first Darknet plugin */
+	struct dv_gen *g0;
+	struct dv_instance *probe = load("embedder", "embed_darknet", NULL, &g0);
+	void *lib = dlopen("libdvdarknet.so", RTLD_NOW | RTLD_NOLOAD);
+	if (lib)
+		*(void **)&set_naive = dlsym(lib, "dn_gemm_set_naive");
+	if (!set_naive) {
+		fprintf(stderr, "dv_bench: libdvdarknet's dn_gemm_set_naive not found\n");
+		return 1;
+	}
+	dv_instance_free(probe);
+
+	printf("%-22s %-26s %9s %9s %8s %8s %7s\n", "stage", "variant", "median_ms", "p95_ms", "MFLOP", "GFLOP/s", "%peak");
+	struct stat_ms s = measure(runs, run_decode, &c);
+	printf("%-22s %-26s %9.2f %9.2f %8s %8s %7s\n", "decode (JPEG)", "libjpeg-turbo", s.med, s.p95, "-", "-", "-");
+
+	static const char *const vname[3] = {"Darknet as shipped", "+ OpenBLAS gemm", "+ OpenBLAS + direct dw"};
+	char cfg[4096];
+	/* detector at 320 and 416 */
+	for (int size = 320; size <= 416; size += 96) {
+		char params[128], label[64];
+		snprintf(cfg, sizeof cfg, "%s/tiny_face_detector.cfg", g_model_dir);
+		double mf = cfg_mflop(cfg, size, size);
+		snprintf(label, sizeof label, "detect @%d", size);
+		for (int v = 0; v < 3; v++) {
+			snprintf(params, sizeof params, "input_size: %d, direct_depthwise: %s", size, v == 2 ? "true" : "false");
+			struct dv_gen *g;
+			c.in = load("detector", "detect_darknet", params, &g);
+			set_naive(v == 0);
+			s = measure(runs, run_detect, &c);
+			printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", label, vname[v], s.med, s.p95, mf, mf / s.med,
+			    100 * mf / s.med / peak);
+			dv_instance_free(c.in);
+			dv_gen_unref(g);
+		}
+	}
+	/* one face for the per-face stages: the largest detected */
+	{
+		struct dv_gen *g;
+		c.in = load("detector", "detect_darknet", NULL, &g);
+		set_naive(0);
+		struct dv_face f[64];
+		int n = 0;
+		c.in->mod->desc->detect(c.in->inst, &c.img, f, 64, &n);
+		if (n == 0) {
+			fprintf(stderr, "no face in %s\n", argv[3]);
+			return 1;
+		}
+		c.face = f[0];
+		dv_instance_free(c.in);
+		dv_gen_unref(g);
+	}
+	static const char *const lm[2] = {"face_landmark_68", "face_landmark_68_tiny"};
+	for (int m = 0; m < 2; m++) {
+		snprintf(cfg, sizeof cfg, "%s/%s.cfg", g_model_dir, lm[m]);
+		double mf = cfg_mflop(cfg, 112, 112);
+		for (int v = 0; v < 3; v++) {
+			char params[128];
+			snprintf(params, sizeof params, "model: %s, direct_depthwise: %s", lm[m], v == 2 ? "true" : "false");
+			struct dv_gen *g;
+			c.in = load("landmarker", "landmarks_darknet", params, &g);
+			set_naive(v == 0);
+			s = measure(runs, run_landmarks, &c);
+			printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", m ? "landmarks (tiny)" : "landmarks (68)", vname[v],
+			    s.med, s.p95, mf, mf / s.med, 100 * mf / s.med / peak);
+			if (m == 0 && v == 2)
+				c.in->mod->desc->landmarks(c.in->inst, &c.img, &c.face, 1);
+			dv_instance_free(c.in);
+			dv_gen_unref(g);
+		}
+	}
+	s = measure(runs, run_align, &c);
+	printf("%-22s %-26s %9.2f %9.2f %8s %8s %7s\n", "align (dlib chip)", "core/dv_align.c", s.med, s.p95, "-", "-", "-");
+	c.chip = (struct dv_image){c.chipbuf, 150, 150, 450, 3};
+	snprintf(cfg, sizeof cfg, "%s/face_recognition.cfg", g_model_dir);
+	double mf = cfg_mflop(cfg, 150, 150);
+	for (int v = 0; v < 2; v++) {
+		struct dv_gen *g;
+		c.in = load("embedder", "embed_darknet", NULL, &g);
+		set_naive(v == 0);
+		s = measure(runs, run_embed, &c);
+		printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", "embed (per face)", vname[v], s.med, s.p95, mf,
+		    mf / s.med, 100 * mf / s.med / peak);
+		dv_instance_free(c.in);
+		dv_gen_unref(g);
+	}
+	set_naive(0);
+	printf("\n(the recognition net has no depthwise layers; face-api on tfjs-wasm is not yet run side by side)\n");
+	dv_gen_unref(g0);
+	dv_img_fini(&im);
+	free(photo);
+	return 0;
+}
