@@ -242,6 +242,18 @@ struct network *dn_load(const struct dv_host *h, const char *net, int width, int
 	return n;
 }
 
+void dn_free(struct network *net)
+{
+	if (!net)
+		return;
+	free(net->workspace);
+	free(net->seen);
+	free(net->t);
+	free(net->cost);
+	net->workspace = NULL;
+	free_network(net);
+}
+
 /* ---------------------------------------------------------------- gemm check */
 
 unsigned long dn_gemm_calls(void); /* libdvdarknet */
@@ -344,6 +356,11 @@ void dn_batch_tensor(const struct dv_image *im, int S, int center, const float m
 		else
 			oy = diff - after;
 	}
+	dn_canvas_tensor(im, S, N, ox, oy, mean, div, out);
+}
+
+void dn_canvas_tensor(const struct dv_image *im, int S, int N, int ox, int oy, const float mean[3], float div, float *out)
+{
 	double ratio = (double)N / (double)S;
 	for (int r = 0; r < S; r++) {
 		double sr = ratio * r;

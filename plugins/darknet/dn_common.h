@@ -20,11 +20,18 @@ void dn_sha256(const uint8_t *bytes, size_t len, uint8_t out[32]);
  * host->error. */
 struct network *dn_load(const struct dv_host *h, const char *net, int width, int height);
 
+/* Free a network completely: Darknet's free_network() leaves the shared
+ * workspace and a few counters behind (18 MB for the detector at 416), which
+ * would leak on every reload. */
+void dn_free(struct network *net);
+
 /* face-api's toBatchTensor for one image, bit-exact with tfjs-cpu:
  * padToSquare (zeros bottom/right, or centred), resizeBilinear to S x S
  * (align_corners = half_pixel_centers = false, in double), then
  * (x - mean[c]) / div in float32, written planar (CHW) into out[3*S*S]. */
 void dn_batch_tensor(const struct dv_image *img, int S, int center, const float mean[3], float div, float *out);
+/* The same on an N x N zero canvas with the image at (ox, oy). */
+void dn_canvas_tensor(const struct dv_image *img, int S, int N, int ox, int oy, const float mean[3], float div, float *out);
 /* Point every depthwise convolution of net (groups == channels, no batch
  * norm) at a direct kernel with Darknet's summation order. Returns how many
  * layers were switched. */

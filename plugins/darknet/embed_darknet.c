@@ -31,7 +31,7 @@ static void de_destroy(void *p)
 {
 	struct de *d = p;
 	if (d->net)
-		free_network(d->net);
+		dn_free(d->net);
 	free(d->input);
 	free(d);
 }

@@ -28,7 +28,7 @@ static void dl_destroy(void *p)
 {
 	struct dl *d = p;
 	if (d->net)
-		free_network(d->net);
+		dn_free(d->net);
 	free(d->input);
 	free(d);
 }

@@ -58,5 +58,17 @@ int main(int argc, char **argv)
 		norm += (double)d[i] * d[i];
 	}
 	printf("distance %.6f norm %.4f\n", sqrt(s), sqrt(norm));
+	fflush(stdout);
+	dv_jv_free(ref);
+	free(rt);
+	free(x);
+	free(img);
+	dv_img_fini(&im);
+	/* free_network() leaves these behind */
+	free(net->workspace);
+	free(net->seen);
+	free(net->t);
+	free(net->cost);
+	free_network(net);
 	return 0;
 }
