@@ -205,7 +205,7 @@ static struct yn *yn_parse(struct yparse *y, const char *text, size_t len, bool 
 
 /* ---------------------------------------------------------------- key table */
 
-enum { KT_MAP, KT_STR, KT_INT, KT_BYTES, KT_BOOL, KT_ADDR, KT_LEVEL, KT_PLUGINS, KT_PIPELINES, KT_DOUBLE };
+enum { KT_MAP, KT_STR, KT_INT, KT_BYTES, KT_BOOL, KT_ADDR, KT_LEVEL, KT_PLUGINS, KT_PIPELINES, KT_DOUBLE, KT_ALIGN };
 
 struct dv_conf_key {
 	const char *path;
@@ -238,6 +238,9 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"limits.idle_timeout_ms", KT_INT, OFF(limits.idle_timeout_ms), 100, 86400000, "30000", "idle or slow connections are closed after this"},
 	{"limits.drain_timeout_ms", KT_INT, OFF(limits.drain_timeout_ms), 0, 86400000, "30000", "on SIGTERM, longest wait for in-flight jobs"},
 	{"limits.inflight_per_connection", KT_INT, OFF(limits.inflight_per_connection), 1, 100000, "64", "pipelined TCP requests in flight per connection"},
+	{"align", KT_MAP, 0, 0, 0, NULL, "alignment of faces for the embedder"},
+	{"align.method", KT_ALIGN, OFF(align_method), 0, 0, "dlib",
+	    "dlib: dlib's face chip from 68 landmarks (what the ResNet was trained on); faceapi: face-api's crop from the eye and mouth centres, as its descriptors are computed; box: the detection box"},
 	{"match", KT_MAP, 0, 0, 0, NULL, "matching"},
 	{"match.threshold", KT_DOUBLE, OFF(match_threshold), 0, 10, "0.6", "largest distance that counts as the same person (requests may override it within [0, 10])"},
 	{"match.top_k", KT_INT, OFF(match_top_k), 1, 100, "3", "candidates returned per face (requests may ask for up to 100)"},
@@ -427,6 +430,7 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 	switch (k->type) {
 	case KT_STR:
 	case KT_ADDR:
+	case KT_ALIGN:
 	case KT_LEVEL: {
 		if (k->type == KT_ADDR && value[0]) {
 			char *h;
@@ -437,6 +441,11 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 				return -1;
 			}
 			free(h);
+		}
+		if (k->type == KT_ALIGN && strcmp(value, "dlib") && strcmp(value, "faceapi") && strcmp(value, "box")) {
+			if (node)
+				CERR(cp, node, "%s: expected one of dlib, faceapi, box, got \"%s\"", k->path, value);
+			return -1;
 		}
 		if (k->type == KT_LEVEL && strcmp(value, "error") && strcmp(value, "warn") &&
 		    strcmp(value, "info") && strcmp(value, "debug")) {
@@ -753,6 +762,7 @@ void dv_conf_free(struct dv_conf *c)
 	free(c->plugin_dir);
 	free(c->model_dir);
 	free(c->log_level);
+	free(c->align_method);
 	for (int r = 0; r < DV_ROLE_COUNT; r++) {
 		struct dv_conf_plugin *p = &c->plugins[r];
 		free(p->so);
@@ -768,7 +778,7 @@ void dv_conf_free(struct dv_conf *c)
 void dv_conf_print_reference(void)
 {
 	printf("%-34s %-8s %-16s %s\n", "key", "type", "default", "meaning");
-	static const char *const tn[] = {"map", "string", "integer", "bytes", "bool", "address", "level", "map", "map", "number"};
+	static const char *const tn[] = {"map", "string", "integer", "bytes", "bool", "address", "level", "map", "map", "number", "method"};
 	for (size_t i = 0; i < DV_NKEYS; i++) {
 		const struct dv_conf_key *k = &dv_conf_keys[i];
 		char range[64] = "";

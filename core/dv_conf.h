@@ -63,6 +63,7 @@ struct dv_conf {
 	char *plugin_dir;
 	char *model_dir;
 	char *log_level;
+	char *align_method;       /* "dlib", "faceapi" or "box" */
 	double match_threshold;   /* distance at or below which a face is known */
 	long long match_top_k;    /* candidates returned per face */
 	struct {

@@ -22,7 +22,8 @@ struct dv_work {
 	int n_found;          /* before the faces limit */
 	struct dv_embedder_info einfo;
 	uint8_t *chips;       /* n_faces chips, RGB */
-	char *aligned;        /* per face: 'd' dlib chip from 68 landmarks, 'b' box crop */
+	char *aligned;        /* per face: 'd' dlib chip, 'f' face-api crop, 'b' box crop */
+	struct dv_image *views; /* per face: the chip, or (faceapi) a crop of the image */
 	float *emb;           /* n_faces * dim */
 	struct dv_match *matches; /* n_faces * top_k */
 	int *n_matches;
@@ -158,15 +159,45 @@ static int dv_stage_align(struct dv_work *w)
 		return 0;
 	w->chips = malloc((size_t)w->n_faces * cw * ch * 3);
 	w->aligned = calloc((size_t)w->n_faces, 1);
-	if (!w->chips || !w->aligned) {
+	w->views = calloc((size_t)w->n_faces, sizeof *w->views);
+	if (!w->chips || !w->aligned || !w->views) {
 		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
 		return -1;
 	}
 	double pad = w->einfo.padding > 0 ? w->einfo.padding : 0;
+	const char *method = w->ctx->conf->align_method;
 	for (int i = 0; i < w->n_faces; i++) {
 		const struct dv_face *f = &w->faces[i];
 		struct dv_align_fit fit;
-		if (f->n_landmarks == 68 && pad > 0 && cw == ch && dv_align_fit68(f->landmarks, pad, cw, &fit) == 0) {
+		w->views[i] = (struct dv_image){.pixels = w->chips + (size_t)i * cw * ch * 3, .width = cw, .height = ch,
+		    .stride = cw * 3, .channels = 3};
+		if (!strcmp(method, "faceapi") && f->n_landmarks == 68) {
+			/* face-api's descriptor pipeline embeds the crop of
+			 * FaceLandmarks68.align(useDlibAlignment): a square from the eye
+			 * and mouth centres, clipped to the image and floored; the
+			 * embedder pads it to a square and resizes it itself. */
+			/* face-api's alignDlib(): eye and mouth centres */
+			double le[2] = {0, 0}, re[2] = {0, 0}, mo[2] = {0, 0};
+			for (int k = 36; k < 42; k++) { le[0] += f->landmarks[k][0] / 6; le[1] += f->landmarks[k][1] / 6; }
+			for (int k = 42; k < 48; k++) { re[0] += f->landmarks[k][0] / 6; re[1] += f->landmarks[k][1] / 6; }
+			for (int k = 48; k < 68; k++) { mo[0] += f->landmarks[k][0] / 20; mo[1] += f->landmarks[k][1] / 20; }
+			double dist = (hypot(mo[0] - le[0], mo[1] - le[1]) + hypot(mo[0] - re[0], mo[1] - re[1])) / 2;
+			double size = floor(dist / 0.45);
+			double rx = (le[0] + re[0] + mo[0]) / 3, ry = (le[1] + re[1] + mo[1]) / 3;
+			double bx = floor(fmax(0, rx - 0.5 * size)), by = floor(fmax(0, ry - 0.43 * size));
+			double bw = fmin(size, w->img.width + bx), bh = fmin(size, w->img.height + by);
+			double cx = fmax(bx, 0), cy = fmax(by, 0);
+			double cw2 = fmin(bx + bw - cx, w->img.width - cx), ch2 = fmin(by + bh - cy, w->img.height - cy);
+			int ix = (int)floor(cx), iy = (int)floor(cy), iw = (int)floor(cw2), ih = (int)floor(ch2);
+			if (iw >= 1 && ih >= 1) {
+				w->views[i] = (struct dv_image){.pixels = w->img.pixels + ((size_t)iy * w->img.width + ix) * 3,
+				    .width = iw, .height = ih, .stride = w->img.width * 3, .channels = 3};
+				w->aligned[i] = 'f';
+				continue;
+			}
+		}
+		if (!strcmp(method, "dlib") && f->n_landmarks == 68 && pad > 0 && cw == ch &&
+		    dv_align_fit68(f->landmarks, pad, cw, &fit) == 0) {
 			if (dv_align_chip(w->img.pixels, w->img.width, w->img.height, w->img.width * 3, &fit, cw,
 			        w->chips + (size_t)i * cw * ch * 3) != 0) {
 				dv_job_fail(w->job, DV_ENOMEM, "out of memory");
@@ -193,20 +224,13 @@ static int dv_stage_embed(struct dv_work *w)
 	if (w->n_faces == 0)
 		return 0;
 	struct dv_instance *in = w->ctx->inst[DV_ROLE_EMBEDDER];
-	int cw = w->einfo.chip_width, ch = w->einfo.chip_height;
-	struct dv_image *chips = calloc((size_t)w->n_faces, sizeof *chips);
 	w->emb = calloc((size_t)w->n_faces * w->einfo.dim, sizeof *w->emb);
-	if (!chips || !w->emb) {
-		free(chips);
+	if (!w->emb) {
 		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
 		return -1;
 	}
-	for (int i = 0; i < w->n_faces; i++)
-		chips[i] = (struct dv_image){.pixels = w->chips + (size_t)i * cw * ch * 3, .width = cw, .height = ch,
-		    .stride = cw * 3, .channels = 3};
 	dv_plugin_clear_error();
-	int rc = in->mod->desc->embed(in->inst, chips, w->n_faces, w->emb);
-	free(chips);
+	int rc = in->mod->desc->embed(in->inst, w->views, w->n_faces, w->emb);
 	return rc ? dv_plugin_fail(w, DV_ROLE_EMBEDDER, rc) : 0;
 }
 
@@ -263,7 +287,7 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 		dv_json_float(j, f->score);
 		if (w->aligned && w->aligned[i]) {
 			dv_json_key(j, "alignment");
-			dv_json_str(j, w->aligned[i] == 'd' ? "dlib_68" : "box");
+			dv_json_str(j, w->aligned[i] == 'd' ? "dlib_68" : w->aligned[i] == 'f' ? "faceapi_68" : "box");
 		}
 		if (f->n_landmarks > 0 && f->n_landmarks <= DV_MAX_LANDMARKS) {
 			dv_json_key(j, "landmarks");
@@ -414,6 +438,7 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 	free(w.faces);
 	free(w.chips);
 	free(w.aligned);
+	free(w.views);
 	free(w.emb);
 	free(w.matches);
 	free(w.n_matches);

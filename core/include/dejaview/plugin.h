@@ -204,7 +204,10 @@ struct dv_plugin {
 	/* DV_PLUGIN_EMBEDDER: describe the expected chips and output. */
 	int (*embedder_info)(void *instance, struct dv_embedder_info *info);
 	/* Embed n chips of info.chip_width x chip_height (RGB) in one batch;
-	 * out holds n * info.dim floats, written row by row. */
+	 * out holds n * info.dim floats, written row by row. With the host's
+	 * `align.method: faceapi`, a chip is instead the face crop itself (any
+	 * size, with the photo's stride), which the embedder normalises as
+	 * face-api does (padToSquare, resize); one that cannot fails with EINVAL. */
 	int (*embed)(void *instance, const struct dv_image *chips, int n, float *out);
 
 	/* DV_PLUGIN_MATCHER: a gallery of vectors partitioned by tenant.
