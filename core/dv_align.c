@@ -27,6 +27,15 @@ static const double dv_mean_y[51] = {
 	0.902192, 0.909281, 0.902192, 0.864805, 0.784792, 0.778746, 0.785343, 0.778746,
 	0.784792, 0.824182, 0.831803, 0.824182};
 
+int dv_align_template(int i, double *x, double *y)
+{
+	if (i < 17 || i > 67)
+		return -1;
+	*x = dv_mean_x[i - 17];
+	*y = dv_mean_y[i - 17];
+	return 0;
+}
+
 int dv_align_fit68(const float lm[68][2], double padding, int size, struct dv_align_fit *fit)
 {
 	double from[33][2], to[33][2];

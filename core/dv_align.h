@@ -10,6 +10,9 @@ struct dv_align_fit {
 	double angle, scale;
 };
 
+/* dlib's mean face (unit square) for landmark i in 17..67; 0, or -1. */
+int dv_align_template(int i, double *x, double *y);
+
 /* Fit the template (padding, size) to the 68 landmarks (rounded with
  * floor(x + 0.5) as dlib does). Returns 0, or -1 if degenerate. */
 int dv_align_fit68(const float lm[68][2], double padding, int size, struct dv_align_fit *fit);

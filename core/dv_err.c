@@ -1,6 +1,7 @@
 /* dv_err.c — the single table that maps an error to its API code, HTTP status
  * and default message. HTTP replies and TCP error frames both read it. */
 #include "dv_err.h"
+#include "dv_buf.h"
 
 struct dv_err_info {
 	const char *code;
@@ -44,3 +45,18 @@ static const struct dv_err_info *dv_err_get(int err)
 const char *dv_err_code(int err) { return dv_err_get(err)->code; }
 int dv_err_http_status(int err) { return dv_err_get(err)->status; }
 const char *dv_err_message(int err) { return dv_err_get(err)->message; }
+
+void dv_err_json(struct dv_buf *b, int err, const char *msg)
+{
+	struct dv_json j;
+	dv_json_init(&j, b);
+	dv_json_obj_open(&j);
+	dv_json_key(&j, "error");
+	dv_json_obj_open(&j);
+	dv_json_key(&j, "code");
+	dv_json_str(&j, dv_err_code(err));
+	dv_json_key(&j, "message");
+	dv_json_str(&j, msg && *msg ? msg : dv_err_message(err));
+	dv_json_obj_close(&j);
+	dv_json_obj_close(&j);
+}

@@ -35,4 +35,8 @@ const char *dv_err_code(int err);
 int dv_err_http_status(int err);
 /* Default human-readable message. */
 const char *dv_err_message(int err);
+
+struct dv_buf;
+/* Append {"error":{"code","message"}} to b; msg NULL or "" = the default. */
+void dv_err_json(struct dv_buf *b, int err, const char *msg);
 #endif

@@ -52,17 +52,7 @@ static void dv_http_send_error(struct dv_server *s, struct evhttp_request *req, 
 {
 	struct dv_buf b;
 	dv_buf_init(&b);
-	struct dv_json j;
-	dv_json_init(&j, &b);
-	dv_json_obj_open(&j);
-	dv_json_key(&j, "error");
-	dv_json_obj_open(&j);
-	dv_json_key(&j, "code");
-	dv_json_str(&j, dv_err_code(err));
-	dv_json_key(&j, "message");
-	dv_json_str(&j, msg && *msg ? msg : dv_err_message(err));
-	dv_json_obj_close(&j);
-	dv_json_obj_close(&j);
+	dv_err_json(&b, err, msg);
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	if (err == DV_EOVERLOADED || err == DV_ESHUTDOWN || err == DV_EDBUNAVAIL || err == DV_EPLUGIN)
 		evhttp_add_header(h, "Retry-After", "1");
@@ -392,32 +382,13 @@ int dv_http_start(struct dv_server *s)
 	evhttp_set_gencb(s->http, dv_http_handle, s);
 	evhttp_set_bevcb(s->http, dv_http_bevcb, s);
 
-	char *host;
-	int port;
-	if (dv_conf_split_addr(c->listen_http, &host, &port) != 0)
+	s->http_lis = dv_server_listen(s, "HTTP", c->listen_http, NULL, &s->http_port);
+	if (!s->http_lis)
 		return -1;
-	struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = EVUTIL_AI_PASSIVE};
-	struct evutil_addrinfo *ai = NULL;
-	char ports[8];
-	snprintf(ports, sizeof ports, "%d", port);
-	int r = evutil_getaddrinfo(host, ports, &hints, &ai);
-	free(host);
-	if (r != 0 || !ai) {
-		dv_err("cannot resolve HTTP listen address addr=%s", c->listen_http);
+	if (!evhttp_bind_listener(s->http, s->http_lis)) {
+		dv_err("evhttp cannot take the listener addr=%s", c->listen_http);
 		return -1;
 	}
-	s->http_lis = evconnlistener_new_bind(s->base, NULL, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024, ai->ai_addr, (int)ai->ai_addrlen);
-	evutil_freeaddrinfo(ai);
-	if (!s->http_lis || !evhttp_bind_listener(s->http, s->http_lis)) {
-		dv_err("cannot listen for HTTP addr=%s reason=\"%s\"", c->listen_http, strerror(errno));
-		return -1;
-	}
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	getsockname(evconnlistener_get_fd(s->http_lis), (struct sockaddr *)&ss, &sl);
-	s->http_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-	                                              : ((struct sockaddr_in *)&ss)->sin_port);
 	dv_hc.sweep = event_new(s->base, -1, EV_PERSIST, dv_http_sweep, s);
 	struct timeval tv = {0, 200000};
 	if (!dv_hc.sweep || event_add(dv_hc.sweep, &tv) != 0)

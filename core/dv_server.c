@@ -10,6 +10,10 @@
 #include "dv_server.h"
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <event2/thread.h>
 #include <malloc.h>
 #include <signal.h>
@@ -227,6 +231,38 @@ static int dv_write_ports(struct dv_server *s)
 	if (fclose(f) != 0)
 		return -1;
 	return rename(tmp, s->ports_file);
+}
+
+struct evconnlistener *dv_server_listen(struct dv_server *s, const char *what, const char *addr,
+    void (*cb)(struct evconnlistener *, int, struct sockaddr *, int, void *), int *port)
+{
+	char *host;
+	int p;
+	if (dv_conf_split_addr(addr, &host, &p) != 0)
+		return NULL;
+	struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = EVUTIL_AI_PASSIVE};
+	struct evutil_addrinfo *ai = NULL;
+	char ports[8];
+	snprintf(ports, sizeof ports, "%d", p);
+	int r = evutil_getaddrinfo(host, ports, &hints, &ai);
+	free(host);
+	if (r != 0 || !ai) {
+		dv_err("cannot resolve the %s listen address addr=%s", what, addr);
+		return NULL;
+	}
+	struct evconnlistener *l = evconnlistener_new_bind(s->base, cb, s,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024, ai->ai_addr, (int)ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+	if (!l) {
+		dv_err("cannot listen for %s addr=%s reason=\"%s\"", what, addr, strerror(errno));
+		return NULL;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &sl);
+	*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                       : ((struct sockaddr_in *)&ss)->sin_port);
+	return l;
 }
 
 static void dv_raise_nofile(void)

@@ -15,6 +15,7 @@ struct evhttp;
 struct evconnlistener;
 struct event;
 struct dv_db_monitor;
+struct sockaddr;
 struct dv_job;
 
 struct dv_worker {
@@ -65,6 +66,12 @@ int dv_server_run(const char *conf_path, const char *ports_file);
 int dv_server_submit(struct dv_server *s, struct dv_job *j);
 bool dv_server_ready(struct dv_server *s, char *why, size_t len);
 void dv_server_gauges(struct dv_server *s, struct dv_gauges *g);
+
+/* Resolve "host:port" and listen on it (port 0: any free port); cb may be
+ * NULL (evhttp sets its own). Returns the listener and the bound port in
+ * *port, or NULL with the reason logged under `what`. */
+struct evconnlistener *dv_server_listen(struct dv_server *s, const char *what, const char *addr,
+    void (*cb)(struct evconnlistener *, int, struct sockaddr *, int, void *), int *port);
 
 /* dv_worker.c */
 int dv_workers_start(struct dv_server *s);

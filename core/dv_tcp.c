@@ -72,17 +72,7 @@ static void dv_tcp_send_error(struct dv_tcp_conn *c, uint32_t id, int err, const
 {
 	struct dv_buf b;
 	dv_buf_init(&b);
-	struct dv_json j;
-	dv_json_init(&j, &b);
-	dv_json_obj_open(&j);
-	dv_json_key(&j, "error");
-	dv_json_obj_open(&j);
-	dv_json_key(&j, "code");
-	dv_json_str(&j, dv_err_code(err));
-	dv_json_key(&j, "message");
-	dv_json_str(&j, msg && *msg ? msg : dv_err_message(err));
-	dv_json_obj_close(&j);
-	dv_json_obj_close(&j);
+	dv_err_json(&b, err, msg);
 	dv_tcp_send(c, DV_FT_ERROR, id, b.data, b.len);
 	dv_buf_fini(&b);
 	c->s->metrics.requests[DV_ROUTE_TCP][dv_err_http_status(err)]++;
@@ -287,32 +277,9 @@ int dv_tcp_start(struct dv_server *s)
 	const char *addr = s->gen->conf->listen_tcp;
 	if (!addr[0])
 		return 0;
-	char *host;
-	int port;
-	if (dv_conf_split_addr(addr, &host, &port) != 0)
+	s->tcp_lis = dv_server_listen(s, "TCP", addr, dv_tcp_accept, &s->tcp_port);
+	if (!s->tcp_lis)
 		return -1;
-	struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = EVUTIL_AI_PASSIVE};
-	struct evutil_addrinfo *ai = NULL;
-	char ports[8];
-	snprintf(ports, sizeof ports, "%d", port);
-	int r = evutil_getaddrinfo(host, ports, &hints, &ai);
-	free(host);
-	if (r != 0 || !ai) {
-		dv_err("cannot resolve TCP listen address addr=%s", addr);
-		return -1;
-	}
-	s->tcp_lis = evconnlistener_new_bind(s->base, dv_tcp_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
-	    ai->ai_addr, (int)ai->ai_addrlen);
-	evutil_freeaddrinfo(ai);
-	if (!s->tcp_lis) {
-		dv_err("cannot listen for TCP addr=%s reason=\"%s\"", addr, strerror(errno));
-		return -1;
-	}
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	getsockname(evconnlistener_get_fd(s->tcp_lis), (struct sockaddr *)&ss, &sl);
-	s->tcp_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-	                                             : ((struct sockaddr_in *)&ss)->sin_port);
 	dv_info("listening for raw TCP frames addr=%s port=%d", addr, s->tcp_port);
 	return 0;
 }

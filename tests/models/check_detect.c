@@ -4,6 +4,7 @@
  *   check_detect PLUGIN_DIR MODEL_DIR faces.jpg faces_jpg_reference.json
  * Prints TAP. Faces are matched in face-api.js's order: by the distance of
  * the box's top-left corner to (0, 0). */
+#include "../util.h"
 #include "../tap.h"
 #include "dv_conf.h"
 #include "dv_gen.h"
@@ -12,19 +13,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-static char *slurp(const char *p, size_t *n)
-{
-	FILE *f = fopen(p, "rb");
-	if (!f) { perror(p); exit(2); }
-	fseek(f, 0, SEEK_END);
-	*n = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc(*n + 1);
-	if (fread(b, 1, *n, f) != *n) exit(2);
-	b[*n] = 0;
-	fclose(f);
-	return b;
-}
 
 static int by_corner(const void *a, const void *b)
 {
@@ -52,7 +40,7 @@ int main(int argc, char **argv)
 	char err[512];
 	ok(dv_instance_new(g->mods[DV_ROLE_DETECTOR], &in, err, sizeof err) == 0, "and creates an instance");
 	size_t n;
-	char *jpg = slurp(argv[3], &n);
+	char *jpg = test_slurp(argv[3], &n);
 	struct dv_img im;
 	ok(dv_image_decode((uint8_t *)jpg, n, 1LL << 30, &im, err, sizeof err) == 0, "faces.jpg decodes");
 	struct dv_image v = {im.pixels, im.width, im.height, im.width * 3, 3};
@@ -61,7 +49,7 @@ int main(int argc, char **argv)
 	ok(in->mod->desc->detect(in->inst, &v, faces, 32, &nf) == 0, "detect runs");
 	is_int(nf, 6, "the six faces are found");
 	qsort(faces, (size_t)nf, sizeof *faces, by_corner);
-	char *rt = slurp(argv[4], &n);
+	char *rt = test_slurp(argv[4], &n);
 	struct dv_jv *ref = dv_jsonp_parse(rt, n, err, sizeof err);
 	const struct dv_jv *rf = dv_jv_get(ref, "faces");
 	const struct dv_jv *sc = dv_jv_get(dv_jv_get(dv_jv_get(ref, "expected_scores"), "tiny_face_detector_inputSize416"), "scores");

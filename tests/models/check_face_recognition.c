@@ -3,6 +3,7 @@
  * Euclidean distance to a reference descriptor (JSON array).
  *   check_face_recognition CFG WEIGHTS IMAGE REFERENCE.json [255|256]
  * Prints "distance D". Darknet's own chatter goes to stderr. */
+#include "../util.h"
 #include "dv_image.h"
 #include "dv_jsonp.h"
 #include <darknet.h>
@@ -10,18 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static char *slurp(const char *p, size_t *n)
-{
-	FILE *f = fopen(p, "rb");
-	if (!f) { perror(p); exit(2); }
-	fseek(f, 0, SEEK_END);
-	*n = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc(*n + 1);
-	if (fread(b, 1, *n, f) != *n) exit(2);
-	fclose(f);
-	return b;
-}
 
 int main(int argc, char **argv)
 {
@@ -29,7 +18,7 @@ int main(int argc, char **argv)
 		return 2;
 	double div = argc > 5 ? atof(argv[5]) : 255.0;
 	size_t n;
-	char *img = slurp(argv[3], &n), err[256];
+	char *img = test_slurp(argv[3], &n), err[256];
 	struct dv_img im;
 	if (dv_image_decode((uint8_t *)img, n, 1 << 30, &im, err, sizeof err) || im.width != 150 || im.height != 150) {
 		fprintf(stderr, "need a 150x150 image: %s\n", err);
@@ -45,7 +34,7 @@ int main(int argc, char **argv)
 	set_batch_network(net, 1);
 	float *d = network_predict(net, x);
 	size_t rn;
-	char *rt = slurp(argv[4], &rn);
+	char *rt = test_slurp(argv[4], &rn);
 	struct dv_jv *ref = dv_jsonp_parse(rt, rn, err, sizeof err);
 	if (!ref || ref->type != DV_JARR || ref->n != 128) {
 		fprintf(stderr, "bad reference: %s\n", err);

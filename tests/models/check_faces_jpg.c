@@ -4,6 +4,7 @@
  * of the top-left corner to the origin).
  *   check_faces_jpg CONFIG faces.jpg faces_jpg_reference.json MAX_DISTANCE
  * Prints TAP and each face's descriptor distance. */
+#include "../util.h"
 #include "../tap.h"
 #include "dv_conf.h"
 #include "dv_gen.h"
@@ -14,19 +15,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-static char *slurp(const char *p, size_t *n)
-{
-	FILE *f = fopen(p, "rb");
-	if (!f) { perror(p); exit(2); }
-	fseek(f, 0, SEEK_END);
-	*n = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc(*n + 1);
-	if (fread(b, 1, *n, f) != *n) exit(2);
-	b[*n] = 0;
-	fclose(f);
-	return b;
-}
 
 int main(int argc, char **argv)
 {
@@ -50,7 +38,7 @@ int main(int argc, char **argv)
 		else if (g->mods[r])
 			dv_instance_new(g->mods[r], &ctx.inst[r], err, sizeof err);
 	size_t n;
-	char *jpg = slurp(argv[2], &n);
+	char *jpg = test_slurp(argv[2], &n);
 	struct dv_job *j = dv_job_new(DV_OP_RECOGNIZE, g);
 	j->body = (uint8_t *)jpg;
 	j->body_len = n;
@@ -58,7 +46,7 @@ int main(int argc, char **argv)
 	dv_pipeline_run(j, &ctx);
 	is_int(j->err, 0, "the pipeline runs");
 	is_int(j->n_embeddings, 6, "six faces are embedded");
-	char *rt = slurp(argv[3], &n);
+	char *rt = test_slurp(argv[3], &n);
 	struct dv_jv *ref = dv_jsonp_parse(rt, n, err, sizeof err);
 	const struct dv_jv *rf = dv_jv_get(ref, "faces");
 	/* order ours like face-api.js: by distance of the top-left corner to 0,0 */

@@ -3,6 +3,7 @@
  * the face box, as in face-api.js's own tests.
  *   check_landmarks PLUGIN_DIR MODEL_DIR MODEL REF_DIR TOL_SQUARE TOL_RECT
  * Prints TAP. REF_DIR is ../shared/testdata/reference/faceapi. */
+#include "../util.h"
 #include "../tap.h"
 #include "dv_conf.h"
 #include "dv_gen.h"
@@ -11,19 +12,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-static char *slurp(const char *p, size_t *n)
-{
-	FILE *f = fopen(p, "rb");
-	if (!f) { perror(p); exit(2); }
-	fseek(f, 0, SEEK_END);
-	*n = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc(*n + 1);
-	if (fread(b, 1, *n, f) != *n) exit(2);
-	b[*n] = 0;
-	fclose(f);
-	return b;
-}
 
 int main(int argc, char **argv)
 {
@@ -51,14 +39,14 @@ int main(int argc, char **argv)
 		char path[4096];
 		size_t n;
 		snprintf(path, sizeof path, "%s/images/%s.png", R, imgs[t]);
-		char *png = slurp(path, &n);
+		char *png = test_slurp(path, &n);
 		struct dv_img im;
 		dv_image_decode((uint8_t *)png, n, 1 << 30, &im, err, sizeof err);
 		struct dv_image v = {im.pixels, im.width, im.height, im.width * 3, 3};
 		struct dv_face f = {.x = 0, .y = 0, .w = (float)im.width, .h = (float)im.height, .score = 1};
 		in->mod->desc->landmarks(in->inst, &v, &f, 1);
 		snprintf(path, sizeof path, "%s/data/%s%s.json", R, refs[t], tiny ? "Tiny" : "");
-		char *rt = slurp(path, &n);
+		char *rt = test_slurp(path, &n);
 		struct dv_jv *ref = dv_jsonp_parse(rt, n, err, sizeof err);
 		double worst = 0, sum = 0;
 		for (int k = 0; k < 68 && ref && k < ref->n; k++) {

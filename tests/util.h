@@ -1,0 +1,27 @@
+/* util.h — small helpers shared by the test programs (header-only). */
+#ifndef DV_TEST_UTIL_H
+#define DV_TEST_UTIL_H
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The whole file, NUL-terminated, or exit(2) with the reason. */
+static char *test_slurp(const char *p, size_t *n)
+{
+	FILE *f = fopen(p, "rb");
+	if (!f) {
+		perror(p);
+		exit(2);
+	}
+	fseek(f, 0, SEEK_END);
+	*n = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *b = malloc(*n + 1);
+	if (!b || fread(b, 1, *n, f) != *n) {
+		perror(p);
+		exit(2);
+	}
+	b[*n] = 0;
+	fclose(f);
+	return b;
+}
+#endif
