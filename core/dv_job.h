@@ -46,8 +46,8 @@ struct dv_job {
 	bool stage_ran[DV_STAGE_COUNT];
 	double queue_ms;
 	double run_ms;
-	float *embeddings;      /* keep_embeddings: n_embeddings x embedding_dim */
-	int n_embeddings, embedding_dim;
+	float *embeddings;      /* keep_embeddings: n_embeddings x embedding_dim (NULL, dim 0 without embed) */
+	int n_embeddings, embedding_dim; /* n_embeddings: the number of faces */
 	float *face_boxes;      /* keep_embeddings: x, y, w, h, score per face */
 
 	struct dv_job *next;    /* queue links */

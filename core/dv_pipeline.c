@@ -415,16 +415,18 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 		if (s == DV_STAGE_DETECT && w.n_faces == 0 && job->op == DV_OP_RECOGNIZE)
 			dv_debug("no face in image");
 	}
-	if (!job->err && job->keep_embeddings && w.have[DV_STAGE_EMBED] && w.n_faces > 0) {
-		size_t n = (size_t)w.n_faces * w.einfo.dim;
-		job->embeddings = malloc(sizeof *job->embeddings * n);
+	if (!job->err && job->keep_embeddings && w.have[DV_STAGE_DETECT] && w.n_faces > 0) {
+		/* the boxes always; the vectors when the embed stage ran */
+		size_t n = w.have[DV_STAGE_EMBED] ? (size_t)w.n_faces * w.einfo.dim : 0;
+		job->embeddings = n ? malloc(sizeof *job->embeddings * n) : NULL;
 		job->face_boxes = malloc(sizeof *job->face_boxes * 5 * (size_t)w.n_faces);
-		if (!job->embeddings || !job->face_boxes) {
+		if ((n && !job->embeddings) || !job->face_boxes) {
 			dv_job_fail(job, DV_ENOMEM, "out of memory");
 		} else {
-			memcpy(job->embeddings, w.emb, sizeof *job->embeddings * n);
+			if (n)
+				memcpy(job->embeddings, w.emb, sizeof *job->embeddings * n);
 			job->n_embeddings = w.n_faces;
-			job->embedding_dim = w.einfo.dim;
+			job->embedding_dim = n ? w.einfo.dim : 0;
 			for (int i = 0; i < w.n_faces; i++) {
 				float *b = job->face_boxes + 5 * i;
 				b[0] = w.faces[i].x; b[1] = w.faces[i].y; b[2] = w.faces[i].w; b[3] = w.faces[i].h;

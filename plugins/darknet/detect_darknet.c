@@ -14,17 +14,23 @@ static const double dd_anchors[5][2] = {
 	{1.603231, 2.094468}, {6.041143, 7.080126}, {2.882459, 3.518061}, {4.266906, 5.178857}, {9.041765, 10.66308}};
 static const float dd_mean[3] = {117.001f, 114.697f, 97.404f};
 
+#define DD_MAX 608
+
 struct dd {
 	const struct dv_host *host;
-	network *net;
-	int size;
+	const char *model;
+	int direct;
+	network *nets[DD_MAX / 32 + 1]; /* by input size / 32, loaded when first used */
+	network *net;                   /* the one of the current pass */
+	int size;                       /* configured size, 0 = from the photo */
 	double score, iou, min_face, fallback;
 	float *input;
 };
 
 static const struct dv_param dd_params[] = {
 	{"model", DV_PARAM_STRING, 0, 0, "tiny_face_detector", "model name: NAME.cfg and NAME.weights in model_dir"},
-	{"input_size", DV_PARAM_INT, 128, 608, "416", "network input in pixels, a multiple of 32"},
+	{"input_size", DV_PARAM_INT, 0, 608, "0",
+	    "network input in pixels, a multiple of 32 from 128 (face-api's default is 416); 0 = chosen from the photo: its larger side, 160-608"},
 	{"score_threshold", DV_PARAM_DOUBLE, 0, 1, "0.5", "faces scoring at or below this are dropped"},
 	{"iou_threshold", DV_PARAM_DOUBLE, 0, 1, "0.4", "non-maximum suppression: overlap above which the weaker box goes"},
 	{"min_face", DV_PARAM_DOUBLE, 0, 100000, "0", "smallest face width and height, in image pixels"},
@@ -37,10 +43,42 @@ static const struct dv_param dd_params[] = {
 static void dd_destroy(void *p)
 {
 	struct dd *d = p;
-	if (d->net)
-		dn_free(d->net);
+	for (size_t i = 0; i < sizeof d->nets / sizeof *d->nets; i++)
+		dn_free(d->nets[i]);
 	free(d->input);
 	free(d);
+}
+
+/* The network for input size S (a multiple of 32), loaded on first use. */
+static network *dd_net(struct dd *d, int S)
+{
+	network **slot = &d->nets[S / 32];
+	if (*slot)
+		return *slot;
+	network *n = dn_load(d->host, d->model, S, S);
+	if (!n)
+		return NULL;
+	if (n->outputs != 25 * (S / 32) * (S / 32)) {
+		d->host->error(d->host, "%s does not output a %dx%dx25 grid", d->model, S / 32, S / 32);
+		dn_free(n);
+		return NULL;
+	}
+	if (d->direct)
+		dn_direct_depthwise(n);
+	*slot = n;
+	return n;
+}
+
+/* face-api's default is 416; "auto" follows the photo: faces in a small
+ * photo stay large in the input, and small faces in a large photo keep
+ * enough pixels (up to 608). */
+static int dd_size_for(const struct dd *d, const struct dv_image *img)
+{
+	if (d->size)
+		return d->size;
+	int mx = img->width > img->height ? img->width : img->height;
+	int s = (mx + 16) / 32 * 32;
+	return s < 160 ? 160 : s > DD_MAX ? DD_MAX : s;
 }
 
 static int dd_create(const struct dv_host *h, void **out)
@@ -50,41 +88,28 @@ static int dd_create(const struct dv_host *h, void **out)
 		return DV_PLUGIN_ENOMEM;
 	d->host = h;
 	long long size;
-	const char *model;
 	h->param_int(h, "input_size", &size);
 	h->param_double(h, "score_threshold", &d->score);
 	h->param_double(h, "iou_threshold", &d->iou);
 	h->param_double(h, "min_face", &d->min_face);
 	h->param_double(h, "fallback_canvas", &d->fallback);
-	h->param_string(h, "model", &model);
-	if (size % 32) {
-		h->error(h, "input_size %lld is not a multiple of 32", size);
+	h->param_string(h, "model", &d->model);
+	if (size % 32 || (size && size < 128)) {
+		h->error(h, "input_size %lld is not 0 or a multiple of 32 from 128", size);
 		free(d);
 		return DV_PLUGIN_EFAIL;
 	}
 	d->size = (int)size;
-	d->input = malloc(sizeof *d->input * 3 * (size_t)size * (size_t)size);
-	if (!d->input) {
-		free(d);
-		return DV_PLUGIN_ENOMEM;
-	}
-	d->net = dn_load(h, model, d->size, d->size);
-	if (!d->net) {
+	d->direct = 1;
+	h->param_bool(h, "direct_depthwise", &d->direct);
+	d->input = malloc(sizeof *d->input * 3 * DD_MAX * DD_MAX);
+	/* load (and so check) the configured size, or 416 for "auto", now */
+	network *n = d->input ? dd_net(d, d->size ? d->size : 416) : NULL;
+	if (!n) {
 		dd_destroy(d);
 		return DV_PLUGIN_EFAIL;
 	}
-	if (d->net->outputs != 25 * (d->size / 32) * (d->size / 32)) {
-		h->error(h, "%s does not output a %dx%dx25 grid", model, d->size / 32, d->size / 32);
-		dd_destroy(d);
-		return DV_PLUGIN_EFAIL;
-	}
-	int direct = 1;
-	h->param_bool(h, "direct_depthwise", &direct);
-	if (direct) {
-		int nd = dn_direct_depthwise(d->net);
-		h->log(h, DV_LOG_DEBUG, "direct depthwise kernel on %d layers", nd);
-	}
-	dn_gemm_check(h, d->net);
+	dn_gemm_check(h, n);
 	*out = d;
 	return DV_PLUGIN_OK;
 }
@@ -111,7 +136,10 @@ static int dd_by_score(const void *a, const void *b)
  * the score threshold, in photo pixels, to *c. */
 static int dd_pass(struct dd *d, const struct dv_image *img, int N, int ox, int oy, struct dv_face **c, int *n, int *cap)
 {
-	int S = d->size, g = S / 32;
+	int S = dd_size_for(d, img), g = S / 32;
+	d->net = dd_net(d, S);
+	if (!d->net)
+		return DV_PLUGIN_EFAIL;
 	double W, H, cfx, cfy;
 	if (N == 0) {
 		dn_batch_tensor(img, S, 0, dd_mean, 255.0f, d->input);

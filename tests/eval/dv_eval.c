@@ -1,6 +1,10 @@
 /* dv_eval — accuracy of the full pipeline on labelled pairs (make eval).
  *
- *   dv_eval -c CONFIG [-o OUT.csv] PAIRS.csv
+ *   dv_eval -c CONFIG [-o OUT.csv] [-d DLIB_FACES_DIR] PAIRS.csv
+ *
+ * With -d, it also prints the detector's recall at IoU >= 0.5 on dlib's
+ * hand-labelled photos (imglab training.xml and testing.xml in that folder)
+ * for several input sizes, with the false detections.
  *
  * PAIRS.csv: img_a,img_b,same,set (paths relative to the file), as
  * ../shared/testdata/pairs.csv. Every image goes through the configured
@@ -87,9 +91,10 @@ static uint8_t *slurp(const char *p, size_t *n)
 static int dim;
 
 /* Run the pipeline on one image; returns a job (caller frees). */
-static struct dv_job *run(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const uint8_t *b, size_t n, const float *box)
+static struct dv_job *run_op(int op, struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const uint8_t *b, size_t n,
+    const float *box)
 {
-	struct dv_job *j = dv_job_new(DV_OP_RECOGNIZE, g);
+	struct dv_job *j = dv_job_new(op, g);
 	j->body = malloc(n ? n : 1);
 	memcpy(j->body, b, n);
 	j->body_len = n;
@@ -100,6 +105,11 @@ static struct dv_job *run(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, c
 	}
 	dv_pipeline_run(j, ctx);
 	return j;
+}
+
+static struct dv_job *run(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const uint8_t *b, size_t n, const float *box)
+{
+	return run_op(DV_OP_RECOGNIZE, g, ctx, b, n, box);
 }
 
 static void embed_one(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const char *base, struct img *im)
@@ -124,7 +134,7 @@ static void embed_one(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const
 			im->fallback = 1;
 		}
 	}
-	if (!j->err && j->n_embeddings > 0) {
+	if (!j->err && j->n_embeddings > 0 && j->embeddings) {
 		int best = 0;
 		for (int i = 1; i < j->n_embeddings; i++)
 			if (j->face_boxes[5 * i + 2] * j->face_boxes[5 * i + 3] >
@@ -141,6 +151,108 @@ static void embed_one(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const
 	free(b);
 }
 
+/* ---------------------------------------------------------------- recall */
+
+static double iou(const float *a, const float *b)
+{
+	double x0 = fmax(a[0], b[0]), y0 = fmax(a[1], b[1]);
+	double x1 = fmin(a[0] + a[2], b[0] + b[2]), y1 = fmin(a[1] + a[3], b[1] + b[3]);
+	double in = fmax(0, x1 - x0) * fmax(0, y1 - y0);
+	double un = (double)a[2] * a[3] + (double)b[2] * b[3] - in;
+	return un > 0 ? in / un : 0;
+}
+
+/* Detector recall on imglab XML files: every <box> is a labelled face. */
+static void recall(const char *dir, const struct dv_conf *base)
+{
+	static const int sizes[] = {320, 416, 608, 0};
+	static const char *const files[] = {"training.xml", "testing.xml"};
+	printf("\ndetector recall on %s (hand-labelled boxes, IoU >= 0.5)\n", dir);
+	printf("%-12s %6s %6s %8s %8s\n", "input_size", "faces", "found", "recall", "false");
+	for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+		char text[4096];
+		snprintf(text, sizeof text, "plugin_dir: \"%s\"\nmodel_dir: \"%s\"\nplugins:\n  detector: {so: detect_darknet, input_size: %d}\n"
+		    "pipelines:\n  detect: [decode, detect]\n", base->plugin_dir, base->model_dir, sizes[si]);
+		struct dv_conf_errs e = {0};
+		struct dv_conf *c = dv_conf_parse("recall.yaml", text, strlen(text), &e);
+		struct dv_gen *g = NULL;
+		if (e.n || dv_gen_build(c, 1, &g, &e) != 0) {
+			for (int i = 0; i < e.n; i++)
+				fprintf(stderr, "%s\n", e.msg[i]);
+			dv_conf_errs_fini(&e);
+			return;
+		}
+		struct dv_pipeline_ctx ctx = {.conf = g->conf};
+		char err[512];
+		if (dv_instance_new(g->mods[DV_ROLE_DETECTOR], &ctx.inst[DV_ROLE_DETECTOR], err, sizeof err) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return;
+		}
+		int faces = 0, found = 0, falsepos = 0;
+		for (int fi = 0; fi < 2; fi++) {
+			char path[8192];
+			snprintf(path, sizeof path, "%s/%s", dir, files[fi]);
+			size_t n;
+			char *xml = (char *)slurp(path, &n);
+			if (!xml)
+				continue;
+			xml = realloc(xml, n + 1);
+			xml[n] = 0;
+			for (char *im = strstr(xml, "<image file='"); im; im = strstr(im + 1, "<image file='")) {
+				char name[1024];
+				if (sscanf(im, "<image file='%1023[^']'", name) != 1)
+					continue;
+				char *end = strstr(im, "</image>");
+				float truth[64][4];
+				int nt = 0;
+				for (char *b = strstr(im, "<box "); b && (!end || b < end) && nt < 64; b = strstr(b + 1, "<box ")) {
+					int t, l, w, h;
+					if (sscanf(b, "<box top='%d' left='%d' width='%d' height='%d'", &t, &l, &w, &h) == 4) {
+						truth[nt][0] = (float)l; truth[nt][1] = (float)t;
+						truth[nt][2] = (float)w; truth[nt][3] = (float)h;
+						nt++;
+					}
+				}
+				snprintf(path, sizeof path, "%s/%s", dir, name);
+				size_t il;
+				uint8_t *img = slurp(path, &il);
+				if (!img)
+					continue;
+				struct dv_job *j = run_op(DV_OP_DETECT, g, &ctx, img, il, NULL);
+				free(img);
+				faces += nt;
+				char *hit = calloc((size_t)j->n_embeddings + 1, 1);
+				for (int k = 0; k < nt; k++) {
+					int best = -1;
+					double bi = 0.5;
+					for (int d = 0; d < j->n_embeddings; d++) {
+						double v = iou(truth[k], j->face_boxes + 5 * d);
+						if (!hit[d] && v >= bi) {
+							bi = v;
+							best = d;
+						}
+					}
+					if (best >= 0) {
+						hit[best] = 1;
+						found++;
+					}
+				}
+				for (int d = 0; d < j->n_embeddings; d++)
+					falsepos += !hit[d];
+				free(hit);
+				dv_job_free(j);
+			}
+			free(xml);
+		}
+		char label[16];
+		snprintf(label, sizeof label, sizes[si] ? "%d" : "auto", sizes[si]);
+		printf("%-12s %6d %6d %7.1f%% %8d\n", label, faces, found, faces ? 100.0 * found / faces : 0, falsepos);
+		dv_instance_free(ctx.inst[DV_ROLE_DETECTOR]);
+		dv_gen_unref(g);
+		dv_conf_errs_fini(&e);
+	}
+}
+
 static int cmp_pd(const void *a, const void *b)
 {
 	const struct pair *x = *(const struct pair *const *)a, *y = *(const struct pair *const *)b;
@@ -149,18 +261,20 @@ static int cmp_pd(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	const char *conf = NULL, *outp = NULL;
+	const char *conf = NULL, *outp = NULL, *dlib = NULL;
 	int o;
-	while ((o = getopt(argc, argv, "c:o:")) != -1) {
+	while ((o = getopt(argc, argv, "c:o:d:")) != -1) {
 		if (o == 'c')
 			conf = optarg;
 		else if (o == 'o')
 			outp = optarg;
+		else if (o == 'd')
+			dlib = optarg;
 		else
 			return 2;
 	}
 	if (!conf || optind != argc - 1) {
-		fprintf(stderr, "usage: dv_eval -c CONFIG [-o OUT.csv] PAIRS.csv\n");
+		fprintf(stderr, "usage: dv_eval -c CONFIG [-o OUT.csv] [-d DLIB_FACES_DIR] PAIRS.csv\n");
 		return 2;
 	}
 	const char *pairs_path = argv[optind];
@@ -289,6 +403,8 @@ int main(int argc, char **argv)
 		free(v);
 		free(seen);
 	}
+	if (dlib)
+		recall(dlib, g->conf);
 	if (outp) {
 		FILE *f = fopen(outp, "w");
 		if (f) {
