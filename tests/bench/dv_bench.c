@@ -324,7 +324,7 @@ int main(int argc, char **argv)
 		dv_gen_unref(g);
 	}
 	set_naive(0);
-	printf("\n(the recognition net has no depthwise layers; face-api on tfjs-wasm is not yet run side by side)\n");
+	printf("\n(the recognition net has no depthwise layers)\n");
 	dv_gen_unref(g0);
 	dv_img_fini(&im);
 	free(photo);
