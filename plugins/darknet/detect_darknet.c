@@ -55,7 +55,7 @@ static network *dd_net(struct dd *d, int S)
 	network **slot = &d->nets[S / 32];
 	if (*slot)
 		return *slot;
-	network *n = dn_load(d->host, d->model, S, S);
+	network *n = dn_load(d->host, d->model, S, S, NULL);
 	if (!n)
 		return NULL;
 	if (n->outputs != 25 * (S / 32) * (S / 32)) {

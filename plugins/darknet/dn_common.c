@@ -97,14 +97,6 @@ static void dn_sha_final(struct dn_sha *s, uint8_t out[32])
 	}
 }
 
-void dn_sha256(const uint8_t *bytes, size_t len, uint8_t out[32])
-{
-	struct dn_sha s;
-	dn_sha_init(&s);
-	dn_sha_update(&s, bytes, len);
-	dn_sha_final(&s, out);
-}
-
 int dn_sha256_file(const char *path, char hex[65])
 {
 	FILE *f = fopen(path, "rb");
@@ -152,7 +144,7 @@ static int dn_lookup(const char *dir, const char *listfile, const char *name, ch
 
 static pthread_mutex_t dn_stderr_lock = PTHREAD_MUTEX_INITIALIZER;
 
-struct network *dn_load(const struct dv_host *h, const char *net, int width, int height)
+struct network *dn_load(const struct dv_host *h, const char *net, int width, int height, char verified[65])
 {
 	char cfg[4096], weights[4096], dir[4096], wname[256];
 	snprintf(wname, sizeof wname, "%s.weights", net);
@@ -187,6 +179,8 @@ struct network *dn_load(const struct dv_host *h, const char *net, int width, int
 		h->error(h, "%s: sha256 %s does not match the expected %s (run make models)", weights, sum, want_sum);
 		return NULL;
 	}
+	if (verified)
+		memcpy(verified, sum, 65);
 	/* Darknet reads the input size from the cfg: write a copy with ours. */
 	char tmpcfg[] = "/tmp/dejaview-cfg-XXXXXX";
 	const char *use = cfg;

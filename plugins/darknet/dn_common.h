@@ -10,15 +10,15 @@ struct network;
 
 /* SHA-256 of a file as 64 hex digits into hex[65]; 0 or -1. */
 int dn_sha256_file(const char *path, char hex[65]);
-void dn_sha256(const uint8_t *bytes, size_t len, uint8_t out[32]);
 
 /* Load NET.cfg and NET.weights from the model directory, after checking
  * the weights' size and sha256 against weights.size / weights.sha256 in the
  * same directory (Darknet exits on a missing file and silently accepts a
  * short one). width/height > 0 replace the cfg's input size. Darknet's
- * chatter on stderr is suppressed. Returns NULL with the reason given to
- * host->error. */
-struct network *dn_load(const struct dv_host *h, const char *net, int width, int height);
+ * chatter on stderr is suppressed. When sum is not NULL it receives the
+ * verified sha256 of the weights (64 hex digits). Returns NULL with the
+ * reason given to host->error. */
+struct network *dn_load(const struct dv_host *h, const char *net, int width, int height, char sum[65]);
 
 /* Free a network completely: Darknet's free_network() leaves the shared
  * workspace and a few counters behind (18 MB for the detector at 416), which

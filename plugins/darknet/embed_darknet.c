@@ -49,7 +49,8 @@ static int de_create(const struct dv_host *h, void **out)
 	d->div = (float)div;
 	snprintf(d->model, sizeof d->model, "%s", model);
 	d->input = malloc(sizeof *d->input * 3 * 150 * 150);
-	d->net = d->input ? dn_load(h, model, 0, 0) : NULL;
+	char sum[65] = "";
+	d->net = d->input ? dn_load(h, model, 0, 0, sum) : NULL;
 	if (!d->net) {
 		de_destroy(d);
 		return DV_PLUGIN_EFAIL;
@@ -59,13 +60,7 @@ static int de_create(const struct dv_host *h, void **out)
 		de_destroy(d);
 		return DV_PLUGIN_EFAIL;
 	}
-	/* the fingerprint: the weights' sha256 (already verified) and the divisor */
-	char w[4096], sum[65];
-	snprintf(w, sizeof w, "%s.weights", model);
-	char path[4096];
-	h->model_path(h, w, path, sizeof path);
-	if (dn_sha256_file(path, sum) != 0)
-		sum[0] = 0;
+	/* the fingerprint: the weights' verified sha256 and the divisor */
 	snprintf(d->fingerprint, sizeof d->fingerprint, "sha256:%.16s/div%g", sum, div);
 	dn_gemm_check(h, d->net);
 	*out = d;

@@ -42,7 +42,7 @@ static int dl_create(const struct dv_host *h, void **out)
 	const char *model;
 	h->param_string(h, "model", &model);
 	d->input = malloc(sizeof *d->input * 3 * 112 * 112);
-	d->net = d->input ? dn_load(h, model, 0, 0) : NULL;
+	d->net = d->input ? dn_load(h, model, 0, 0, NULL) : NULL;
 	if (!d->net) {
 		dl_destroy(d);
 		return DV_PLUGIN_EFAIL;
