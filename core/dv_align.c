@@ -75,6 +75,34 @@ int dv_align_fit68(const float lm[68][2], double padding, int size, struct dv_al
 	return 0;
 }
 
+int dv_align_faceapi_box(const float lm[68][2], int width, int height, int box[4])
+{
+	/* eye centres (36-41, 42-47) and the mouth centre (48-67) */
+	double le[2] = {0, 0}, re[2] = {0, 0}, mo[2] = {0, 0};
+	for (int c = 0; c < 2; c++) {
+		for (int k = 36; k < 42; k++)
+			le[c] += lm[k][c] / 6.0;
+		for (int k = 42; k < 48; k++)
+			re[c] += lm[k][c] / 6.0;
+		for (int k = 48; k < 68; k++)
+			mo[c] += lm[k][c] / 20.0;
+	}
+	/* face-api's constants: relX 0.5, relY 0.43, relScale 0.45 */
+	double dist = (hypot(mo[0] - le[0], mo[1] - le[1]) + hypot(mo[0] - re[0], mo[1] - re[1])) / 2;
+	double size = floor(dist / 0.45);
+	double rx = (le[0] + re[0] + mo[0]) / 3, ry = (le[1] + re[1] + mo[1]) / 3;
+	double x = floor(fmax(0, rx - 0.5 * size)), y = floor(fmax(0, ry - 0.43 * size));
+	double w = fmin(size, width + x), h = fmin(size, height + y);
+	/* Box.clipAtImageBorders(...).floor() */
+	w = fmin(w, width - x);
+	h = fmin(h, height - y);
+	box[0] = (int)x;
+	box[1] = (int)y;
+	box[2] = (int)floor(w);
+	box[3] = (int)floor(h);
+	return box[2] >= 1 && box[3] >= 1 ? 0 : -1;
+}
+
 struct drect { double l, t, r, b; };
 
 static struct drect dv_rect_down(struct drect r)

@@ -17,6 +17,12 @@ int dv_align_template(int i, double *x, double *y);
  * floor(x + 0.5) as dlib does). Returns 0, or -1 if degenerate. */
 int dv_align_fit68(const float lm[68][2], double padding, int size, struct dv_align_fit *fit);
 
+/* face-api's crop for its descriptors, FaceLandmarks68.align() with
+ * useDlibAlignment: a square from the eye and mouth centres, then clipped to
+ * the width x height image and floored as extractFaces does. Writes
+ * x, y, w, h into box; returns 0, or -1 if nothing of it is in the image. */
+int dv_align_faceapi_box(const float lm[68][2], int width, int height, int box[4]);
+
 /* Cut the size x size RGB chip out of img (RGB8, width x height, stride
  * bytes per row) with dlib's sampling: pyramid_down<2> levels for large
  * faces, bilinear interpolation truncated to uint8, black outside.

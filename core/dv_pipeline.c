@@ -171,30 +171,14 @@ static int dv_stage_align(struct dv_work *w)
 		struct dv_align_fit fit;
 		w->views[i] = (struct dv_image){.pixels = w->chips + (size_t)i * cw * ch * 3, .width = cw, .height = ch,
 		    .stride = cw * 3, .channels = 3};
-		if (!strcmp(method, "faceapi") && f->n_landmarks == 68) {
-			/* face-api's descriptor pipeline embeds the crop of
-			 * FaceLandmarks68.align(useDlibAlignment): a square from the eye
-			 * and mouth centres, clipped to the image and floored; the
-			 * embedder pads it to a square and resizes it itself. */
-			/* face-api's alignDlib(): eye and mouth centres */
-			double le[2] = {0, 0}, re[2] = {0, 0}, mo[2] = {0, 0};
-			for (int k = 36; k < 42; k++) { le[0] += f->landmarks[k][0] / 6; le[1] += f->landmarks[k][1] / 6; }
-			for (int k = 42; k < 48; k++) { re[0] += f->landmarks[k][0] / 6; re[1] += f->landmarks[k][1] / 6; }
-			for (int k = 48; k < 68; k++) { mo[0] += f->landmarks[k][0] / 20; mo[1] += f->landmarks[k][1] / 20; }
-			double dist = (hypot(mo[0] - le[0], mo[1] - le[1]) + hypot(mo[0] - re[0], mo[1] - re[1])) / 2;
-			double size = floor(dist / 0.45);
-			double rx = (le[0] + re[0] + mo[0]) / 3, ry = (le[1] + re[1] + mo[1]) / 3;
-			double bx = floor(fmax(0, rx - 0.5 * size)), by = floor(fmax(0, ry - 0.43 * size));
-			double bw = fmin(size, w->img.width + bx), bh = fmin(size, w->img.height + by);
-			double cx = fmax(bx, 0), cy = fmax(by, 0);
-			double cw2 = fmin(bx + bw - cx, w->img.width - cx), ch2 = fmin(by + bh - cy, w->img.height - cy);
-			int ix = (int)floor(cx), iy = (int)floor(cy), iw = (int)floor(cw2), ih = (int)floor(ch2);
-			if (iw >= 1 && ih >= 1) {
-				w->views[i] = (struct dv_image){.pixels = w->img.pixels + ((size_t)iy * w->img.width + ix) * 3,
-				    .width = iw, .height = ih, .stride = w->img.width * 3, .channels = 3};
-				w->aligned[i] = 'f';
-				continue;
-			}
+		int box[4];
+		if (!strcmp(method, "faceapi") && f->n_landmarks == 68 &&
+		    dv_align_faceapi_box(f->landmarks, w->img.width, w->img.height, box) == 0) {
+			/* the embedder pads face-api's crop to a square and resizes it */
+			w->views[i] = (struct dv_image){.pixels = w->img.pixels + ((size_t)box[1] * w->img.width + box[0]) * 3,
+			    .width = box[2], .height = box[3], .stride = w->img.width * 3, .channels = 3};
+			w->aligned[i] = 'f';
+			continue;
 		}
 		if (!strcmp(method, "dlib") && f->n_landmarks == 68 && pad > 0 && cw == ch &&
 		    dv_align_fit68(f->landmarks, pad, cw, &fit) == 0) {
