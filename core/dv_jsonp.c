@@ -144,6 +144,15 @@ static char *dv_jp_string(struct dv_jp *p, size_t *outlen)
 
 static struct dv_jv *dv_jp_value(struct dv_jp *p, int depth);
 
+/* Length of the run of decimal digits at i. */
+static size_t dv_jp_digits(const struct dv_jp *p, size_t i)
+{
+	size_t n = 0;
+	while (i + n < p->n && p->s[i + n] >= '0' && p->s[i + n] <= '9')
+		n++;
+	return n;
+}
+
 static int dv_jp_push(struct dv_jv *v, struct dv_jv *item, char *key)
 {
 	struct dv_jv **it = realloc(v->items, sizeof *it * (size_t)(v->n + 1));
@@ -256,41 +265,38 @@ static struct dv_jv *dv_jp_value(struct dv_jp *p, int depth)
 	size_t st = p->i, i = p->i;
 	if (i < p->n && p->s[i] == '-')
 		i++;
-	if (i < p->n && p->s[i] == '0')
-		i++;
-	else if (i < p->n && p->s[i] >= '1' && p->s[i] <= '9')
-		while (i < p->n && p->s[i] >= '0' && p->s[i] <= '9')
-			i++;
-	else {
-		free(v);
-		return dv_jp_fail(p, "unexpected character");
+	size_t d = i < p->n && p->s[i] == '0' ? 1 : dv_jp_digits(p, i);
+	const char *bad = d ? NULL : "unexpected character";
+	i += d;
+	if (!bad && i < p->n && p->s[i] == '.') {
+		d = dv_jp_digits(p, ++i);
+		bad = d ? NULL : "bad number";
+		i += d;
 	}
-	if (i < p->n && p->s[i] == '.') {
-		i++;
-		if (i >= p->n || p->s[i] < '0' || p->s[i] > '9') {
-			free(v);
-			return dv_jp_fail(p, "bad number");
-		}
-		while (i < p->n && p->s[i] >= '0' && p->s[i] <= '9')
-			i++;
-	}
-	if (i < p->n && (p->s[i] == 'e' || p->s[i] == 'E')) {
+	if (!bad && i < p->n && (p->s[i] == 'e' || p->s[i] == 'E')) {
 		i++;
 		if (i < p->n && (p->s[i] == '+' || p->s[i] == '-'))
 			i++;
-		if (i >= p->n || p->s[i] < '0' || p->s[i] > '9') {
-			free(v);
-			return dv_jp_fail(p, "bad number");
-		}
-		while (i < p->n && p->s[i] >= '0' && p->s[i] <= '9')
-			i++;
+		d = dv_jp_digits(p, i);
+		bad = d ? NULL : "bad number";
+		i += d;
 	}
-	char buf[64];
-	size_t l = i - st < sizeof buf - 1 ? i - st : sizeof buf - 1;
-	memcpy(buf, p->s + st, l);
-	buf[l] = 0;
+	if (bad) {
+		free(v);
+		return dv_jp_fail(p, bad);
+	}
+	/* the text is not NUL-terminated: strtod reads a copy */
+	char buf[64], *num = i - st < sizeof buf ? buf : malloc(i - st + 1);
+	if (!num) {
+		free(v);
+		return dv_jp_fail(p, "out of memory");
+	}
+	memcpy(num, p->s + st, i - st);
+	num[i - st] = 0;
 	v->type = DV_JNUM;
-	v->num = strtod(buf, NULL);
+	v->num = strtod(num, NULL);
+	if (num != buf)
+		free(num);
 	p->i = i;
 	return v;
 }

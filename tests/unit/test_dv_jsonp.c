@@ -1,6 +1,7 @@
 /* Unit tests for core/dv_jsonp.c. */
 #include "../tap.h"
 #include "dv_jsonp.h"
+#include <math.h>
 #include <stdlib.h>
 
 static struct dv_jv *P(const char *s, char *err)
@@ -33,6 +34,16 @@ int main(void)
 		dv_jv_free(b);
 	}
 	is_int(refused, (long long)(sizeof bad / sizeof *bad), "malformed JSON is refused");
+	/* a number longer than any fixed buffer keeps its value */
+	char longnum[200] = "0.";
+	memset(longnum + 2, '0', 150);
+	strcpy(longnum + 152, "125e2");
+	v = P(longnum, err);
+	ok(v && v->type == DV_JNUM && fabs(v->num / 1.25e-149 - 1) < 1e-9, "a 157-character number parses whole (the old 63-byte copy read 0)");
+	dv_jv_free(v);
+	v = P("[-0, 1.5e-3, 12]", err);
+	ok(v && v->n == 3 && v->items[1]->num == 1.5e-3 && v->items[2]->num == 12, "numbers with sign, fraction, exponent");
+	dv_jv_free(v);
 	v = P("[1, 2", err);
 	contains(err, "at byte 5", "errors give the position");
 	char deep[200];
