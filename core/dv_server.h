@@ -25,6 +25,7 @@ struct dv_worker {
 	struct dv_gen *gen;                        /* generation of inst[] */
 	struct dv_instance *inst[DV_ROLE_COUNT];  /* own (non-shared) instances */
 	atomic_int ready;                          /* plugins instantiated */
+	struct timespec failed_at;                 /* last failed instantiation */
 	char err[768];
 };
 

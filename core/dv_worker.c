@@ -33,6 +33,7 @@ static int dv_worker_switch(struct dv_worker *w, struct dv_gen *g)
 		if (!m || (m->desc->flags & DV_PLUGIN_SHARED))
 			continue;
 		if (dv_instance_new(m, &w->inst[r], w->err, sizeof w->err) != 0) {
+			clock_gettime(CLOCK_MONOTONIC, &w->failed_at);
 			dv_err("worker cannot create plugin instance worker=%d role=%s reason=\"%s\"", w->index,
 			    dv_role_name(r), w->err);
 			atomic_store(&w->ready, 0);
@@ -52,9 +53,13 @@ static void *dv_worker_main(void *arg)
 	while ((j = dv_queue_pop(&s->queue)) != NULL) {
 		dv_log_set_request(j->id);
 		j->queue_ms = dv_ms_since(&j->t_start);
-		/* A job never runs on an older generation than the worker has. */
-		if (!w->gen || j->gen->id > w->gen->id || !atomic_load(&w->ready))
-			dv_worker_switch(w, j->gen->id > (w->gen ? w->gen->id : 0) ? j->gen : w->gen);
+		/* A job never runs on an older generation than the worker has. A
+		 * failed instantiation (a model gone missing) is retried at most
+		 * once a second, not on every job: it means loading the models. */
+		if (!w->gen || j->gen->id > w->gen->id)
+			dv_worker_switch(w, j->gen);
+		else if (!atomic_load(&w->ready) && dv_ms_since(&w->failed_at) >= 1000)
+			dv_worker_switch(w, w->gen);
 		if (!atomic_load(&w->ready)) {
 			dv_job_fail(j, DV_EPLUGIN, "plugins are unavailable on this worker: %s", w->err);
 		} else {
