@@ -3,7 +3,13 @@
  * an instance. For each face, the box is clipped to the image and floored as
  * face-api's extractFaces does, the crop is normalised (padToSquare centred,
  * resize to 112, (x - mean) / 255) and the 136 outputs are mapped back to
- * image pixels undoing the square padding (FaceLandmark68NetBase.postProcess). */
+ * image pixels undoing the square padding (FaceLandmark68NetBase.postProcess).
+ *
+ * The points are placed relative to the crop's floored origin, where its
+ * pixels came from. face-api instead shifts them by the detection box's
+ * unfloored origin (WithFaceLandmarks: shiftBy(detection.box.x, .y)), up to
+ * one pixel right and down of where they belong; `origin: box` reproduces
+ * that, for end-to-end equality with face-api's own pipeline. */
 #include "dn_common.h"
 #include <darknet.h>
 #include <math.h>
@@ -16,10 +22,12 @@ struct dl {
 	const struct dv_host *host;
 	network *net;
 	float *input;
+	int box_origin;    /* origin: box (face-api's unfloored shift) */
 };
 
 static const struct dv_param dl_params[] = {
 	{"model", DV_PARAM_STRING, 0, 0, "face_landmark_68", "face_landmark_68, or face_landmark_68_tiny (faster, less exact)"},
+	{"origin", DV_PARAM_STRING, 0, 0, "crop", "crop: points relative to the crop's floored origin (exact); box: shifted by the unfloored box origin as face-api does"},
 	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (same sums, 1.3-1.7x faster)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
@@ -41,6 +49,14 @@ static int dl_create(const struct dv_host *h, void **out)
 	d->host = h;
 	const char *model;
 	h->param_string(h, "model", &model);
+	const char *origin;
+	h->param_string(h, "origin", &origin);
+	if (strcmp(origin, "crop") && strcmp(origin, "box")) {
+		h->error(h, "origin must be crop or box, not \"%s\"", origin);
+		dl_destroy(d);
+		return DV_PLUGIN_EINVAL;
+	}
+	d->box_origin = !strcmp(origin, "box");
 	d->input = malloc(sizeof *d->input * 3 * 112 * 112);
 	d->net = d->input ? dn_load(h, model, 0, 0, NULL) : NULL;
 	if (!d->net) {
@@ -83,9 +99,10 @@ static int dl_landmarks(void *p, const struct dv_image *img, struct dv_face *fac
 		const float *o = network_predict(d->net, d->input);
 		double s = 112.0 / (w > h ? w : h), sw = w * s, sh = h * s;
 		double padx = sw < sh ? fabs(sw - sh) / 2 : 0, pady = sh < sw ? fabs(sw - sh) / 2 : 0;
+		double ox = d->box_origin ? f->x : x0, oy = d->box_origin ? f->y : y0;
 		for (int k = 0; k < 68; k++) {
-			f->landmarks[k][0] = (float)((o[2 * k] * 112.0 - padx) / sw * w + x0);
-			f->landmarks[k][1] = (float)((o[2 * k + 1] * 112.0 - pady) / sh * h + y0);
+			f->landmarks[k][0] = (float)((o[2 * k] * 112.0 - padx) / sw * w + ox);
+			f->landmarks[k][1] = (float)((o[2 * k + 1] * 112.0 - pady) / sh * h + oy);
 		}
 		f->n_landmarks = 68;
 	}

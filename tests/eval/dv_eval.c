@@ -1,6 +1,12 @@
 /* dv_eval — accuracy of the full pipeline on labelled pairs (make eval).
  *
- *   dv_eval -c CONFIG [-o OUT.csv] [-d DLIB_FACES_DIR] PAIRS.csv
+ *   dv_eval -c CONFIG [-o OUT.csv] [-d DLIB_FACES_DIR] [-p PEER.txt] PAIRS.csv
+ *
+ * With -p, face-api's own pipeline is printed side by side: PEER.txt holds its
+ * descriptors for every image at detector input sizes 224, 320 and 416 with
+ * the whole-image fallback (written by tests/oracle/eval.sh); per set, its
+ * accuracy at the same threshold and at its own best threshold, and whether
+ * our accuracy at the configured threshold reaches face-api's best at any size.
  *
  * With -d, it also prints the detector's recall at IoU >= 0.5 on dlib's
  * hand-labelled photos (imglab training.xml and testing.xml in that folder)
@@ -28,16 +34,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#define N_PEER 3
+static const int peer_sizes[N_PEER] = {224, 320, 416};
+
 struct img {
 	char *path;
 	float *emb;      /* NULL when no embedding */
+	float *peer[N_PEER];  /* face-api's descriptor per input size, or NULL */
+	int peer_fb[N_PEER];  /* face-api used the whole image */
 	int fallback;    /* whole image used as the box */
+	int w, h;        /* image size, for the fallback list */
 	int error;       /* could not decode */
 };
 
 struct pair {
 	int a, b, same, set;
 	double d;        /* < 0: missing */
+	double dp[N_PEER]; /* face-api's distance per input size, < 0: missing */
 };
 
 static struct img *imgs;
@@ -132,6 +145,8 @@ static void embed_one(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const
 			dv_job_free(j);
 			j = run(g, ctx, b, n, box);
 			im->fallback = 1;
+			im->w = w;
+			im->h = h;
 		}
 	}
 	if (!j->err && j->n_embeddings > 0 && j->embeddings) {
@@ -253,28 +268,145 @@ static void recall(const char *dir, const struct dv_conf *base)
 	}
 }
 
+struct pd {
+	double d;
+	int same;
+};
+
 static int cmp_pd(const void *a, const void *b)
 {
-	const struct pair *x = *(const struct pair *const *)a, *y = *(const struct pair *const *)b;
+	const struct pd *x = a, *y = b;
 	return x->d < y->d ? -1 : x->d > y->d;
+}
+
+struct score {
+	int n;           /* pairs with both images embedded */
+	double acc;      /* at the given threshold, % */
+	double best;     /* at the best threshold, % */
+	double best_t;
+	double auc;
+};
+
+/* Accuracy of one set from distances d[i] (< 0: missing). */
+static struct score score_set(const struct pair *pairs, int np, int set, int which, double thr)
+{
+	struct pd *v = malloc(sizeof *v * (size_t)(np ? np : 1));
+	int n = 0, nsame = 0, ndiff = 0, correct = 0;
+	for (int i = 0; i < np; i++) {
+		double d = which < 0 ? pairs[i].d : pairs[i].dp[which];
+		if (pairs[i].set != set || d < 0)
+			continue;
+		v[n++] = (struct pd){d, pairs[i].same == 1};
+		nsame += pairs[i].same == 1;
+		ndiff += pairs[i].same != 1;
+		correct += (d <= thr) == (pairs[i].same == 1);
+	}
+	qsort(v, (size_t)n, sizeof *v, cmp_pd);
+	/* best threshold: between consecutive distances; AUC by ranks */
+	int best = ndiff, same_below = 0, diff_below = 0;
+	double best_t = 0, auc_num = 0;
+	for (int i = 0; i < n; i++) {
+		if (v[i].same) {
+			same_below++;
+		} else {
+			diff_below++;
+			auc_num += same_below; /* same pairs closer than this different one */
+		}
+		int acc = same_below + (ndiff - diff_below);
+		if (acc > best) {
+			best = acc;
+			best_t = i + 1 < n ? (v[i].d + v[i + 1].d) / 2 : v[i].d + 1e-6;
+		}
+	}
+	/* ties count half */
+	for (int i = 0; i < n; i++)
+		for (int k = i + 1; k < n && v[k].d == v[i].d; k++)
+			if (v[i].same != v[k].same)
+				auc_num += v[i].same ? -0.5 : 0.5;
+	free(v);
+	struct score sc = {n, n ? 100.0 * correct / n : 0, n ? 100.0 * best / n : 0, best_t,
+	    nsame && ndiff ? auc_num / ((double)nsame * ndiff) : NAN};
+	return sc;
+}
+
+static double dist(const float *x, const float *y, int d)
+{
+	if (!x || !y)
+		return -1;
+	double s = 0;
+	for (int k = 0; k < d; k++)
+		s += ((double)x[k] - y[k]) * ((double)x[k] - y[k]);
+	return sqrt(s);
+}
+
+/* Reads tests/oracle/eval.js's output; returns how many lines were used. */
+static int load_peer(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "dv_eval: cannot read %s\n", path);
+		return 0;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	int used = 0;
+	while (getline(&line, &cap, f) > 0) {
+		char *tab = strchr(line, '\t');
+		if (!tab)
+			continue;
+		*tab = 0;
+		int ix = -1;
+		for (int i = 0; i < n_imgs; i++)
+			if (!strcmp(imgs[i].path, line))
+				ix = i;
+		char *p = tab + 1, *e;
+		long size = strtol(p, &e, 10);
+		long fb = strtol(e, &e, 10);
+		int si = -1;
+		for (int k = 0; k < N_PEER; k++)
+			if (peer_sizes[k] == size)
+				si = k;
+		if (ix < 0 || si < 0)
+			continue;
+		float v[512];
+		int nv = 0;
+		for (p = e; nv < 512; p = e) {
+			float x = strtof(p, &e);
+			if (e == p)
+				break;
+			v[nv++] = x;
+		}
+		if (nv == 0 || (dim && nv != dim))
+			continue;
+		free(imgs[ix].peer[si]);
+		imgs[ix].peer[si] = malloc(sizeof(float) * (size_t)nv);
+		memcpy(imgs[ix].peer[si], v, sizeof(float) * (size_t)nv);
+		imgs[ix].peer_fb[si] = fb != 0;
+		used++;
+	}
+	free(line);
+	fclose(f);
+	return used;
 }
 
 int main(int argc, char **argv)
 {
-	const char *conf = NULL, *outp = NULL, *dlib = NULL;
+	const char *conf = NULL, *outp = NULL, *dlib = NULL, *peer = NULL;
 	int o;
-	while ((o = getopt(argc, argv, "c:o:d:")) != -1) {
+	while ((o = getopt(argc, argv, "c:o:d:p:")) != -1) {
 		if (o == 'c')
 			conf = optarg;
 		else if (o == 'o')
 			outp = optarg;
 		else if (o == 'd')
 			dlib = optarg;
+		else if (o == 'p')
+			peer = optarg;
 		else
 			return 2;
 	}
 	if (!conf || optind != argc - 1) {
-		fprintf(stderr, "usage: dv_eval -c CONFIG [-o OUT.csv] [-d DLIB_FACES_DIR] PAIRS.csv\n");
+		fprintf(stderr, "usage: dv_eval -c CONFIG [-o OUT.csv] [-d DLIB_FACES_DIR] [-p PEER.txt] PAIRS.csv\n");
 		return 2;
 	}
 	const char *pairs_path = argv[optind];
@@ -326,7 +458,7 @@ int main(int argc, char **argv)
 			capp = capp ? capp * 2 : 1024;
 			pairs = realloc(pairs, sizeof *pairs * (size_t)capp);
 		}
-		pairs[np++] = (struct pair){img_index(a), img_index(b), same, set_index(s), -1};
+		pairs[np++] = (struct pair){img_index(a), img_index(b), same, set_index(s), -1, {-1, -1, -1}};
 	}
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -338,23 +470,20 @@ int main(int argc, char **argv)
 	if (isatty(2))
 		fprintf(stderr, "\n");
 	double secs = dv_ms_since(&t0) / 1000;
+	int have_peer = peer && load_peer(peer) > 0;
 	for (int i = 0; i < np; i++) {
-		const float *x = imgs[pairs[i].a].emb, *y = imgs[pairs[i].b].emb;
-		if (!x || !y)
-			continue;
-		double s = 0;
-		for (int k = 0; k < dim; k++)
-			s += ((double)x[k] - y[k]) * ((double)x[k] - y[k]);
-		pairs[i].d = sqrt(s);
+		pairs[i].d = dist(imgs[pairs[i].a].emb, imgs[pairs[i].b].emb, dim);
+		for (int k = 0; k < N_PEER; k++)
+			pairs[i].dp[k] = dist(imgs[pairs[i].a].peer[k], imgs[pairs[i].b].peer[k], dim);
 	}
 	double thr = g->conf->match_threshold;
 	printf("dejaview eval: %s, %d images in %.1f s (%.0f ms per image), threshold %.2f\n", pairs_path, n_imgs, secs,
 	    secs * 1000 / (n_imgs ? n_imgs : 1), thr);
 	printf("%-20s %6s %7s %9s %8s %9s %9s %8s %7s\n", "set", "pairs", "images", "fallback", "missing", "acc@thr",
 	    "best_acc", "best_thr", "auc");
+	struct score *ours = calloc((size_t)n_sets, sizeof *ours);
 	for (int s = 0; s < n_sets; s++) {
-		struct pair **v = malloc(sizeof *v * (size_t)np);
-		int n = 0, nsame = 0, ndiff = 0, correct = 0, nimg = 0, fb = 0, miss = 0;
+		int nimg = 0, fb = 0, miss = 0;
 		char *seen = calloc((size_t)n_imgs, 1);
 		for (int i = 0; i < np; i++) {
 			if (pairs[i].set != s)
@@ -368,40 +497,60 @@ int main(int argc, char **argv)
 					miss += imgs[ix].emb == NULL;
 				}
 			}
-			if (pairs[i].d < 0)
-				continue;
-			v[n++] = &pairs[i];
-			nsame += pairs[i].same;
-			ndiff += !pairs[i].same;
-			correct += (pairs[i].d <= thr) == (pairs[i].same == 1);
 		}
-		qsort(v, (size_t)n, sizeof *v, cmp_pd);
-		/* best threshold: between consecutive distances; AUC by ranks */
-		int best = ndiff, same_below = 0, diff_below = 0;
-		double best_t = 0, auc_num = 0;
-		for (int i = 0; i < n; i++) {
-			if (v[i]->same) {
-				same_below++;
-			} else {
-				diff_below++;
-				auc_num += same_below; /* same pairs closer than this different one */
-			}
-			int acc = same_below + (ndiff - diff_below);
-			if (acc > best) {
-				best = acc;
-				best_t = i + 1 < n ? (v[i]->d + v[i + 1]->d) / 2 : v[i]->d + 1e-6;
-			}
-		}
-		/* ties count half */
-		for (int i = 0; i < n; i++)
-			for (int k = i + 1; k < n && v[k]->d == v[i]->d; k++)
-				if (v[i]->same != v[k]->same)
-					auc_num += v[i]->same ? -0.5 : 0.5;
-		double auc = nsame && ndiff ? auc_num / ((double)nsame * ndiff) : NAN;
-		printf("%-20s %6d %7d %9d %8d %8.2f%% %8.2f%% %8.3f %7.4f\n", sets[s], n, nimg, fb, miss,
-		    n ? 100.0 * correct / n : 0, n ? 100.0 * best / n : 0, best_t, auc);
-		free(v);
 		free(seen);
+		struct score sc = ours[s] = score_set(pairs, np, s, -1, thr);
+		printf("%-20s %6d %7d %9d %8d %8.2f%% %8.2f%% %8.3f %7.4f\n", sets[s], sc.n, nimg, fb, miss, sc.acc, sc.best,
+		    sc.best_t, sc.auc);
+	}
+	if (have_peer) {
+		printf("\nside by side: face-api 1.7.15's own pipeline (detectSingleFace + 68 landmarks + descriptor,\n"
+		       "whole image where no face is found), accuracy at %.2f / at its own best threshold, per input size;\n"
+		       "fb = its whole-image fallbacks. Verdicts (sets of 50+ pairs): 'same thr' = ours at %.2f >= face-api's\n"
+		       "best at any size at %.2f; 'tuned' = ours at %.2f >= face-api's best at any size and any threshold\n",
+		    thr, thr, thr, thr);
+		printf("%-20s %8s", "set", "ours");
+		for (int k = 0; k < N_PEER; k++)
+			printf("   %4d: fb  acc@thr  best", peer_sizes[k]);
+		printf("  %-10s %s\n", "same thr", "tuned");
+		for (int s = 0; s < n_sets; s++) {
+			printf("%-20s %7.2f%%", sets[s], ours[s].acc);
+			double peer_best = 0, peer_at_thr = 0;
+			for (int k = 0; k < N_PEER; k++) {
+				int fbk = 0;
+				char *seen = calloc((size_t)n_imgs, 1);
+				for (int i = 0; i < np; i++)
+					for (int j = 0; j < 2 && pairs[i].set == s; j++) {
+						int ix = j ? pairs[i].b : pairs[i].a;
+						if (!seen[ix]) {
+							seen[ix] = 1;
+							fbk += imgs[ix].peer_fb[k];
+						}
+					}
+				free(seen);
+				struct score sc = score_set(pairs, np, s, k, thr);
+				printf("   %9d %7.2f%% %6.2f%%", fbk, sc.acc, sc.best);
+				if (sc.best > peer_best)
+					peer_best = sc.best;
+				if (sc.acc > peer_at_thr)
+					peer_at_thr = sc.acc;
+			}
+			if (ours[s].n < 50)
+				printf("  (fewer than 50 pairs)\n");
+			else
+				printf("  %-10s %s\n", ours[s].acc + 1e-9 >= peer_at_thr ? "ok" : "BELOW",
+				    ours[s].acc + 1e-9 >= peer_best ? "ok" : "below");
+		}
+	}
+	free(ours);
+	int nfb = 0;
+	for (int i = 0; i < n_imgs; i++)
+		nfb += imgs[i].fallback;
+	if (nfb) {
+		printf("\nwhole-image fallbacks (no face found; the whole image was embedded as the face):\n");
+		for (int i = 0; i < n_imgs; i++)
+			if (imgs[i].fallback)
+				printf("  %-60s %4dx%-4d\n", imgs[i].path, imgs[i].w, imgs[i].h);
 	}
 	if (dlib)
 		recall(dlib, g->conf);

@@ -1,9 +1,12 @@
 /* check_faces_jpg — the full pipeline on faces.jpg (detect, landmarks, align,
  * embed) through the daemon's loader and pipeline engine, compared with
- * face-api.js's reference per face: the box order is face-api.js's (distance
- * of the top-left corner to the origin).
- *   check_faces_jpg CONFIG faces.jpg faces_jpg_reference.json MAX_DISTANCE
- * Prints TAP and each face's descriptor distance. */
+ * a reference per face: the box order is face-api.js's (distance of the
+ * top-left corner to the origin).
+ *   check_faces_jpg CONFIG faces.jpg REFERENCE.json MAX_DISTANCE [MAX_PX [MAX_LANDMARK_PX]]
+ * REFERENCE.json: faces[] with identity and face_descriptor_128, and where
+ * present a box (box [x,y,w,h], or tiny_face_detector_box {x,y,width,height})
+ * and face_landmark_68 [[x,y]...], each coordinate compared within MAX_PX
+ * pixels. Prints TAP and each face's descriptor distance. */
 #include "../util.h"
 #include "../tap.h"
 #include "dv_conf.h"
@@ -14,12 +17,14 @@
 #include "dv_pipeline.h"
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 
 int main(int argc, char **argv)
 {
-	if (argc != 5)
+	if (argc < 5 || argc > 7)
 		return 2;
+	double maxpx = argc >= 6 ? atof(argv[5]) : 0, maxlm = argc == 7 ? atof(argv[6]) : maxpx;
 	dv_log_set_level(DV_LOG_LVL_WARN);
 	double maxd = atof(argv[4]);
 	struct dv_conf_errs e = {0};
@@ -69,7 +74,62 @@ int main(int argc, char **argv)
 		for (int k = 0; k < 128 && d && k < d->n; k++)
 			s += (v[k] - d->items[k]->num) * (v[k] - d->items[k]->num);
 		const char *who = dv_jv_get(rf->items[i], "identity")->str;
-		ok(sqrt(s) < maxd, "face %d (%s): descriptor %.4f from face-api.js's (limit %.2f)", i, who, sqrt(s), maxd);
+		ok(sqrt(s) < maxd, "face %d (%s): descriptor %.3g from the reference's (limit %g)", i, who, sqrt(s), maxd);
+		const struct dv_jv *rb = dv_jv_get(rf->items[i], "box");
+		const float *fb = j->face_boxes + 5 * order[i];
+		const struct dv_jv *tb = dv_jv_get(rf->items[i], "tiny_face_detector_box");
+		if ((rb && rb->n == 4) || (tb && tb->type == DV_JOBJ)) {
+			static const char *const keys[] = {"x", "y", "width", "height"};
+			double worst = 0;
+			for (int k = 0; k < 4; k++) {
+				const struct dv_jv *v = rb && rb->n == 4 ? rb->items[k] : dv_jv_get(tb, keys[k]);
+				worst = fmax(worst, v ? fabs(fb[k] - v->num) : INFINITY);
+			}
+			ok(worst < maxpx, "face %d: box within %.3g px of the reference's (limit %g)", i, worst, maxpx);
+		}
+		const struct dv_jv *rl = dv_jv_get(rf->items[i], "face_landmark_68");
+		if (rl && rl->n == 68) {
+			/* the reply's landmarks of this face: the pipeline's JSON, face order as detected */
+			double worst = -1;
+			struct dv_jv *reply = dv_jsonp_parse(j->reply.data, j->reply.len, err, sizeof err);
+			const struct dv_jv *faces = dv_jv_get(reply, "faces");
+			const struct dv_jv *lm = faces && order[i] < faces->n ? dv_jv_get(faces->items[order[i]], "landmarks") : NULL;
+			if (lm && lm->n == 68) {
+				worst = 0;
+				for (int k = 0; k < 68; k++)
+					for (int c = 0; c < 2; c++)
+						worst = fmax(worst, fabs(lm->items[k]->items[c]->num - rl->items[k]->items[c]->num));
+			}
+			ok(worst >= 0 && worst < maxlm, "face %d: 68 landmarks within %.3g px of the reference's (limit %g)", i, worst,
+			    maxlm);
+			dv_jv_free(reply);
+		}
+	}
+	/* diagnostic: the same stages from each of the reference's boxes */
+	static const char *const kinds[] = {"tiny_face_detector_box", "ssd_mobilenetv1_box", "mtcnn_box"};
+	for (int kb = 0; kb < 3 && rf && rf->n > 0 && dv_jv_get(rf->items[0], kinds[kb]); kb++) {
+		printf("# from the reference's %s:", kinds[kb]);
+		for (int i = 0; i < rf->n; i++) {
+			const struct dv_jv *b = dv_jv_get(rf->items[i], kinds[kb]);
+			const struct dv_jv *d = dv_jv_get(rf->items[i], "face_descriptor_128");
+			if (!b || !d)
+				continue;
+			struct dv_job *k = dv_job_new(DV_OP_RECOGNIZE, g);
+			k->body = (uint8_t *)test_slurp(argv[2], &k->body_len);
+			k->keep_embeddings = true;
+			k->has_box = true;
+			k->box[0] = (float)dv_jv_get(b, "x")->num;
+			k->box[1] = (float)dv_jv_get(b, "y")->num;
+			k->box[2] = (float)dv_jv_get(b, "width")->num;
+			k->box[3] = (float)dv_jv_get(b, "height")->num;
+			dv_pipeline_run(k, &ctx);
+			double s = 0;
+			for (int q = 0; q < 128 && k->n_embeddings == 1 && q < d->n; q++)
+				s += (k->embeddings[q] - d->items[q]->num) * (k->embeddings[q] - d->items[q]->num);
+			printf(" %.4f", k->n_embeddings == 1 ? sqrt(s) : -1.0);
+			dv_job_free(k);
+		}
+		printf("\n");
 	}
 	dv_jv_free(ref);
 	free(rt);

@@ -19,4 +19,4 @@ R="$top_srcdir/../shared/testdata/reference/faceapi"
 pipelines:
   recognize: [decode, detect, landmarks, align, embed]'
 } >"$T/c.yaml"
-exec "$top_builddir/tests/models/check_faces_jpg" "$T/c.yaml" "$R/images/faces.jpg" "$R/faces_jpg_reference.json" 0.2
+exec "$top_builddir/tests/models/check_faces_jpg" "$T/c.yaml" "$R/images/faces.jpg" "$R/faces_jpg_reference.json" 0.2 5 10
