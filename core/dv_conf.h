@@ -64,6 +64,7 @@ struct dv_conf {
 	char *model_dir;
 	char *log_level;
 	char *align_method;       /* "dlib", "faceapi" or "box" */
+	long long whole_image_max_side; /* detect: whole-image fallback for images up to this size, 0 = off */
 	double match_threshold;   /* distance at or below which a face is known */
 	long long match_top_k;    /* candidates returned per face */
 	struct {

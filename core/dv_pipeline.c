@@ -60,6 +60,18 @@ static int dv_stage_decode(struct dv_work *w)
 	return 0;
 }
 
+const char *dv_pass_name(int pass)
+{
+	switch (pass) {
+	case DV_PASS_DIRECT: return "direct";
+	case DV_PASS_CANVAS: return "canvas";
+	case DV_PASS_SCALE: return "scale";
+	case DV_PASS_WHOLE_IMAGE: return "whole_image";
+	case DV_PASS_CLIENT: return "client_box";
+	default: return "other";
+	}
+}
+
 static int dv_stage_detect(struct dv_work *w)
 {
 	struct dv_instance *in = w->ctx->inst[DV_ROLE_DETECTOR];
@@ -86,6 +98,7 @@ static int dv_stage_detect(struct dv_work *w)
 		w->faces[0].w = b[2];
 		w->faces[0].h = b[3];
 		w->faces[0].score = 1;
+		w->faces[0].pass = DV_PASS_CLIENT;
 		w->n_found = w->n_faces = 1;
 		return 0;
 	}
@@ -97,6 +110,17 @@ static int dv_stage_detect(struct dv_work *w)
 		dv_job_fail(w->job, DV_EPLUGIN, "detector %s returned %d faces for a buffer of %d", in->mod->desc->name, n,
 		    max + 1);
 		return -1;
+	}
+	long long side = w->ctx->conf->whole_image_max_side;
+	int iw = w->img.width, ih = w->img.height;
+	if (n == 0 && side > 0 && iw <= side && ih <= side && 2 * iw >= ih && 2 * ih >= iw) {
+		/* a tight crop the detector cannot see as a face: the whole image
+		 * is the face, and the reply says so */
+		memset(&w->faces[0], 0, sizeof w->faces[0]);
+		w->faces[0].w = (float)iw;
+		w->faces[0].h = (float)ih;
+		w->faces[0].pass = DV_PASS_WHOLE_IMAGE;
+		n = 1;
 	}
 	w->n_found = n;
 	w->n_faces = n > max ? max : n;
@@ -269,6 +293,15 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 		dv_json_obj_close(j);
 		dv_json_key(j, "score");
 		dv_json_float(j, f->score);
+		dv_json_key(j, "found_by");
+		dv_json_obj_open(j);
+		dv_json_key(j, "pass");
+		dv_json_str(j, dv_pass_name(f->pass));
+		if (f->input_size > 0) {
+			dv_json_key(j, "input_size");
+			dv_json_int(j, f->input_size);
+		}
+		dv_json_obj_close(j);
 		if (w->aligned && w->aligned[i]) {
 			dv_json_key(j, "alignment");
 			dv_json_str(j, w->aligned[i] == 'd' ? "dlib_68" : w->aligned[i] == 'f' ? "faceapi_68" : "box");

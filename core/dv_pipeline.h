@@ -18,4 +18,7 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx);
 
 /* Similarity in [0, 1] for a distance, 0.5 at the threshold. */
 double dv_similarity(double distance, double threshold);
+/* "direct", "canvas", "scale", "whole_image" or "client_box" (enum dv_face_pass). */
+const char *dv_pass_name(int pass);
+
 #endif

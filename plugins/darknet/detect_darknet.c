@@ -171,6 +171,8 @@ static int dd_pass(struct dd *d, const struct dv_image *img, int N, int ox, int 
 				f.w = (float)(w * W);
 				f.h = (float)(h * H);
 				f.score = (float)score;
+				f.pass = N ? DV_PASS_CANVAS : DV_PASS_DIRECT;
+				f.input_size = S;
 				if (f.w < d->min_face || f.h < d->min_face)
 					continue;
 				if (*n == *cap) {

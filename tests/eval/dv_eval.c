@@ -149,6 +149,13 @@ static void embed_one(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const
 			im->h = h;
 		}
 	}
+	if (!j->err && j->reply.data && strstr(j->reply.data, "\"pass\":\"whole_image\"")) {
+		/* the daemon's own whole-image fallback (detect.whole_image_max_side) */
+		const char *wp = strstr(j->reply.data, "\"image\":{\"width\":");
+		im->fallback = 1;
+		if (wp)
+			sscanf(wp, "\"image\":{\"width\":%d,\"height\":%d", &im->w, &im->h);
+	}
 	if (!j->err && j->n_embeddings > 0 && j->embeddings) {
 		int best = 0;
 		for (int i = 1; i < j->n_embeddings; i++)

@@ -29,6 +29,24 @@ n=$(printf '%s' "$BODY" | grep -o '"alignment":"dlib_68"' | wc -l)
 is "$n" 6 "each face is cut as dlib's aligned chip from its 68 landmarks"
 has "$BODY" '"model":{"embedder":"dlib_resnet:face_recognition","fingerprint":"sha256:' "stamped with the model and its fingerprint"
 has "$BODY" '"embed":' "the embed stage is timed"
+n=$(printf '%s' "$BODY" | grep -o '"found_by":{"pass":"direct","input_size":416}' | wc -l)
+is "$n" 6 "each face says how it was found: the detector's direct pass at 416"
+# a 150x150 tight crop the detector cannot see: the whole image is the face, and the reply says so
+crop="$top_srcdir/../shared/testdata/faceapi_bbt/Kevin_Sussman/stuart5.png"
+if [ -f "$crop" ]; then
+	http POST /v1/recognize --data-binary @"$crop"
+	is "$CODE" 200 "recognize a 150x150 tight crop"
+	has "$BODY" '"face_count":1,' "one face"
+	has "$BODY" '"found_by":{"pass":"whole_image"}' "found as the whole image (detect.whole_image_max_side)"
+	has "$BODY" '"alignment":"dlib_68"' "and aligned from its landmarks"
+else
+	skip 4 "$crop is absent"
+fi
+# a plain 400x400 image is larger than detect.whole_image_max_side: no face, and no guess
+"$top_builddir/tests/tools/dv_testimg" 400 400 >"$T/plain.ppm"
+http POST /v1/recognize --data-binary @"$T/plain.ppm"
+is "$CODE" 200 "recognize a plain 400x400 image"
+has "$BODY" '"face_count":0,' "no face: the whole-image fallback is only for small images"
 # a corrupted weights file is refused at start, with the reason
 mkdir -p "$T/m"
 cp "$top_builddir/models/"*.cfg "$top_builddir/models/weights.size" "$top_builddir/models/weights.sha256" "$T/m/"

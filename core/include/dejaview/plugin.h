@@ -20,6 +20,8 @@
  *
  * Changelog
  *   1.0 (2026-11-27)  first version: detector, landmarker, embedder, matcher.
+ *   2.0 (2026-11-28)  struct dv_face gains `pass` and `input_size`: how the
+ *                     detector found each face (said in replies).
  *
  * Threads: unless the descriptor sets DV_PLUGIN_SHARED, each worker thread
  * creates its own instance and calls it from that thread only, so an instance
@@ -44,7 +46,7 @@ extern "C" {
 #endif
 
 #define DV_PLUGIN_MAGIC 0x44565047u /* "DVPG" */
-#define DV_PLUGIN_ABI_MAJOR 1
+#define DV_PLUGIN_ABI_MAJOR 2
 #define DV_PLUGIN_ABI_MINOR 0
 #define DV_PLUGIN_ENTRY "dv_plugin_entry"
 
@@ -87,14 +89,26 @@ struct dv_image {
 
 #define DV_MAX_LANDMARKS 68
 
+/* How a face was found (struct dv_face.pass). */
+enum dv_face_pass {
+	DV_PASS_DIRECT = 0,      /* the detector on the photo as it is */
+	DV_PASS_CANVAS = 1,      /* the detector's second look: the photo on a larger canvas */
+	DV_PASS_SCALE = 2,       /* the detector at another scale or tile */
+	DV_PASS_WHOLE_IMAGE = 3, /* set by the host: nothing found, the whole (small) image is the face */
+	DV_PASS_CLIENT = 4,      /* set by the host: the client named the box */
+};
+
 /* One face. Coordinates are in pixels of the decoded image, origin top-left,
- * x to the right, y down. A detector fills box and score and, when it can,
- * landmarks; a landmarker (re)writes the landmarks. */
+ * x to the right, y down. A detector fills box, score, pass and input_size
+ * and, when it can, landmarks; a landmarker (re)writes the landmarks. The
+ * host zeroes the array before detect(). */
 struct dv_face {
 	float x, y, w, h;   /* bounding box */
 	float score;        /* detection confidence in [0, 1] */
 	int n_landmarks;    /* 0, 5 or 68 (iBUG 300-W order for 68) */
 	float landmarks[DV_MAX_LANDMARKS][2];
+	int pass;           /* enum dv_face_pass */
+	int input_size;     /* the detector's network input (pixels a side) for this face, 0 if none */
 };
 
 /* What an embedder expects and produces, filled by embedder_info(). The
