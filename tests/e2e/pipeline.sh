@@ -3,16 +3,17 @@
 # error answered with a JSON body, a stable code and the right status.
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
-write_conf "$T/c.yaml" "$DEFAULT_PLUGINS" "limits: {body_bytes: 64KiB, image_pixels: 20000, faces: 2}"
+write_conf "$T/c.yaml" "$DEFAULT_PLUGINS" "limits: {body_bytes: 64KiB, image_pixels: 20000, faces: 2}" "detect: {whole_image_max_side: 80}"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 "$IMG" 100 60 10,10,20 50,20,16,250,250,200 >"$T/two.ppm"
 "$IMG" 100 60 >"$T/none.ppm"
+"$IMG" 70 60 >"$T/small.ppm"
 "$IMG" 100 40 2,2,10 20,2,10 40,2,10 60,2,10 >"$T/four.ppm"
 { printf 'P5\n200 150\n255\n'; head -c 30000 /dev/zero; } >"$T/big.ppm"
 
 http POST /v1/detect --data-binary @"$T/two.ppm" -H 'Content-Type: image/x-portable-pixmap'
 is "$CODE" 200 "detect answers 200"
-has "$BODY" '"box":{"x":10,"y":10,"w":20,"h":20},"score":1,"landmarks":[[16,17]' "first face with box, score and landmarks"
+has "$BODY" '"box":{"x":10,"y":10,"w":20,"h":20},"score":1,"found_by":{"pass":"direct"},"landmarks":[[16,17]' "first face with box, score, how it was found and landmarks"
 has "$BODY" '"box":{"x":50,"y":20,"w":16,"h":16}' "second face"
 has "$BODY" '"face_count":2,"image"' "face count, not truncated"
 has "$BODY" '"timings_ms":{"queue":' "timings"
@@ -26,7 +27,9 @@ has "$BODY" '"model":{"embedder":"example_color_grid"' "the embedder is named"
 
 http POST /v1/recognize --data-binary @"$T/none.ppm"
 is "$CODE" 200 "no face is not an error for recognize"
-has "$BODY" '"faces":[]' "an empty face list"
+has "$BODY" '"faces":[]' "an empty face list (the image is larger than detect.whole_image_max_side)"
+http POST /v1/recognize --data-binary @"$T/small.ppm"
+has "$BODY" '"faces":[{"box":{"x":0,"y":0,"w":70,"h":60},"score":0,"found_by":{"pass":"whole_image"}' "a small image without a detected face: the whole image is the face, and the reply says so"
 
 http POST /v1/detect --data-binary @"$T/four.ppm"
 has "$BODY" '"face_count":2,"faces_truncated":true,"faces_limit":2' "the faces limit keeps the best and says so"
