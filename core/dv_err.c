@@ -31,6 +31,10 @@ static const struct dv_err_info dv_err_table[DV_ERR_COUNT_] = {
 	[-DV_ETIMEOUT] = {"timeout", 503, "the request timed out"},
 	[-DV_EBADFRAME] = {"bad_frame", 400, "malformed frame"},
 	[-DV_ETOOMANYCONN] = {"too_many_connections", 503, "connection limit reached"},
+	[-DV_EMULTIFACE] = {"multiple_faces", 422, "the image has several faces: name one with the box field"},
+	[-DV_EDUPLICATE] = {"duplicate_face", 409, "this face is already enrolled as another person"},
+	[-DV_ECONFLICT] = {"conflict", 409, "the resource conflicts with an existing one"},
+	[-DV_EINVALID] = {"invalid_field", 422, "a field has an invalid value"},
 };
 
 static const struct dv_err_info *dv_err_get(int err)

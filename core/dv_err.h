@@ -26,7 +26,11 @@ enum dv_err {
 	DV_ETIMEOUT = -18,
 	DV_EBADFRAME = -19,
 	DV_ETOOMANYCONN = -20,
-	DV_ERR_COUNT_ = 21
+	DV_EMULTIFACE = -21,     /* several faces and the client named none */
+	DV_EDUPLICATE = -22,     /* the face is already enrolled as another person (refused by the tenant) */
+	DV_ECONFLICT = -23,      /* e.g. an external_id already in use */
+	DV_EINVALID = -24,       /* well-formed but invalid field values */
+	DV_ERR_COUNT_ = 25
 };
 
 /* Stable machine-readable code, e.g. "no_face". */

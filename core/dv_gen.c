@@ -25,6 +25,7 @@ int dv_gen_build(struct dv_conf *conf, unsigned long id, struct dv_gen **out, st
 	}
 	g->magic = DV_GEN_MAGIC;
 	atomic_init(&g->refs, 1);
+	atomic_init(&g->gallery_ready, 0);
 	g->id = id;
 	g->conf = conf;
 	int bad = 0;
@@ -44,6 +45,9 @@ int dv_gen_build(struct dv_conf *conf, unsigned long id, struct dv_gen **out, st
 			bad++;
 			continue;
 		}
+		if (r == DV_ROLE_EMBEDDER && m->desc->embedder_info &&
+		    m->desc->embedder_info(in->inst, &g->einfo) == 0)
+			g->has_embedder = true;
 		if (m->desc->flags & DV_PLUGIN_SHARED)
 			g->shared[r] = in;
 		else

@@ -6,6 +6,7 @@
 #include "dv_conf.h"
 #include "dv_plugin.h"
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define DV_GEN_MAGIC 0x47454e31u /* "GEN1" */
@@ -17,6 +18,9 @@ struct dv_gen {
 	struct dv_conf *conf;
 	struct dv_module *mods[DV_ROLE_COUNT];      /* NULL for roles not configured */
 	struct dv_instance *shared[DV_ROLE_COUNT];  /* DV_PLUGIN_SHARED instances */
+	bool has_embedder;
+	struct dv_embedder_info einfo;              /* the embedder's stamp (model, fingerprint, dim) */
+	atomic_int gallery_ready;                   /* the matcher holds the database's faces */
 };
 
 /* Build a generation from conf (ownership passes to the generation, also on

@@ -49,6 +49,11 @@ void dv_job_free(struct dv_job *j)
 	free(j->body);
 	free(j->embeddings);
 	free(j->face_boxes);
+	free(j->faces);
+	free(j->chips);
+	free(j->aligned);
+	free(j->matches);
+	free(j->n_matches);
 	dv_buf_fini(&j->reply);
 	dv_gen_unref(j->gen);
 	free(j);

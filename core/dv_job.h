@@ -6,6 +6,7 @@
 #define DV_JOB_H
 #include "dv_buf.h"
 #include "dv_conf.h"
+#include <dejaview/plugin.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -49,6 +50,15 @@ struct dv_job {
 	float *embeddings;      /* keep_embeddings: n_embeddings x embedding_dim (NULL, dim 0 without embed) */
 	int n_embeddings, embedding_dim; /* n_embeddings: the number of faces */
 	float *face_boxes;      /* keep_embeddings: x, y, w, h, score per face */
+	struct dv_face *faces;  /* keep_embeddings: the faces (box, score, pass, landmarks) */
+	uint8_t *chips;         /* keep_embeddings: per face the chip the embedder saw (RGB), when materialised */
+	char *aligned;          /* per face: 'd' dlib chip, 'b' box crop (both in chips), 'f' face-api crop (not kept) */
+	int chip_w, chip_h;
+	struct dv_embedder_info einfo; /* keep_embeddings, with an embed stage */
+	struct dv_match *matches; /* keep_embeddings, with a match stage: n_embeddings x top_k_used */
+	int *n_matches;
+	int top_k_used;
+	double threshold_used;
 
 	struct dv_job *next;    /* queue links */
 };

@@ -255,7 +255,7 @@ static int dv_stage_match(struct dv_work *w)
 	}
 	for (int i = 0; i < w->n_faces; i++) {
 		dv_plugin_clear_error();
-		int rc = in->mod->desc->matcher_search(in->inst, 0, w->emb + (size_t)i * w->einfo.dim, w->einfo.dim,
+		int rc = in->mod->desc->matcher_search(in->inst, w->ctx->tenant, w->emb + (size_t)i * w->einfo.dim, w->einfo.dim,
 		    w->top_k, w->matches + (size_t)i * w->top_k, &w->n_matches[i]);
 		if (rc)
 			return dv_plugin_fail(w, DV_ROLE_MATCHER, rc);
@@ -325,6 +325,8 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 			if (known) {
 				dv_json_obj_open(j);
 				dv_json_key(j, "face_id"); dv_json_uint(j, m[0].id);
+				if (w->ctx->hooks && w->ctx->hooks->match_json)
+					w->ctx->hooks->match_json(w->ctx->hooks_arg, j, m[0].id);
 				dv_json_key(j, "distance"); dv_json_float(j, m[0].distance);
 				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[0].distance, w->threshold));
 				dv_json_obj_close(j);
@@ -338,6 +340,8 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 			for (int k = 0; k < n; k++) {
 				dv_json_obj_open(j);
 				dv_json_key(j, "face_id"); dv_json_uint(j, m[k].id);
+				if (w->ctx->hooks && w->ctx->hooks->match_json)
+					w->ctx->hooks->match_json(w->ctx->hooks_arg, j, m[k].id);
 				dv_json_key(j, "distance"); dv_json_float(j, m[k].distance);
 				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[k].distance, w->threshold));
 				dv_json_obj_close(j);
@@ -388,6 +392,8 @@ static void dv_reply(struct dv_work *w)
 		dv_json_key(&j, "fingerprint"); dv_json_str(&j, w->einfo.fingerprint);
 		dv_json_obj_close(&j);
 	}
+	if (w->ctx->hooks && w->ctx->hooks->reply_json)
+		w->ctx->hooks->reply_json(w->ctx->hooks_arg, &j);
 	dv_json_key(&j, "timings_ms");
 	dv_json_obj_open(&j);
 	dv_json_key(&j, "queue");
@@ -431,6 +437,36 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 		w.have[s] = true;
 		if (s == DV_STAGE_DETECT && w.n_faces == 0 && job->op == DV_OP_RECOGNIZE)
 			dv_debug("no face in image");
+	}
+	if (!job->err && w.have[DV_STAGE_MATCH] && w.n_faces > 0 && w.ctx->hooks && w.ctx->hooks->resolve)
+		w.ctx->hooks->resolve(w.ctx->hooks_arg, job, w.matches, w.n_matches, w.n_faces, w.top_k, w.threshold);
+	if (!job->err && job->keep_embeddings && w.have[DV_STAGE_DETECT] && w.n_faces > 0) {
+		job->faces = malloc(sizeof *job->faces * (size_t)w.n_faces);
+		if (job->faces)
+			memcpy(job->faces, w.faces, sizeof *job->faces * (size_t)w.n_faces);
+		if (w.have[DV_STAGE_ALIGN] && w.chips && w.aligned) {
+			size_t cs = (size_t)w.einfo.chip_width * w.einfo.chip_height * 3;
+			job->chips = malloc(cs * (size_t)w.n_faces);
+			job->aligned = malloc((size_t)w.n_faces);
+			if (job->chips && job->aligned) {
+				memcpy(job->chips, w.chips, cs * (size_t)w.n_faces);
+				memcpy(job->aligned, w.aligned, (size_t)w.n_faces);
+				job->chip_w = w.einfo.chip_width;
+				job->chip_h = w.einfo.chip_height;
+			}
+		}
+		if (w.have[DV_STAGE_EMBED])
+			job->einfo = w.einfo;
+		if (w.have[DV_STAGE_MATCH]) {
+			job->matches = malloc(sizeof *job->matches * (size_t)w.n_faces * w.top_k);
+			job->n_matches = malloc(sizeof *job->n_matches * (size_t)w.n_faces);
+			if (job->matches && job->n_matches) {
+				memcpy(job->matches, w.matches, sizeof *job->matches * (size_t)w.n_faces * w.top_k);
+				memcpy(job->n_matches, w.n_matches, sizeof *job->n_matches * (size_t)w.n_faces);
+			}
+			job->top_k_used = w.top_k;
+			job->threshold_used = w.threshold;
+		}
 	}
 	if (!job->err && job->keep_embeddings && w.have[DV_STAGE_DETECT] && w.n_faces > 0) {
 		/* the boxes always; the vectors when the embed stage ran */

@@ -6,9 +6,26 @@
 
 struct dv_job;
 
+struct dv_json;
+
+/* What the recognition service adds to a pipeline reply (dv_ops.c). */
+struct dv_pipeline_hooks {
+	/* After the match stage: look up the matched faces (e.g. their persons);
+	 * may fail the job. */
+	int (*resolve)(void *arg, struct dv_job *job, const struct dv_match *m, const int *n_m, int n_faces, int top_k,
+	    double threshold);
+	/* Inside a match or candidate object: more members for face id. */
+	void (*match_json)(void *arg, struct dv_json *j, uint64_t face_id);
+	/* At the end of the top-level reply object: more members. */
+	void (*reply_json)(void *arg, struct dv_json *j);
+};
+
 struct dv_pipeline_ctx {
 	const struct dv_conf *conf;
 	struct dv_instance *inst[DV_ROLE_COUNT]; /* NULL for roles not configured */
+	uint64_t tenant;                         /* the matcher's partition */
+	const struct dv_pipeline_hooks *hooks;   /* NULL: the bare pipeline reply */
+	void *hooks_arg;
 };
 
 /* Run the job's pipeline. On return either job->err is set (with

@@ -3,13 +3,12 @@
 #ifndef DN_COMMON_H
 #define DN_COMMON_H
 #include <dejaview/plugin.h>
+#include "dv_sha256.h"
 #include <stddef.h>
 #include <stdint.h>
 
 struct network;
 
-/* SHA-256 of a file as 64 hex digits into hex[65]; 0 or -1. */
-int dn_sha256_file(const char *path, char hex[65]);
 
 /* Load NET.cfg and NET.weights from the model directory, after checking
  * the weights' size and sha256 against weights.size / weights.sha256 in the

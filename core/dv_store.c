@@ -1,0 +1,712 @@
+/* dv_store.c — the service's SQL (see dv_store.h). Every statement on tenant
+ * data has "tenant_id = $1". */
+#include "dv_store.h"
+#include "dv_db.h"
+#include "dv_err.h"
+#include "dv_keys.h"
+#include "dv_log.h"
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void dv_store_init(struct dv_store *st, const char *conninfo)
+{
+	memset(st, 0, sizeof *st);
+	st->conninfo = strdup(conninfo ? conninfo : "");
+}
+
+void dv_store_fini(struct dv_store *st)
+{
+	if (st->c)
+		PQfinish(st->c);
+	free(st->conninfo);
+	memset(st, 0, sizeof *st);
+}
+
+static int dv_store_connect(struct dv_store *st)
+{
+	if (st->c && PQstatus(st->c) == CONNECTION_OK)
+		return 0;
+	if (st->c) {
+		PQfinish(st->c);
+		st->c = NULL;
+	}
+	if (!st->conninfo || !st->conninfo[0]) {
+		snprintf(st->err, sizeof st->err, "no database is configured");
+		return DV_EDBUNAVAIL;
+	}
+	st->c = dv_db_connect(st->conninfo, st->err, sizeof st->err);
+	if (!st->c)
+		return DV_EDBUNAVAIL;
+	/* no statement may hold a worker for long */
+	PGresult *r = PQexec(st->c, "SET statement_timeout = '10s'");
+	PQclear(r);
+	return 0;
+}
+
+PGresult *dv_store_q(struct dv_store *st, int *rc, const char *sql, int n, const char *const *vals, const int *bin)
+{
+	*rc = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int cr = dv_store_connect(st);
+		if (cr) {
+			*rc = cr;
+			return NULL;
+		}
+		int lens[16] = {0}, fmts[16] = {0};
+		for (int i = 0; bin && i < n && i < 16; i++)
+			if (bin[i] > 0) {
+				lens[i] = bin[i];
+				fmts[i] = 1;
+			}
+		PGresult *r = PQexecParams(st->c, sql, n, NULL, vals, lens, fmts, 0);
+		ExecStatusType s = PQresultStatus(r);
+		if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+			return r;
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(st->err, sizeof st->err, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(st->c));
+		size_t el = strlen(st->err);
+		while (el && (st->err[el - 1] == '\n' || st->err[el - 1] == ' '))
+			st->err[--el] = 0;
+		PQclear(r);
+		if (PQstatus(st->c) != CONNECTION_OK) {
+			/* the server went away: one fresh connection, unless inside a
+			 * transaction (its work is lost; the caller reports it) */
+			PQfinish(st->c);
+			st->c = NULL;
+			bool was_in_tx = st->in_tx;
+			st->in_tx = false;
+			if (attempt == 0 && !was_in_tx && strncmp(sql, "BEGIN", 5))
+				continue;
+			*rc = DV_EDBUNAVAIL;
+			return NULL;
+		}
+		if (state && !strcmp(state, "23505"))
+			*rc = DV_ECONFLICT;
+		else if (state && !strcmp(state, "23503"))
+			*rc = DV_ENOTFOUND;
+		else if (state && (!strncmp(state, "22", 2) || !strcmp(state, "23514")))
+			*rc = DV_EINVALID;
+		else if (state && (!strcmp(state, "42P01") || !strcmp(state, "42703") || !strncmp(state, "08", 2) ||
+		                      !strncmp(state, "57", 2) || !strcmp(state, "25P02")))
+			*rc = DV_EDBUNAVAIL; /* not migrated yet, shutting down, aborted transaction */
+		else {
+			dv_err("database statement failed state=%s reason=\"%s\"", state ? state : "?", st->err);
+			*rc = DV_EINTERNAL;
+		}
+		return NULL;
+	}
+	*rc = DV_EDBUNAVAIL;
+	return NULL;
+}
+
+static int dv_store_exec(struct dv_store *st, const char *sql, int n, const char *const *vals)
+{
+	int rc;
+	PGresult *r = dv_store_q(st, &rc, sql, n, vals, NULL);
+	PQclear(r);
+	return rc;
+}
+
+int dv_store_begin(struct dv_store *st)
+{
+	int rc = dv_store_exec(st, "BEGIN", 0, NULL);
+	st->in_tx = rc == 0;
+	return rc;
+}
+
+int dv_store_commit(struct dv_store *st)
+{
+	int rc = dv_store_exec(st, "COMMIT", 0, NULL);
+	st->in_tx = false;
+	return rc;
+}
+
+void dv_store_rollback(struct dv_store *st)
+{
+	st->in_tx = false;
+	if (st->c && PQstatus(st->c) == CONNECTION_OK) {
+		PGresult *r = PQexec(st->c, "ROLLBACK");
+		PQclear(r);
+	}
+}
+
+/* One-row, one-column text result into out (raw); DV_ENOTFOUND when no row. */
+static int dv_store_one(struct dv_store *st, struct dv_buf *out, const char *sql, int n, const char *const *vals)
+{
+	int rc;
+	PGresult *r = dv_store_q(st, &rc, sql, n, vals, NULL);
+	if (!r)
+		return rc;
+	if (PQntuples(r) < 1 || PQgetisnull(r, 0, 0)) {
+		PQclear(r);
+		return DV_ENOTFOUND;
+	}
+	if (out)
+		dv_buf_add(out, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+	PQclear(r);
+	return out && out->failed ? DV_ENOMEM : 0;
+}
+
+#define U64(buf, v) (snprintf(buf, sizeof buf, "%" PRIu64, (uint64_t)(v)), buf)
+
+/* ---------------------------------------------------------------- tenants, keys */
+
+int dv_store_auth(struct dv_store *st, const char *key, uint64_t *tenant)
+{
+	char prefix[DV_KEY_PREFIX_LEN + 1];
+	uint8_t hash[32];
+	if (dv_key_parse(key, prefix, hash) != 0)
+		return DV_EUNAUTHORIZED;
+	const char *v[] = {prefix};
+	int rc;
+	PGresult *r = dv_store_q(st, &rc,
+	    "SELECT k.tenant_id, k.hash FROM dv_api_keys k WHERE k.prefix = $1 AND k.revoked_at IS NULL", 1, v, NULL);
+	if (!r)
+		return rc;
+	int ok = 0;
+	if (PQntuples(r) == 1) {
+		size_t hl = 0;
+		unsigned char *h = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 1), &hl);
+		ok = h && hl == 32 && dv_key_equal(h, hash, 32);
+		PQfreemem(h);
+		*tenant = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	}
+	PQclear(r);
+	return ok ? 0 : DV_EUNAUTHORIZED;
+}
+
+/* Insert a new key for tenant; its text into key. */
+static int dv_store_key_insert(struct dv_store *st, uint64_t tenant, const char *name, char key[DV_KEY_LEN + 1],
+    uint64_t *id)
+{
+	if (dv_key_new(key) != 0)
+		return DV_EINTERNAL;
+	char prefix[DV_KEY_PREFIX_LEN + 1], t[24];
+	uint8_t hash[32];
+	dv_key_parse(key, prefix, hash);
+	const char *v[] = {U64(t, tenant), prefix, (const char *)hash, name ? name : ""};
+	const int bin[] = {0, 0, 32, 0};
+	int rc;
+	PGresult *r = dv_store_q(st, &rc,
+	    "INSERT INTO dv_api_keys (tenant_id, prefix, hash, name) VALUES ($1, $2, $3, $4) RETURNING id", 4, v, bin);
+	if (!r)
+		return rc;
+	*id = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
+int dv_store_tenant_create(struct dv_store *st, const char *name, const char *settings_json, struct dv_buf *out)
+{
+	int rc = dv_store_begin(st);
+	if (rc)
+		return rc;
+	const char *v[] = {name, settings_json ? settings_json : "{}"};
+	PGresult *r = dv_store_q(st, &rc,
+	    "INSERT INTO dv_tenants (name, settings) VALUES ($1, $2::jsonb) RETURNING id", 2, v, NULL);
+	if (!r) {
+		dv_store_rollback(st);
+		return rc;
+	}
+	uint64_t id = strtoull(PQgetvalue(r, 0, 0), NULL, 10), kid;
+	PQclear(r);
+	char key[DV_KEY_LEN + 1];
+	rc = dv_store_key_insert(st, id, "first key", key, &kid);
+	if (!rc)
+		rc = dv_store_commit(st);
+	if (rc) {
+		dv_store_rollback(st);
+		return rc;
+	}
+	struct dv_json j;
+	dv_json_init(&j, out);
+	dv_json_obj_open(&j);
+	dv_json_key(&j, "id"); dv_json_uint(&j, id);
+	dv_json_key(&j, "name"); dv_json_str(&j, name);
+	dv_json_key(&j, "api_key"); dv_json_str(&j, key);
+	dv_json_key(&j, "key_id"); dv_json_uint(&j, kid);
+	dv_json_key(&j, "settings"); dv_json_raw(&j, settings_json ? settings_json : "{}");
+	dv_json_obj_close(&j);
+	return 0;
+}
+
+#define TENANT_JSON "json_build_object('id', t.id, 'name', t.name, 'settings', t.settings, 'created_at', t.created_at, " \
+	"'persons', (SELECT count(*) FROM dv_persons p WHERE p.tenant_id = t.id), " \
+	"'faces', (SELECT count(*) FROM dv_faces f WHERE f.tenant_id = t.id))"
+
+int dv_store_tenant_list(struct dv_store *st, struct dv_buf *out)
+{
+	return dv_store_one(st, out,
+	    "SELECT json_build_object('tenants', coalesce(json_agg(" TENANT_JSON " ORDER BY t.id), '[]'))::text FROM dv_tenants t",
+	    0, NULL);
+}
+
+int dv_store_tenant_get(struct dv_store *st, uint64_t tenant, struct dv_buf *out)
+{
+	char t[24];
+	const char *v[] = {U64(t, tenant)};
+	return dv_store_one(st, out, "SELECT " TENANT_JSON "::text FROM dv_tenants t WHERE t.id = $1", 1, v);
+}
+
+int dv_store_tenant_settings(struct dv_store *st, uint64_t tenant, const char *settings_json, struct dv_buf *out)
+{
+	char t[24];
+	const char *v[] = {U64(t, tenant), settings_json};
+	int rc = dv_store_exec(st,
+	    "UPDATE dv_tenants SET settings = jsonb_strip_nulls(settings || $2::jsonb) WHERE id = $1", 2, v);
+	return rc ? rc : dv_store_tenant_get(st, tenant, out);
+}
+
+int dv_store_tenant_flag(struct dv_store *st, uint64_t tenant, const char *key, bool *out)
+{
+	char t[24];
+	const char *v[] = {U64(t, tenant), key};
+	struct dv_buf b;
+	dv_buf_init(&b);
+	int rc = dv_store_one(st, &b, "SELECT coalesce((settings ->> $2)::boolean, false)::text FROM dv_tenants WHERE id = $1", 2,
+	    v);
+	*out = !rc && b.data && !strcmp(b.data, "true");
+	dv_buf_fini(&b);
+	return rc;
+}
+
+int dv_store_key_create(struct dv_store *st, uint64_t tenant, const char *name, struct dv_buf *out)
+{
+	char key[DV_KEY_LEN + 1];
+	uint64_t id;
+	int rc = dv_store_key_insert(st, tenant, name, key, &id);
+	if (rc)
+		return rc;
+	struct dv_json j;
+	dv_json_init(&j, out);
+	dv_json_obj_open(&j);
+	dv_json_key(&j, "id"); dv_json_uint(&j, id);
+	dv_json_key(&j, "name"); dv_json_str(&j, name ? name : "");
+	dv_json_key(&j, "api_key"); dv_json_str(&j, key);
+	dv_json_obj_close(&j);
+	return 0;
+}
+
+int dv_store_key_list(struct dv_store *st, uint64_t tenant, struct dv_buf *out)
+{
+	char t[24];
+	const char *v[] = {U64(t, tenant)};
+	return dv_store_one(st, out,
+	    "SELECT json_build_object('keys', coalesce(json_agg(json_build_object('id', id, 'name', name, 'prefix', 'dvk_' || prefix, "
+	    "'created_at', created_at, 'revoked_at', revoked_at) ORDER BY id), '[]'))::text FROM dv_api_keys WHERE tenant_id = $1",
+	    1, v);
+}
+
+int dv_store_key_revoke(struct dv_store *st, uint64_t tenant, uint64_t key_id)
+{
+	char t[24], k[24];
+	const char *v[] = {U64(t, tenant), U64(k, key_id)};
+	int rc;
+	PGresult *r = dv_store_q(st, &rc,
+	    "UPDATE dv_api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE tenant_id = $1 AND id = $2 RETURNING id", 2, v,
+	    NULL);
+	if (!r)
+		return rc;
+	rc = PQntuples(r) == 1 ? 0 : DV_ENOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- persons */
+
+#define PERSON_JSON "json_build_object('id', p.id, 'name', p.name, 'external_id', p.external_id, " \
+	"'attributes', p.attributes, 'created_at', p.created_at, 'updated_at', p.updated_at, " \
+	"'face_count', (SELECT count(*) FROM dv_faces f WHERE f.tenant_id = p.tenant_id AND f.person_id = p.id))"
+
+int dv_store_person_get(struct dv_store *st, uint64_t tenant, uint64_t person, struct dv_buf *out)
+{
+	char t[24], p[24];
+	const char *v[] = {U64(t, tenant), U64(p, person)};
+	return dv_store_one(st, out, "SELECT " PERSON_JSON "::text FROM dv_persons p WHERE p.tenant_id = $1 AND p.id = $2", 2,
+	    v);
+}
+
+int dv_store_person_create(struct dv_store *st, uint64_t tenant, const char *name, const char *external_id,
+    const char *attributes_json, struct dv_buf *out)
+{
+	char t[24];
+	const char *v[] = {U64(t, tenant), name, external_id, attributes_json ? attributes_json : "{}"};
+	return dv_store_one(st, out,
+	    "INSERT INTO dv_persons AS p (tenant_id, name, external_id, attributes) VALUES ($1, $2, $3, $4::jsonb) "
+	    "RETURNING " PERSON_JSON "::text",
+	    4, v);
+}
+
+int dv_store_person_update(struct dv_store *st, uint64_t tenant, uint64_t person, const char *name,
+    const char *external_id, bool clear_external_id, const char *attributes_json, bool replace, struct dv_buf *out)
+{
+	char t[24], p[24];
+	const char *v[] = {U64(t, tenant), U64(p, person), name, external_id, clear_external_id ? "1" : "0",
+	    attributes_json, replace ? "1" : "0"};
+	return dv_store_one(st, out,
+	    "UPDATE dv_persons AS p SET name = coalesce($3, p.name), "
+	    "external_id = CASE WHEN $5 = '1' THEN NULL ELSE coalesce($4, p.external_id) END, "
+	    "attributes = CASE WHEN $6::jsonb IS NULL THEN p.attributes WHEN $7 = '1' THEN jsonb_strip_nulls($6::jsonb) "
+	    "ELSE jsonb_strip_nulls(p.attributes || $6::jsonb) END, updated_at = now() "
+	    "WHERE p.tenant_id = $1 AND p.id = $2 RETURNING " PERSON_JSON "::text",
+	    7, v);
+}
+
+int dv_store_person_delete(struct dv_store *st, uint64_t tenant, uint64_t person, uint64_t **face_ids, int *n_faces)
+{
+	*face_ids = NULL;
+	*n_faces = 0;
+	char t[24], p[24];
+	const char *v[] = {U64(t, tenant), U64(p, person)};
+	int rc = dv_store_begin(st);
+	if (rc)
+		return rc;
+	/* the row lock first, so that a concurrent enrolment waits for us */
+	PGresult *r = dv_store_q(st, &rc, "SELECT id FROM dv_persons WHERE tenant_id = $1 AND id = $2 FOR UPDATE", 2, v, NULL);
+	if (r && PQntuples(r) == 0)
+		rc = DV_ENOTFOUND;
+	PQclear(r);
+	if (!rc) {
+		r = dv_store_q(st, &rc, "DELETE FROM dv_faces WHERE tenant_id = $1 AND person_id = $2 RETURNING id", 2, v, NULL);
+		if (r) {
+			int n = PQntuples(r);
+			*face_ids = malloc(sizeof **face_ids * (size_t)(n ? n : 1));
+			for (int i = 0; *face_ids && i < n; i++)
+				(*face_ids)[i] = strtoull(PQgetvalue(r, i, 0), NULL, 10);
+			*n_faces = *face_ids ? n : 0;
+			PQclear(r);
+		}
+	}
+	if (!rc)
+		rc = dv_store_exec(st, "DELETE FROM dv_events WHERE tenant_id = $1 AND person_id = $2", 2, v);
+	if (!rc)
+		rc = dv_store_exec(st, "DELETE FROM dv_hook_state WHERE tenant_id = $1 AND person_id = $2", 2, v);
+	if (!rc)
+		rc = dv_store_exec(st, "DELETE FROM dv_persons WHERE tenant_id = $1 AND id = $2", 2, v);
+	if (!rc)
+		rc = dv_store_commit(st);
+	if (rc) {
+		dv_store_rollback(st);
+		free(*face_ids);
+		*face_ids = NULL;
+		*n_faces = 0;
+	}
+	return rc;
+}
+
+int dv_store_person_list(struct dv_store *st, uint64_t tenant, const char *query, int limit, uint64_t after,
+    struct dv_buf *out)
+{
+	char t[24], a[24], l[16];
+	snprintf(l, sizeof l, "%d", limit);
+	const char *v[] = {U64(t, tenant), query && *query ? query : NULL, l, U64(a, after)};
+	return dv_store_one(st, out,
+	    "WITH page AS (SELECT p.* FROM dv_persons p WHERE p.tenant_id = $1 AND p.id > $4 AND "
+	    "($2::text IS NULL OR p.external_id = $2 OR strpos(lower(p.name), lower($2)) > 0) ORDER BY p.id LIMIT $3) "
+	    "SELECT json_build_object('persons', coalesce(json_agg(" PERSON_JSON " ORDER BY p.id), '[]'), "
+	    "'next_after', CASE WHEN count(*) = $3 THEN max(p.id) END)::text FROM page p",
+	    4, v);
+}
+
+/* ---------------------------------------------------------------- faces */
+
+int dv_store_face_add(struct dv_store *st, uint64_t tenant, const struct dv_face_row *f, const char *location,
+    const char *camera, const char *request_id, uint64_t *face_id)
+{
+	char t[24], p[24], d[16], q[32];
+	snprintf(d, sizeof d, "%d", f->dim);
+	snprintf(q, sizeof q, "%.4f", f->quality);
+	/* the vector as little-endian float32 bytes (x86 and arm64 are little-endian) */
+	const char *v[] = {U64(t, tenant), U64(p, f->person), (const char *)f->vec, d, f->model, f->fingerprint,
+	    f->box_json, f->landmarks_json, f->found_by, q, (const char *)f->chip};
+	int bin[] = {0, 0, (int)(sizeof(float) * (size_t)f->dim), 0, 0, 0, 0, 0, 0, 0, f->chip ? (int)f->chip_len : 0};
+	int rc = dv_store_begin(st);
+	if (rc)
+		return rc;
+	PGresult *r = dv_store_q(st, &rc,
+	    "INSERT INTO dv_faces (tenant_id, person_id, embedding, dim, model, fingerprint, box, landmarks, found_by, quality, chip) "
+	    "SELECT $1, p.id, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11 FROM dv_persons p "
+	    "WHERE p.tenant_id = $1 AND p.id = $2 FOR SHARE OF p RETURNING id",
+	    11, v, bin);
+	if (r && PQntuples(r) != 1)
+		rc = DV_ENOTFOUND; /* no such person in this tenant */
+	if (r && !rc)
+		*face_id = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (!rc) {
+		struct dv_event_row ev = {.kind = "enrolled", .person = f->person, .face = *face_id, .distance = -1,
+		    .similarity = -1, .box_json = f->box_json};
+		rc = dv_store_events_add(st, tenant, &ev, 1, location, camera, request_id);
+	}
+	if (!rc)
+		rc = dv_store_commit(st);
+	if (rc)
+		dv_store_rollback(st);
+	return rc;
+}
+
+int dv_store_face_delete(struct dv_store *st, uint64_t tenant, uint64_t face)
+{
+	char t[24], f[24];
+	const char *v[] = {U64(t, tenant), U64(f, face)};
+	int rc;
+	PGresult *r = dv_store_q(st, &rc, "DELETE FROM dv_faces WHERE tenant_id = $1 AND id = $2 RETURNING id", 2, v, NULL);
+	if (!r)
+		return rc;
+	rc = PQntuples(r) == 1 ? 0 : DV_ENOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+int dv_store_face_list(struct dv_store *st, uint64_t tenant, uint64_t person, struct dv_buf *out)
+{
+	char t[24], p[24];
+	const char *v[] = {U64(t, tenant), U64(p, person)};
+	int rc = dv_store_one(st, NULL, "SELECT 1 FROM dv_persons WHERE tenant_id = $1 AND id = $2", 2, v);
+	if (rc)
+		return rc;
+	return dv_store_one(st, out,
+	    "SELECT json_build_object('faces', coalesce(json_agg(json_build_object('face_id', f.id, 'person_id', f.person_id, "
+	    "'box', f.box, 'quality', f.quality, 'found_by', f.found_by, 'model', f.model, 'fingerprint', f.fingerprint, "
+	    "'has_chip', f.chip IS NOT NULL, 'created_at', f.created_at) ORDER BY f.id), '[]'))::text "
+	    "FROM dv_faces f WHERE f.tenant_id = $1 AND f.person_id = $2",
+	    2, v);
+}
+
+int dv_store_face_chip(struct dv_store *st, uint64_t tenant, uint64_t face, struct dv_buf *out)
+{
+	char t[24], f[24];
+	const char *v[] = {U64(t, tenant), U64(f, face)};
+	int rc;
+	PGresult *r = dv_store_q(st, &rc, "SELECT chip FROM dv_faces WHERE tenant_id = $1 AND id = $2", 2, v, NULL);
+	if (!r)
+		return rc;
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+		PQclear(r);
+		return DV_ENOTFOUND;
+	}
+	size_t n = 0;
+	unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &n);
+	PQclear(r);
+	if (!b)
+		return DV_ENOMEM;
+	dv_buf_add(out, b, n);
+	PQfreemem(b);
+	return out->failed ? DV_ENOMEM : 0;
+}
+
+int dv_store_person_vectors(struct dv_store *st, uint64_t tenant, uint64_t person, const char *model,
+    const char *fingerprint, float **vecs, int *n, int dim)
+{
+	*vecs = NULL;
+	*n = 0;
+	char t[24], p[24];
+	const char *v[] = {U64(t, tenant), U64(p, person), model, fingerprint};
+	int rc = dv_store_one(st, NULL, "SELECT 1 FROM dv_persons WHERE tenant_id = $1 AND id = $2", 2, v);
+	if (rc)
+		return rc;
+	PGresult *r = dv_store_q(st, &rc,
+	    "SELECT encode(embedding, 'hex') FROM dv_faces WHERE tenant_id = $1 AND person_id = $2 AND model = $3 AND fingerprint = $4",
+	    4, v, NULL);
+	if (!r)
+		return rc;
+	int m = PQntuples(r);
+	*vecs = malloc(sizeof **vecs * (size_t)dim * (size_t)(m ? m : 1));
+	for (int i = 0; *vecs && i < m; i++) {
+		const char *h = PQgetvalue(r, i, 0);
+		if ((size_t)PQgetlength(r, i, 0) != (size_t)dim * 8)
+			continue;
+		uint8_t *dst = (uint8_t *)(*vecs + (size_t)*n * dim);
+		for (int k = 0; k < dim * 4; k++) {
+			unsigned x;
+			sscanf(h + 2 * k, "%2x", &x);
+			dst[k] = (uint8_t)x;
+		}
+		(*n)++;
+	}
+	PQclear(r);
+	return *vecs ? 0 : DV_ENOMEM;
+}
+
+int dv_store_persons_of_faces(struct dv_store *st, uint64_t tenant, const uint64_t *faces, int n, char **json,
+    uint64_t *person_ids)
+{
+	for (int i = 0; i < n; i++) {
+		json[i] = NULL;
+		person_ids[i] = 0;
+	}
+	if (n == 0)
+		return 0;
+	struct dv_buf arr;
+	dv_buf_init(&arr);
+	dv_buf_puts(&arr, "{");
+	for (int i = 0; i < n; i++)
+		dv_buf_printf(&arr, "%s%" PRIu64, i ? "," : "", faces[i]);
+	dv_buf_puts(&arr, "}");
+	char t[24];
+	const char *v[] = {U64(t, tenant), arr.data};
+	int rc;
+	PGresult *r = dv_store_q(st, &rc,
+	    "SELECT f.id, p.id, json_build_object('id', p.id, 'name', p.name, 'external_id', p.external_id, "
+	    "'attributes', p.attributes)::text FROM dv_faces f JOIN dv_persons p ON p.id = f.person_id AND p.tenant_id = $1 "
+	    "WHERE f.tenant_id = $1 AND f.id = ANY($2::bigint[])",
+	    2, v, NULL);
+	dv_buf_fini(&arr);
+	if (!r)
+		return rc;
+	for (int k = 0; k < PQntuples(r); k++) {
+		uint64_t fid = strtoull(PQgetvalue(r, k, 0), NULL, 10);
+		for (int i = 0; i < n; i++)
+			if (faces[i] == fid && !json[i]) {
+				json[i] = strdup(PQgetvalue(r, k, 2));
+				person_ids[i] = strtoull(PQgetvalue(r, k, 1), NULL, 10);
+			}
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- events */
+
+int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_event_row *ev, int n,
+    const char *location, const char *camera, const char *request_id)
+{
+	if (n == 0)
+		return 0;
+	/* one statement for all the faces of a photo: arrays, unnested */
+	struct dv_buf kinds, persons, facesb, dists, sims, boxes;
+	struct dv_buf *all[] = {&kinds, &persons, &facesb, &dists, &sims, &boxes};
+	for (int i = 0; i < 6; i++) {
+		dv_buf_init(all[i]);
+		dv_buf_puts(all[i], "[");
+	}
+	for (int i = 0; i < n; i++) {
+		const char *c = i ? "," : "";
+		dv_buf_printf(&kinds, "%s\"%s\"", c, ev[i].kind);
+		if (ev[i].person)
+			dv_buf_printf(&persons, "%s%" PRIu64, c, ev[i].person);
+		else
+			dv_buf_printf(&persons, "%snull", c);
+		if (ev[i].face)
+			dv_buf_printf(&facesb, "%s%" PRIu64, c, ev[i].face);
+		else
+			dv_buf_printf(&facesb, "%snull", c);
+		if (ev[i].distance >= 0 && isfinite(ev[i].distance))
+			dv_buf_printf(&dists, "%s%.6g", c, ev[i].distance);
+		else
+			dv_buf_printf(&dists, "%snull", c);
+		if (ev[i].similarity >= 0 && isfinite(ev[i].similarity))
+			dv_buf_printf(&sims, "%s%.6g", c, ev[i].similarity);
+		else
+			dv_buf_printf(&sims, "%snull", c);
+		dv_buf_printf(&boxes, "%s%s", c, ev[i].box_json ? ev[i].box_json : "null");
+	}
+	for (int i = 0; i < 6; i++)
+		dv_buf_puts(all[i], "]");
+	char t[24];
+	const char *v[] = {U64(t, tenant), kinds.data, persons.data, facesb.data, dists.data, sims.data, boxes.data, location,
+	    camera, request_id};
+	int rc = dv_store_exec(st,
+	    "INSERT INTO dv_events (tenant_id, kind, person_id, face_id, distance, similarity, box, location, camera, request_id) "
+	    "SELECT $1, k.value #>> '{}', (p.value #>> '{}')::bigint, (f.value #>> '{}')::bigint, (d.value #>> '{}')::real, "
+	    "(s.value #>> '{}')::real, NULLIF(b.value, 'null'::jsonb), $8, $9, $10 "
+	    "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY k(value, i) "
+	    "JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY p(value, i) USING (i) "
+	    "JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY f(value, i) USING (i) "
+	    "JOIN jsonb_array_elements($5::jsonb) WITH ORDINALITY d(value, i) USING (i) "
+	    "JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY s(value, i) USING (i) "
+	    "JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY b(value, i) USING (i)",
+	    10, v);
+	for (int i = 0; i < 6; i++)
+		dv_buf_fini(all[i]);
+	return rc;
+}
+
+int dv_store_event_list(struct dv_store *st, uint64_t tenant, uint64_t person, const char *kind, const char *since,
+    int limit, uint64_t after, struct dv_buf *out)
+{
+	char t[24], p[24], a[24], l[16];
+	snprintf(l, sizeof l, "%d", limit);
+	const char *v[] = {U64(t, tenant), person ? U64(p, person) : NULL, kind, since, l, U64(a, after)};
+	return dv_store_one(st, out,
+	    "WITH page AS (SELECT e.* FROM dv_events e WHERE e.tenant_id = $1 AND ($2::bigint IS NULL OR e.person_id = $2) "
+	    "AND ($3::text IS NULL OR e.kind = $3) AND ($4::timestamptz IS NULL OR e.created_at >= $4::timestamptz) "
+	    "AND ($6::bigint = 0 OR e.id < $6) ORDER BY e.id DESC LIMIT $5) "
+	    "SELECT json_build_object('events', coalesce(json_agg(json_build_object('id', e.id, 'kind', e.kind, "
+	    "'person', CASE WHEN p.id IS NULL THEN NULL ELSE json_build_object('id', p.id, 'name', p.name, 'external_id', p.external_id) END, "
+	    "'face_id', e.face_id, 'distance', e.distance, 'similarity', e.similarity, 'box', e.box, 'location', e.location, "
+	    "'camera', e.camera, 'request_id', e.request_id, 'time', e.created_at) ORDER BY e.id DESC), '[]'), "
+	    "'next_after', CASE WHEN count(*) = $5 THEN min(e.id) END)::text "
+	    "FROM page e LEFT JOIN dv_persons p ON p.id = e.person_id AND p.tenant_id = $1",
+	    6, v);
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+int dv_store_job_create(struct dv_store *st, uint64_t tenant, const char *op, const char *node,
+    const char *request_json, const char *webhook, uint64_t *job)
+{
+	char t[24];
+	const char *v[] = {U64(t, tenant), op, node, request_json ? request_json : "{}", webhook};
+	int rc;
+	PGresult *r = dv_store_q(st, &rc,
+	    "INSERT INTO dv_jobs (tenant_id, op, status, node, request, webhook) VALUES ($1, $2, 'queued', $3, $4::jsonb, $5) "
+	    "RETURNING id",
+	    5, v, NULL);
+	if (!r)
+		return rc;
+	*job = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
+int dv_store_job_start(struct dv_store *st, uint64_t job)
+{
+	char j[24];
+	const char *v[] = {U64(j, job)};
+	return dv_store_exec(st, "UPDATE dv_jobs SET status = 'running', started_at = now() WHERE id = $1", 1, v);
+}
+
+int dv_store_job_finish(struct dv_store *st, uint64_t job, int status_code, const char *result_json,
+    const char *error_json)
+{
+	char j[24], s[16];
+	snprintf(s, sizeof s, "%d", status_code);
+	const char *v[] = {U64(j, job), result_json, error_json, s};
+	return dv_store_exec(st,
+	    "UPDATE dv_jobs SET status = CASE WHEN $3::jsonb IS NULL THEN 'done' ELSE 'failed' END, result = $2::jsonb, "
+	    "error = $3::jsonb, finished_at = now(), request = request || jsonb_build_object('http_status', $4::int) WHERE id = $1",
+	    4, v);
+}
+
+int dv_store_job_webhook(struct dv_store *st, uint64_t job, int http_status)
+{
+	char j[24], s[16];
+	snprintf(s, sizeof s, "%d", http_status);
+	const char *v[] = {U64(j, job), s};
+	return dv_store_exec(st, "UPDATE dv_jobs SET webhook_status = $2 WHERE id = $1", 2, v);
+}
+
+int dv_store_job_get(struct dv_store *st, uint64_t tenant, uint64_t job, struct dv_buf *out)
+{
+	char t[24], j[24];
+	const char *v[] = {U64(t, tenant), U64(j, job)};
+	return dv_store_one(st, out,
+	    "SELECT json_build_object('id', id, 'op', op, 'status', status, 'result', result, 'error', error, "
+	    "'webhook', webhook, 'webhook_status', webhook_status, 'created_at', created_at, 'started_at', started_at, "
+	    "'finished_at', finished_at)::text FROM dv_jobs WHERE tenant_id = $1 AND id = $2",
+	    2, v);
+}
+
+int dv_store_jobs_interrupted(struct dv_store *st, const char *node)
+{
+	const char *v[] = {node};
+	return dv_store_exec(st,
+	    "UPDATE dv_jobs SET status = 'failed', finished_at = now(), error = '{\"code\":\"interrupted\","
+	    "\"message\":\"the server restarted before the job finished; submit it again\"}' "
+	    "WHERE node = $1 AND status IN ('queued', 'running')",
+	    1, v);
+}

@@ -1,0 +1,117 @@
+/* dv_store.h — every SQL statement of the recognition service, in one place
+ * so that tenant scoping can be checked by reading one file: every query on
+ * tenant data takes the caller's tenant id and filters on it. A store is one
+ * connection, owned by one thread (each worker has its own); it reconnects
+ * by itself, and every failure to reach the database is DV_EDBUNAVAIL.
+ * Results that go to clients are built as JSON text by PostgreSQL. */
+#ifndef DV_STORE_H
+#define DV_STORE_H
+#include "dv_buf.h"
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dv_store {
+	char *conninfo;
+	PGconn *c;
+	bool in_tx;         /* between BEGIN and COMMIT/ROLLBACK */
+	char err[256];      /* the last failure, for logs and error bodies */
+};
+
+void dv_store_init(struct dv_store *st, const char *conninfo);
+void dv_store_fini(struct dv_store *st);
+
+/* Run one statement with text parameters (NULL = SQL NULL); bin[i] > 0 marks
+ * parameter i as binary of that length. Returns the result (caller clears) or
+ * NULL with a dv_err in *rc: DV_EDBUNAVAIL (unreachable, not migrated),
+ * DV_ECONFLICT (unique violation), DV_ENOTFOUND (foreign key), DV_EINVALID
+ * (bad value), DV_EINTERNAL. */
+PGresult *dv_store_q(struct dv_store *st, int *rc, const char *sql, int n, const char *const *vals, const int *bin);
+/* BEGIN / COMMIT / ROLLBACK. */
+int dv_store_begin(struct dv_store *st);
+int dv_store_commit(struct dv_store *st);
+void dv_store_rollback(struct dv_store *st);
+
+/* ---- tenants and keys */
+/* Authenticate a presented API key: 0 with *tenant set, DV_EUNAUTHORIZED or
+ * DV_EDBUNAVAIL. */
+int dv_store_auth(struct dv_store *st, const char *key, uint64_t *tenant);
+/* Create a tenant and its first key; the reply JSON {"id","name","api_key"}
+ * (the key shown once) goes to out. */
+int dv_store_tenant_create(struct dv_store *st, const char *name, const char *settings_json, struct dv_buf *out);
+int dv_store_tenant_list(struct dv_store *st, struct dv_buf *out);
+int dv_store_tenant_get(struct dv_store *st, uint64_t tenant, struct dv_buf *out);
+int dv_store_tenant_settings(struct dv_store *st, uint64_t tenant, const char *settings_json, struct dv_buf *out);
+/* A setting of the tenant: a boolean, or a number (NAN when unset). */
+int dv_store_tenant_flag(struct dv_store *st, uint64_t tenant, const char *key, bool *out);
+int dv_store_key_create(struct dv_store *st, uint64_t tenant, const char *name, struct dv_buf *out);
+int dv_store_key_list(struct dv_store *st, uint64_t tenant, struct dv_buf *out);
+int dv_store_key_revoke(struct dv_store *st, uint64_t tenant, uint64_t key_id);
+
+/* ---- persons */
+int dv_store_person_create(struct dv_store *st, uint64_t tenant, const char *name, const char *external_id,
+    const char *attributes_json, struct dv_buf *out);
+int dv_store_person_get(struct dv_store *st, uint64_t tenant, uint64_t person, struct dv_buf *out);
+/* NULL fields are left alone; attributes are merged (JSON object keys with
+ * null values are removed) unless replace is set. */
+int dv_store_person_update(struct dv_store *st, uint64_t tenant, uint64_t person, const char *name,
+    const char *external_id, bool clear_external_id, const char *attributes_json, bool replace, struct dv_buf *out);
+/* Deletes the person, its faces (their ids go to *face_ids, malloc'd, for
+ * the matcher), events and hook state, in one transaction. */
+int dv_store_person_delete(struct dv_store *st, uint64_t tenant, uint64_t person, uint64_t **face_ids, int *n_faces);
+/* Page of persons by id after `after`, optionally matching query against
+ * name (case-insensitive substring) or external_id (exact). */
+int dv_store_person_list(struct dv_store *st, uint64_t tenant, const char *query, int limit, uint64_t after,
+    struct dv_buf *out);
+
+/* ---- faces */
+struct dv_face_row {
+	uint64_t person;
+	const float *vec;
+	int dim;
+	const char *model, *fingerprint;
+	const char *box_json, *landmarks_json, *found_by;
+	double quality;
+	const uint8_t *chip;     /* JPEG or NULL */
+	size_t chip_len;
+};
+/* Insert a face and its "enrolled" event in one transaction. */
+int dv_store_face_add(struct dv_store *st, uint64_t tenant, const struct dv_face_row *f, const char *location,
+    const char *camera, const char *request_id, uint64_t *face_id);
+int dv_store_face_delete(struct dv_store *st, uint64_t tenant, uint64_t face);
+int dv_store_face_list(struct dv_store *st, uint64_t tenant, uint64_t person, struct dv_buf *out);
+/* The face's JPEG chip into out (raw bytes). */
+int dv_store_face_chip(struct dv_store *st, uint64_t tenant, uint64_t face, struct dv_buf *out);
+/* The vectors of a person's faces under one model stamp (for verify);
+ * *vecs malloc'd, n x dim. */
+int dv_store_person_vectors(struct dv_store *st, uint64_t tenant, uint64_t person, const char *model,
+    const char *fingerprint, float **vecs, int *n, int dim);
+
+/* Person JSON ({"id","name","external_id","attributes"}) of each face id, for
+ * match results; *json[i] is malloc'd or NULL when the face is gone. */
+int dv_store_persons_of_faces(struct dv_store *st, uint64_t tenant, const uint64_t *faces, int n, char **json,
+    uint64_t *person_ids);
+
+/* ---- events */
+struct dv_event_row {
+	const char *kind;        /* recognized, unknown, enrolled */
+	uint64_t person, face;   /* 0 = none */
+	double distance, similarity; /* < 0 = none */
+	const char *box_json;
+};
+int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_event_row *ev, int n,
+    const char *location, const char *camera, const char *request_id);
+int dv_store_event_list(struct dv_store *st, uint64_t tenant, uint64_t person, const char *kind, const char *since,
+    int limit, uint64_t after, struct dv_buf *out);
+
+/* ---- async jobs */
+int dv_store_job_create(struct dv_store *st, uint64_t tenant, const char *op, const char *node,
+    const char *request_json, const char *webhook, uint64_t *job);
+int dv_store_job_start(struct dv_store *st, uint64_t job);
+int dv_store_job_finish(struct dv_store *st, uint64_t job, int status_code, const char *result_json,
+    const char *error_json);
+int dv_store_job_webhook(struct dv_store *st, uint64_t job, int http_status);
+int dv_store_job_get(struct dv_store *st, uint64_t tenant, uint64_t job, struct dv_buf *out);
+/* At start: jobs this node left queued or running are failed (interrupted). */
+int dv_store_jobs_interrupted(struct dv_store *st, const char *node);
+#endif
