@@ -244,8 +244,14 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"align", KT_MAP, 0, 0, 0, NULL, "alignment of faces for the embedder"},
 	{"align.method", KT_ALIGN, OFF(align_method), 0, 0, "dlib",
 	    "dlib: dlib's face chip from 68 landmarks (what the ResNet was trained on); faceapi: face-api's crop from the eye and mouth centres, as its descriptors are computed; box: the detection box"},
+	{"limits.async_jobs", KT_INT, OFF(limits.async_jobs), 1, 1000000, "1000", "async jobs accepted but not finished; beyond it POST /v1/jobs answers 503"},
+	{"admin", KT_MAP, 0, 0, 0, NULL, "the admin API (/v1/admin/...)"},
+	{"admin.key_sha256", KT_STR, OFF(admin_key_sha256), 0, 0, "",
+	    "hex SHA-256 of the admin key (dejaviewd admin key prints a new key and this line); \"\" disables the admin API"},
+	{"node", KT_STR, OFF(node), 0, 0, "", "this server's name, recorded with async jobs; \"\" = the host name"},
 	{"match", KT_MAP, 0, 0, 0, NULL, "matching"},
 	{"match.threshold", KT_DOUBLE, OFF(match_threshold), 0, 10, "0.6", "largest distance that counts as the same person (requests may override it within [0, 10])"},
+	{"match.threshold_max", KT_DOUBLE, OFF(match_threshold_max), 0, 10, "1.0", "largest threshold a request may ask for"},
 	{"match.top_k", KT_INT, OFF(match_top_k), 1, 100, "3", "candidates returned per face (requests may ask for up to 100)"},
 	{"plugins", KT_PLUGINS, 0, 0, 0, NULL, "backends by role: detector, landmarker, embedder, matcher; each {so: NAME, params...}"},
 	{"pipelines", KT_PIPELINES, 0, 0, 0, NULL, "operation -> list of stages (recognize, detect)"},
@@ -766,6 +772,8 @@ void dv_conf_free(struct dv_conf *c)
 	free(c->model_dir);
 	free(c->log_level);
 	free(c->align_method);
+	free(c->admin_key_sha256);
+	free(c->node);
 	for (int r = 0; r < DV_ROLE_COUNT; r++) {
 		struct dv_conf_plugin *p = &c->plugins[r];
 		free(p->so);

@@ -65,12 +65,16 @@ struct dv_conf {
 	char *log_level;
 	char *align_method;       /* "dlib", "faceapi" or "box" */
 	long long whole_image_max_side; /* detect: whole-image fallback for images up to this size, 0 = off */
+	char *admin_key_sha256;   /* hex SHA-256 of the admin key, "" = no admin API */
+	char *node;               /* this server's name (async jobs), "" = the host name */
+	double match_threshold_max; /* a request's threshold may not exceed this */
 	double match_threshold;   /* distance at or below which a face is known */
 	long long match_top_k;    /* candidates returned per face */
 	struct {
 		long long body_bytes, connections, queue, image_pixels, faces;
 		long long frame_bytes, idle_timeout_ms, drain_timeout_ms;
 		long long inflight_per_connection;
+		long long async_jobs;
 	} limits;
 	struct dv_conf_plugin plugins[DV_ROLE_COUNT];
 	struct dv_conf_pipeline pipelines[DV_OP_COUNT];

@@ -20,9 +20,11 @@
 
 enum dv_frame_type {
 	DV_FT_PING = 0x01,      /* -> PONG, echoes the payload */
+	DV_FT_AUTH = 0x02,      /* payload: an API key -> AUTH_OK (the tenant, JSON); needed before 0x10/0x11 */
 	DV_FT_RECOGNIZE = 0x10, /* payload: image bytes -> RESULT (JSON) */
 	DV_FT_DETECT = 0x11,    /* payload: image bytes -> RESULT (JSON) */
 	DV_FT_PONG = 0x81,
+	DV_FT_AUTH_OK = 0x82,
 	DV_FT_RESULT = 0x90,
 	DV_FT_ERROR = 0xFF,     /* payload: {"error":{"code","message"}} */
 };

@@ -3,7 +3,9 @@
  * and metrics at once, turns pipeline requests into jobs, and writes every
  * reply — success or JSON error — when jobs complete. This file and
  * dv_tcp.c are the only places that write replies. */
+#include "dv_api.h"
 #include "dv_buf.h"
+#include "dv_keys.h"
 #include "dv_err.h"
 #include "dv_job.h"
 #include "dv_log.h"
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 static atomic_ullong dv_http_ids = 1ULL << 40; /* distinct from job ids */
+extern const char dv_openapi_yaml[]; /* docs/openapi.yaml, compiled in (dv_openapi.c) */
 
 static void dv_http_send(struct dv_server *s, struct evhttp_request *req, int route, int status,
     const char *ctype, const char *body, size_t len, unsigned long long rid)
@@ -69,85 +72,64 @@ static void dv_http_send_json(struct dv_server *s, struct evhttp_request *req, i
 	dv_http_send(s, req, route, status, "application/json", b->data ? b->data : "{}", b->data ? b->len : 2, rid);
 }
 
-int dv_http_parse_query(const char *q, int *top_k, double *threshold, char *err, size_t errlen)
+static int dv_http_method(enum evhttp_cmd_type c)
 {
-	if (!q || !*q)
-		return 0;
-	struct evkeyvalq kv;
-	TAILQ_INIT(&kv);
-	if (evhttp_parse_query_str(q, &kv) != 0) {
-		snprintf(err, errlen, "the query string is malformed");
-		return DV_EBADREQUEST;
+	switch (c) {
+	case EVHTTP_REQ_GET: return DV_M_GET;
+	case EVHTTP_REQ_POST: return DV_M_POST;
+	case EVHTTP_REQ_PATCH: return DV_M_PATCH;
+	case EVHTTP_REQ_DELETE: return DV_M_DELETE;
+	case EVHTTP_REQ_PUT: return DV_M_PUT;
+	case EVHTTP_REQ_HEAD: return DV_M_HEAD;
+	default: return 0;
 	}
-	int r = 0;
-	for (struct evkeyval *e = kv.tqh_first; e && !r; e = e->next.tqe_next) {
-		char *end;
-		errno = 0;
-		if (!strcmp(e->key, "top_k")) {
-			long v = strtol(e->value, &end, 10);
-			if (!*e->value || *end || errno || v < 1 || v > 100) {
-				snprintf(err, errlen, "top_k must be an integer from 1 to 100");
-				r = DV_EBADREQUEST;
-			} else {
-				*top_k = (int)v;
-			}
-		} else if (!strcmp(e->key, "threshold")) {
-			double v = strtod(e->value, &end);
-			if (!*e->value || *end || errno || !(v >= 0 && v <= 10)) {
-				snprintf(err, errlen, "threshold must be a number from 0 to 10");
-				r = DV_EBADREQUEST;
-			} else {
-				*threshold = v;
-			}
-		} else if (!strcmp(e->key, "location")) {
-			/* accepted here; stored with events by the recognition service */
-		} else {
-			snprintf(err, errlen, "unknown query parameter '%.64s' (expected top_k, threshold, location)", e->key);
-			r = DV_EBADREQUEST;
-		}
-	}
-	evhttp_clear_headers(&kv);
-	return r;
 }
 
-/* The body is sniffed by the decoder, so an absent or generic type is fine:
- * "application/x-www-form-urlencoded" is what `curl --data-binary` sends
- * when the user does not say. Types that say the body is something else
- * (text, JSON until the JSON form is supported) are refused. */
-static bool dv_http_media_ok(const char *ct)
+static void dv_http_allow(struct evhttp_request *req, int allow)
 {
-	if (!ct || !*ct)
-		return true;
-	return !strncasecmp(ct, "image/", 6) || !strncasecmp(ct, "application/octet-stream", 24) ||
-	       !strncasecmp(ct, "application/x-www-form-urlencoded", 33);
+	char a[64] = "";
+	static const struct { int bit; const char *name; } m[] = {
+	    {DV_M_GET, "GET"}, {DV_M_HEAD, "HEAD"}, {DV_M_POST, "POST"}, {DV_M_PATCH, "PATCH"}, {DV_M_DELETE, "DELETE"}};
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+		if (allow & m[i].bit)
+			snprintf(a + strlen(a), sizeof a - strlen(a), "%s%s", a[0] ? ", " : "", m[i].name);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", a);
 }
 
-static void dv_http_pipeline(struct dv_server *s, struct evhttp_request *req, int route, int op)
+static char *dv_strdup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+/* Every /v1 operation: a job with the request's bytes, run by a worker
+ * (dv_ops.c), which authenticates the key against the database. */
+static void dv_http_api(struct dv_server *s, struct evhttp_request *req, int op, uint64_t id)
 {
+	int route = op == DV_API_RECOGNIZE ? DV_ROUTE_RECOGNIZE : op == DV_API_DETECT ? DV_ROUTE_DETECT : DV_ROUTE_API;
 	unsigned long long rid = atomic_fetch_add(&dv_http_ids, 1);
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-		dv_http_send_error(s, req, route, DV_EMETHOD, "use POST with the image as the body", rid);
-		return;
-	}
 	if (s->draining) {
 		dv_http_send_error(s, req, route, DV_ESHUTDOWN, NULL, rid);
 		return;
 	}
-	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-	if (!dv_http_media_ok(ct)) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "Content-Type '%.64s' is not accepted here: send the image bytes as image/*", ct);
-		dv_http_send_error(s, req, route, DV_EMEDIATYPE, msg, rid);
-		return;
-	}
-	int top_k = 0;
-	double threshold = -1;
-	char err[160];
-	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	int r = dv_http_parse_query(q, &top_k, &threshold, err, sizeof err);
-	if (r != 0) {
-		dv_http_send_error(s, req, route, r, err, rid);
+	struct evkeyvalq *in_h = evhttp_request_get_input_headers(req);
+	const char *key = dv_key_from_header(evhttp_find_header(in_h, "Authorization"), evhttp_find_header(in_h, "X-API-Key"));
+	bool admin = false;
+	if (dv_api_is_admin(op)) {
+		const char *want = s->gen->conf->admin_key_sha256;
+		if (!want || !want[0]) {
+			dv_http_send_error(s, req, route, DV_EFORBIDDEN,
+			    "the admin API is disabled: set admin.key_sha256 in the configuration (dejaviewd admin key)", rid);
+			return;
+		}
+		char got[65];
+		dv_key_hash_hex(key ? key : "", got);
+		if (!key || strlen(want) != 64 || !dv_key_equal(got, want, 64)) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
+			dv_http_send_error(s, req, route, DV_EUNAUTHORIZED, "this operation needs the admin key", rid);
+			return;
+		}
+		admin = true;
+	} else if (!key || !*key) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
+		dv_http_send_error(s, req, route, DV_EUNAUTHORIZED,
+		    "send an API key: Authorization: Bearer <key> (or X-API-Key)", rid);
 		return;
 	}
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -156,7 +138,8 @@ static void dv_http_pipeline(struct dv_server *s, struct evhttp_request *req, in
 		dv_http_send_error(s, req, route, DV_ETOOLARGE, NULL, rid);
 		return;
 	}
-	struct dv_job *j = dv_job_new(op, s->gen);
+	int pop = op == DV_API_DETECT ? DV_OP_DETECT : DV_OP_RECOGNIZE;
+	struct dv_job *j = dv_job_new(pop, s->gen);
 	uint8_t *body = malloc(n ? n : 1);
 	if (!j || !body) {
 		free(body);
@@ -167,12 +150,16 @@ static void dv_http_pipeline(struct dv_server *s, struct evhttp_request *req, in
 	evbuffer_remove(in, body, n);
 	j->body = body;
 	j->body_len = n;
-	j->top_k = top_k;
-	j->threshold = threshold;
+	j->api = op;
+	j->path_id = id;
+	j->admin = admin;
+	j->key = dv_strdup_or_null(admin ? NULL : key);
+	j->ctype = dv_strdup_or_null(evhttp_find_header(in_h, "Content-Type"));
+	j->query = dv_strdup_or_null(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)));
 	j->origin = DV_ORIGIN_HTTP;
 	j->origin_ptr = req;
 	j->route = route;
-	r = dv_server_submit(s, j);
+	int r = dv_server_submit(s, j);
 	if (r != 0) {
 		dv_http_send_error(s, req, route, r, NULL, j->id);
 		dv_job_free(j);
@@ -185,10 +172,15 @@ static void dv_http_pipeline(struct dv_server *s, struct evhttp_request *req, in
 void dv_http_complete(struct dv_server *s, struct dv_job *j)
 {
 	struct evhttp_request *req = j->origin_ptr;
+	if (j->err == DV_EUNAUTHORIZED)
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
 	if (j->err)
 		dv_http_send_error(s, req, j->route, j->err, j->errmsg, j->id);
+	else if (j->status == 204)
+		dv_http_send(s, req, j->route, 204, "application/json", "", 0, j->id);
 	else
-		dv_http_send_json(s, req, j->route, 200, &j->reply, j->id);
+		dv_http_send(s, req, j->route, j->status ? j->status : 200, j->reply_ctype ? j->reply_ctype : "application/json",
+		    j->reply.data ? j->reply.data : "{}", j->reply.data ? j->reply.len : 2, j->id);
 }
 
 static void dv_http_readyz(struct dv_server *s, struct evhttp_request *req, unsigned long long rid)
@@ -237,15 +229,38 @@ static void dv_http_handle(struct evhttp_request *req, void *arg)
 	unsigned long long rid;
 	if (!path)
 		path = "/";
-	if (!strcmp(path, "/v1/recognize")) {
-		dv_http_pipeline(s, req, DV_ROUTE_RECOGNIZE, DV_OP_RECOGNIZE);
-		return;
-	}
-	if (!strcmp(path, "/v1/detect")) {
-		dv_http_pipeline(s, req, DV_ROUTE_DETECT, DV_OP_DETECT);
+	if (!strncmp(path, "/v1/", 4) && strcmp(path, "/v1/openapi.yaml")) {
+		uint64_t id;
+		int allow;
+		int op = dv_api_route(dv_http_method(cmd), path, &id, &allow);
+		if (op > 0) {
+			dv_http_api(s, req, op, id);
+			return;
+		}
+		rid = atomic_fetch_add(&dv_http_ids, 1);
+		int route = !strcmp(path, "/v1/recognize") ? DV_ROUTE_RECOGNIZE : !strcmp(path, "/v1/detect") ? DV_ROUTE_DETECT
+		                                                                                             : DV_ROUTE_API;
+		char msg[200];
+		if (op < 0) {
+			dv_http_allow(req, allow);
+			snprintf(msg, sizeof msg, "%.100s does not take this method", path);
+			dv_http_send_error(s, req, route, DV_EMETHOD, msg, rid);
+		} else {
+			snprintf(msg, sizeof msg, "no such resource: %.100s", path);
+			dv_http_send_error(s, req, route, DV_ENOTFOUND, msg, rid);
+		}
 		return;
 	}
 	rid = atomic_fetch_add(&dv_http_ids, 1);
+	if (!strcmp(path, "/v1/openapi.yaml")) {
+		if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+			dv_http_allow(req, DV_M_GET | DV_M_HEAD);
+			dv_http_send_error(s, req, DV_ROUTE_API, DV_EMETHOD, NULL, rid);
+			return;
+		}
+		dv_http_send(s, req, DV_ROUTE_API, 200, "application/yaml", dv_openapi_yaml, strlen(dv_openapi_yaml), rid);
+		return;
+	}
 	int route = !strcmp(path, "/healthz") ? DV_ROUTE_HEALTHZ
 	          : !strcmp(path, "/readyz")  ? DV_ROUTE_READYZ
 	          : !strcmp(path, "/metrics") ? DV_ROUTE_METRICS

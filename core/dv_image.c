@@ -375,3 +375,48 @@ void dv_img_fini(struct dv_img *img)
 	img->pixels = NULL;
 	img->width = img->height = 0;
 }
+
+/* ---------------------------------------------------------------- encoding */
+
+struct dv_jenc_err {
+	struct jpeg_error_mgr mgr;
+	jmp_buf jb;
+};
+
+static void dv_jenc_fail(j_common_ptr c)
+{
+	longjmp(((struct dv_jenc_err *)c->err)->jb, 1);
+}
+
+int dv_image_encode_jpeg(const uint8_t *rgb, int width, int height, int quality, uint8_t **out, size_t *len)
+{
+	struct jpeg_compress_struct c;
+	struct dv_jenc_err e;
+	unsigned char *buf = NULL;
+	unsigned long n = 0;
+	c.err = jpeg_std_error(&e.mgr);
+	e.mgr.error_exit = dv_jenc_fail;
+	if (setjmp(e.jb)) {
+		jpeg_destroy_compress(&c);
+		free(buf);
+		return -1;
+	}
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &buf, &n);
+	c.image_width = (JDIMENSION)width;
+	c.image_height = (JDIMENSION)height;
+	c.input_components = 3;
+	c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, quality, TRUE);
+	jpeg_start_compress(&c, TRUE);
+	while (c.next_scanline < c.image_height) {
+		JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * width * 3);
+		jpeg_write_scanlines(&c, &row, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	*out = buf;
+	*len = n;
+	return 0;
+}

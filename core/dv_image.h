@@ -21,6 +21,9 @@ void dv_img_fini(struct dv_img *img);
 /* The EXIF orientation (1..8) in an APP1 payload starting "Exif\0\0", or 1.
  * Pure; bounds-checked against n. */
 int dv_exif_orientation(const uint8_t *d, size_t n);
+/* Encode an RGB8 image as JPEG (quality 1..100) into a new buffer (*out,
+ * caller frees). Used for the stored face chips. 0 or -1. */
+int dv_image_encode_jpeg(const uint8_t *rgb, int width, int height, int quality, uint8_t **out, size_t *len);
 /* Name of the detected format ("pnm", "jpeg", "png", "unknown"). */
 const char *dv_image_sniff(const uint8_t *data, size_t len);
 #endif

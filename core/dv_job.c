@@ -47,6 +47,11 @@ void dv_job_free(struct dv_job *j)
 	DV_CHECK_JOB(j);
 	j->magic = 0;
 	free(j->body);
+	free(j->key);
+	free(j->ctype);
+	free(j->query);
+	free(j->webhook);
+	free(j->spawn_body);
 	free(j->embeddings);
 	free(j->face_boxes);
 	free(j->faces);

@@ -15,7 +15,7 @@
 
 struct dv_gen;
 
-enum dv_origin { DV_ORIGIN_HTTP = 1, DV_ORIGIN_TCP = 2 };
+enum dv_origin { DV_ORIGIN_HTTP = 1, DV_ORIGIN_TCP = 2, DV_ORIGIN_ASYNC = 3 };
 
 struct dv_job {
 	uint32_t magic;
@@ -31,6 +31,22 @@ struct dv_job {
 	bool has_box;           /* use this face box instead of the detector */
 	float box[4];           /* x, y, w, h */
 	bool keep_embeddings;   /* internal callers: keep the vectors below */
+
+	/* the HTTP API (dv_api.h): set on the loop thread, run by dv_ops.c */
+	int api;                /* enum dv_api_op; 0 = a bare pipeline job */
+	uint64_t path_id;       /* the {id} of the path */
+	char *key;              /* the presented API key (owned), or NULL */
+	bool admin;             /* the key is the configured admin key */
+	char *ctype;            /* Content-Type (owned), or NULL */
+	char *query;            /* the query string (owned), or NULL */
+	uint64_t tenant;        /* set by the worker once authenticated */
+	uint64_t async_id;      /* an async job's dv_jobs row (0: synchronous) */
+	char *webhook;          /* async: called when done (owned) */
+	char *spawn_body;       /* async submission: the job to run next (loop thread submits it) */
+	size_t spawn_len;
+	int spawn_api;
+	int status;             /* HTTP status on success (0 = 200) */
+	const char *reply_ctype; /* static; NULL = application/json */
 
 	/* origin: loop thread only */
 	int origin;

@@ -3,11 +3,14 @@
  * Never log secrets, raw images, embeddings or landmarks. */
 #include "dv_log.h"
 #include <stdatomic.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
 static atomic_int dv_log_level = DV_LOG_LVL_INFO;
+static atomic_int dv_log_fd = -1;
 static _Thread_local unsigned long long dv_log_req;
 static const char *const dv_log_names[] = {"error", "warn", "info", "debug"};
 
@@ -44,8 +47,23 @@ void dv_vlog(int level, const char *prefix, const char *fmt, va_list ap)
 	if (n >= (int)sizeof line - 1)
 		n = sizeof line - 2;
 	line[n++] = '\n';
-	/* One write per line keeps lines from different threads whole. */
-	fwrite(line, 1, n, stderr);
+	/* One write per line keeps lines from different threads whole. The
+	 * descriptor is a copy of stderr taken at start: a plugin that silences
+	 * fd 2 while loading (Darknet's chatter) must not swallow our lines. */
+	int fd = atomic_load(&dv_log_fd);
+	if (fd >= 0) {
+		ssize_t w = write(fd, line, (size_t)n);
+		(void)w;
+	} else {
+		fwrite(line, 1, (size_t)n, stderr);
+	}
+}
+
+void dv_log_init(void)
+{
+	int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0)
+		atomic_store(&dv_log_fd, fd);
 }
 
 void dv_log(int level, const char *fmt, ...)

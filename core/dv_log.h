@@ -7,6 +7,8 @@
 enum { DV_LOG_LVL_ERROR = 0, DV_LOG_LVL_WARN, DV_LOG_LVL_INFO, DV_LOG_LVL_DEBUG };
 
 /* Set the threshold; messages above it are dropped. Thread-safe. */
+/* Log to a private copy of stderr from now on (call first thing in main). */
+void dv_log_init(void);
 void dv_log_set_level(int level);
 int dv_log_get_level(void);
 /* Parse "error|warn|info|debug"; returns the level or -1. */

@@ -2,6 +2,7 @@
  * --check-config, --migrate, --help-config), run on the main thread, which
  * becomes the event-loop thread when serving. */
 #include "config.h"
+#include "dv_admin.h"
 #include "dv_db.h"
 #include "dv_gen.h"
 #include "dv_log.h"
@@ -19,6 +20,7 @@ static void dv_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: dejaviewd [-c FILE] [--check-config | --migrate | --help-config]\n"
+	    "       dejaviewd [-c FILE] admin COMMAND   (dejaviewd admin help)\n"
 	    "\n"
 	    "  -c, --config FILE   configuration file (default %s)\n"
 	    "  -t, --check-config  parse the configuration, load and try every plugin, report\n"
@@ -109,9 +111,11 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	dv_log_init();
 	const char *conf = DV_SYSCONF_FILE, *ports = NULL;
 	int mode = 0, o;
-	while ((o = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
+	/* "+": stop at the first non-option (admin subcommands take their own) */
+	while ((o = getopt_long(argc, argv, "+c:tVh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': conf = optarg; break;
 		case 't': mode = 't'; break;
@@ -123,6 +127,8 @@ int main(int argc, char **argv)
 		default: dv_usage(stderr); return 2;
 		}
 	}
+	if (optind < argc && !strcmp(argv[optind], "admin"))
+		return dv_admin_main(conf, argc - optind - 1, argv + optind + 1);
 	if (optind != argc) {
 		dv_usage(stderr);
 		return 2;

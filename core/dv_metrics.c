@@ -6,7 +6,7 @@
 static const double dv_bounds[DV_HIST_BUCKETS - 1] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 static const char *const dv_route_names[DV_ROUTE_COUNT] = {
-	"/healthz", "/readyz", "/metrics", "/v1/recognize", "/v1/detect", "other", "tcp"};
+	"/healthz", "/readyz", "/metrics", "/v1/recognize", "/v1/detect", "other", "tcp", "/v1/*"};
 
 const char *dv_route_name(int r) { return r >= 0 && r < DV_ROUTE_COUNT ? dv_route_names[r] : "other"; }
 

@@ -14,6 +14,7 @@ enum dv_route {
 	DV_ROUTE_DETECT,
 	DV_ROUTE_OTHER,
 	DV_ROUTE_TCP,
+	DV_ROUTE_API,      /* every other /v1 operation */
 	DV_ROUTE_COUNT
 };
 

@@ -438,8 +438,6 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 		if (s == DV_STAGE_DETECT && w.n_faces == 0 && job->op == DV_OP_RECOGNIZE)
 			dv_debug("no face in image");
 	}
-	if (!job->err && w.have[DV_STAGE_MATCH] && w.n_faces > 0 && w.ctx->hooks && w.ctx->hooks->resolve)
-		w.ctx->hooks->resolve(w.ctx->hooks_arg, job, w.matches, w.n_matches, w.n_faces, w.top_k, w.threshold);
 	if (!job->err && job->keep_embeddings && w.have[DV_STAGE_DETECT] && w.n_faces > 0) {
 		job->faces = malloc(sizeof *job->faces * (size_t)w.n_faces);
 		if (job->faces)
@@ -487,6 +485,9 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 			}
 		}
 	}
+	/* the service's lookups (persons, events) see the kept faces */
+	if (!job->err && w.have[DV_STAGE_MATCH] && w.ctx->hooks && w.ctx->hooks->resolve)
+		w.ctx->hooks->resolve(w.ctx->hooks_arg, job, w.matches, w.n_matches, w.n_faces, w.top_k, w.threshold);
 	if (!job->err)
 		dv_reply(&w);
 	dv_img_fini(&w.img);

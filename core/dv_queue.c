@@ -31,12 +31,17 @@ void dv_queue_fini(struct dv_queue *q)
 
 int dv_queue_push(struct dv_queue *q, struct dv_job *j)
 {
+	return dv_queue_push_ex(q, j, false);
+}
+
+int dv_queue_push_ex(struct dv_queue *q, struct dv_job *j, bool over_cap)
+{
 	DV_CHECK_JOB(j);
 	int r = 0;
 	pthread_mutex_lock(&q->mu);
 	if (q->closed) {
 		r = DV_ESHUTDOWN;
-	} else if (q->len >= q->cap) {
+	} else if (q->len >= q->cap && !over_cap) {
 		r = DV_EOVERLOADED;
 	} else {
 		j->next = NULL;

@@ -23,6 +23,9 @@ void dv_queue_fini(struct dv_queue *q);
 /* Never blocks. Returns 0, DV_EOVERLOADED when full, DV_ESHUTDOWN when closed.
  * On success the queue owns the job until a worker pops it. */
 int dv_queue_push(struct dv_queue *q, struct dv_job *j);
+/* over_cap: accepted beyond the capacity (async jobs already acknowledged,
+ * bounded by limits.async_jobs). */
+int dv_queue_push_ex(struct dv_queue *q, struct dv_job *j, bool over_cap);
 /* Blocks until a job is available; NULL once closed and empty. */
 struct dv_job *dv_queue_pop(struct dv_queue *q);
 /* Wake all workers; pop returns NULL once the queue is empty. */

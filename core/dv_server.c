@@ -3,8 +3,10 @@
  * database monitor, routes completed jobs back to the listener that owns
  * them, reloads on SIGHUP and drains on SIGTERM. */
 #include "config.h"
+#include "dv_api.h"
 #include "dv_db.h"
 #include "dv_err.h"
+#include "dv_gallery.h"
 #include "dv_job.h"
 #include "dv_log.h"
 #include "dv_server.h"
@@ -68,6 +70,10 @@ bool dv_server_ready(struct dv_server *s, char *why, size_t len)
 		snprintf(why, len, "the database is unavailable");
 		return false;
 	}
+	if (!atomic_load(&s->gen->gallery_ready)) {
+		snprintf(why, len, "the gallery is loading from the database");
+		return false;
+	}
 	for (int i = 0; i < s->n_workers; i++)
 		if (!atomic_load(&s->workers[i].ready)) {
 			snprintf(why, len, "worker %d has no working plugin instances: %s", i, s->workers[i].err);
@@ -98,6 +104,36 @@ static void dv_server_trim(evutil_socket_t fd, short what, void *arg)
 		malloc_trim(0);
 }
 
+/* An async submission was acknowledged (202): queue its work, beyond the
+ * queue's capacity if need be (bounded by limits.async_jobs). */
+static void dv_server_spawn(struct dv_server *s, struct dv_job *sub)
+{
+	struct dv_job *j = dv_job_new(sub->spawn_api == DV_API_DETECT ? DV_OP_DETECT : DV_OP_RECOGNIZE, s->gen);
+	if (!j) {
+		dv_err("out of memory: async job lost job=%llu", (unsigned long long)sub->async_id);
+		return;
+	}
+	j->api = sub->spawn_api;
+	j->body = (uint8_t *)sub->spawn_body;
+	j->body_len = sub->spawn_len;
+	sub->spawn_body = NULL;
+	j->ctype = strdup("application/json");
+	j->tenant = sub->tenant;
+	j->async_id = sub->async_id;
+	j->path_id = sub->path_id;
+	j->webhook = sub->webhook;
+	sub->webhook = NULL;
+	j->origin = DV_ORIGIN_ASYNC;
+	j->route = DV_ROUTE_API;
+	if (dv_queue_push_ex(&s->queue, j, true) == 0) {
+		s->inflight++;
+	} else {
+		dv_warn("async job not run: shutting down job=%llu", (unsigned long long)j->async_id);
+		atomic_fetch_sub(&s->async_pending, 1);
+		dv_job_free(j);
+	}
+}
+
 static void dv_server_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct dv_server *s = arg;
@@ -112,8 +148,11 @@ static void dv_server_done(evutil_socket_t fd, short what, void *arg)
 		dv_hist_observe(&s->metrics.request, dv_ms_since(&j->t_start) / 1e3);
 		if (j->origin == DV_ORIGIN_HTTP)
 			dv_http_complete(s, j);
-		else
+		else if (j->origin == DV_ORIGIN_TCP)
 			dv_tcp_complete(s, j);
+		/* DV_ORIGIN_ASYNC: the worker stored the result (and called the webhook) */
+		if (j->spawn_body && !j->err)
+			dv_server_spawn(s, j);
 		s->inflight--;
 		dv_job_free(j);
 		j = next;
@@ -181,6 +220,30 @@ static void dv_errs_log(const struct dv_conf_errs *e, const char *what)
 		dv_err("%s: %s", what, e->msg[i]);
 }
 
+/* A reloaded generation takes over once its matcher holds the gallery (so
+ * that no request sees an empty one), or after 60 s whatever the state. */
+static void dv_server_pending_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct dv_server *s = arg;
+	struct dv_gen *g = s->pending;
+	if (!g)
+		return;
+	bool late = dv_ms_since(&s->t_pending) > 60000;
+	if (!atomic_load(&g->gallery_ready) && !late) {
+		struct timeval tv = {0, 20000};
+		event_add(s->ev_pending, &tv);
+		return;
+	}
+	if (late)
+		dv_warn("the reloaded generation's gallery is not loaded after 60 s; switching anyway gen=%lu", g->id);
+	struct dv_gen *old = s->gen;
+	s->gen = g;
+	s->pending = NULL;
+	dv_gen_unref(old);
+	s->metrics.reloads_ok++;
+	dv_info("configuration reloaded gen=%lu", g->id);
+}
+
 static void dv_server_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct dv_server *s = arg;
@@ -211,11 +274,14 @@ static void dv_server_reload(evutil_socket_t sig, short what, void *arg)
 		evhttp_set_timeout(s->http, (int)((n->limits.idle_timeout_ms + 999) / 1000));
 	}
 	dv_log_set_level(dv_log_level_parse(n->log_level));
-	struct dv_gen *old = s->gen;
-	s->gen = g;
-	dv_gen_unref(old);
-	s->metrics.reloads_ok++;
-	dv_info("configuration reloaded gen=%lu", g->id);
+	if (s->pending) {
+		dv_warn("a reload was still loading its gallery; replaced by this one gen=%lu", s->pending->id);
+		dv_gen_unref(s->pending);
+	}
+	s->pending = g;
+	clock_gettime(CLOCK_MONOTONIC, &s->t_pending);
+	dv_gallery_serve(s->gallery, g);
+	dv_server_pending_check(-1, 0, s);
 }
 
 static int dv_write_ports(struct dv_server *s)
@@ -318,16 +384,26 @@ int dv_server_run(const char *conf_path, const char *ports_file)
 	s->ev_drain = evtimer_new(s->base, dv_server_drain_timeout, s);
 	s->ev_trim = evtimer_new(s->base, dv_server_trim, s);
 	s->ev_flush = evtimer_new(s->base, dv_server_flush_check, s);
-	if (!s->done.ev || !s->ev_term || !s->ev_int || !s->ev_hup || !s->ev_drain || !s->ev_trim || !s->ev_flush)
+	s->ev_pending = evtimer_new(s->base, dv_server_pending_check, s);
+	if (!s->done.ev || !s->ev_term || !s->ev_int || !s->ev_hup || !s->ev_drain || !s->ev_trim || !s->ev_flush ||
+	    !s->ev_pending)
 		goto out_base;
 	event_add(s->ev_term, NULL);
 	event_add(s->ev_int, NULL);
 	event_add(s->ev_hup, NULL);
 
-	if (conf->database[0])
+	if (conf->node[0])
+		snprintf(s->node, sizeof s->node, "%s", conf->node);
+	else if (gethostname(s->node, sizeof s->node - 1) != 0)
+		snprintf(s->node, sizeof s->node, "dejaviewd");
+	atomic_init(&s->async_pending, 0);
+	if (conf->database[0]) {
 		s->db = dv_db_monitor_start(conf->database, conf->migrate_on_start);
-	else
+		s->gallery = dv_gallery_start(conf->database, s->node);
+	} else {
 		dv_warn("no database is configured: /readyz will answer 503");
+	}
+	dv_gallery_serve(s->gallery, s->gen);
 	s->n_workers = (int)conf->workers;
 	if (dv_workers_start(s) != 0)
 		goto out_workers;
@@ -355,6 +431,8 @@ out_workers:
 	}
 	dv_http_free(s);
 	dv_tcp_free(s);
+	dv_gallery_stop(s->gallery);
+	dv_gen_unref(s->pending);
 	dv_db_monitor_stop(s->db);
 out_base:
 	if (s->done.ev)
@@ -371,6 +449,8 @@ out_base:
 		event_free(s->ev_trim);
 	if (s->ev_flush)
 		event_free(s->ev_flush);
+	if (s->ev_pending)
+		event_free(s->ev_pending);
 	dv_done_fini(&s->done);
 	dv_queue_fini(&s->queue);
 	if (s->base)

@@ -17,6 +17,8 @@ struct event;
 struct dv_db_monitor;
 struct sockaddr;
 struct dv_job;
+struct dv_store;
+struct dv_gallery;
 
 struct dv_worker {
 	int index;
@@ -25,6 +27,7 @@ struct dv_worker {
 	struct dv_gen *gen;                        /* generation of inst[] */
 	struct dv_instance *inst[DV_ROLE_COUNT];  /* own (non-shared) instances */
 	atomic_int ready;                          /* plugins instantiated */
+	struct dv_store *store;                    /* this worker's database connection */
 	struct timespec failed_at;                 /* last failed instantiation */
 	char err[768];
 };
@@ -57,6 +60,12 @@ struct dv_server {
 	bool draining;
 	struct timespec t_start;
 	struct dv_db_monitor *db;
+	struct dv_gallery *gallery;  /* matcher <-> PostgreSQL (NULL without a database) */
+	struct dv_gen *pending;      /* a reloaded generation waiting for its gallery */
+	struct timespec t_pending;
+	struct event *ev_pending;
+	atomic_int async_pending;    /* async jobs accepted, not finished */
+	char node[128];
 	const char *ports_file;
 };
 
@@ -85,8 +94,6 @@ void dv_http_free(struct dv_server *s);
 /* Bytes of replies not yet written to sockets. */
 size_t dv_http_pending_output(struct dv_server *s);
 void dv_http_complete(struct dv_server *s, struct dv_job *j);
-/* Parse "top_k=3&threshold=0.5" style query into the job (pure). */
-int dv_http_parse_query(const char *query, int *top_k, double *threshold, char *err, size_t errlen);
 
 /* dv_tcp.c */
 int dv_tcp_start(struct dv_server *s);

@@ -233,14 +233,14 @@ int dv_store_tenant_create(struct dv_store *st, const char *name, const char *se
 	return 0;
 }
 
-#define TENANT_JSON "json_build_object('id', t.id, 'name', t.name, 'settings', t.settings, 'created_at', t.created_at, " \
+#define TENANT_JSON "jsonb_build_object('id', t.id, 'name', t.name, 'settings', t.settings, 'created_at', t.created_at, " \
 	"'persons', (SELECT count(*) FROM dv_persons p WHERE p.tenant_id = t.id), " \
 	"'faces', (SELECT count(*) FROM dv_faces f WHERE f.tenant_id = t.id))"
 
 int dv_store_tenant_list(struct dv_store *st, struct dv_buf *out)
 {
 	return dv_store_one(st, out,
-	    "SELECT json_build_object('tenants', coalesce(json_agg(" TENANT_JSON " ORDER BY t.id), '[]'))::text FROM dv_tenants t",
+	    "SELECT jsonb_build_object('tenants', coalesce(jsonb_agg(" TENANT_JSON " ORDER BY t.id), '[]'))::text FROM dv_tenants t",
 	    0, NULL);
 }
 
@@ -295,7 +295,7 @@ int dv_store_key_list(struct dv_store *st, uint64_t tenant, struct dv_buf *out)
 	char t[24];
 	const char *v[] = {U64(t, tenant)};
 	return dv_store_one(st, out,
-	    "SELECT json_build_object('keys', coalesce(json_agg(json_build_object('id', id, 'name', name, 'prefix', 'dvk_' || prefix, "
+	    "SELECT jsonb_build_object('keys', coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'prefix', 'dvk_' || prefix, "
 	    "'created_at', created_at, 'revoked_at', revoked_at) ORDER BY id), '[]'))::text FROM dv_api_keys WHERE tenant_id = $1",
 	    1, v);
 }
@@ -317,7 +317,7 @@ int dv_store_key_revoke(struct dv_store *st, uint64_t tenant, uint64_t key_id)
 
 /* ---------------------------------------------------------------- persons */
 
-#define PERSON_JSON "json_build_object('id', p.id, 'name', p.name, 'external_id', p.external_id, " \
+#define PERSON_JSON "jsonb_build_object('id', p.id, 'name', p.name, 'external_id', p.external_id, " \
 	"'attributes', p.attributes, 'created_at', p.created_at, 'updated_at', p.updated_at, " \
 	"'face_count', (SELECT count(*) FROM dv_faces f WHERE f.tenant_id = p.tenant_id AND f.person_id = p.id))"
 
@@ -406,7 +406,7 @@ int dv_store_person_list(struct dv_store *st, uint64_t tenant, const char *query
 	return dv_store_one(st, out,
 	    "WITH page AS (SELECT p.* FROM dv_persons p WHERE p.tenant_id = $1 AND p.id > $4 AND "
 	    "($2::text IS NULL OR p.external_id = $2 OR strpos(lower(p.name), lower($2)) > 0) ORDER BY p.id LIMIT $3) "
-	    "SELECT json_build_object('persons', coalesce(json_agg(" PERSON_JSON " ORDER BY p.id), '[]'), "
+	    "SELECT jsonb_build_object('persons', coalesce(jsonb_agg(" PERSON_JSON " ORDER BY p.id), '[]'), "
 	    "'next_after', CASE WHEN count(*) = $3 THEN max(p.id) END)::text FROM page p",
 	    4, v);
 }
@@ -469,7 +469,7 @@ int dv_store_face_list(struct dv_store *st, uint64_t tenant, uint64_t person, st
 	if (rc)
 		return rc;
 	return dv_store_one(st, out,
-	    "SELECT json_build_object('faces', coalesce(json_agg(json_build_object('face_id', f.id, 'person_id', f.person_id, "
+	    "SELECT jsonb_build_object('faces', coalesce(jsonb_agg(jsonb_build_object('face_id', f.id, 'person_id', f.person_id, "
 	    "'box', f.box, 'quality', f.quality, 'found_by', f.found_by, 'model', f.model, 'fingerprint', f.fingerprint, "
 	    "'has_chip', f.chip IS NOT NULL, 'created_at', f.created_at) ORDER BY f.id), '[]'))::text "
 	    "FROM dv_faces f WHERE f.tenant_id = $1 AND f.person_id = $2",
@@ -550,7 +550,7 @@ int dv_store_persons_of_faces(struct dv_store *st, uint64_t tenant, const uint64
 	const char *v[] = {U64(t, tenant), arr.data};
 	int rc;
 	PGresult *r = dv_store_q(st, &rc,
-	    "SELECT f.id, p.id, json_build_object('id', p.id, 'name', p.name, 'external_id', p.external_id, "
+	    "SELECT f.id, p.id, jsonb_build_object('id', p.id, 'name', p.name, 'external_id', p.external_id, "
 	    "'attributes', p.attributes)::text FROM dv_faces f JOIN dv_persons p ON p.id = f.person_id AND p.tenant_id = $1 "
 	    "WHERE f.tenant_id = $1 AND f.id = ANY($2::bigint[])",
 	    2, v, NULL);
@@ -635,8 +635,8 @@ int dv_store_event_list(struct dv_store *st, uint64_t tenant, uint64_t person, c
 	    "WITH page AS (SELECT e.* FROM dv_events e WHERE e.tenant_id = $1 AND ($2::bigint IS NULL OR e.person_id = $2) "
 	    "AND ($3::text IS NULL OR e.kind = $3) AND ($4::timestamptz IS NULL OR e.created_at >= $4::timestamptz) "
 	    "AND ($6::bigint = 0 OR e.id < $6) ORDER BY e.id DESC LIMIT $5) "
-	    "SELECT json_build_object('events', coalesce(json_agg(json_build_object('id', e.id, 'kind', e.kind, "
-	    "'person', CASE WHEN p.id IS NULL THEN NULL ELSE json_build_object('id', p.id, 'name', p.name, 'external_id', p.external_id) END, "
+	    "SELECT jsonb_build_object('events', coalesce(jsonb_agg(jsonb_build_object('id', e.id, 'kind', e.kind, "
+	    "'person', CASE WHEN p.id IS NULL THEN NULL ELSE jsonb_build_object('id', p.id, 'name', p.name, 'external_id', p.external_id) END, "
 	    "'face_id', e.face_id, 'distance', e.distance, 'similarity', e.similarity, 'box', e.box, 'location', e.location, "
 	    "'camera', e.camera, 'request_id', e.request_id, 'time', e.created_at) ORDER BY e.id DESC), '[]'), "
 	    "'next_after', CASE WHEN count(*) = $5 THEN min(e.id) END)::text "
@@ -695,18 +695,8 @@ int dv_store_job_get(struct dv_store *st, uint64_t tenant, uint64_t job, struct 
 	char t[24], j[24];
 	const char *v[] = {U64(t, tenant), U64(j, job)};
 	return dv_store_one(st, out,
-	    "SELECT json_build_object('id', id, 'op', op, 'status', status, 'result', result, 'error', error, "
+	    "SELECT jsonb_build_object('id', id, 'op', op, 'status', status, 'result', result, 'error', error, "
 	    "'webhook', webhook, 'webhook_status', webhook_status, 'created_at', created_at, 'started_at', started_at, "
 	    "'finished_at', finished_at)::text FROM dv_jobs WHERE tenant_id = $1 AND id = $2",
 	    2, v);
-}
-
-int dv_store_jobs_interrupted(struct dv_store *st, const char *node)
-{
-	const char *v[] = {node};
-	return dv_store_exec(st,
-	    "UPDATE dv_jobs SET status = 'failed', finished_at = now(), error = '{\"code\":\"interrupted\","
-	    "\"message\":\"the server restarted before the job finished; submit it again\"}' "
-	    "WHERE node = $1 AND status IN ('queued', 'running')",
-	    1, v);
 }

@@ -112,6 +112,4 @@ int dv_store_job_finish(struct dv_store *st, uint64_t job, int status_code, cons
     const char *error_json);
 int dv_store_job_webhook(struct dv_store *st, uint64_t job, int http_status);
 int dv_store_job_get(struct dv_store *st, uint64_t tenant, uint64_t job, struct dv_buf *out);
-/* At start: jobs this node left queued or running are failed (interrupted). */
-int dv_store_jobs_interrupted(struct dv_store *st, const char *node);
 #endif

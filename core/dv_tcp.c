@@ -3,6 +3,7 @@
  * pipeline requests as jobs (many in flight per connection, answered by
  * request id) and writes result or error frames when jobs complete. */
 #include "dv_buf.h"
+#include "dv_api.h"
 #include "dv_err.h"
 #include "dv_frame.h"
 #include "dv_job.h"
@@ -27,8 +28,16 @@ struct dv_tcp_conn {
 	struct bufferevent *bev; /* NULL once the socket is closed */
 	int inflight;            /* jobs not yet answered */
 	bool closing;            /* close after the output is flushed */
+	char *key;               /* the API key accepted by an AUTH frame */
 	struct dv_tcp_conn *prev, *next;
 };
+
+static void dv_tcp_conn_free(struct dv_tcp_conn *c)
+{
+	c->magic = 0;
+	free(c->key);
+	free(c);
+}
 
 static void dv_tcp_unlink(struct dv_tcp_conn *c)
 {
@@ -50,10 +59,8 @@ static void dv_tcp_close(struct dv_tcp_conn *c)
 		c->s->tcp_conns--;
 		dv_tcp_unlink(c);
 	}
-	if (c->inflight == 0) {
-		c->magic = 0;
-		free(c);
-	}
+	if (c->inflight == 0)
+		dv_tcp_conn_free(c);
 }
 
 static void dv_tcp_send(struct dv_tcp_conn *c, uint8_t type, uint32_t id, const void *p, size_t n)
@@ -106,7 +113,7 @@ static void dv_tcp_frame(struct dv_tcp_conn *c, const struct dv_frame_hdr *h, st
 		free(p);
 		return;
 	}
-	if (h->type != DV_FT_RECOGNIZE && h->type != DV_FT_DETECT) {
+	if (h->type != DV_FT_RECOGNIZE && h->type != DV_FT_DETECT && h->type != DV_FT_AUTH) {
 		evbuffer_drain(in, h->len);
 		s->metrics.tcp_bad_frames++;
 		char msg[64];
@@ -124,8 +131,18 @@ static void dv_tcp_frame(struct dv_tcp_conn *c, const struct dv_frame_hdr *h, st
 		dv_tcp_send_error(c, h->req_id, DV_EOVERLOADED, "too many requests in flight on this connection");
 		return;
 	}
-	struct dv_job *j = dv_job_new(h->type == DV_FT_RECOGNIZE ? DV_OP_RECOGNIZE : DV_OP_DETECT, s->gen);
-	uint8_t *body = h->len ? malloc(h->len) : malloc(1);
+	if (h->type != DV_FT_AUTH && !c->key) {
+		evbuffer_drain(in, h->len);
+		dv_tcp_send_error(c, h->req_id, DV_EUNAUTHORIZED, "send an AUTH frame with an API key first");
+		return;
+	}
+	if (h->type == DV_FT_AUTH && (h->len == 0 || h->len > 256)) {
+		evbuffer_drain(in, h->len);
+		dv_tcp_send_error(c, h->req_id, DV_EUNAUTHORIZED, "the AUTH frame carries the API key (1 to 256 bytes)");
+		return;
+	}
+	struct dv_job *j = dv_job_new(h->type == DV_FT_DETECT ? DV_OP_DETECT : DV_OP_RECOGNIZE, s->gen);
+	uint8_t *body = malloc((size_t)h->len + 1);
 	if (!j || !body) {
 		free(body);
 		dv_job_free(j);
@@ -134,8 +151,18 @@ static void dv_tcp_frame(struct dv_tcp_conn *c, const struct dv_frame_hdr *h, st
 		return;
 	}
 	evbuffer_remove(in, body, h->len);
-	j->body = body;
-	j->body_len = h->len;
+	if (h->type == DV_FT_AUTH) {
+		/* checked by a worker against the database (the tenant's record is the answer) */
+		body[h->len] = 0;
+		j->key = (char *)body;
+		j->body = NULL;
+		j->api = DV_API_TENANT_GET;
+	} else {
+		j->body = body;
+		j->body_len = h->len;
+		j->api = h->type == DV_FT_DETECT ? DV_API_DETECT : DV_API_RECOGNIZE;
+		j->key = strdup(c->key);
+	}
 	j->origin = DV_ORIGIN_TCP;
 	j->origin_ptr = c;
 	j->tcp_req_id = h->req_id;
@@ -262,13 +289,19 @@ void dv_tcp_complete(struct dv_server *s, struct dv_job *j)
 	if (c->bev) {
 		if (j->err) {
 			dv_tcp_send_error(c, j->tcp_req_id, j->err, j->errmsg);
+		} else if (j->api == DV_API_TENANT_GET) {
+			/* AUTH accepted: the key serves every later frame */
+			free(c->key);
+			c->key = j->key;
+			j->key = NULL;
+			dv_tcp_send(c, DV_FT_AUTH_OK, j->tcp_req_id, j->reply.data, j->reply.len);
+			s->metrics.requests[DV_ROUTE_TCP][200]++;
 		} else {
 			dv_tcp_send(c, DV_FT_RESULT, j->tcp_req_id, j->reply.data, j->reply.len);
 			s->metrics.requests[DV_ROUTE_TCP][200]++;
 		}
 	} else if (c->inflight == 0) {
-		c->magic = 0;
-		free(c);
+		dv_tcp_conn_free(c);
 	}
 }
 

@@ -3,10 +3,13 @@
  * generation (creating them on the first job of a new generation), runs the
  * pipeline and hands the job back through the completion queue. Workers
  * never touch libevent objects other than event_active(). */
+#include "dv_api.h"
 #include "dv_err.h"
 #include "dv_job.h"
 #include "dv_log.h"
+#include "dv_ops.h"
 #include "dv_pipeline.h"
+#include "dv_store.h"
 #include "dv_server.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,21 +63,25 @@ static void *dv_worker_main(void *arg)
 			dv_worker_switch(w, j->gen);
 		else if (!atomic_load(&w->ready) && dv_ms_since(&w->failed_at) >= 1000)
 			dv_worker_switch(w, w->gen);
-		if (!atomic_load(&w->ready)) {
+		if (!atomic_load(&w->ready) && dv_api_needs_plugins(j->api)) {
 			dv_job_fail(j, DV_EPLUGIN, "plugins are unavailable on this worker: %s", w->err);
 		} else {
-			struct dv_pipeline_ctx ctx = {.conf = w->gen->conf};
+			struct dv_ops_ctx oc = {.pipe = {.conf = w->gen->conf}, .store = w->store, .gallery = s->gallery,
+			    .node = s->node, .async_pending = &s->async_pending};
 			for (int r = 0; r < DV_ROLE_COUNT; r++)
-				ctx.inst[r] = w->inst[r] ? w->inst[r] : w->gen->shared[r];
+				oc.pipe.inst[r] = w->inst[r] ? w->inst[r] : w->gen->shared[r];
 			struct timespec t0;
 			clock_gettime(CLOCK_MONOTONIC, &t0);
-			dv_pipeline_run(j, &ctx);
+			dv_ops_run(j, &oc);
 			j->run_ms = dv_ms_since(&t0);
 		}
 		dv_log_set_request(0);
 		dv_done_push(&s->done, j);
 	}
 	dv_worker_drop(w);
+	dv_store_fini(w->store);
+	free(w->store);
+	w->store = NULL;
 	return NULL;
 }
 
@@ -88,6 +95,10 @@ int dv_workers_start(struct dv_server *s)
 		w->index = i;
 		w->srv = s;
 		atomic_init(&w->ready, 0);
+		w->store = malloc(sizeof *w->store);
+		if (!w->store)
+			return -1;
+		dv_store_init(w->store, s->gen->conf->database);
 		/* Instances are created before the thread starts so that readiness
 		 * is known at once; the thread then owns them. */
 		dv_worker_switch(w, s->gen);

@@ -43,12 +43,12 @@ CREATE INDEX dv_jobs_tenant ON dv_jobs (tenant_id, id);
 
 CREATE FUNCTION dv_gallery_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
+    IF TG_OP = 'INSERT' OR TG_OP = 'UPDATE' THEN
         PERFORM pg_notify('dv_gallery', 'a ' || NEW.tenant_id || ' ' || NEW.id);
         RETURN NEW;
     END IF;
     PERFORM pg_notify('dv_gallery', 'd ' || OLD.tenant_id || ' ' || OLD.id);
     RETURN OLD;
 END $$;
-CREATE TRIGGER dv_faces_notify AFTER INSERT OR DELETE ON dv_faces
+CREATE TRIGGER dv_faces_notify AFTER INSERT OR DELETE OR UPDATE OF embedding, model, fingerprint ON dv_faces
     FOR EACH ROW EXECUTE FUNCTION dv_gallery_notify();

@@ -13,11 +13,12 @@ stop_pg() { "$top_srcdir/scripts/pg.sh" stop "$PGD"; }
 trap 'cleanup; stop_pg' EXIT
 write_conf "$T/c.yaml" "migrate_on_start: false" "$DEFAULT_PLUGINS"
 
+NMIG=$(ls "$top_srcdir"/core/sql/*.sql | wc -l)
 out=$("$DEJAVIEWD" --migrate -c "$T/c.yaml" 2>"$T/migrate.err")
-is "$out" "applied 1 migration; schema at version 1" "--migrate applies the pending migration"
+is "$out" "applied $NMIG migrations; schema at version $NMIG" "--migrate applies the pending migrations"
 out=$("$DEJAVIEWD" --migrate -c "$T/c.yaml" 2>"$T/migrate.err")
-is "$out" "applied 0 migrations; schema at version 1" "a second --migrate has nothing to do"
-is "$(psql_db -c 'SELECT version || name FROM dv_schema_migrations')" "1schema" "the migration is recorded"
+is "$out" "applied 0 migrations; schema at version $NMIG" "a second --migrate has nothing to do"
+is "$(psql_db -c 'SELECT string_agg(version || name, $$ $$ ORDER BY version) FROM dv_schema_migrations')" "1schema 2service" "the migrations are recorded"
 
 write_conf "$T/bad.yaml" "$DEFAULT_PLUGINS"
 sed -i "s|^database: .*|database: \"host=$T/none port=5432 user=x dbname=y\"|" "$T/bad.yaml"

@@ -9,9 +9,9 @@ pipelines:
   detect: [decode, detect]'
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 "$IMG" 60 40 5,5,20 >"$T/a.ppm"
-curl -s -o "$T/b1" -w '%{http_code}' --data-binary @"$T/a.ppm" "$URL/v1/detect" >"$T/c1" &
+curl -s -H "Authorization: Bearer $KEY" -o "$T/b1" -w '%{http_code}' --data-binary @"$T/a.ppm" "$URL/v1/detect" >"$T/c1" &
 c1=$!
-curl -s -o "$T/b2" -w '%{http_code}' --data-binary @"$T/a.ppm" "$URL/v1/detect" >"$T/c2" &
+curl -s -H "Authorization: Bearer $KEY" -o "$T/b2" -w '%{http_code}' --data-binary @"$T/a.ppm" "$URL/v1/detect" >"$T/c2" &
 c2=$!
 sleep 0.2
 kill -TERM "$DV_PID"

@@ -87,7 +87,14 @@ dv_start() {
 	HTTP=$(sed -n 's/^http=//p' "$T/ports")
 	TCP=$(sed -n 's/^tcp=//p' "$T/ports")
 	URL="http://127.0.0.1:$HTTP"
+	# a tenant for the test: its key goes with every http call (KEY= to send none)
+	if [ -n "$DV_DB" ] && [ -z "${KEY:-}" ] && [ -z "${NO_TENANT:-}" ]; then
+		KEY=$(new_tenant test "$1") || { echo "# cannot create a tenant"; return 1; }
+	fi
+	DV_API_KEY=${KEY:-}; export DV_API_KEY  # for dv_load and dv_frametool
 }
+# new_tenant NAME CONF: a tenant through the admin command; prints its API key
+new_tenant() { "$DEJAVIEWD" -c "$2" admin tenant create "$1" 2>/dev/null; }
 dv_stop() {
 	[ -n "$DV_PID" ] || return 0
 	kill -TERM "$DV_PID" 2>/dev/null
@@ -108,6 +115,7 @@ wait_ready() {
 # http METHOD PATH [curl args...]: sets CODE, BODY and HDRS
 http() {
 	m=$1; p=$2; shift 2
+	if [ -n "${KEY:-}" ]; then set -- -H "Authorization: Bearer $KEY" "$@"; fi
 	CODE=$(curl -s -X "$m" -D "$T/hdrs" -o "$T/body" -w '%{http_code}' "$@" "$URL$p")
 	BODY=$(cat "$T/body")
 	HDRS=$(cat "$T/hdrs")

@@ -13,7 +13,7 @@ dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 # one running, one queued, the rest refused
 pids=
 for i in 1 2 3; do
-	curl -s -o "$T/b$i" -D "$T/h$i" -w '%{http_code}\n' --data-binary @"$T/a.ppm" "$URL/v1/detect" >"$T/c$i" &
+	curl -s -H "Authorization: Bearer $KEY" -o "$T/b$i" -D "$T/h$i" -w '%{http_code}\n' --data-binary @"$T/a.ppm" "$URL/v1/detect" >"$T/c$i" &
 	pids="$pids $!"
 	sleep 0.05
 done

@@ -10,6 +10,16 @@ FT="$DV_TOOLS/dv_frametool"
 "$IMG" 80 60 10,10,20 >"$T/a.ppm"
 printf 'hello' >"$T/hello"
 
+out=$(DV_API_KEY= "$FT" "$TCP" frame 0x10 3 "$T/a.ppm")
+has "$out" '"code":"unauthorized","message":"send an AUTH frame with an API key first"' "RECOGNIZE before AUTH is refused"
+printf 'dvk_000000000000000000000000000000000000000000000000000' >"$T/badkey"
+out=$(DV_API_KEY= "$FT" "$TCP" frame 0x02 4 "$T/badkey")
+has "$out" 'frame type=0xff id=4' "a wrong key in AUTH gets an error frame"
+has "$out" '"code":"unauthorized"' "coded unauthorized"
+printf '%s' "$KEY" >"$T/key"
+out=$(DV_API_KEY= "$FT" "$TCP" frame 0x02 5 "$T/key")
+has "$out" 'frame type=0x82 id=5' "the tenant's key is accepted (AUTH_OK)"
+has "$out" '"name": "test"' "with the tenant's record"
 out=$("$FT" "$TCP" frame 0x01 42 "$T/hello")
 is "$out" "frame type=0x81 id=42 len=5 body=hello" "PING is answered with PONG and the same id"
 out=$("$FT" "$TCP" frame 0x10 7 "$T/a.ppm")

@@ -1,6 +1,6 @@
 #!/bin/sh
 # End to end with the real networks: dejaviewd with detect_darknet and
-# embed_darknet (conf/faces.yaml's plugins) finds the six faces of faces.jpg
+# embed_darknet (conf/dejaview.yaml's plugins) finds the six faces of faces.jpg
 # over HTTP and embeds them, and logs that Darknet's gemm runs on OpenBLAS.
 # Needs `make models` and ../shared/testdata.
 . "$top_srcdir/tests/e2e/lib.sh"

@@ -4,7 +4,9 @@
  *   dv_frametool [-t MS] PORT frame TYPE ID FILE|-   one frame, print replies
  *   dv_frametool [-t MS] PORT raw FILE               raw bytes, print replies
  *   dv_frametool [-t MS] PORT pipeline N TYPE FILE   N frames at once, check ids
- *   dv_frametool [-t MS] PORT partial FILE           header + half the payload, then wait */
+ *   dv_frametool [-t MS] PORT partial FILE           header + half the payload, then wait
+ * With DV_API_KEY in the environment, "frame" and "pipeline" first send an
+ * AUTH frame with it and wait for AUTH_OK (printed as the first frame). */
 #include "dv_frame.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -132,6 +134,14 @@ int main(int argc, char **argv)
 	}
 	uint8_t h[DV_FRAME_HDR];
 	size_t len;
+	const char *key = getenv("DV_API_KEY");
+	if (key && *key && (!strcmp(cmd, "frame") || !strcmp(cmd, "pipeline"))) {
+		dv_frame_write(h, DV_FT_AUTH, 0, (uint32_t)strlen(key));
+		send_all(fd, h, sizeof h);
+		send_all(fd, key, strlen(key));
+		if (read_frames(fd, 1, NULL, 0, 1, NULL) != 1)
+			return 1;
+	}
 	if (!strcmp(cmd, "frame") && nv == 3) {
 		uint8_t *p = slurp(v[2], &len);
 		dv_frame_write(h, (uint8_t)strtol(v[0], NULL, 0), (uint32_t)strtoul(v[1], NULL, 0), (uint32_t)len);

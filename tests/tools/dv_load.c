@@ -114,8 +114,9 @@ int main(int argc, char **argv)
 	double tmax = 60;
 	const char *method = "POST", *path = "/v1/recognize", *file = NULL, *host = "127.0.0.1", *ctype = "image/x-portable-pixmap";
 	int port = 0, o;
+	const char *key = getenv("DV_API_KEY"); /* -k overrides */
 	total = 100;
-	while ((o = getopt(argc, argv, "c:n:p:u:f:m:t:h:T:j")) != -1) {
+	while ((o = getopt(argc, argv, "c:n:p:u:f:m:t:h:T:jk:")) != -1) {
 		switch (o) {
 		case 'c': nconn = atoi(optarg); break;
 		case 'n': total = atol(optarg); break;
@@ -127,8 +128,9 @@ int main(int argc, char **argv)
 		case 'h': host = optarg; break;
 		case 'T': ctype = optarg; break;
 		case 'j': json = 1; break;
+		case 'k': key = optarg; break;
 		default:
-			fprintf(stderr, "usage: dv_load -p PORT [-h HOST] [-c CONNS] [-n REQUESTS] [-u PATH] [-m METHOD] [-f BODY] [-t SECONDS] [-j]\n");
+			fprintf(stderr, "usage: dv_load -p PORT [-h HOST] [-c CONNS] [-n REQUESTS] [-u PATH] [-m METHOD] [-f BODY] [-t SECONDS] [-k API_KEY] [-j]\n");
 			return 2;
 		}
 	}
@@ -153,8 +155,11 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 	char hdr[512];
-	int hl = snprintf(hdr, sizeof hdr, "%s %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
-	    method, path, host, port, ctype, blen);
+	char auth[128] = "";
+	if (key && *key)
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
+	int hl = snprintf(hdr, sizeof hdr, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n%sContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+	    method, path, host, port, auth, ctype, blen);
 	reqlen = (size_t)hl + blen;
 	req = malloc(reqlen);
 	memcpy(req, hdr, (size_t)hl);

@@ -1,0 +1,49 @@
+/* dv_api.h — the HTTP API's routes (pure): method + path -> operation and
+ * path id. The loop thread routes with it (dv_http.c); workers run the
+ * operations (dv_ops.c). */
+#ifndef DV_API_H
+#define DV_API_H
+#include <stdint.h>
+
+enum dv_api_op {
+	DV_API_NONE = 0,
+	DV_API_RECOGNIZE,
+	DV_API_DETECT,
+	DV_API_VERIFY,
+	DV_API_ADMIN_TENANT_CREATE,
+	DV_API_ADMIN_TENANT_LIST,
+	DV_API_ADMIN_KEY_CREATE,   /* a key for tenant {id} */
+	DV_API_TENANT_GET,         /* the caller's tenant */
+	DV_API_TENANT_UPDATE,
+	DV_API_KEY_CREATE,
+	DV_API_KEY_LIST,
+	DV_API_KEY_REVOKE,
+	DV_API_PERSON_CREATE,
+	DV_API_PERSON_LIST,
+	DV_API_PERSON_GET,
+	DV_API_PERSON_UPDATE,
+	DV_API_PERSON_DELETE,
+	DV_API_FACE_ADD,
+	DV_API_FACE_LIST,
+	DV_API_FACE_DELETE,
+	DV_API_FACE_CHIP,
+	DV_API_EVENT_LIST,
+	DV_API_JOB_SUBMIT,
+	DV_API_JOB_GET,
+	DV_API_COUNT
+};
+
+enum { DV_M_GET = 1, DV_M_POST = 2, DV_M_PATCH = 4, DV_M_DELETE = 8, DV_M_PUT = 16, DV_M_HEAD = 32 };
+
+/* Route a request. Returns the operation (> 0) with the path's {id} in *id;
+ * 0 when no route has this path (404); -1 when the path exists but not with
+ * this method (405; *allow gets the methods it has, DV_M_* bits). */
+int dv_api_route(int method, const char *path, uint64_t *id, int *allow);
+const char *dv_api_name(int op);
+/* Admin operations need the configured admin key, not a tenant key. */
+int dv_api_is_admin(int op);
+/* The operation of an async job's "op" (recognize, detect, verify, enrol), or 0. */
+int dv_api_op_by_name(const char *name);
+/* Operations that run the image pipeline. */
+int dv_api_needs_plugins(int op);
+#endif

@@ -1,0 +1,367 @@
+/* dv_gallery.c — the matcher kept in step with PostgreSQL (see dv_gallery.h). */
+#include "dv_gallery.h"
+#include "dv_db.h"
+#include "dv_gen.h"
+#include "dv_log.h"
+#include "dv_u64map.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct dv_gallery {
+	pthread_t tid;
+	pthread_mutex_t mu;        /* guards everything below but the thread's connection */
+	bool stop;
+	char *conninfo;
+	char *node;
+	bool jobs_swept;
+	struct dv_gen *serve;      /* the generation to serve (a reference) */
+	struct dv_gen *loaded;     /* the one whose matcher is loaded (a reference) */
+	struct dv_u64map held;     /* face -> tenant, in loaded's matcher */
+	struct dv_u64map gone;     /* deleted faces: never added again */
+	atomic_llong n_notes;
+	atomic_bool connected;
+};
+
+static const struct dv_plugin *dv_gal_matcher(struct dv_gen *g, void **inst)
+{
+	struct dv_instance *in = g ? g->shared[DV_ROLE_MATCHER] : NULL;
+	if (!in || !g->has_embedder)
+		return NULL;
+	*inst = in->inst;
+	return in->mod->desc;
+}
+
+static uint64_t dv_be64(const char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | (uint8_t)p[i];
+	return v;
+}
+
+/* Load every face of gen's stamp into its matcher; faces held before and
+ * not found now are removed. Runs on the gallery thread; 0 or -1. */
+static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen)
+{
+	void *mi = NULL;
+	const struct dv_plugin *mp = dv_gal_matcher(gen, &mi);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char dim[16];
+	snprintf(dim, sizeof dim, "%d", gen->einfo.dim);
+	const char *v[] = {gen->einfo.model, gen->einfo.fingerprint, dim};
+	PGresult *r = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok)
+		return -1;
+	r = PQexecParams(c,
+	    "DECLARE dv_load NO SCROLL CURSOR FOR SELECT id, tenant_id, embedding FROM dv_faces "
+	    "WHERE model = $1 AND fingerprint = $2 AND dim = $3::int",
+	    3, NULL, v, NULL, NULL, 0);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	struct dv_u64map seen = {0};
+	long long n = 0;
+	bool same_gen = g->loaded == gen;
+	while (ok) {
+		r = PQexecParams(c, "FETCH 20000 FROM dv_load", 0, NULL, NULL, NULL, NULL, 1);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			ok = 0;
+			PQclear(r);
+			break;
+		}
+		int rows = PQntuples(r);
+		pthread_mutex_lock(&g->mu);
+		for (int i = 0; i < rows; i++) {
+			uint64_t id = dv_be64(PQgetvalue(r, i, 0)), tenant = dv_be64(PQgetvalue(r, i, 1));
+			if (PQgetlength(r, i, 2) != (int)(sizeof(float) * (size_t)gen->einfo.dim) || dv_u64map_find(&g->gone, id))
+				continue;
+			float vec[4096];
+			memcpy(vec, PQgetvalue(r, i, 2), sizeof(float) * (size_t)gen->einfo.dim);
+			if (mp->matcher_add(mi, tenant, id, vec, gen->einfo.dim) == 0) {
+				dv_u64map_put(&seen, id, tenant);
+				n++;
+			}
+		}
+		pthread_mutex_unlock(&g->mu);
+		PQclear(r);
+		if (rows == 0)
+			break;
+	}
+	r = PQexec(c, ok ? "COMMIT" : "ROLLBACK");
+	PQclear(r);
+	if (!ok) {
+		dv_u64map_free(&seen);
+		return -1;
+	}
+	pthread_mutex_lock(&g->mu);
+	long long dropped = 0;
+	if (same_gen) {
+		/* a reload after a lost connection: drop what was deleted meanwhile */
+		for (size_t i = 0; i < g->held.cap; i++)
+			if (g->held.keys[i]) {
+				uint64_t id = g->held.keys[i] == 0xfffffffffffffffeULL ? 0 : g->held.keys[i];
+				if (!dv_u64map_find(&seen, id)) {
+					mp->matcher_remove(mi, g->held.vals[i], id);
+					dropped++;
+				}
+			}
+	}
+	dv_u64map_free(&g->held);
+	g->held = seen;
+	if (g->loaded != gen) {
+		struct dv_gen *old = g->loaded;
+		g->loaded = dv_gen_ref(gen);
+		dv_gen_unref(old);
+	}
+	pthread_mutex_unlock(&g->mu);
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	dv_info("gallery loaded gen=%lu faces=%lld dropped=%lld ms=%.0f model=%s", gen->id, n, dropped,
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6, gen->einfo.model);
+	return 0;
+}
+
+/* Apply one announcement "a|d TENANT FACE" to the loaded generation. */
+static void dv_gal_note(struct dv_gallery *g, PGconn *c, const char *payload)
+{
+	char op;
+	uint64_t tenant, id;
+	if (sscanf(payload, "%c %" SCNu64 " %" SCNu64, &op, &tenant, &id) != 3)
+		return;
+	atomic_fetch_add(&g->n_notes, 1);
+	struct dv_gen *gen = g->loaded;
+	void *mi = NULL;
+	const struct dv_plugin *mp = dv_gal_matcher(gen, &mi);
+	if (!mp)
+		return;
+	if (op == 'd') {
+		pthread_mutex_lock(&g->mu);
+		dv_u64map_put(&g->gone, id, tenant);
+		dv_u64map_del(&g->held, id);
+		mp->matcher_remove(mi, tenant, id);
+		pthread_mutex_unlock(&g->mu);
+		return;
+	}
+	/* an add: the row itself (it may be gone already, or of another model) */
+	char ids[24], dim[16];
+	snprintf(ids, sizeof ids, "%" PRIu64, id);
+	snprintf(dim, sizeof dim, "%d", gen->einfo.dim);
+	const char *v[] = {ids, gen->einfo.model, gen->einfo.fingerprint, dim};
+	PGresult *r = PQexecParams(c,
+	    "SELECT embedding FROM dv_faces WHERE id = $1 AND model = $2 AND fingerprint = $3 AND dim = $4::int", 4, NULL, v,
+	    NULL, NULL, 1);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	    PQgetlength(r, 0, 0) == (int)(sizeof(float) * (size_t)gen->einfo.dim)) {
+		float vec[4096];
+		memcpy(vec, PQgetvalue(r, 0, 0), sizeof(float) * (size_t)gen->einfo.dim);
+		pthread_mutex_lock(&g->mu);
+		if (!dv_u64map_find(&g->gone, id) && mp->matcher_add(mi, tenant, id, vec, gen->einfo.dim) == 0)
+			dv_u64map_put(&g->held, id, tenant);
+		pthread_mutex_unlock(&g->mu);
+	} else if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		/* gone, or re-embedded with another model: not in this gallery */
+		pthread_mutex_lock(&g->mu);
+		if (dv_u64map_find(&g->held, id)) {
+			dv_u64map_del(&g->held, id);
+			mp->matcher_remove(mi, tenant, id);
+		}
+		pthread_mutex_unlock(&g->mu);
+	}
+	PQclear(r);
+}
+
+static void *dv_gal_main(void *arg)
+{
+	struct dv_gallery *g = arg;
+	PGconn *c = NULL;
+	bool need_full = true, logged = false;
+	for (;;) {
+		pthread_mutex_lock(&g->mu);
+		bool stop = g->stop;
+		struct dv_gen *want = dv_gen_ref(g->serve);
+		pthread_mutex_unlock(&g->mu);
+		if (stop) {
+			dv_gen_unref(want);
+			break;
+		}
+		if (c && PQstatus(c) != CONNECTION_OK) {
+			PQfinish(c);
+			c = NULL;
+			atomic_store(&g->connected, false);
+		}
+		if (!c) {
+			char err[256];
+			c = dv_db_connect(g->conninfo, err, sizeof err);
+			if (c) {
+				PGresult *r = PQexec(c, "LISTEN dv_gallery");
+				if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+					PQfinish(c);
+					c = NULL;
+				}
+				PQclear(r);
+			}
+			if (!c) {
+				if (!logged)
+					dv_warn("gallery sync cannot reach the database, retrying reason=\"%s\"", err);
+				logged = true;
+				dv_gen_unref(want);
+				struct timespec ts = {0, 300 * 1000 * 1000};
+				nanosleep(&ts, NULL);
+				continue;
+			}
+			logged = false;
+			need_full = true;
+			atomic_store(&g->connected, true);
+			if (!g->jobs_swept) {
+				const char *v[] = {g->node};
+				PGresult *r = PQexecParams(c,
+				    "UPDATE dv_jobs SET status = 'failed', finished_at = now(), error = '{\"code\":\"interrupted\","
+				    "\"message\":\"the server restarted before the job finished; submit it again\"}' "
+				    "WHERE node = $1 AND status IN ('queued', 'running')",
+				    1, NULL, v, NULL, NULL, 0);
+				/* before migrations the table may not exist yet: try again next time */
+				g->jobs_swept = PQresultStatus(r) == PGRES_COMMAND_OK;
+				if (g->jobs_swept && atoi(PQcmdTuples(r)) > 0)
+					dv_warn("async jobs interrupted by the last stop marked failed count=%s", PQcmdTuples(r));
+				PQclear(r);
+			}
+		}
+		if (want && (need_full || want != g->loaded)) {
+			void *mi = NULL;
+			if (!dv_gal_matcher(want, &mi)) {
+				atomic_store(&want->gallery_ready, 1);
+			} else if (dv_gal_load(g, c, want) == 0) {
+				need_full = false;
+				atomic_store(&want->gallery_ready, 1);
+			} else {
+				dv_warn("gallery load failed, retrying reason=\"%s\"", PQerrorMessage(c));
+				PQfinish(c);
+				c = NULL;
+				dv_gen_unref(want);
+				struct timespec ts = {0, 300 * 1000 * 1000};
+				nanosleep(&ts, NULL);
+				continue;
+			}
+		}
+		dv_gen_unref(want);
+		struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+		if (poll(&pfd, 1, 200) > 0) {
+			if (!PQconsumeInput(c))
+				continue; /* the connection is gone: reconnect and reload */
+			PGnotify *nt;
+			while ((nt = PQnotifies(c)) != NULL) {
+				if (g->loaded)
+					dv_gal_note(g, c, nt->extra);
+				PQfreemem(nt);
+			}
+		}
+	}
+	if (c)
+		PQfinish(c);
+	return NULL;
+}
+
+struct dv_gallery *dv_gallery_start(const char *conninfo, const char *node)
+{
+	struct dv_gallery *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	pthread_mutex_init(&g->mu, NULL);
+	g->conninfo = strdup(conninfo);
+	g->node = strdup(node);
+	if (!g->conninfo || pthread_create(&g->tid, NULL, dv_gal_main, g) != 0) {
+		free(g->conninfo);
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+void dv_gallery_stop(struct dv_gallery *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->mu);
+	g->stop = true;
+	pthread_mutex_unlock(&g->mu);
+	pthread_join(g->tid, NULL);
+	dv_gen_unref(g->serve);
+	dv_gen_unref(g->loaded);
+	dv_u64map_free(&g->held);
+	dv_u64map_free(&g->gone);
+	pthread_mutex_destroy(&g->mu);
+	free(g->conninfo);
+	free(g->node);
+	free(g);
+}
+
+void dv_gallery_serve(struct dv_gallery *g, struct dv_gen *gen)
+{
+	if (!g) {
+		atomic_store(&gen->gallery_ready, 1);
+		return;
+	}
+	pthread_mutex_lock(&g->mu);
+	struct dv_gen *old = g->serve;
+	g->serve = dv_gen_ref(gen);
+	pthread_mutex_unlock(&g->mu);
+	dv_gen_unref(old);
+}
+
+void dv_gallery_added(struct dv_gallery *g, struct dv_gen *gen, uint64_t tenant, uint64_t face, const float *vec,
+    int dim)
+{
+	void *mi = NULL;
+	const struct dv_plugin *mp = dv_gal_matcher(gen, &mi);
+	if (!mp)
+		return;
+	if (g)
+		pthread_mutex_lock(&g->mu);
+	if (!g || !dv_u64map_find(&g->gone, face)) {
+		mp->matcher_add(mi, tenant, face, vec, dim);
+		if (g && gen == g->loaded)
+			dv_u64map_put(&g->held, face, tenant);
+	}
+	if (g)
+		pthread_mutex_unlock(&g->mu);
+}
+
+void dv_gallery_removed(struct dv_gallery *g, struct dv_gen *gen, uint64_t tenant, const uint64_t *faces, int n)
+{
+	void *mi = NULL;
+	const struct dv_plugin *mp = dv_gal_matcher(gen, &mi);
+	if (g)
+		pthread_mutex_lock(&g->mu);
+	for (int i = 0; i < n; i++) {
+		if (g) {
+			dv_u64map_put(&g->gone, faces[i], tenant);
+			dv_u64map_del(&g->held, faces[i]);
+		}
+		if (mp)
+			mp->matcher_remove(mi, tenant, faces[i]);
+	}
+	if (g)
+		pthread_mutex_unlock(&g->mu);
+}
+
+void dv_gallery_stats(struct dv_gallery *g, long long *faces, long long *notes, bool *connected)
+{
+	*faces = *notes = 0;
+	*connected = false;
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->mu);
+	*faces = (long long)g->held.n;
+	pthread_mutex_unlock(&g->mu);
+	*notes = atomic_load(&g->n_notes);
+	*connected = atomic_load(&g->connected);
+}
