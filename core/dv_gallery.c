@@ -48,7 +48,7 @@ static uint64_t dv_be64(const char *p)
 
 /* Load every face of gen's stamp into its matcher; faces held before and
  * not found now are removed. Runs on the gallery thread; 0 or -1. */
-static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen)
+static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen, char *err, size_t errlen)
 {
 	void *mi = NULL;
 	const struct dv_plugin *mp = dv_gal_matcher(gen, &mi);
@@ -59,6 +59,7 @@ static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen)
 	const char *v[] = {gen->einfo.model, gen->einfo.fingerprint, dim};
 	PGresult *r = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 	PQclear(r);
 	if (!ok)
 		return -1;
@@ -67,6 +68,7 @@ static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen)
 	    "WHERE model = $1 AND fingerprint = $2 AND dim = $3::int",
 	    3, NULL, v, NULL, NULL, 0);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 	PQclear(r);
 	struct dv_u64map seen = {0};
 	long long n = 0;
@@ -184,6 +186,7 @@ static void *dv_gal_main(void *arg)
 	struct dv_gallery *g = arg;
 	PGconn *c = NULL;
 	bool need_full = true, logged = false;
+	char lerr[512];
 	for (;;) {
 		pthread_mutex_lock(&g->mu);
 		bool stop = g->stop;
@@ -239,11 +242,17 @@ static void *dv_gal_main(void *arg)
 			void *mi = NULL;
 			if (!dv_gal_matcher(want, &mi)) {
 				atomic_store(&want->gallery_ready, 1);
-			} else if (dv_gal_load(g, c, want) == 0) {
+			} else if (dv_gal_load(g, c, want, lerr, sizeof lerr) == 0) {
 				need_full = false;
 				atomic_store(&want->gallery_ready, 1);
 			} else {
-				dv_warn("gallery load failed, retrying reason=\"%s\"", PQerrorMessage(c));
+				size_t el = strlen(lerr);
+				while (el && (lerr[el - 1] == '\n' || lerr[el - 1] == ' '))
+					lerr[--el] = 0;
+				if (strstr(lerr, "does not exist"))
+					dv_debug("gallery waits for the database schema reason=\"%s\"", lerr);
+				else
+					dv_warn("gallery load failed, retrying reason=\"%s\"", lerr[0] ? lerr : PQerrorMessage(c));
 				PQfinish(c);
 				c = NULL;
 				dv_gen_unref(want);
