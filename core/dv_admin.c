@@ -149,10 +149,10 @@ static int dv_admin_reembed(const struct dv_conf *conf, struct dv_store *st)
 	}
 	PQclear(r);
 	free(vec);
-	dv_instance_free(in);
-	dv_gen_unref(g);
 	printf("re-embedded %d face%s with %s (%s); %d without a usable chip skipped; %d failed\n", done, done == 1 ? "" : "s",
 	    ei->model, ei->fingerprint, skipped, failed);
+	dv_instance_free(in);
+	dv_gen_unref(g);
 	return failed ? 1 : 0;
 }
 

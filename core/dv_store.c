@@ -65,7 +65,12 @@ PGresult *dv_store_q(struct dv_store *st, int *rc, const char *sql, int n, const
 		ExecStatusType s = PQresultStatus(r);
 		if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 			return r;
-		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		/* copied: the field lives in r, cleared below */
+		char stbuf[8] = "";
+		const char *sf = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		if (sf)
+			snprintf(stbuf, sizeof stbuf, "%s", sf);
+		const char *state = stbuf[0] ? stbuf : NULL;
 		snprintf(st->err, sizeof st->err, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(st->c));
 		size_t el = strlen(st->err);
 		while (el && (st->err[el - 1] == '\n' || st->err[el - 1] == ' '))
