@@ -4,14 +4,7 @@
 # A's faces, and A's data is untouched afterwards.
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
-write_conf "$T/c.yaml" 'plugins:
-  detector:   { so: detect_example }
-  landmarker: { so: landmarks_example }
-  embedder:   { so: embed_example }
-  matcher:    { so: match_flat }
-pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]
-  detect:    [decode, detect, landmarks]'
+write_conf "$T/c.yaml" "$SERVICE_PLUGINS"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 wait_ready 10 || echo "# not ready"
 J='Content-Type: application/json'

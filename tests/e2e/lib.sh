@@ -70,6 +70,16 @@ pipelines:
   recognize: [decode, detect, landmarks, align, embed, match]
   detect:    [decode, detect, landmarks]'
 
+# The example plugins with the real matcher (the recognition service's tests)
+SERVICE_PLUGINS='plugins:
+  detector:   { so: detect_example }
+  landmarker: { so: landmarks_example }
+  embedder:   { so: embed_example }
+  matcher:    { so: match_flat }
+pipelines:
+  recognize: [decode, detect, landmarks, align, embed, match]
+  detect:    [decode, detect, landmarks]'
+
 # dv_start CONF: start dejaviewd, wait until its ports are known.
 dv_start() {
 	rm -f "$T/ports"

@@ -6,13 +6,7 @@
 . "$top_srcdir/tests/e2e/lib.sh"
 DV_PG_TESTDIR=
 pg_up
-write_conf "$T/c.yaml" "workers: 2" 'plugins:
-  detector:   { so: detect_example }
-  landmarker: { so: landmarks_example }
-  embedder:   { so: embed_example }
-  matcher:    { so: match_flat }
-pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]'
+write_conf "$T/c.yaml" "workers: 2" "$SERVICE_PLUGINS"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 wait_ready 10
 J='Content-Type: application/json'

@@ -9,14 +9,7 @@
 pg_up
 ADMIN=$("$DEJAVIEWD" admin key 2>"$T/admin.err")
 ADMIN_SHA=$(sed -n 's/.*key_sha256: "\(.*\)"/\1/p' "$T/admin.err")
-write_conf "$T/c.yaml" "admin: {key_sha256: \"$ADMIN_SHA\"}" 'plugins:
-  detector:   { so: detect_example }
-  landmarker: { so: landmarks_example }
-  embedder:   { so: embed_example }
-  matcher:    { so: match_flat }
-pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]
-  detect:    [decode, detect, landmarks]'
+write_conf "$T/c.yaml" "admin: {key_sha256: \"$ADMIN_SHA\"}" "$SERVICE_PLUGINS"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 wait_ready 10 || echo "# not ready"
 J='Content-Type: application/json'

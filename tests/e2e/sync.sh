@@ -5,13 +5,7 @@
 # loads the gallery. Prints the measured delays.
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
-PLUG='plugins:
-  detector:   { so: detect_example }
-  landmarker: { so: landmarks_example }
-  embedder:   { so: embed_example }
-  matcher:    { so: match_flat }
-pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]'
+PLUG=$SERVICE_PLUGINS
 write_conf "$T/c.yaml" "$PLUG" "node: one"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd one starts"; done_testing; }
 URL1=$URL; PID1=$DV_PID

@@ -8,7 +8,7 @@ build=$1 photo=$2 face=$3 runs=$4
 command -v node >/dev/null 2>&1 || { echo "(face-api peer skipped: node is not installed)"; exit 0; }
 work="$build/oracle"
 mkdir -p "$work"
-cp "$here/tests/oracle/package.json" "$here/tests/oracle/bench.js" "$work/"
+cp "$here/tests/oracle/package.json" "$here/tests/oracle/common.js" "$here/tests/oracle/bench.js" "$work/"
 if [ ! -d "$work/node_modules/@vladmandic/face-api" ]; then
 	(cd "$work" && npm install --no-audit --no-fund --silent >/dev/null 2>&1) ||
 		{ echo "(face-api peer skipped: npm install failed, offline?)"; exit 0; }

@@ -10,29 +10,11 @@ const path = require('path');
 const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
 const wasm = require('@tensorflow/tfjs-backend-wasm');
 const tf = faceapi.tf;
+const common = require('./common.js');
+const readPPM = (file) => common.readPPM(tf, file);
+const load = (net, dir, name) => common.load(tf, net, dir, name);
 
-function readPPM(file) {
-  const b = fs.readFileSync(file);
-  let pos = 0;
-  const tok = () => {
-    while (b[pos] <= 0x20) pos++;
-    let s = '';
-    while (b[pos] > 0x20) s += String.fromCharCode(b[pos++]);
-    return s;
-  };
-  if (tok() !== 'P6') throw new Error(file + ': not a P6 PPM');
-  const w = +tok(), h = +tok();
-  tok();
-  pos++;
-  return tf.tensor3d(new Uint8Array(b.subarray(pos, pos + w * h * 3)), [h, w, 3], 'int32');
-}
 
-function load(net, dir, name) {
-  const man = JSON.parse(fs.readFileSync(path.join(dir, name + '-weights_manifest.json')));
-  const all = Buffer.concat(man[0].paths.map((p) => fs.readFileSync(path.join(dir, p))));
-  net.loadFromWeightMap(tf.io.decodeWeights(new Uint8Array(all).buffer.slice(all.byteOffset, all.byteOffset + all.length), man[0].weights));
-  return net;
-}
 
 (async () => {
   const [list, out] = process.argv.slice(2);
@@ -40,7 +22,7 @@ function load(net, dir, name) {
   if (wasm.setThreadsCount) wasm.setThreadsCount(1);
   await tf.setBackend('wasm');
   await tf.ready();
-  const dir = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+  const dir = common.modelDir();
   load(faceapi.nets.tinyFaceDetector, dir, 'tiny_face_detector_model');
   load(faceapi.nets.faceLandmark68Net, dir, 'face_landmark_68_model');
   load(faceapi.nets.faceRecognitionNet, dir, 'face_recognition_model');

@@ -10,7 +10,7 @@ build=$1 pairs=$2 out=$3
 command -v node >/dev/null 2>&1 || { echo "(face-api peer skipped: node is not installed)" >&2; exit 0; }
 work="$build/oracle"
 mkdir -p "$work/eval"
-cp "$here/tests/oracle/package.json" "$here/tests/oracle/eval.js" "$work/"
+cp "$here/tests/oracle/package.json" "$here/tests/oracle/common.js" "$here/tests/oracle/eval.js" "$work/"
 if [ ! -d "$work/node_modules/@vladmandic/face-api" ]; then
 	(cd "$work" && npm install --no-audit --no-fund --silent >/dev/null 2>&1) ||
 		{ echo "(face-api peer skipped: npm install failed, offline?)" >&2; exit 0; }

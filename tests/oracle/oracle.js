@@ -8,37 +8,17 @@ const fs = require('fs');
 const path = require('path');
 const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
 const tf = faceapi.tf;
+const common = require('./common.js');
+const readPPM = (file) => common.readPPM(tf, file);
+const load = (net, dir, name) => common.load(tf, net, dir, name);
 
-function readPPM(file) {
-  const b = fs.readFileSync(file);
-  let pos = 0;
-  const tok = () => {
-    while (b[pos] === 0x20 || b[pos] === 0x0a || b[pos] === 0x0d || b[pos] === 0x09) pos++;
-    let s = '';
-    while (b[pos] > 0x20) s += String.fromCharCode(b[pos++]);
-    return s;
-  };
-  if (tok() !== 'P6') throw new Error(file + ': not a P6 PPM');
-  const w = +tok(), h = +tok(), max = +tok();
-  pos++;
-  if (max !== 255) throw new Error(file + ': maxval must be 255');
-  return tf.tensor3d(new Uint8Array(b.subarray(pos, pos + w * h * 3)), [h, w, 3], 'int32');
-}
 
-function load(net, dir, name) {
-  const man = JSON.parse(fs.readFileSync(path.join(dir, name + '-weights_manifest.json')));
-  const bufs = man[0].paths.map((p) => fs.readFileSync(path.join(dir, p)));
-  const all = Buffer.concat(bufs);
-  const map = tf.io.decodeWeights(new Uint8Array(all).buffer.slice(all.byteOffset, all.byteOffset + all.length), man[0].weights);
-  net.loadFromWeightMap(map);
-  return net;
-}
 
 (async () => {
   await tf.setBackend('cpu');
   await tf.ready();
   const [out, ...images] = process.argv.slice(2);
-  const dir = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+  const dir = common.modelDir();
   const rec = load(faceapi.nets.faceRecognitionNet, dir, 'face_recognition_model');
   const lm = load(faceapi.nets.faceLandmark68Net, dir, 'face_landmark_68_model');
   const lmt = load(faceapi.nets.faceLandmark68TinyNet, dir, 'face_landmark_68_tiny_model');

@@ -13,7 +13,7 @@ R="$here/../shared/testdata/reference/faceapi/images"
 [ -d "$R" ] || { echo "regenerate.sh: $R is absent" >&2; exit 1; }
 work="$build/oracle"
 mkdir -p "$work"
-cp "$here/tests/oracle/package.json" "$here/tests/oracle/oracle.js" "$here/tests/oracle/pipeline.js" "$work/"
+cp "$here/tests/oracle/package.json" "$here/tests/oracle/common.js" "$here/tests/oracle/oracle.js" "$here/tests/oracle/pipeline.js" "$work/"
 (cd "$work" && npm install --no-audit --no-fund --silent >/dev/null)
 for f in face1 face2 face_rectangular; do
 	"$build/tests/tools/dv_topnm" "$R/$f.png" >"$work/$f.ppm"
