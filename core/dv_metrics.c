@@ -96,4 +96,14 @@ void dv_metrics_render(const struct dv_metrics *m, const struct dv_gauges *g, st
 	    (unsigned long long)m->reloads_ok, (unsigned long long)m->reloads_failed,
 	    (unsigned long long)(m->tcp_frames_in - m->tcp_bad_frames), (unsigned long long)m->tcp_bad_frames, g->db_up,
 	    g->ready, g->uptime_s, g->rss_bytes);
+	dv_buf_printf(o,
+	    "# HELP dv_gallery_faces Faces held by the matcher (the served configuration's model).\n"
+	    "# TYPE dv_gallery_faces gauge\ndv_gallery_faces %lld\n"
+	    "# HELP dv_gallery_notifications_total Gallery changes received through LISTEN/NOTIFY.\n"
+	    "# TYPE dv_gallery_notifications_total counter\ndv_gallery_notifications_total %lld\n"
+	    "# HELP dv_gallery_sync_up Whether the gallery's LISTEN connection is up.\n"
+	    "# TYPE dv_gallery_sync_up gauge\ndv_gallery_sync_up %d\n"
+	    "# HELP dv_async_jobs_pending Async jobs accepted and not finished.\n"
+	    "# TYPE dv_async_jobs_pending gauge\ndv_async_jobs_pending %d\n",
+	    g->gallery_faces, g->gallery_notes, g->gallery_connected, g->async_pending);
 }

@@ -49,6 +49,10 @@ struct dv_gauges {
 	long long inflight;
 	double uptime_s;
 	long rss_bytes;
+	long long gallery_faces;     /* faces in the served generation's matcher */
+	long long gallery_notes;     /* LISTEN/NOTIFY changes applied */
+	int gallery_connected;
+	int async_pending;
 };
 void dv_metrics_render(const struct dv_metrics *m, const struct dv_gauges *g, struct dv_buf *out);
 #endif

@@ -54,6 +54,10 @@ void dv_server_gauges(struct dv_server *s, struct dv_gauges *g)
 	g->rss_bytes = dv_rss_bytes();
 	char why[8];
 	g->ready = dv_server_ready(s, why, sizeof why);
+	bool conn = false;
+	dv_gallery_stats(s->gallery, &g->gallery_faces, &g->gallery_notes, &conn);
+	g->gallery_connected = conn;
+	g->async_pending = atomic_load(&s->async_pending);
 }
 
 bool dv_server_ready(struct dv_server *s, char *why, size_t len)

@@ -65,6 +65,13 @@ wait_ready 10
 http POST /v1/recognize --data-binary @"$T/a2.ppm"
 has "$BODY" '"name": "Bob"' "a restarted server loads what was enrolled meanwhile"
 has "$(cat "$T/dejaviewd.log")" "gallery loaded gen=1 faces=1" "its log says so"
+http GET /metrics
+has "$BODY" "dv_gallery_faces 1" "/metrics: the gallery's size"
+has "$BODY" "dv_gallery_sync_up 1" "/metrics: the LISTEN connection is up"
+URL=$URL1
+http GET /metrics
+n=$(printf '%s' "$BODY" | sed -n 's/^dv_gallery_notifications_total //p')
+check "/metrics: server one applied the changes announced ($n)" test "${n:-0}" -ge 3
 kill -TERM "$PID1"; wait "$PID1" 2>/dev/null
 dv_stop
 done_testing
