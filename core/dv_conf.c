@@ -205,7 +205,7 @@ static struct yn *yn_parse(struct yparse *y, const char *text, size_t len, bool 
 
 /* ---------------------------------------------------------------- key table */
 
-enum { KT_MAP, KT_STR, KT_INT, KT_BYTES, KT_BOOL, KT_ADDR, KT_LEVEL, KT_PLUGINS, KT_PIPELINES, KT_DOUBLE, KT_ALIGN };
+enum { KT_MAP, KT_STR, KT_INT, KT_BYTES, KT_BOOL, KT_ADDR, KT_LEVEL, KT_PLUGINS, KT_PIPELINES, KT_DOUBLE, KT_ALIGN, KT_HOOKFILES, KT_HOOKTENANTS };
 
 struct dv_conf_key {
 	const char *path;
@@ -253,6 +253,13 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"match.threshold", KT_DOUBLE, OFF(match_threshold), 0, 10, "0.6", "largest distance that counts as the same person (requests may override it within [0, 10])"},
 	{"match.threshold_max", KT_DOUBLE, OFF(match_threshold_max), 0, 10, "1.0", "largest threshold a request may ask for"},
 	{"match.top_k", KT_INT, OFF(match_top_k), 1, 100, "3", "candidates returned per face (requests may ask for up to 100)"},
+	{"hooks", KT_MAP, 0, 0, 0, NULL, "Lua business hooks (docs/hooks.md)"},
+	{"hooks.scripts", KT_HOOKFILES, 0, 0, 0, NULL, "hook files for every tenant, in order (paths relative to this file)"},
+	{"hooks.tenants", KT_HOOKTENANTS, 0, 0, 0, NULL, "tenant name (or id) -> its own list of hook files, instead of hooks.scripts"},
+	{"hooks.time_ms", KT_INT, OFF(hook_time_ms), 1, 60000, "50", "wall-clock budget of one hook call"},
+	{"hooks.instructions", KT_INT, OFF(hook_instructions), 1000, 10000000000LL, "10000000", "Lua instructions one hook call may run (the JIT is off, so this is exact)"},
+	{"hooks.memory", KT_BYTES, OFF(hook_memory), 1048576, 1LL << 34, "64MiB", "memory of a worker's Lua state, all hooks together"},
+	{"hooks.watch", KT_BOOL, OFF(hook_watch), 0, 0, "false", "reload the hooks when a hook file changes (checked every second), as on SIGHUP"},
 	{"plugins", KT_PLUGINS, 0, 0, 0, NULL, "backends by role: detector, landmarker, embedder, matcher; each {so: NAME, params...}"},
 	{"pipelines", KT_PIPELINES, 0, 0, 0, NULL, "operation -> list of stages (recognize, detect)"},
 };
@@ -638,6 +645,46 @@ static void dv_conf_pipelines(struct dv_cparse *cp, const struct yn *map)
 	}
 }
 
+/* A list of hook files, for every tenant (tenant NULL) or for one. Paths are
+ * taken relative to the configuration file's folder. */
+static void dv_conf_hookset(struct dv_cparse *cp, const char *tenant, const struct yn *k, const struct yn *v)
+{
+	const char *what = tenant ? "hooks.tenants" : "hooks.scripts";
+	if (v->type != YN_SEQ) {
+		CERR(cp, v, "%s%s%s: expected a list of hook files, got %s", what, tenant ? "." : "", tenant ? tenant : "",
+		    yn_kind(v));
+		return;
+	}
+	struct dv_conf *c = cp->c;
+	struct dv_conf_hookset *hs = realloc(c->hooksets, sizeof *hs * (size_t)(c->n_hooksets + 1));
+	if (!hs)
+		return;
+	c->hooksets = hs;
+	hs = &c->hooksets[c->n_hooksets++];
+	memset(hs, 0, sizeof *hs);
+	hs->tenant = tenant ? strdup(tenant) : NULL;
+	hs->line = k->line;
+	hs->col = k->col;
+	hs->files = calloc((size_t)(v->n ? v->n : 1), sizeof *hs->files);
+	char dir[4096] = ".";
+	const char *slash = strrchr(cp->file, '/');
+	if (slash)
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - cp->file), cp->file);
+	for (int i = 0; i < v->n && hs->files; i++) {
+		const struct yn *f = v->kids[i];
+		if (f->type != YN_SCALAR || !f->str[0]) {
+			CERR(cp, f, "%s: each entry is a file name", what);
+			continue;
+		}
+		char path[4096];
+		if (f->str[0] == '/')
+			snprintf(path, sizeof path, "%s", f->str);
+		else
+			snprintf(path, sizeof path, "%s/%s", dir, f->str);
+		hs->files[hs->n++] = strdup(path);
+	}
+}
+
 /* Walk a mapping whose keys live under `prefix` in the table. */
 static void dv_conf_walk(struct dv_cparse *cp, const struct yn *map, const char *prefix)
 {
@@ -679,6 +726,18 @@ static void dv_conf_walk(struct dv_cparse *cp, const struct yn *map, const char 
 			break;
 		case KT_PIPELINES:
 			break; /* after plugins are known, see dv_conf_parse */
+		case KT_HOOKFILES:
+			dv_conf_hookset(cp, NULL, k, v);
+			break;
+		case KT_HOOKTENANTS:
+			if (v->type != YN_MAP) {
+				CERR(cp, v, "hooks.tenants: expected a mapping of tenant to a list of hook files, got %s", yn_kind(v));
+				break;
+			}
+			for (int t = 0; t + 1 < v->n; t += 2)
+				if (v->kids[t]->type == YN_SCALAR)
+					dv_conf_hookset(cp, v->kids[t]->str, v->kids[t], v->kids[t + 1]);
+			break;
 		default:
 			dv_conf_set(cp, key, v, v->type == YN_SCALAR ? v->str : "");
 		}
@@ -773,6 +832,13 @@ void dv_conf_free(struct dv_conf *c)
 	free(c->log_level);
 	free(c->align_method);
 	free(c->admin_key_sha256);
+	for (int i = 0; i < c->n_hooksets; i++) {
+		for (int k = 0; k < c->hooksets[i].n; k++)
+			free(c->hooksets[i].files[k]);
+		free(c->hooksets[i].files);
+		free(c->hooksets[i].tenant);
+	}
+	free(c->hooksets);
 	free(c->node);
 	for (int r = 0; r < DV_ROLE_COUNT; r++) {
 		struct dv_conf_plugin *p = &c->plugins[r];
@@ -789,7 +855,7 @@ void dv_conf_free(struct dv_conf *c)
 void dv_conf_print_reference(void)
 {
 	printf("%-34s %-8s %-16s %s\n", "key", "type", "default", "meaning");
-	static const char *const tn[] = {"map", "string", "integer", "bytes", "bool", "address", "level", "map", "map", "number", "method"};
+	static const char *const tn[] = {"map", "string", "integer", "bytes", "bool", "address", "level", "map", "map", "number", "method", "list", "map"};
 	for (size_t i = 0; i < DV_NKEYS; i++) {
 		const struct dv_conf_key *k = &dv_conf_keys[i];
 		char range[64] = "";

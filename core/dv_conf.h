@@ -53,6 +53,14 @@ struct dv_conf_pipeline {
 	int n_stages;
 };
 
+/* hooks.scripts (tenant NULL) or one entry of hooks.tenants */
+struct dv_conf_hookset {
+	char *tenant;   /* name or id, NULL = every tenant */
+	char **files;   /* paths, resolved against the config file's folder */
+	int n;
+	int line, col;
+};
+
 struct dv_conf {
 	char *path;
 	char *listen_http;   /* "host:port", "" = disabled */
@@ -68,6 +76,10 @@ struct dv_conf {
 	char *admin_key_sha256;   /* hex SHA-256 of the admin key, "" = no admin API */
 	char *node;               /* this server's name (async jobs), "" = the host name */
 	double match_threshold_max; /* a request's threshold may not exceed this */
+	struct dv_conf_hookset *hooksets;
+	int n_hooksets;
+	long long hook_time_ms, hook_instructions, hook_memory;
+	bool hook_watch;
 	double match_threshold;   /* distance at or below which a face is known */
 	long long match_top_k;    /* candidates returned per face */
 	struct {

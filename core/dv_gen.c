@@ -11,6 +11,7 @@ static void dv_gen_free(struct dv_gen *g)
 		dv_instance_free(g->shared[r]);
 		dv_module_close(g->mods[r]);
 	}
+	dv_hooks_conf_free(g->hooks);
 	dv_conf_free(g->conf);
 	g->magic = 0;
 	free(g);
@@ -52,6 +53,18 @@ int dv_gen_build(struct dv_conf *conf, unsigned long id, struct dv_gen **out, st
 			g->shared[r] = in;
 		else
 			dv_instance_free(in); /* a trial: workers create their own */
+	}
+	/* the hook files: read, compiled (a syntax error refuses the generation) and run once in a scratch state */
+	if (!bad && dv_hooks_conf_build(conf, &g->hooks, errs) != 0)
+		bad++;
+	if (!bad && g->hooks) {
+		char err[1024];
+		struct dv_hooks *trial = dv_hooks_new(g->hooks, err, sizeof err);
+		if (!trial) {
+			dv_conf_errs_add(errs, conf->path, 0, 0, "hooks: %s", err);
+			bad++;
+		}
+		dv_hooks_free(trial);
 	}
 	if (bad) {
 		dv_gen_free(g);

@@ -5,6 +5,7 @@
 #define DV_GEN_H
 #include "dv_conf.h"
 #include "dv_plugin.h"
+#include "dv_hooks.h"
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@ struct dv_gen {
 	bool has_embedder;
 	struct dv_embedder_info einfo;              /* the embedder's stamp (model, fingerprint, dim) */
 	atomic_int gallery_ready;                   /* the matcher holds the database's faces */
+	struct dv_hooks_conf *hooks;                /* the Lua hook files, or NULL */
 };
 
 /* Build a generation from conf (ownership passes to the generation, also on

@@ -8,6 +8,7 @@
 #include "dv_form.h"
 #include "dv_gallery.h"
 #include "dv_gen.h"
+#include "dv_hooks.h"
 #include "dv_image.h"
 #include "dv_job.h"
 #include "dv_jsonp.h"
@@ -313,7 +314,36 @@ struct dv_rec {
 	int n;
 	bool events;         /* write events */
 	int events_written;
+	/* hooks */
+	char *fields_json;   /* the client's "fields" */
+	char **face_hooks;   /* per face: {"hook": {...}, ...} */
+	int n_face_hooks;
+	struct dv_buf hook_errs;
+	int hooks_ran;
+	bool hooks_on;
+	char tenant_name[256];
 };
+
+/* The tenant's hooks, if any: its name (hooks.tenants may use it) and whether
+ * a set applies. */
+static bool dv_rec_hooks_on(struct dv_rec *r)
+{
+	if (!r->oc->hooks)
+		return false;
+	struct dv_buf b;
+	dv_buf_init(&b);
+	if (dv_store_tenant_name(r->oc->store, r->outer->tenant, &b) == 0 && b.data)
+		snprintf(r->tenant_name, sizeof r->tenant_name, "%s", b.data);
+	dv_buf_fini(&b);
+	return dv_hooks_for(r->oc->hooks, r->outer->tenant, r->tenant_name[0] ? r->tenant_name : NULL);
+}
+
+static void dv_rec_req(struct dv_rec *r, struct dv_hook_req *rq)
+{
+	*rq = (struct dv_hook_req){.store = r->oc->store, .tenant = r->outer->tenant,
+	    .tenant_name = r->tenant_name[0] ? r->tenant_name : NULL, .location = r->location, .camera = r->camera,
+	    .fields_json = r->fields_json, .request_id = r->outer->id};
+}
 
 static int dv_rec_index(const struct dv_rec *r, uint64_t face)
 {
@@ -375,7 +405,31 @@ static int dv_rec_resolve(void *arg, struct dv_job *job, const struct dv_match *
 	}
 	char rid[24];
 	snprintf(rid, sizeof rid, "%llu", r->outer->id);
-	rc = dv_store_events_add(r->oc->store, r->outer->tenant, ev, n_faces, r->location, r->camera, rid);
+	r->hooks_on = dv_rec_hooks_on(r);
+	/* with hooks: the events and the hooks' writes commit together */
+	rc = r->hooks_on ? dv_store_begin(r->oc->store) : 0;
+	if (!rc)
+		rc = dv_store_events_add(r->oc->store, r->outer->tenant, ev, n_faces, r->location, r->camera, rid);
+	if (!rc && r->hooks_on) {
+		r->face_hooks = calloc((size_t)n_faces, sizeof *r->face_hooks);
+		r->n_face_hooks = r->face_hooks ? n_faces : 0;
+		struct dv_hook_req rq;
+		dv_rec_req(r, &rq);
+		for (int i = 0; i < r->n_face_hooks; i++) {
+			int at = ev[i].person ? dv_rec_index(r, ev[i].face) : -1;
+			struct dv_hook_event he = {.kind = ev[i].kind, .person = ev[i].person,
+			    .person_json = at >= 0 ? r->persons[at] : NULL, .distance = ev[i].distance,
+			    .similarity = ev[i].similarity, .face = ev[i].face, .box = job->faces ? &job->faces[i] : NULL,
+			    .face_index = i};
+			struct dv_buf out;
+			dv_buf_init(&out);
+			r->hooks_ran += dv_hooks_fire(r->oc->hooks, &rq, &he, &out, &r->hook_errs);
+			r->face_hooks[i] = out.data;
+		}
+		rc = dv_store_commit(r->oc->store);
+	}
+	if (rc && r->hooks_on)
+		dv_store_rollback(r->oc->store);
 	for (int i = 0; i < n_faces; i++)
 		free(boxes[i]);
 	free(boxes);
@@ -386,6 +440,15 @@ static int dv_rec_resolve(void *arg, struct dv_job *job, const struct dv_match *
 	}
 	r->events_written = n_faces;
 	return 0;
+}
+
+static void dv_rec_face_json(void *arg, struct dv_json *j, int face)
+{
+	struct dv_rec *r = arg;
+	if (face < r->n_face_hooks && r->face_hooks[face] && strcmp(r->face_hooks[face], "{}")) {
+		dv_json_key(j, "hooks");
+		dv_json_raw(j, r->face_hooks[face]);
+	}
 }
 
 static void dv_rec_match_json(void *arg, struct dv_json *j, uint64_t face)
@@ -413,10 +476,28 @@ static void dv_rec_reply_json(void *arg, struct dv_json *j)
 		dv_json_key(j, "events_recorded");
 		dv_json_int(j, r->events_written);
 	}
+	if (r->hooks_on) {
+		/* failures are reported, never fatal: the request is answered */
+		dv_json_key(j, "hooks");
+		dv_json_obj_open(j);
+		dv_json_key(j, "ran");
+		dv_json_int(j, r->hooks_ran);
+		dv_json_key(j, "errors");
+		dv_json_arr_open(j);
+		if (r->hook_errs.len)
+			dv_json_raw(j, r->hook_errs.data);
+		dv_json_arr_close(j);
+		dv_json_obj_close(j);
+	}
 }
 
 static void dv_rec_fini(struct dv_rec *r)
 {
+	for (int i = 0; i < r->n_face_hooks; i++)
+		free(r->face_hooks[i]);
+	free(r->face_hooks);
+	free(r->fields_json);
+	dv_buf_fini(&r->hook_errs);
 	for (int i = 0; i < r->n; i++)
 		free(r->persons[i]);
 	free(r->persons);
@@ -424,11 +505,44 @@ static void dv_rec_fini(struct dv_rec *r)
 	free(r->person_ids);
 }
 
-static const struct dv_pipeline_hooks dv_rec_hooks = {dv_rec_resolve, dv_rec_match_json, dv_rec_reply_json};
+static const struct dv_pipeline_hooks dv_rec_hooks = {dv_rec_resolve, dv_rec_match_json, dv_rec_face_json,
+    dv_rec_reply_json};
+
+/* The client's "fields" for the hooks: a JSON object (JSON body member, or a
+ * multipart/query text holding JSON). */
+static int dv_in_fields(struct dv_job *j, struct dv_in *in, char **out)
+{
+	*out = NULL;
+	const struct dv_jv *v = in->form.json ? dv_jv_get(in->form.json, "fields") : NULL;
+	struct dv_jv *parsed = NULL;
+	if (!v) {
+		const char *t = dv_in_get(in, "fields");
+		if (!t)
+			return 0;
+		char err[128];
+		v = parsed = dv_jsonp_parse(t, strlen(t), err, sizeof err);
+	}
+	if (!v || v->type != DV_JOBJ) {
+		dv_jv_free(parsed);
+		dv_job_fail(j, DV_EINVALID, "fields must be a JSON object");
+		return -1;
+	}
+	struct dv_buf b;
+	dv_buf_init(&b);
+	dv_json_of(&b, v);
+	dv_jv_free(parsed);
+	if (b.len > 16 * 1024) {
+		dv_buf_fini(&b);
+		dv_job_fail(j, DV_EINVALID, "fields are limited to 16 KiB of JSON");
+		return -1;
+	}
+	*out = b.data;
+	return 0;
+}
 
 static void dv_op_recognize(struct dv_job *j, struct dv_ops_ctx *oc, int pop)
 {
-	static const char *const qs[] = {"top_k", "threshold", "location", "camera", NULL};
+	static const char *const qs[] = {"top_k", "threshold", "location", "camera", "fields", NULL};
 	static const char *const imgs[] = {"image", NULL};
 	struct dv_in in = {0};
 	long long top_k;
@@ -437,7 +551,8 @@ static void dv_op_recognize(struct dv_job *j, struct dv_ops_ctx *oc, int pop)
 	if (dv_in_query(j, &in, qs) || dv_in_body(j, &in, imgs) ||
 	    dv_in_int(j, &in, "top_k", 1, 100, 0, &top_k) ||
 	    dv_in_num(j, &in, "threshold", 0, j->gen->conf->match_threshold_max, -1, &thr) ||
-	    dv_in_label(j, &in, "location", &r.location) || dv_in_label(j, &in, "camera", &r.camera))
+	    dv_in_label(j, &in, "location", &r.location) || dv_in_label(j, &in, "camera", &r.camera) ||
+	    dv_in_fields(j, &in, &r.fields_json))
 		goto out;
 	struct dv_job *k = dv_run_image(j, oc, pop, dv_form_get(&in.form, "image"), NULL, (int)top_k, thr, &dv_rec_hooks, &r);
 	if (k) {
@@ -584,9 +699,34 @@ out:
 
 /* ---------------------------------------------------------------- enrol */
 
+struct dv_enrol_tx {
+	struct dv_rec *r;
+	struct dv_job *k;
+	char *person_json;
+	char *hooks_out;
+};
+
+/* on_enrolled, inside the enrolment's transaction */
+static int dv_enrol_in_tx(void *arg, uint64_t face_id)
+{
+	struct dv_enrol_tx *t = arg;
+	struct dv_rec *r = t->r;
+	if (!r->hooks_on)
+		return 0;
+	struct dv_hook_req rq;
+	dv_rec_req(r, &rq);
+	struct dv_hook_event he = {.kind = "enrolled", .person = r->outer->path_id, .person_json = t->person_json,
+	    .distance = -1, .similarity = -1, .face = face_id, .box = &t->k->faces[0], .face_index = 0};
+	struct dv_buf out;
+	dv_buf_init(&out);
+	r->hooks_ran += dv_hooks_fire(r->oc->hooks, &rq, &he, &out, &r->hook_errs);
+	t->hooks_out = out.data;
+	return 0;
+}
+
 static void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	static const char *const qs[] = {"location", "camera", "box", NULL};
+	static const char *const qs[] = {"location", "camera", "box", "fields", NULL};
 	static const char *const imgs[] = {"image", NULL};
 	struct dv_in in = {0};
 	const char *location, *camera;
@@ -596,14 +736,18 @@ static void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 	struct dv_job *k = NULL;
 	uint8_t *jpg = NULL;
 	char *dup_person = NULL;
+	struct dv_enrol_tx tx = {.r = &r};
 	if (dv_in_query(j, &in, qs) || dv_in_body(j, &in, imgs) || dv_in_label(j, &in, "location", &location) ||
-	    dv_in_label(j, &in, "camera", &camera) || dv_in_box(j, &in, box, &have_box))
+	    dv_in_label(j, &in, "camera", &camera) || dv_in_box(j, &in, box, &have_box) ||
+	    dv_in_fields(j, &in, &r.fields_json))
 		goto out;
+	r.location = location;
+	r.camera = camera;
 	/* the person first: a clear 404 before any image work */
 	struct dv_buf pb;
 	dv_buf_init(&pb);
 	int rc = dv_store_person_get(oc->store, j->tenant, j->path_id, &pb);
-	dv_buf_fini(&pb);
+	tx.person_json = pb.data;
 	if (rc) {
 		dv_job_fail(j, rc, rc == DV_ENOTFOUND ? "no such person" : "%s", oc->store->err);
 		goto out;
@@ -676,7 +820,9 @@ static void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 	uint64_t face_id = 0;
 	char rid[24];
 	snprintf(rid, sizeof rid, "%llu", j->id);
-	rc = dv_store_face_add(oc->store, j->tenant, &row, location, camera, rid, &face_id);
+	r.hooks_on = dv_rec_hooks_on(&r);
+	tx.k = k;
+	rc = dv_store_face_add(oc->store, j->tenant, &row, location, camera, rid, &face_id, dv_enrol_in_tx, &tx);
 	if (rc) {
 		dv_job_fail(j, rc, rc == DV_ENOTFOUND ? "no such person (deleted meanwhile?)" : "%s", oc->store->err);
 	} else {
@@ -704,12 +850,29 @@ static void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 		dv_json_key(&js, "embedder"); dv_json_str(&js, k->einfo.model);
 		dv_json_key(&js, "fingerprint"); dv_json_str(&js, k->einfo.fingerprint);
 		dv_json_obj_close(&js);
+		if (r.hooks_on) {
+			if (tx.hooks_out && strcmp(tx.hooks_out, "{}")) {
+				dv_json_key(&js, "hooks");
+				dv_json_raw(&js, tx.hooks_out);
+			}
+			dv_json_key(&js, "hook_status");
+			dv_json_obj_open(&js);
+			dv_json_key(&js, "ran"); dv_json_int(&js, r.hooks_ran);
+			dv_json_key(&js, "errors");
+			dv_json_arr_open(&js);
+			if (r.hook_errs.len)
+				dv_json_raw(&js, r.hook_errs.data);
+			dv_json_arr_close(&js);
+			dv_json_obj_close(&js);
+		}
 		dv_json_obj_close(&js);
 		j->status = 201;
 	}
 	dv_buf_fini(&boxj);
 	dv_buf_fini(&lmj);
 out:
+	free(tx.person_json);
+	free(tx.hooks_out);
 	free(jpg);
 	free(dup_person);
 	dv_job_free(k);

@@ -18,6 +18,7 @@ struct dv_ops_ctx {
 	struct dv_gallery *gallery;
 	const char *node;              /* this server's name (async jobs) */
 	atomic_int *async_pending;     /* async jobs accepted, not finished */
+	struct dv_hooks *hooks;        /* this worker's Lua hooks, or NULL */
 };
 
 void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc);

@@ -348,6 +348,8 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 			}
 			dv_json_arr_close(j);
 		}
+		if (w->ctx->hooks && w->ctx->hooks->face_json)
+			w->ctx->hooks->face_json(w->ctx->hooks_arg, j, i);
 		dv_json_obj_close(j);
 	}
 	dv_json_arr_close(j);

@@ -16,6 +16,8 @@ struct dv_pipeline_hooks {
 	    double threshold);
 	/* Inside a match or candidate object: more members for face id. */
 	void (*match_json)(void *arg, struct dv_json *j, uint64_t face_id);
+	/* At the end of face i's object: more members. */
+	void (*face_json)(void *arg, struct dv_json *j, int face);
 	/* At the end of the top-level reply object: more members. */
 	void (*reply_json)(void *arg, struct dv_json *j);
 };

@@ -28,6 +28,7 @@ struct dv_worker {
 	struct dv_instance *inst[DV_ROLE_COUNT];  /* own (non-shared) instances */
 	atomic_int ready;                          /* plugins instantiated */
 	struct dv_store *store;                    /* this worker's database connection */
+	struct dv_hooks *hooks;                    /* this worker's Lua state (generation gen), or NULL */
 	struct timespec failed_at;                 /* last failed instantiation */
 	char err[768];
 };

@@ -419,7 +419,8 @@ int dv_store_person_list(struct dv_store *st, uint64_t tenant, const char *query
 /* ---------------------------------------------------------------- faces */
 
 int dv_store_face_add(struct dv_store *st, uint64_t tenant, const struct dv_face_row *f, const char *location,
-    const char *camera, const char *request_id, uint64_t *face_id)
+    const char *camera, const char *request_id, uint64_t *face_id, int (*in_tx)(void *arg, uint64_t face_id),
+    void *arg)
 {
 	char t[24], p[24], d[16], q[32];
 	snprintf(d, sizeof d, "%d", f->dim);
@@ -446,6 +447,8 @@ int dv_store_face_add(struct dv_store *st, uint64_t tenant, const struct dv_face
 		    .similarity = -1, .box_json = f->box_json};
 		rc = dv_store_events_add(st, tenant, &ev, 1, location, camera, request_id);
 	}
+	if (!rc && in_tx)
+		rc = in_tx(arg, *face_id); /* the hooks, in this transaction */
 	if (!rc)
 		rc = dv_store_commit(st);
 	if (rc)
@@ -704,4 +707,97 @@ int dv_store_job_get(struct dv_store *st, uint64_t tenant, uint64_t job, struct 
 	    "'webhook', webhook, 'webhook_status', webhook_status, 'created_at', created_at, 'started_at', started_at, "
 	    "'finished_at', finished_at)::text FROM dv_jobs WHERE tenant_id = $1 AND id = $2",
 	    2, v);
+}
+
+/* ---------------------------------------------------------------- hook state */
+
+int dv_store_exec_sql(struct dv_store *st, const char *sql) { return dv_store_exec(st, sql, 0, NULL); }
+
+int dv_store_state_get(struct dv_store *st, uint64_t tenant, uint64_t person, const char *ns, const char *key,
+    struct dv_buf *out)
+{
+	char t[24], p[24];
+	const char *v[] = {U64(t, tenant), U64(p, person), ns, key};
+	return dv_store_one(st, out,
+	    "SELECT value::text FROM dv_hook_state WHERE tenant_id = $1 AND person_id = $2 AND namespace = $3 AND key = $4", 4, v);
+}
+
+int dv_store_state_set(struct dv_store *st, uint64_t tenant, uint64_t person, const char *ns, const char *key,
+    const char *json)
+{
+	char t[24], p[24];
+	const char *v[] = {U64(t, tenant), U64(p, person), ns, key, json};
+	int rc;
+	PGresult *r = dv_store_q(st, &rc,
+	    "INSERT INTO dv_hook_state (tenant_id, person_id, namespace, key, value) "
+	    "SELECT $1, p.id, $3, $4, $5::jsonb FROM dv_persons p WHERE p.tenant_id = $1 AND p.id = $2 "
+	    "ON CONFLICT (tenant_id, person_id, namespace, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now() "
+	    "RETURNING 1",
+	    5, v, NULL);
+	if (!r)
+		return rc;
+	rc = PQntuples(r) == 1 ? 0 : DV_ENOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+int dv_store_state_incr(struct dv_store *st, uint64_t tenant, uint64_t person, const char *ns, const char *key,
+    double delta, double *out)
+{
+	char t[24], p[24], d[40];
+	snprintf(d, sizeof d, "%.17g", delta);
+	const char *v[] = {U64(t, tenant), U64(p, person), ns, key, d};
+	int rc;
+	PGresult *r = dv_store_q(st, &rc,
+	    "INSERT INTO dv_hook_state AS s (tenant_id, person_id, namespace, key, value) "
+	    "SELECT $1, p.id, $3, $4, to_jsonb($5::numeric) FROM dv_persons p WHERE p.tenant_id = $1 AND p.id = $2 "
+	    "ON CONFLICT (tenant_id, person_id, namespace, key) DO UPDATE SET "
+	    "value = to_jsonb(CASE WHEN jsonb_typeof(s.value) = 'number' THEN (s.value #>> '{}')::numeric ELSE 0 END + $5::numeric), "
+	    "updated_at = now() RETURNING value #>> '{}'",
+	    5, v, NULL);
+	if (!r)
+		return rc;
+	rc = PQntuples(r) == 1 ? 0 : DV_ENOTFOUND;
+	if (!rc)
+		*out = strtod(PQgetvalue(r, 0, 0), NULL);
+	PQclear(r);
+	return rc;
+}
+
+int dv_store_event_count(struct dv_store *st, uint64_t tenant, uint64_t person, const char *kind, double since_s,
+    long long *count)
+{
+	char t[24], p[24], s[40];
+	snprintf(s, sizeof s, "%.6f", since_s);
+	const char *v[] = {U64(t, tenant), U64(p, person), kind, s};
+	struct dv_buf b;
+	dv_buf_init(&b);
+	int rc = dv_store_one(st, &b,
+	    "SELECT count(*) FROM dv_events WHERE tenant_id = $1 AND person_id = $2 AND ($3::text IS NULL OR kind = $3) "
+	    "AND ($4::float8 <= 0 OR created_at >= now() - make_interval(secs => $4::float8))",
+	    4, v);
+	*count = rc ? 0 : strtoll(b.data, NULL, 10);
+	dv_buf_fini(&b);
+	return rc;
+}
+
+int dv_store_state_report(struct dv_store *st, uint64_t tenant, const char *ns, const char *key, uint64_t person,
+    struct dv_buf *out)
+{
+	char t[24], p[24];
+	const char *v[] = {U64(t, tenant), ns, key, person ? U64(p, person) : NULL};
+	return dv_store_one(st, out,
+	    "SELECT jsonb_build_object('namespace', $2::text, 'values', coalesce(jsonb_agg(jsonb_build_object("
+	    "'person', jsonb_build_object('id', p.id, 'name', p.name, 'external_id', p.external_id), 'key', s.key, "
+	    "'value', s.value, 'updated_at', s.updated_at) ORDER BY s.key, p.name), '[]'))::text "
+	    "FROM dv_hook_state s JOIN dv_persons p ON p.id = s.person_id AND p.tenant_id = $1 "
+	    "WHERE s.tenant_id = $1 AND s.namespace = $2 AND ($3::text IS NULL OR s.key = $3) AND ($4::bigint IS NULL OR s.person_id = $4)",
+	    4, v);
+}
+
+int dv_store_tenant_name(struct dv_store *st, uint64_t tenant, struct dv_buf *out)
+{
+	char t[24];
+	const char *v[] = {U64(t, tenant)};
+	return dv_store_one(st, out, "SELECT name FROM dv_tenants WHERE id = $1", 1, v);
 }

@@ -77,7 +77,8 @@ struct dv_face_row {
 };
 /* Insert a face and its "enrolled" event in one transaction. */
 int dv_store_face_add(struct dv_store *st, uint64_t tenant, const struct dv_face_row *f, const char *location,
-    const char *camera, const char *request_id, uint64_t *face_id);
+    const char *camera, const char *request_id, uint64_t *face_id, int (*in_tx)(void *arg, uint64_t face_id),
+    void *arg);
 int dv_store_face_delete(struct dv_store *st, uint64_t tenant, uint64_t face);
 int dv_store_face_list(struct dv_store *st, uint64_t tenant, uint64_t person, struct dv_buf *out);
 /* The face's JPEG chip into out (raw bytes). */
@@ -113,3 +114,23 @@ int dv_store_job_finish(struct dv_store *st, uint64_t job, int status_code, cons
 int dv_store_job_webhook(struct dv_store *st, uint64_t job, int http_status);
 int dv_store_job_get(struct dv_store *st, uint64_t tenant, uint64_t job, struct dv_buf *out);
 #endif
+
+/* ---- hook state (dv_hooks.c), inside the request's transaction */
+/* The JSON value under (person, ns, key) into out; DV_ENOTFOUND when unset. */
+int dv_store_state_get(struct dv_store *st, uint64_t tenant, uint64_t person, const char *ns, const char *key,
+    struct dv_buf *out);
+/* Set it (JSON text); DV_ENOTFOUND when the person is not the tenant's. */
+int dv_store_state_set(struct dv_store *st, uint64_t tenant, uint64_t person, const char *ns, const char *key,
+    const char *json);
+/* Add delta to a number (absent = 0) atomically; the new value in *out. */
+int dv_store_state_incr(struct dv_store *st, uint64_t tenant, uint64_t person, const char *ns, const char *key,
+    double delta, double *out);
+/* Events of a person (kind NULL = any) in the last since_s seconds (<= 0: ever). */
+int dv_store_event_count(struct dv_store *st, uint64_t tenant, uint64_t person, const char *kind, double since_s,
+    long long *count);
+/* Every value under (ns, key), with its person: the report behind GET /v1/state. */
+int dv_store_state_report(struct dv_store *st, uint64_t tenant, const char *ns, const char *key, uint64_t person,
+    struct dv_buf *out);
+/* A tenant's name (for hooks.tenants). */
+int dv_store_tenant_name(struct dv_store *st, uint64_t tenant, struct dv_buf *out);
+int dv_store_exec_sql(struct dv_store *st, const char *sql);

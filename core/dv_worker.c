@@ -21,6 +21,8 @@ static void dv_worker_drop(struct dv_worker *w)
 		dv_instance_free(w->inst[r]);
 		w->inst[r] = NULL;
 	}
+	dv_hooks_free(w->hooks);
+	w->hooks = NULL;
 	dv_gen_unref(w->gen);
 	w->gen = NULL;
 }
@@ -39,6 +41,15 @@ static int dv_worker_switch(struct dv_worker *w, struct dv_gen *g)
 			clock_gettime(CLOCK_MONOTONIC, &w->failed_at);
 			dv_err("worker cannot create plugin instance worker=%d role=%s reason=\"%s\"", w->index,
 			    dv_role_name(r), w->err);
+			atomic_store(&w->ready, 0);
+			return -1;
+		}
+	}
+	if (g->hooks) {
+		w->hooks = dv_hooks_new(g->hooks, w->err, sizeof w->err);
+		if (!w->hooks) {
+			clock_gettime(CLOCK_MONOTONIC, &w->failed_at);
+			dv_err("worker cannot load the hooks worker=%d reason=\"%s\"", w->index, w->err);
 			atomic_store(&w->ready, 0);
 			return -1;
 		}
@@ -67,7 +78,7 @@ static void *dv_worker_main(void *arg)
 			dv_job_fail(j, DV_EPLUGIN, "plugins are unavailable on this worker: %s", w->err);
 		} else {
 			struct dv_ops_ctx oc = {.pipe = {.conf = w->gen->conf}, .store = w->store, .gallery = s->gallery,
-			    .node = s->node, .async_pending = &s->async_pending};
+			    .node = s->node, .async_pending = &s->async_pending, .hooks = w->hooks};
 			for (int r = 0; r < DV_ROLE_COUNT; r++)
 				oc.pipe.inst[r] = w->inst[r] ? w->inst[r] : w->gen->shared[r];
 			struct timespec t0;

@@ -1,0 +1,877 @@
+/* dv_hooks.c — Lua hooks (see dv_hooks.h and docs/hooks.md). */
+#include "dv_hooks.h"
+#include "dv_err.h"
+#include "dv_jsonp.h"
+#include "dv_log.h"
+#include "dv_store.h"
+#include <dejaview/plugin.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <luajit.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------- sources */
+
+struct dv_hookfile {
+	char *path, *name; /* name: the file's base name without .lua, the state namespace */
+	char *src;
+	size_t len;
+};
+
+struct dv_hookset {
+	char *tenant; /* NULL: every tenant */
+	int *idx;
+	int n;
+};
+
+struct dv_hooks_conf {
+	struct dv_hookfile *files;
+	int n_files;
+	struct dv_hookset *sets;
+	int n_sets;
+	long long time_ms, instructions, memory;
+};
+
+static char *dv_slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "cannot read %s", path);
+		return NULL;
+	}
+	char *b = malloc(1 << 20);
+	size_t n = b ? fread(b, 1, (1 << 20) - 1, f) : 0;
+	int big = b && n == (1 << 20) - 1 && fgetc(f) != EOF;
+	fclose(f);
+	if (!b || big) {
+		free(b);
+		snprintf(err, errlen, "%s is larger than 1 MiB", path);
+		return NULL;
+	}
+	b[n] = 0;
+	*len = n;
+	return b;
+}
+
+void dv_hooks_conf_free(struct dv_hooks_conf *hc)
+{
+	if (!hc)
+		return;
+	for (int i = 0; i < hc->n_files; i++) {
+		free(hc->files[i].path);
+		free(hc->files[i].name);
+		free(hc->files[i].src);
+	}
+	for (int i = 0; i < hc->n_sets; i++) {
+		free(hc->sets[i].tenant);
+		free(hc->sets[i].idx);
+	}
+	free(hc->files);
+	free(hc->sets);
+	free(hc);
+}
+
+int dv_hooks_conf_build(const struct dv_conf *c, struct dv_hooks_conf **out, struct dv_conf_errs *errs)
+{
+	*out = NULL;
+	if (c->n_hooksets == 0)
+		return 0;
+	struct dv_hooks_conf *hc = calloc(1, sizeof *hc);
+	if (!hc)
+		return -1;
+	hc->time_ms = c->hook_time_ms;
+	hc->instructions = c->hook_instructions;
+	hc->memory = c->hook_memory;
+	hc->sets = calloc((size_t)c->n_hooksets, sizeof *hc->sets);
+	lua_State *L = luaL_newstate();
+	int bad = 0;
+	for (int s = 0; s < c->n_hooksets && hc->sets && L; s++) {
+		const struct dv_conf_hookset *cs = &c->hooksets[s];
+		struct dv_hookset *hs = &hc->sets[hc->n_sets++];
+		hs->tenant = cs->tenant ? strdup(cs->tenant) : NULL;
+		hs->idx = calloc((size_t)(cs->n ? cs->n : 1), sizeof *hs->idx);
+		for (int k = 0; k < cs->n && hs->idx; k++) {
+			int at = -1;
+			for (int i = 0; i < hc->n_files; i++)
+				if (!strcmp(hc->files[i].path, cs->files[k]))
+					at = i;
+			if (at < 0) {
+				char err[512];
+				size_t len;
+				char *src = dv_slurp(cs->files[k], &len, err, sizeof err);
+				if (!src) {
+					dv_conf_errs_add(errs, c->path, cs->line, cs->col, "hooks: %s", err);
+					bad++;
+					continue;
+				}
+				char chunk[4200];
+				snprintf(chunk, sizeof chunk, "@%s", cs->files[k]);
+				if (luaL_loadbufferx(L, src, len, chunk, "t") != 0) {
+					/* "path:line: message" */
+					dv_conf_errs_add(errs, c->path, cs->line, cs->col, "hooks: %s", lua_tostring(L, -1));
+					lua_pop(L, 1);
+					free(src);
+					bad++;
+					continue;
+				}
+				lua_pop(L, 1);
+				struct dv_hookfile *v = realloc(hc->files, sizeof *v * (size_t)(hc->n_files + 1));
+				if (!v) {
+					free(src);
+					bad++;
+					continue;
+				}
+				hc->files = v;
+				struct dv_hookfile *f = &hc->files[hc->n_files];
+				f->path = strdup(cs->files[k]);
+				const char *b = strrchr(f->path, '/');
+				f->name = strdup(b ? b + 1 : f->path);
+				char *dot = strrchr(f->name, '.');
+				if (dot && !strcmp(dot, ".lua"))
+					*dot = 0;
+				f->src = src;
+				f->len = len;
+				at = hc->n_files++;
+			}
+			hs->idx[hs->n++] = at;
+		}
+	}
+	if (L)
+		lua_close(L);
+	if (bad || !hc->sets) {
+		dv_hooks_conf_free(hc);
+		return -1;
+	}
+	*out = hc;
+	return 0;
+}
+
+long long dv_hooks_conf_mtime(const struct dv_conf *c)
+{
+	long long m = 0;
+	for (int s = 0; s < c->n_hooksets; s++)
+		for (int k = 0; k < c->hooksets[s].n; k++) {
+			struct stat st;
+			if (stat(c->hooksets[s].files[k], &st) == 0) {
+				long long t = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+				if (t > m)
+					m = t;
+			}
+		}
+	return m;
+}
+
+/* ---------------------------------------------------------------- the state */
+
+struct dv_hooks {
+	const struct dv_hooks_conf *hc;
+	lua_State *L;
+	size_t used, cap;
+	int *env_ref;        /* per file: its sandbox in the registry */
+	/* the call in progress */
+	struct timespec t0;
+	long long ticks;     /* count-hook calls (1000 instructions each) */
+	const char *tripped; /* why the call is being stopped */
+	const struct dv_hook_req *rq;
+	const struct dv_hook_event *ev;
+	const char *ns;
+	int reply_ref;
+};
+
+static void *dv_lua_alloc(void *ud, void *p, size_t osize, size_t nsize)
+{
+	struct dv_hooks *h = ud;
+	if (nsize == 0) {
+		free(p);
+		h->used -= p ? osize : 0;
+		return NULL;
+	}
+	size_t old = p ? osize : 0;
+	if (nsize > old && h->used - old + nsize > h->cap)
+		return NULL; /* Lua raises "not enough memory" */
+	void *q = realloc(p, nsize);
+	if (q)
+		h->used = h->used - old + nsize;
+	return q;
+}
+
+#define DV_TICK 1000
+
+static void dv_lua_count(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	lua_getfield(L, LUA_REGISTRYINDEX, "dv_hooks");
+	struct dv_hooks *h = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (!h)
+		return;
+	h->ticks++;
+	if (!h->tripped) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double ms = (double)(now.tv_sec - h->t0.tv_sec) * 1e3 + (double)(now.tv_nsec - h->t0.tv_nsec) / 1e6;
+		if (h->ticks * DV_TICK > h->hc->instructions)
+			h->tripped = "instruction limit";
+		else if (ms > (double)h->hc->time_ms)
+			h->tripped = "time budget";
+		if (h->tripped)
+			/* from now on every instruction fails: a pcall in the hook cannot hold it */
+			lua_sethook(L, dv_lua_count, LUA_MASKCOUNT, 1);
+	}
+	if (h->tripped) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "%s exceeded (hooks.%s: %lld)", h->tripped,
+		    h->tripped[0] == 'i' ? "instructions" : "time_ms",
+		    h->tripped[0] == 'i' ? h->hc->instructions : h->hc->time_ms);
+		lua_pushstring(L, msg);
+		lua_error(L);
+	}
+}
+
+static struct dv_hooks *dv_cur(lua_State *L)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, "dv_hooks");
+	struct dv_hooks *h = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (!h || !h->rq)
+		luaL_error(L, "dv.* is only available while a hook runs");
+	return h;
+}
+
+/* ---------------------------------------------------------------- JSON <-> Lua */
+
+static void dv_push_jv(lua_State *L, const struct dv_jv *v)
+{
+	switch (v ? v->type : DV_JNULL) {
+	case DV_JBOOL: lua_pushboolean(L, v->b); break;
+	case DV_JNUM: lua_pushnumber(L, v->num); break;
+	case DV_JSTR: lua_pushlstring(L, v->str, v->len); break;
+	case DV_JARR:
+		lua_createtable(L, v->n, 0);
+		for (int i = 0; i < v->n; i++) {
+			dv_push_jv(L, v->items[i]);
+			lua_rawseti(L, -2, i + 1);
+		}
+		break;
+	case DV_JOBJ:
+		lua_createtable(L, 0, v->n);
+		for (int i = 0; i < v->n; i++) {
+			dv_push_jv(L, v->items[i]);
+			lua_setfield(L, -2, v->keys[i]);
+		}
+		break;
+	default: lua_pushnil(L);
+	}
+}
+
+static void dv_push_json(lua_State *L, const char *json)
+{
+	if (!json) {
+		lua_pushnil(L);
+		return;
+	}
+	struct dv_jv *v = dv_jsonp_parse(json, strlen(json), NULL, 0);
+	dv_push_jv(L, v);
+	dv_jv_free(v);
+}
+
+/* Encode the value at idx; 0, or -1 with a reason pushed... raised by the caller. */
+static int dv_to_json(lua_State *L, int idx, struct dv_buf *b, int depth, const char **why)
+{
+	if (depth > 32) {
+		*why = "nested more than 32 levels";
+		return -1;
+	}
+	idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL: dv_buf_puts(b, "null"); return 0;
+	case LUA_TBOOLEAN: dv_buf_puts(b, lua_toboolean(L, idx) ? "true" : "false"); return 0;
+	case LUA_TNUMBER: {
+		double d = lua_tonumber(L, idx);
+		if (!isfinite(d))
+			dv_buf_puts(b, "null");
+		else if (d == floor(d) && fabs(d) < 1e15)
+			dv_buf_printf(b, "%.0f", d);
+		else
+			dv_buf_printf(b, "%.17g", d);
+		return 0;
+	}
+	case LUA_TSTRING: {
+		size_t n;
+		const char *s = lua_tolstring(L, idx, &n);
+		dv_json_escape(b, s, n);
+		return 0;
+	}
+	case LUA_TTABLE: {
+		/* an array when its keys are exactly 1..n */
+		size_t n = lua_objlen(L, idx), count = 0;
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			count++;
+			lua_pop(L, 1);
+		}
+		if (count == n && n > 0) {
+			dv_buf_puts(b, "[");
+			for (size_t i = 1; i <= n; i++) {
+				if (i > 1)
+					dv_buf_puts(b, ",");
+				lua_rawgeti(L, idx, (int)i);
+				int r = dv_to_json(L, -1, b, depth + 1, why);
+				lua_pop(L, 1);
+				if (r)
+					return r;
+			}
+			dv_buf_puts(b, "]");
+			return 0;
+		}
+		dv_buf_puts(b, "{");
+		int first = 1;
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			int kt = lua_type(L, -2);
+			if (kt != LUA_TSTRING && kt != LUA_TNUMBER) {
+				lua_pop(L, 2);
+				*why = "table keys must be strings or numbers";
+				return -1;
+			}
+			lua_pushvalue(L, -2); /* a copy: tolstring on a number key would confuse lua_next */
+			size_t kn;
+			const char *k = lua_tolstring(L, -1, &kn);
+			if (!first)
+				dv_buf_puts(b, ",");
+			first = 0;
+			dv_json_escape(b, k, kn);
+			dv_buf_puts(b, ":");
+			lua_pop(L, 1);
+			int r = dv_to_json(L, -1, b, depth + 1, why);
+			lua_pop(L, 1);
+			if (r) {
+				lua_pop(L, 1);
+				return r;
+			}
+		}
+		dv_buf_puts(b, "}");
+		return 0;
+	}
+	default:
+		*why = "functions, userdata and threads cannot be stored or returned";
+		return -1;
+	}
+}
+
+/* ---------------------------------------------------------------- dv.* */
+
+static uint64_t dv_arg_person(lua_State *L, int i)
+{
+	lua_Number n = luaL_checknumber(L, i);
+	if (!(n >= 1 && n == floor(n) && n < 9.007199254740992e15))
+		luaL_argerror(L, i, "a person id");
+	return (uint64_t)n;
+}
+
+static const char *dv_arg_ns(lua_State *L, int i, struct dv_hooks *h)
+{
+	const char *ns = luaL_optstring(L, i, h->ns);
+	if (strlen(ns) > 100)
+		luaL_argerror(L, i, "namespace longer than 100 bytes");
+	return ns;
+}
+
+static const char *dv_arg_key(lua_State *L, int i)
+{
+	size_t n;
+	const char *k = luaL_checklstring(L, i, &n);
+	if (n == 0 || n > 200)
+		luaL_argerror(L, i, "a key of 1 to 200 bytes");
+	return k;
+}
+
+static int dv_l_fail(lua_State *L, struct dv_hooks *h, int rc)
+{
+	if (!h->rq->store)
+		return luaL_error(L, "database: none in this context");
+	return luaL_error(L, "database: %s", rc == DV_ENOTFOUND ? "no such person in this tenant" : h->rq->store->err);
+}
+
+static int dv_l_get(lua_State *L)
+{
+	struct dv_hooks *h = dv_cur(L);
+	uint64_t p = dv_arg_person(L, 1);
+	const char *k = dv_arg_key(L, 2), *ns = dv_arg_ns(L, 3, h);
+	struct dv_buf b;
+	dv_buf_init(&b);
+	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_state_get(h->rq->store, h->rq->tenant, p, ns, k, &b);
+	if (rc == DV_ENOTFOUND) {
+		dv_buf_fini(&b);
+		lua_pushnil(L);
+		return 1;
+	}
+	if (rc) {
+		dv_buf_fini(&b);
+		return dv_l_fail(L, h, rc);
+	}
+	dv_push_json(L, b.data);
+	dv_buf_fini(&b);
+	return 1;
+}
+
+static int dv_l_set(lua_State *L)
+{
+	struct dv_hooks *h = dv_cur(L);
+	uint64_t p = dv_arg_person(L, 1);
+	const char *k = dv_arg_key(L, 2), *ns = dv_arg_ns(L, 4, h);
+	luaL_checkany(L, 3);
+	struct dv_buf b;
+	dv_buf_init(&b);
+	const char *why = NULL;
+	if (dv_to_json(L, 3, &b, 0, &why) != 0 || b.len > 64 * 1024) {
+		dv_buf_fini(&b);
+		return luaL_error(L, "dv.set: %s", why ? why : "the value is over 64 KiB of JSON");
+	}
+	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_state_set(h->rq->store, h->rq->tenant, p, ns, k, b.data);
+	dv_buf_fini(&b);
+	return rc ? dv_l_fail(L, h, rc) : 0;
+}
+
+static int dv_l_incr(lua_State *L)
+{
+	struct dv_hooks *h = dv_cur(L);
+	uint64_t p = dv_arg_person(L, 1);
+	const char *k = dv_arg_key(L, 2);
+	double d = luaL_optnumber(L, 3, 1);
+	const char *ns = dv_arg_ns(L, 4, h);
+	double v = 0;
+	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_state_incr(h->rq->store, h->rq->tenant, p, ns, k, d, &v);
+	if (rc)
+		return dv_l_fail(L, h, rc);
+	lua_pushnumber(L, v);
+	return 1;
+}
+
+/* dv.visits(person [, {since = seconds, kind = "recognized"}]) */
+static int dv_l_visits(lua_State *L)
+{
+	struct dv_hooks *h = dv_cur(L);
+	uint64_t p = dv_arg_person(L, 1);
+	double since = 0;
+	const char *kind = "recognized";
+	if (lua_istable(L, 2)) {
+		lua_getfield(L, 2, "since");
+		since = luaL_optnumber(L, -1, 0);
+		lua_getfield(L, 2, "kind");
+		kind = luaL_optstring(L, -1, "recognized");
+		lua_pop(L, 2);
+	}
+	long long n = 0;
+	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_event_count(h->rq->store, h->rq->tenant, p, !strcmp(kind, "any") ? NULL : kind, since, &n);
+	if (rc)
+		return dv_l_fail(L, h, rc);
+	lua_pushnumber(L, (lua_Number)n);
+	return 1;
+}
+
+static int dv_l_reply(lua_State *L)
+{
+	struct dv_hooks *h = dv_cur(L);
+	luaL_checkstring(L, 1);
+	luaL_checkany(L, 2);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, h->reply_ref);
+	lua_pushvalue(L, 1);
+	lua_pushvalue(L, 2);
+	lua_settable(L, -3);
+	return 0;
+}
+
+static int dv_l_log(lua_State *L)
+{
+	struct dv_hooks *h = dv_cur(L);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	int n = lua_gettop(L);
+	for (int i = 1; i <= n; i++) {
+		lua_getglobal(L, "tostring");
+		if (lua_isnil(L, -1)) {
+			lua_pop(L, 1);
+			lua_pushstring(L, luaL_typename(L, i));
+		} else {
+			lua_pushvalue(L, i);
+			lua_call(L, 1, 1);
+		}
+		if (i > 1)
+			luaL_addchar(&b, ' ');
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	dv_info("hook %s: %.500s", h->ns, lua_tostring(L, -1));
+	return 0;
+}
+
+static int dv_l_now(lua_State *L)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	lua_pushnumber(L, (lua_Number)t.tv_sec + t.tv_nsec / 1e9);
+	return 1;
+}
+
+/* dv.date(format [, time]): strftime in UTC, %-conversions only */
+static int dv_l_date(lua_State *L)
+{
+	const char *fmt = luaL_optstring(L, 1, "%Y-%m-%dT%H:%M:%SZ");
+	time_t t = (time_t)luaL_optnumber(L, 2, (lua_Number)time(NULL));
+	if (strlen(fmt) > 100)
+		luaL_argerror(L, 1, "a format of at most 100 bytes");
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char out[256];
+	size_t n = strftime(out, sizeof out, fmt, &tm);
+	lua_pushlstring(L, out, n);
+	return 1;
+}
+
+static const luaL_Reg dv_api[] = {
+	{"get", dv_l_get}, {"set", dv_l_set}, {"incr", dv_l_incr}, {"visits", dv_l_visits}, {"reply", dv_l_reply},
+	{"log", dv_l_log}, {"now", dv_l_now}, {"date", dv_l_date}, {NULL, NULL},
+};
+
+/* ---------------------------------------------------------------- sandboxes */
+
+/* A shallow copy of library `lib` without the names in `drop`. */
+static void dv_copy_lib(lua_State *L, const char *lib, const char *const *drop)
+{
+	lua_newtable(L);
+	lua_getglobal(L, lib);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		int skip = 0;
+		for (int i = 0; drop && drop[i]; i++)
+			skip |= lua_type(L, -2) == LUA_TSTRING && !strcmp(lua_tostring(L, -2), drop[i]);
+		if (skip) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_settable(L, -5);
+	}
+	lua_pop(L, 1);
+}
+
+static void dv_make_env(lua_State *L)
+{
+	static const char *const base[] = {"assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber",
+	    "tostring", "type", "unpack", "xpcall", "rawequal", "rawget", "rawset", "setmetatable", NULL};
+	static const char *const no_dump[] = {"dump", NULL};
+	lua_newtable(L);
+	for (int i = 0; base[i]; i++) {
+		lua_getglobal(L, base[i]);
+		lua_setfield(L, -2, base[i]);
+	}
+	/* getmetatable without the string library's metatable (locked below) */
+	lua_getglobal(L, "getmetatable");
+	lua_setfield(L, -2, "getmetatable");
+	dv_copy_lib(L, "string", no_dump);
+	lua_setfield(L, -2, "string");
+	dv_copy_lib(L, "table", NULL);
+	lua_setfield(L, -2, "table");
+	dv_copy_lib(L, "math", NULL);
+	lua_setfield(L, -2, "math");
+	lua_newtable(L);
+	luaL_register(L, NULL, dv_api);
+	lua_setfield(L, -2, "dv");
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -2, "_G");
+}
+
+void dv_hooks_free(struct dv_hooks *h)
+{
+	if (!h)
+		return;
+	if (h->L)
+		lua_close(h->L);
+	free(h->env_ref);
+	free(h);
+}
+
+static void dv_call_begin(struct dv_hooks *h)
+{
+	clock_gettime(CLOCK_MONOTONIC, &h->t0);
+	h->ticks = 0;
+	h->tripped = NULL;
+	lua_sethook(h->L, dv_lua_count, LUA_MASKCOUNT, DV_TICK);
+}
+
+static void dv_call_end(struct dv_hooks *h)
+{
+	lua_sethook(h->L, NULL, 0, 0);
+}
+
+struct dv_hooks *dv_hooks_new(const struct dv_hooks_conf *hc, char *err, size_t errlen)
+{
+	if (!hc)
+		return NULL;
+	struct dv_hooks *h = calloc(1, sizeof *h);
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->hc = hc;
+	h->cap = (size_t)hc->memory;
+	h->L = lua_newstate(dv_lua_alloc, h);
+	if (!h->L)
+		h->L = luaL_newstate(); /* a LuaJIT without custom allocators: the count hook still guards */
+	h->env_ref = calloc((size_t)(hc->n_files ? hc->n_files : 1), sizeof *h->env_ref);
+	if (!h->L || !h->env_ref) {
+		snprintf(err, errlen, "cannot create a Lua state");
+		dv_hooks_free(h);
+		return NULL;
+	}
+	lua_State *L = h->L;
+	luaL_openlibs(L);
+	/* the interpreter only: compiled traces would not count instructions
+	 * (after openlibs: opening the jit library turns the JIT on) */
+	luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+	lua_pushlightuserdata(L, h);
+	lua_setfield(L, LUA_REGISTRYINDEX, "dv_hooks");
+	/* strings index a copy of the library without dump, and their
+	 * metatable cannot be fetched or changed from a sandbox */
+	lua_pushliteral(L, "");
+	lua_getmetatable(L, -1);
+	static const char *const no_dump[] = {"dump", NULL};
+	dv_copy_lib(L, "string", no_dump);
+	lua_setfield(L, -2, "__index");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 2);
+	for (int i = 0; i < hc->n_files; i++) {
+		const struct dv_hookfile *f = &hc->files[i];
+		char chunk[4200];
+		snprintf(chunk, sizeof chunk, "@%s", f->path);
+		if (luaL_loadbufferx(L, f->src, f->len, chunk, "t") != 0) {
+			snprintf(err, errlen, "%s", lua_tostring(L, -1));
+			dv_hooks_free(h);
+			return NULL;
+		}
+		dv_make_env(L);
+		lua_pushvalue(L, -1);
+		h->env_ref[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+		lua_setfenv(L, -2);
+		/* the file's top level runs once, under the same limits */
+		struct dv_hook_req none = {0};
+		h->rq = &none;
+		h->ns = f->name;
+		dv_call_begin(h);
+		int r = lua_pcall(L, 0, 0, 0);
+		dv_call_end(h);
+		h->rq = NULL;
+		if (r != 0) {
+			snprintf(err, errlen, "%s", lua_tostring(L, -1));
+			dv_hooks_free(h);
+			return NULL;
+		}
+	}
+	lua_gc(L, LUA_GCCOLLECT, 0);
+	return h;
+}
+
+static const struct dv_hookset *dv_set_for(const struct dv_hooks_conf *hc, uint64_t tenant, const char *name)
+{
+	const struct dv_hookset *def = NULL;
+	char id[24];
+	snprintf(id, sizeof id, "%llu", (unsigned long long)tenant);
+	for (int i = 0; i < hc->n_sets; i++) {
+		const struct dv_hookset *s = &hc->sets[i];
+		if (!s->tenant)
+			def = s;
+		else if (!strcmp(s->tenant, id) || (name && !strcmp(s->tenant, name)))
+			return s;
+	}
+	return def;
+}
+
+bool dv_hooks_for(const struct dv_hooks *h, uint64_t tenant, const char *tenant_name)
+{
+	if (!h)
+		return false;
+	const struct dv_hookset *s = dv_set_for(h->hc, tenant, tenant_name);
+	return s && s->n > 0;
+}
+
+static void dv_push_event(lua_State *L, const struct dv_hook_req *rq, const struct dv_hook_event *ev)
+{
+	lua_newtable(L);
+	lua_pushstring(L, ev->kind);
+	lua_setfield(L, -2, "kind");
+	dv_push_json(L, ev->person_json);
+	lua_setfield(L, -2, "person");
+	if (ev->distance >= 0) {
+		lua_pushnumber(L, ev->distance);
+		lua_setfield(L, -2, "distance");
+		lua_pushnumber(L, ev->similarity);
+		lua_setfield(L, -2, "similarity");
+	}
+	if (ev->face) {
+		lua_pushnumber(L, (lua_Number)ev->face);
+		lua_setfield(L, -2, "face_id");
+	}
+	if (ev->box) {
+		lua_newtable(L);
+		lua_pushnumber(L, ev->box->x);
+		lua_setfield(L, -2, "x");
+		lua_pushnumber(L, ev->box->y);
+		lua_setfield(L, -2, "y");
+		lua_pushnumber(L, ev->box->w);
+		lua_setfield(L, -2, "w");
+		lua_pushnumber(L, ev->box->h);
+		lua_setfield(L, -2, "h");
+		lua_pushnumber(L, ev->box->score);
+		lua_setfield(L, -2, "score");
+		lua_pushnumber(L, ev->face_index + 1);
+		lua_setfield(L, -2, "index");
+		lua_setfield(L, -2, "face");
+	}
+	lua_newtable(L);
+	lua_pushnumber(L, (lua_Number)rq->tenant);
+	lua_setfield(L, -2, "tenant");
+	if (rq->tenant_name) {
+		lua_pushstring(L, rq->tenant_name);
+		lua_setfield(L, -2, "tenant_name");
+	}
+	if (rq->location) {
+		lua_pushstring(L, rq->location);
+		lua_setfield(L, -2, "location");
+	}
+	if (rq->camera) {
+		lua_pushstring(L, rq->camera);
+		lua_setfield(L, -2, "camera");
+	}
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	lua_pushnumber(L, (lua_Number)t.tv_sec + t.tv_nsec / 1e9);
+	lua_setfield(L, -2, "time");
+	lua_pushnumber(L, (lua_Number)rq->request_id);
+	lua_setfield(L, -2, "id");
+	if (rq->fields_json)
+		dv_push_json(L, rq->fields_json);
+	else
+		lua_newtable(L);
+	lua_setfield(L, -2, "fields");
+	lua_setfield(L, -2, "request");
+}
+
+static void dv_err_entry(struct dv_buf *errs, const char *hook, const char *event, const char *msg)
+{
+	if (errs->len)
+		dv_buf_puts(errs, ",");
+	dv_buf_puts(errs, "{\"hook\":");
+	dv_json_escape(errs, hook, strlen(hook));
+	dv_buf_puts(errs, ",\"event\":");
+	dv_json_escape(errs, event, strlen(event));
+	dv_buf_puts(errs, ",\"error\":");
+	dv_json_escape(errs, msg, strlen(msg));
+	dv_buf_puts(errs, "}");
+}
+
+int dv_hooks_fire(struct dv_hooks *h, const struct dv_hook_req *rq, const struct dv_hook_event *ev, struct dv_buf *out,
+    struct dv_buf *errs)
+{
+	const struct dv_hookset *s = h ? dv_set_for(h->hc, rq->tenant, rq->tenant_name) : NULL;
+	if (!s)
+		return 0;
+	lua_State *L = h->L;
+	char fn[64];
+	snprintf(fn, sizeof fn, "on_%s", ev->kind);
+	int ran = 0, members = 0;
+	dv_buf_puts(out, "{");
+	for (int i = 0; i < s->n; i++) {
+		const struct dv_hookfile *f = &h->hc->files[s->idx[i]];
+		lua_rawgeti(L, LUA_REGISTRYINDEX, h->env_ref[s->idx[i]]);
+		lua_getfield(L, -1, fn);
+		if (!lua_isfunction(L, -1)) {
+			lua_pop(L, 2);
+			continue;
+		}
+		lua_remove(L, -2);
+		ran++;
+		/* the hook's writes: all of them or none */
+		if (rq->store && dv_store_exec_sql(rq->store, "SAVEPOINT dv_hook") != 0) {
+			lua_pop(L, 1);
+			dv_err_entry(errs, f->name, ev->kind, "database unavailable");
+			continue;
+		}
+		lua_newtable(L);
+		h->reply_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+		dv_push_event(L, rq, ev);
+		h->rq = rq;
+		h->ev = ev;
+		h->ns = f->name;
+		dv_call_begin(h);
+		int r = lua_pcall(L, 1, 1, 0);
+		dv_call_end(h);
+		struct dv_buf one;
+		dv_buf_init(&one);
+		const char *why = NULL;
+		if (r == 0) {
+			/* the returned table, with dv.reply's fields over it */
+			lua_rawgeti(L, LUA_REGISTRYINDEX, h->reply_ref);
+			if (lua_istable(L, -2)) {
+				lua_pushnil(L);
+				while (lua_next(L, -2)) {
+					lua_pushvalue(L, -2);
+					lua_insert(L, -2);
+					lua_settable(L, -5);
+				}
+				lua_pop(L, 1);
+			} else if (!lua_isnil(L, -2)) {
+				lua_pop(L, 1);
+				r = -1;
+				why = "a hook returns a table (or nothing)";
+			} else {
+				lua_remove(L, -2);
+			}
+			if (r == 0 && dv_to_json(L, -1, &one, 0, &why) != 0)
+				r = -1;
+			lua_pop(L, 1);
+		}
+		h->rq = NULL;
+		h->ev = NULL;
+		luaL_unref(L, LUA_REGISTRYINDEX, h->reply_ref);
+		if (r != 0) {
+			const char *msg = why ? why : lua_tostring(L, -1);
+			if (!why && h->used >= h->cap - 4096 && msg && strstr(msg, "memory"))
+				msg = "not enough memory (hooks.memory)";
+			/* "path:line: message" keeps only the file's base name */
+			const char *slash = msg ? strrchr(msg, '/') : NULL;
+			const char *colon = msg ? strchr(msg, ':') : NULL;
+			if (slash && colon && slash < colon)
+				msg = slash + 1;
+			dv_err_entry(errs, f->name, ev->kind, msg ? msg : "error");
+			dv_warn("hook failed hook=%s event=%s reason=\"%.300s\"", f->name, ev->kind, msg ? msg : "error");
+			if (!why)
+				lua_pop(L, 1);
+			if (rq->store)
+				dv_store_exec_sql(rq->store, "ROLLBACK TO SAVEPOINT dv_hook");
+			lua_gc(L, LUA_GCCOLLECT, 0);
+		} else {
+			if (rq->store)
+				dv_store_exec_sql(rq->store, "RELEASE SAVEPOINT dv_hook");
+			if (one.len > 2) {
+				if (members++)
+					dv_buf_puts(out, ",");
+				dv_json_escape(out, f->name, strlen(f->name));
+				dv_buf_puts(out, ":");
+				dv_buf_add(out, one.data, one.len);
+			}
+		}
+		dv_buf_fini(&one);
+	}
+	dv_buf_puts(out, "}");
+	lua_settop(L, 0);
+	return ran;
+}
