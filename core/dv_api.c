@@ -35,6 +35,7 @@ static const struct dv_route dv_routes[] = {
 	{DV_M_GET, "/v1/events", DV_API_EVENT_LIST, "event_list"},
 	{DV_M_POST, "/v1/jobs", DV_API_JOB_SUBMIT, "job_submit"},
 	{DV_M_GET, "/v1/jobs/{id}", DV_API_JOB_GET, "job_get"},
+	{DV_M_GET, "/v1/state", DV_API_STATE_LIST, "state_list"},
 };
 #define DV_NROUTES (sizeof dv_routes / sizeof dv_routes[0])
 

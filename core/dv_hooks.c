@@ -101,6 +101,14 @@ int dv_hooks_conf_build(const struct dv_conf *c, struct dv_hooks_conf **out, str
 			for (int i = 0; i < hc->n_files; i++)
 				if (!strcmp(hc->files[i].path, cs->files[k]))
 					at = i;
+			int failed_before = 0;
+			for (int q = 0; q < s; q++)
+				for (int r = 0; r < c->hooksets[q].n; r++)
+					failed_before |= !strcmp(c->hooksets[q].files[r], cs->files[k]);
+			if (at < 0 && failed_before) {
+				bad++; /* already reported */
+				continue;
+			}
 			if (at < 0) {
 				char err[512];
 				size_t len;
@@ -762,6 +770,11 @@ static void dv_push_event(lua_State *L, const struct dv_hook_req *rq, const stru
 	else
 		lua_newtable(L);
 	lua_setfield(L, -2, "fields");
+	if (rq->settings_json)
+		dv_push_json(L, rq->settings_json);
+	else
+		lua_newtable(L);
+	lua_setfield(L, -2, "settings");
 	lua_setfield(L, -2, "request");
 }
 

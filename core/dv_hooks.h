@@ -36,6 +36,7 @@ struct dv_hook_req {
 	const char *tenant_name;
 	const char *location, *camera;
 	const char *fields_json;    /* the client's "fields" object, or NULL */
+	const char *settings_json;  /* the tenant's settings object, or NULL */
 	unsigned long long request_id;
 };
 

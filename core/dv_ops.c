@@ -322,6 +322,7 @@ struct dv_rec {
 	int hooks_ran;
 	bool hooks_on;
 	char tenant_name[256];
+	char *settings_json;
 };
 
 /* The tenant's hooks, if any: its name (hooks.tenants may use it) and whether
@@ -332,8 +333,20 @@ static bool dv_rec_hooks_on(struct dv_rec *r)
 		return false;
 	struct dv_buf b;
 	dv_buf_init(&b);
-	if (dv_store_tenant_name(r->oc->store, r->outer->tenant, &b) == 0 && b.data)
-		snprintf(r->tenant_name, sizeof r->tenant_name, "%s", b.data);
+	if (dv_store_tenant_brief(r->oc->store, r->outer->tenant, &b) == 0 && b.data) {
+		struct dv_jv *t = dv_jsonp_parse(b.data, b.len, NULL, 0);
+		const struct dv_jv *n = dv_jv_get(t, "name"), *st = dv_jv_get(t, "settings");
+		if (n && n->type == DV_JSTR)
+			snprintf(r->tenant_name, sizeof r->tenant_name, "%s", n->str);
+		if (st && st->type == DV_JOBJ) {
+			struct dv_buf sb;
+			dv_buf_init(&sb);
+			dv_json_of(&sb, st);
+			free(r->settings_json);
+			r->settings_json = sb.data;
+		}
+		dv_jv_free(t);
+	}
 	dv_buf_fini(&b);
 	return dv_hooks_for(r->oc->hooks, r->outer->tenant, r->tenant_name[0] ? r->tenant_name : NULL);
 }
@@ -342,7 +355,7 @@ static void dv_rec_req(struct dv_rec *r, struct dv_hook_req *rq)
 {
 	*rq = (struct dv_hook_req){.store = r->oc->store, .tenant = r->outer->tenant,
 	    .tenant_name = r->tenant_name[0] ? r->tenant_name : NULL, .location = r->location, .camera = r->camera,
-	    .fields_json = r->fields_json, .request_id = r->outer->id};
+	    .fields_json = r->fields_json, .settings_json = r->settings_json, .request_id = r->outer->id};
 }
 
 static int dv_rec_index(const struct dv_rec *r, uint64_t face)
@@ -497,6 +510,7 @@ static void dv_rec_fini(struct dv_rec *r)
 		free(r->face_hooks[i]);
 	free(r->face_hooks);
 	free(r->fields_json);
+	free(r->settings_json);
 	dv_buf_fini(&r->hook_errs);
 	for (int i = 0; i < r->n; i++)
 		free(r->persons[i]);
@@ -1232,6 +1246,23 @@ void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc)
 		break;
 	}
 	case DV_API_JOB_SUBMIT: dv_op_job_submit(j, oc); break;
+	case DV_API_STATE_LIST: {
+		static const char *const qs[] = {"namespace", "key", "person_id", NULL};
+		struct dv_in in = {0};
+		long long person = 0;
+		if (dv_in_query(j, &in, qs) == 0 && dv_in_int(j, &in, "person_id", 1, INT64_MAX, 0, &person) == 0) {
+			const char *ns = evhttp_find_header(&in.q, "namespace"), *key = evhttp_find_header(&in.q, "key");
+			if (!ns || !*ns || strlen(ns) > 100) {
+				dv_job_fail(j, DV_EBADREQUEST, "namespace is required (a hook's name, e.g. attendance)");
+			} else {
+				int rc = dv_store_state_report(oc->store, j->tenant, ns, key, (uint64_t)person, &j->reply);
+				if (rc)
+					dv_job_fail(j, rc, "%s", oc->store->err);
+			}
+		}
+		dv_in_fini(&in);
+		break;
+	}
 	case DV_API_JOB_GET: {
 		int rc = dv_store_job_get(oc->store, j->tenant, j->path_id, &j->reply);
 		if (rc)

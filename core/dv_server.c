@@ -7,6 +7,7 @@
 #include "dv_db.h"
 #include "dv_err.h"
 #include "dv_gallery.h"
+#include "dv_hooks.h"
 #include "dv_job.h"
 #include "dv_log.h"
 #include "dv_server.h"
@@ -283,9 +284,26 @@ static void dv_server_reload(evutil_socket_t sig, short what, void *arg)
 		dv_gen_unref(s->pending);
 	}
 	s->pending = g;
+	s->hooks_mtime = dv_hooks_conf_mtime(g->conf);
 	clock_gettime(CLOCK_MONOTONIC, &s->t_pending);
 	dv_gallery_serve(s->gallery, g);
 	dv_server_pending_check(-1, 0, s);
+}
+
+/* hooks.watch: a changed hook file reloads as SIGHUP does (a file with a
+ * syntax error is refused and the running hooks stay). */
+static void dv_server_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct dv_server *s = arg;
+	const struct dv_conf *c = s->pending ? s->pending->conf : s->gen->conf;
+	if (!c->hook_watch || s->draining)
+		return;
+	long long m = dv_hooks_conf_mtime(c);
+	if (m != s->hooks_mtime) {
+		s->hooks_mtime = m;
+		dv_info("a hook file changed: reloading");
+		dv_server_reload(-1, 0, s);
+	}
 }
 
 static int dv_write_ports(struct dv_server *s)
@@ -389,6 +407,12 @@ int dv_server_run(const char *conf_path, const char *ports_file)
 	s->ev_trim = evtimer_new(s->base, dv_server_trim, s);
 	s->ev_flush = evtimer_new(s->base, dv_server_flush_check, s);
 	s->ev_pending = evtimer_new(s->base, dv_server_pending_check, s);
+	s->ev_watch = event_new(s->base, -1, EV_PERSIST, dv_server_watch, s);
+	s->hooks_mtime = dv_hooks_conf_mtime(conf);
+	if (s->ev_watch) {
+		struct timeval one = {1, 0};
+		event_add(s->ev_watch, &one);
+	}
 	if (!s->done.ev || !s->ev_term || !s->ev_int || !s->ev_hup || !s->ev_drain || !s->ev_trim || !s->ev_flush ||
 	    !s->ev_pending)
 		goto out_base;
@@ -455,6 +479,8 @@ out_base:
 		event_free(s->ev_flush);
 	if (s->ev_pending)
 		event_free(s->ev_pending);
+	if (s->ev_watch)
+		event_free(s->ev_watch);
 	dv_done_fini(&s->done);
 	dv_queue_fini(&s->queue);
 	if (s->base)

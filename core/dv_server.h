@@ -65,6 +65,8 @@ struct dv_server {
 	struct dv_gen *pending;      /* a reloaded generation waiting for its gallery */
 	struct timespec t_pending;
 	struct event *ev_pending;
+	struct event *ev_watch;      /* hooks.watch: the hook files' mtime, every second */
+	long long hooks_mtime;
 	atomic_int async_pending;    /* async jobs accepted, not finished */
 	char node[128];
 	const char *ports_file;

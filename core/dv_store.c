@@ -801,3 +801,11 @@ int dv_store_tenant_name(struct dv_store *st, uint64_t tenant, struct dv_buf *ou
 	const char *v[] = {U64(t, tenant)};
 	return dv_store_one(st, out, "SELECT name FROM dv_tenants WHERE id = $1", 1, v);
 }
+
+int dv_store_tenant_brief(struct dv_store *st, uint64_t tenant, struct dv_buf *out)
+{
+	char t[24];
+	const char *v[] = {U64(t, tenant)};
+	return dv_store_one(st, out, "SELECT jsonb_build_object('name', name, 'settings', settings)::text FROM dv_tenants WHERE id = $1",
+	    1, v);
+}

@@ -133,4 +133,6 @@ int dv_store_state_report(struct dv_store *st, uint64_t tenant, const char *ns, 
     struct dv_buf *out);
 /* A tenant's name (for hooks.tenants). */
 int dv_store_tenant_name(struct dv_store *st, uint64_t tenant, struct dv_buf *out);
+/* {"name","settings"} of a tenant (cheap: no counts). */
+int dv_store_tenant_brief(struct dv_store *st, uint64_t tenant, struct dv_buf *out);
 int dv_store_exec_sql(struct dv_store *st, const char *sql);
