@@ -33,7 +33,7 @@ end
 LUA
 printf '%-34s %8s %8s %8s %9s %7s\n' "POST /v1/recognize (one face)" "p50 ms" "p95 ms" "p99 ms" "req/s" "errors"
 for workers in 1 2; do
-	sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^workers:/d' "$here/conf/dejaview.yaml" >"$work/c.yaml"
+	sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^workers:/d' -e "s|\.\./scripts/|$here/scripts/|g" "$here/conf/dejaview.yaml" >"$work/c.yaml"
 	cat >>"$work/c.yaml" <<EOF2
 listen: {http: "127.0.0.1:0", tcp: ""}
 workers: $workers

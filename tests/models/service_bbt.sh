@@ -10,7 +10,7 @@ D="$top_srcdir/../shared/testdata"
 [ -f "$top_builddir/models/face_recognition.weights" ] || skip_all "models are not converted: run make models"
 [ -d "$D/faceapi_bbt" ] || skip_all "../shared/testdata/faceapi_bbt is absent"
 pg_up
-sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^plugin_dir:/d' -e '/^model_dir:/d' "$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
+sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^plugin_dir:/d' -e '/^model_dir:/d' -e "s|\.\./scripts/|$top_srcdir/scripts/|g" "$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
 write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" "$(cat "$T/base.yaml")"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts with the real networks"; done_testing; }
 wait_ready 30 || echo "# not ready"
