@@ -484,6 +484,38 @@ static int dv_l_visits(lua_State *L)
 	return 1;
 }
 
+/* dv.events(person [, {since = seconds, kind = "recognized", limit = 10}]) */
+static int dv_l_events(lua_State *L)
+{
+	struct dv_hooks *h = dv_cur(L);
+	uint64_t p = dv_arg_person(L, 1);
+	double since = 0, limit = 10;
+	const char *kind = "any";
+	if (lua_istable(L, 2)) {
+		lua_getfield(L, 2, "since");
+		since = luaL_optnumber(L, -1, 0);
+		lua_getfield(L, 2, "kind");
+		kind = luaL_optstring(L, -1, "any");
+		lua_getfield(L, 2, "limit");
+		limit = luaL_optnumber(L, -1, 10);
+		lua_pop(L, 3);
+	}
+	if (!(limit >= 1 && limit <= 1000))
+		luaL_argerror(L, 2, "limit from 1 to 1000");
+	struct dv_buf b;
+	dv_buf_init(&b);
+	int rc = !h->rq->store ? DV_EDBUNAVAIL
+	                       : dv_store_person_events(h->rq->store, h->rq->tenant, p, !strcmp(kind, "any") ? NULL : kind,
+	                             since, (int)limit, &b);
+	if (rc) {
+		dv_buf_fini(&b);
+		return dv_l_fail(L, h, rc);
+	}
+	dv_push_json(L, b.data);
+	dv_buf_fini(&b);
+	return 1;
+}
+
 static int dv_l_reply(lua_State *L)
 {
 	struct dv_hooks *h = dv_cur(L);
@@ -544,7 +576,8 @@ static int dv_l_date(lua_State *L)
 }
 
 static const luaL_Reg dv_api[] = {
-	{"get", dv_l_get}, {"set", dv_l_set}, {"incr", dv_l_incr}, {"visits", dv_l_visits}, {"reply", dv_l_reply},
+	{"get", dv_l_get}, {"set", dv_l_set}, {"incr", dv_l_incr}, {"visits", dv_l_visits}, {"events", dv_l_events},
+	{"reply", dv_l_reply},
 	{"log", dv_l_log}, {"now", dv_l_now}, {"date", dv_l_date}, {NULL, NULL},
 };
 

@@ -809,3 +809,18 @@ int dv_store_tenant_brief(struct dv_store *st, uint64_t tenant, struct dv_buf *o
 	return dv_store_one(st, out, "SELECT jsonb_build_object('name', name, 'settings', settings)::text FROM dv_tenants WHERE id = $1",
 	    1, v);
 }
+
+int dv_store_person_events(struct dv_store *st, uint64_t tenant, uint64_t person, const char *kind, double since_s,
+    int limit, struct dv_buf *out)
+{
+	char t[24], p[24], s[40], l[16];
+	snprintf(s, sizeof s, "%.6f", since_s);
+	snprintf(l, sizeof l, "%d", limit);
+	const char *v[] = {U64(t, tenant), U64(p, person), kind, s, l};
+	return dv_store_one(st, out,
+	    "SELECT coalesce(jsonb_agg(jsonb_build_object('time', extract(epoch FROM e.created_at), 'kind', e.kind, "
+	    "'location', e.location, 'camera', e.camera, 'distance', e.distance) ORDER BY e.id DESC), '[]')::text FROM ("
+	    "SELECT * FROM dv_events WHERE tenant_id = $1 AND person_id = $2 AND ($3::text IS NULL OR kind = $3) "
+	    "AND ($4::float8 <= 0 OR created_at >= now() - make_interval(secs => $4::float8)) ORDER BY id DESC LIMIT $5) e",
+	    5, v);
+}

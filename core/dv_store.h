@@ -128,6 +128,10 @@ int dv_store_state_incr(struct dv_store *st, uint64_t tenant, uint64_t person, c
 /* Events of a person (kind NULL = any) in the last since_s seconds (<= 0: ever). */
 int dv_store_event_count(struct dv_store *st, uint64_t tenant, uint64_t person, const char *kind, double since_s,
     long long *count);
+/* A person's newest events (at most limit) as a JSON array of
+ * {time, kind, location, camera, distance}. */
+int dv_store_person_events(struct dv_store *st, uint64_t tenant, uint64_t person, const char *kind, double since_s,
+    int limit, struct dv_buf *out);
 /* Every value under (ns, key), with its person: the report behind GET /v1/state. */
 int dv_store_state_report(struct dv_store *st, uint64_t tenant, const char *ns, const char *key, uint64_t person,
     struct dv_buf *out);

@@ -30,10 +30,15 @@ function on_recognized(ev)
   end
   dv.set(id, "last_seen", ev.request.time)
   local prefs = preferences(ev)
+  local seen = {}
+  for _, e in ipairs(dv.events(id, { kind = "recognized", limit = 4 })) do
+    seen[#seen + 1] = dv.date("%Y-%m-%d %H:%M", e.time)
+  end
   return {
     guest = ev.person.name,
     stays = stays,
     preferences = prefs,
+    recent_visits = seen,
     message = stays > 1 and ("Welcome back, " .. ev.person.name .. ". Stay " .. stays .. ".")
       or ("Welcome, " .. ev.person.name .. "."),
   }

@@ -27,6 +27,7 @@ hooks:
     evil_error: [h/broken.lua, h/frontdesk.lua]
   time_ms: 200
   memory: 32MiB
+  watch: true
 EOF2
 write_conf "$T/c.yaml" "workers: 2" "$SERVICE_PLUGINS" "$(cat "$T/hooks.yaml")"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts with the hooks"; done_testing; }
@@ -70,6 +71,7 @@ http POST /v1/recognize -H "$J" -d "{\"image\":\"$(base64 -w0 "$(photo 2 45)")\"
 has "$BODY" '"pillow":"firm"' "a preference sent with a request is remembered"
 http POST /v1/recognize --data-binary @"$(photo 2 50)"
 has "$BODY" '"pillow":"firm"' "and comes back next time"
+has "$BODY" '"recent_visits":["' "dv.events lists her past visits"
 
 # --- 3. attendance: five people, twice = five records
 KEY=$(new_tenant school "$T/c.yaml")
@@ -122,6 +124,15 @@ echo "# load during the edit: $run"
 has "$run" '"requests":1500,"s200":1500,' "1,500 requests during the edit and reload: all 200"
 http POST /v1/recognize --data-binary @"$(photo 1 40)"
 has "$BODY" '"greeting":"Good to see you, Ada!"' "the next requests run the edited hook"
+# hooks.watch: an edit alone (no signal) is picked up within about a second
+sed -i 's/"Welcome back, "/"Nice to see you again, "/' "$T/h/loyalty.lua"
+n=0; seen=no
+while [ $n -lt 40 ]; do
+	http POST /v1/recognize --data-binary @"$(photo 1 40)"
+	case $BODY in *'Nice to see you again, Ada'*) seen=yes; break ;; esac
+	sleep 0.1; n=$((n + 1))
+done
+is "$seen" yes "hooks.watch: an edited file is reloaded without a signal (after $((n * 100)) ms)"
 dv_stop
 is "$DV_RC" 0 "clean exit"
 done_testing
