@@ -52,6 +52,7 @@ struct dv_job {
 	int origin;
 	void *origin_ptr;       /* evhttp_request* or struct dv_tcp_conn* */
 	uint32_t tcp_req_id;
+	bool tcp_call;          /* a CALL frame: answered with a RESPONSE frame */
 	int route;              /* metrics route */
 	struct timespec t_start;
 

@@ -80,6 +80,11 @@ static void dv_tcp_send_error(struct dv_tcp_conn *c, uint32_t id, int err, const
 	struct dv_buf b;
 	dv_buf_init(&b);
 	dv_err_json(&b, err, msg);
+	/* the HTTP status too: {"error":{...},"status":N} */
+	if (b.len > 1 && b.data[b.len - 1] == '}') {
+		b.len--;
+		dv_buf_printf(&b, ",\"status\":%d}", dv_err_http_status(err));
+	}
 	dv_tcp_send(c, DV_FT_ERROR, id, b.data, b.len);
 	dv_buf_fini(&b);
 	c->s->metrics.requests[DV_ROUTE_TCP][dv_err_http_status(err)]++;
@@ -113,7 +118,7 @@ static void dv_tcp_frame(struct dv_tcp_conn *c, const struct dv_frame_hdr *h, st
 		free(p);
 		return;
 	}
-	if (h->type != DV_FT_RECOGNIZE && h->type != DV_FT_DETECT && h->type != DV_FT_AUTH) {
+	if (h->type != DV_FT_RECOGNIZE && h->type != DV_FT_DETECT && h->type != DV_FT_AUTH && h->type != DV_FT_CALL) {
 		evbuffer_drain(in, h->len);
 		s->metrics.tcp_bad_frames++;
 		char msg[64];
@@ -151,7 +156,50 @@ static void dv_tcp_frame(struct dv_tcp_conn *c, const struct dv_frame_hdr *h, st
 		return;
 	}
 	evbuffer_remove(in, body, h->len);
-	if (h->type == DV_FT_AUTH) {
+	if (h->type == DV_FT_CALL) {
+		/* any operation of the HTTP API: route it as dv_http.c does */
+		struct dv_frame_call fc;
+		char err[200];
+		uint64_t id = 0;
+		int allow = 0, op = 0;
+		static const struct { const char *m; int bit; } ms[] = {
+		    {"GET", DV_M_GET}, {"POST", DV_M_POST}, {"PATCH", DV_M_PATCH}, {"DELETE", DV_M_DELETE}};
+		int rc = dv_frame_call_parse(body, h->len, &fc, err, sizeof err) == 0 ? 0 : DV_EBADFRAME;
+		if (!rc) {
+			int m = 0;
+			for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+				if (!strcmp(ms[i].m, fc.method))
+					m = ms[i].bit;
+			op = dv_api_route(m, fc.path, &id, &allow);
+			if (op == 0) {
+				rc = DV_ENOTFOUND;
+				snprintf(err, sizeof err, "no such resource: %.100s", fc.path);
+			} else if (op < 0) {
+				rc = DV_EMETHOD;
+				snprintf(err, sizeof err, "%.100s does not take %s", fc.path, fc.method);
+			} else if (dv_api_is_admin(op)) {
+				rc = DV_EFORBIDDEN;
+				snprintf(err, sizeof err, "admin operations are HTTP only (with the admin key)");
+			}
+		}
+		if (rc) {
+			free(body);
+			dv_job_free(j);
+			dv_tcp_send_error(c, h->req_id, rc, err);
+			return;
+		}
+		j->api = op;
+		j->path_id = id;
+		j->key = strdup(c->key);
+		j->ctype = fc.ctype[0] ? strdup(fc.ctype) : NULL;
+		j->query = fc.query[0] ? strdup(fc.query) : NULL;
+		j->body_len = h->len - fc.body_off;
+		memmove(body, body + fc.body_off, j->body_len);
+		j->body = body;
+		j->tcp_call = true;
+		if (op == DV_API_DETECT)
+			j->op = DV_OP_DETECT;
+	} else if (h->type == DV_FT_AUTH) {
 		/* checked by a worker against the database (the tenant's record is the answer) */
 		body[h->len] = 0;
 		j->key = (char *)body;
@@ -296,6 +344,15 @@ void dv_tcp_complete(struct dv_server *s, struct dv_job *j)
 			j->key = NULL;
 			dv_tcp_send(c, DV_FT_AUTH_OK, j->tcp_req_id, j->reply.data, j->reply.len);
 			s->metrics.requests[DV_ROUTE_TCP][200]++;
+		} else if (j->tcp_call) {
+			struct dv_buf b;
+			dv_buf_init(&b);
+			dv_buf_printf(&b, "%d %s\n", j->status ? j->status : 200, j->reply_ctype ? j->reply_ctype : "application/json");
+			if (j->reply.len)
+				dv_buf_add(&b, j->reply.data, j->reply.len);
+			dv_tcp_send(c, DV_FT_RESPONSE, j->tcp_req_id, b.data, b.len);
+			dv_buf_fini(&b);
+			s->metrics.requests[DV_ROUTE_TCP][j->status ? j->status : 200]++;
 		} else {
 			dv_tcp_send(c, DV_FT_RESULT, j->tcp_req_id, j->reply.data, j->reply.len);
 			s->metrics.requests[DV_ROUTE_TCP][200]++;

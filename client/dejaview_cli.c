@@ -1,0 +1,368 @@
+/* dejaview — the command-line client (libdejaview). Speaks the TCP protocol,
+ * or HTTP with --http. Human-readable output by default, the server's JSON
+ * with --json. Images from files or standard input ("-").
+ *
+ * Exit codes: 0 done; 1 usage; 2 the server cannot be reached (or the
+ * transport failed); 3 the server refused the request (4xx: bad input,
+ * unknown key, no such person, no face, ...); 4 the server failed (5xx). */
+#include "dejaview.h"
+#include "dv_jsonp.h"
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int json_out;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: dejaview [options] COMMAND [args]\n"
+	    "\n"
+	    "commands:\n"
+	    "  recognize [--location L] [--camera C] IMAGE   who is in the photo\n"
+	    "  detect IMAGE                                  the faces only\n"
+	    "  verify IMAGE IMAGE | verify --person ID IMAGE  the same person?\n"
+	    "  enrol --name NAME [--external-id X] IMAGE     a new person with this face\n"
+	    "  enrol --person ID IMAGE                       another face of a person\n"
+	    "  person list [--query Q] [--limit N] | person show ID | person delete ID\n"
+	    "  tenant create NAME                            (the admin key; over HTTP)\n"
+	    "  batch N IMAGE                                 N recognitions pipelined on one connection\n"
+	    "IMAGE is a file or - for standard input.\n"
+	    "\n"
+	    "options:\n"
+	    "  -H, --host HOST     server (default 127.0.0.1, or $DEJAVIEW_HOST)\n"
+	    "  -p, --port PORT     default 7070 (TCP) or 8080 (--http), or $DEJAVIEW_PORT\n"
+	    "  -k, --key KEY       API key (or $DEJAVIEW_KEY)\n"
+	    "      --http          HTTP instead of the TCP protocol\n"
+	    "      --json          print the server's JSON\n"
+	    "  -t, --timeout MS    per call (default 30000)\n"
+	    "\n"
+	    "exit codes: 0 done, 1 usage, 2 cannot reach the server, 3 request refused (4xx), 4 server error (5xx)\n");
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f) {
+		fprintf(stderr, "dejaview: cannot read %s\n", path);
+		return NULL;
+	}
+	size_t cap = 1 << 16, len = 0;
+	char *b = malloc(cap);
+	size_t r;
+	while (b && (r = fread(b + len, 1, cap - len, f)) > 0) {
+		len += r;
+		if (len == cap)
+			b = realloc(b, cap *= 2);
+	}
+	if (f != stdin)
+		fclose(f);
+	*n = len;
+	return b;
+}
+
+/* Print the reply; returns the exit code. */
+static int finish(const struct dv_reply *r, void (*human)(const struct dv_jv *))
+{
+	if (r->status >= 400) {
+		if (json_out)
+			printf("%s\n", r->body ? r->body : "");
+		struct dv_jv *v = r->body ? dv_jsonp_parse(r->body, r->len, NULL, 0) : NULL;
+		const struct dv_jv *e = dv_jv_get(v, "error"), *m = dv_jv_get(e, "message");
+		fprintf(stderr, "dejaview: %d %s: %s\n", r->status, r->code[0] ? r->code : "error",
+		    m && m->type == DV_JSTR ? m->str : "");
+		dv_jv_free(v);
+		return r->status >= 500 ? 4 : 3;
+	}
+	if (json_out || !human) {
+		printf("%s\n", r->body ? r->body : "");
+		return 0;
+	}
+	struct dv_jv *v = dv_jsonp_parse(r->body, r->len, NULL, 0);
+	if (!v) {
+		printf("%s\n", r->body ? r->body : "");
+		return 0;
+	}
+	human(v);
+	dv_jv_free(v);
+	return 0;
+}
+
+static double num(const struct dv_jv *o, const char *k)
+{
+	const struct dv_jv *v = dv_jv_get(o, k);
+	return v && v->type == DV_JNUM ? v->num : 0;
+}
+
+static const char *str(const struct dv_jv *o, const char *k)
+{
+	const struct dv_jv *v = dv_jv_get(o, k);
+	return v && v->type == DV_JSTR ? v->str : NULL;
+}
+
+static void print_hooks(const struct dv_jv *hooks)
+{
+	if (!hooks || hooks->type != DV_JOBJ)
+		return;
+	for (int i = 0; i < hooks->n; i++) {
+		const struct dv_jv *h = hooks->items[i];
+		const char *msg = str(h, "message") ? str(h, "message") : str(h, "greeting");
+		if (msg)
+			printf("    %s: %s\n", hooks->keys[i], msg);
+	}
+}
+
+static void human_faces(const struct dv_jv *v)
+{
+	const struct dv_jv *faces = dv_jv_get(v, "faces");
+	if (!faces || faces->n == 0) {
+		printf("no face\n");
+		return;
+	}
+	for (int i = 0; i < faces->n; i++) {
+		const struct dv_jv *f = faces->items[i], *b = dv_jv_get(f, "box"), *m = dv_jv_get(f, "match");
+		printf("face %d at %.0f,%.0f %.0fx%.0f", i + 1, num(b, "x"), num(b, "y"), num(b, "w"), num(b, "h"));
+		if (m && m->type == DV_JOBJ) {
+			const struct dv_jv *p = dv_jv_get(m, "person");
+			printf(": %s (person %.0f, distance %.3f, similarity %.2f)\n", str(p, "name") ? str(p, "name") : "?",
+			    num(p, "id"), num(m, "distance"), num(m, "similarity"));
+		} else if (dv_jv_get(f, "unknown")) {
+			printf(": unknown\n");
+		} else {
+			printf(" (score %.2f)\n", num(f, "score"));
+		}
+		print_hooks(dv_jv_get(f, "hooks"));
+	}
+}
+
+static void human_verify(const struct dv_jv *v)
+{
+	const struct dv_jv *s = dv_jv_get(v, "same");
+	printf("%s (distance %.3f, threshold %.2f, similarity %.2f)\n", s && s->b ? "same person" : "different people",
+	    num(v, "distance"), num(v, "threshold"), num(v, "similarity"));
+}
+
+static void human_enrolled(const struct dv_jv *v)
+{
+	printf("enrolled face %.0f of person %.0f (quality %.2f)\n", num(v, "face_id"), num(v, "person_id"), num(v, "quality"));
+	const struct dv_jv *d = dv_jv_get(v, "duplicate_of");
+	if (d) {
+		const struct dv_jv *p = dv_jv_get(d, "person");
+		printf("note: this face also matches %s (person %.0f, distance %.3f)\n", str(p, "name") ? str(p, "name") : "?",
+		    num(p, "id"), num(d, "distance"));
+	}
+}
+
+static void human_person(const struct dv_jv *p)
+{
+	printf("%6.0f  %-30s %-16s %2.0f face%s\n", num(p, "id"), str(p, "name") ? str(p, "name") : "",
+	    str(p, "external_id") ? str(p, "external_id") : "-", num(p, "face_count"), num(p, "face_count") == 1 ? "" : "s");
+}
+
+static void human_persons(const struct dv_jv *v)
+{
+	const struct dv_jv *ps = dv_jv_get(v, "persons");
+	for (int i = 0; ps && i < ps->n; i++)
+		human_person(ps->items[i]);
+	if (!ps || ps->n == 0)
+		printf("nobody\n");
+}
+
+static void human_deleted(const struct dv_jv *v)
+{
+	printf("deleted person %.0f and %.0f face%s\n", num(v, "id"), num(v, "faces_deleted"), num(v, "faces_deleted") == 1 ? "" : "s");
+}
+
+static void human_tenant(const struct dv_jv *v)
+{
+	printf("tenant %.0f %s\napi key (shown once): %s\n", num(v, "id"), str(v, "name"), str(v, "api_key"));
+}
+
+/* --name=X or --name X among argv[*i]; advances *i. */
+static const char *opt(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (!strcmp(argv[*i], name) && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *host = getenv("DEJAVIEW_HOST"), *key = getenv("DEJAVIEW_KEY"), *penv = getenv("DEJAVIEW_PORT");
+	int port = penv ? atoi(penv) : 0, http = 0, timeout = 30000, o;
+	static const struct option opts[] = {{"host", required_argument, NULL, 'H'}, {"port", required_argument, NULL, 'p'},
+	    {"key", required_argument, NULL, 'k'}, {"http", no_argument, NULL, 'h' + 256}, {"json", no_argument, NULL, 'j'},
+	    {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, '?' + 256}, {NULL, 0, NULL, 0}};
+	while ((o = getopt_long(argc, argv, "+H:p:k:t:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'H': host = optarg; break;
+		case 'p': port = atoi(optarg); break;
+		case 'k': key = optarg; break;
+		case 't': timeout = atoi(optarg); break;
+		case 'j': json_out = 1; break;
+		case 'h' + 256: http = 1; break;
+		case '?' + 256: usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	const char *cmd = argv[optind];
+	char **a = argv + optind + 1;
+	int na = argc - optind - 1;
+	if (!strcmp(cmd, "tenant"))
+		http = 1; /* the admin API is HTTP only */
+	if (!port)
+		port = http ? 8080 : 7070;
+	char err[300];
+	dv_client *c = dv_client_open(host, port, http ? DV_CLIENT_HTTP : DV_CLIENT_TCP, key, timeout, err, sizeof err);
+	if (!c) {
+		fprintf(stderr, "dejaview: %s\n", err);
+		return 2;
+	}
+	struct dv_reply r = {0};
+	int rc = -1, ex = 1;
+	char *img = NULL, *img2 = NULL;
+	size_t n = 0, n2 = 0;
+	if ((!strcmp(cmd, "recognize") || !strcmp(cmd, "detect")) && na >= 1) {
+		char q[600] = "";
+		const char *file = NULL;
+		for (int i = 0; i < na; i++) {
+			const char *v;
+			if ((v = opt(na, a, &i, "--location")))
+				snprintf(q + strlen(q), sizeof q - strlen(q), "%slocation=%s", q[0] ? "&" : "", v);
+			else if ((v = opt(na, a, &i, "--camera")))
+				snprintf(q + strlen(q), sizeof q - strlen(q), "%scamera=%s", q[0] ? "&" : "", v);
+			else
+				file = a[i];
+		}
+		if (file && (img = slurp(file, &n))) {
+			rc = !strcmp(cmd, "detect") ? dv_client_detect(c, img, n, &r) : dv_client_recognize(c, img, n, q, &r);
+			if (!rc)
+				ex = finish(&r, human_faces);
+		}
+	} else if (!strcmp(cmd, "verify") && na >= 2) {
+		if (!strcmp(a[0], "--person") && na == 3) {
+			if ((img = slurp(a[2], &n)) && !(rc = dv_client_verify(c, img, n, NULL, 0, strtoull(a[1], NULL, 10), &r)))
+				ex = finish(&r, human_verify);
+		} else if (na == 2 && (img = slurp(a[0], &n)) && (img2 = slurp(a[1], &n2))) {
+			if (!(rc = dv_client_verify(c, img, n, img2, n2, 0, &r)))
+				ex = finish(&r, human_verify);
+		}
+	} else if (!strcmp(cmd, "enrol") || !strcmp(cmd, "enroll")) {
+		const char *name = NULL, *ext = NULL, *file = NULL;
+		uint64_t person = 0;
+		for (int i = 0; i < na; i++) {
+			const char *v;
+			if ((v = opt(na, a, &i, "--name")))
+				name = v;
+			else if ((v = opt(na, a, &i, "--external-id")))
+				ext = v;
+			else if ((v = opt(na, a, &i, "--person")))
+				person = strtoull(v, NULL, 10);
+			else
+				file = a[i];
+		}
+		if (file && (name || person) && (img = slurp(file, &n))) {
+			rc = 0;
+			if (!person) {
+				/* a new person first; the name goes in JSON, escaped */
+				char body[1024], *w = body;
+				w += sprintf(w, "{\"name\":\"");
+				for (const char *s = name; *s && w < body + 400; s++)
+					w += (*s == '"' || *s == '\\') ? sprintf(w, "\\%c", *s) : (unsigned char)*s < 0x20 ? 0 : sprintf(w, "%c", *s);
+				w += sprintf(w, "\"");
+				if (ext) {
+					w += sprintf(w, ",\"external_id\":\"");
+					for (const char *s = ext; *s && w < body + 900; s++)
+						w += (*s == '"' || *s == '\\') ? sprintf(w, "\\%c", *s) : (unsigned char)*s < 0x20 ? 0 : sprintf(w, "%c", *s);
+					w += sprintf(w, "\"");
+				}
+				sprintf(w, "}");
+				rc = dv_client_call(c, "POST", "/v1/persons", "application/json", body, strlen(body), &r);
+				if (!rc && r.status == 201) {
+					const char *id = strstr(r.body, "\"id\":");
+					person = id ? strtoull(id + 5, NULL, 10) : 0;
+					dv_reply_free(&r);
+				} else if (!rc) {
+					ex = finish(&r, NULL);
+					person = 0;
+				}
+			}
+			if (!rc && person) {
+				rc = dv_client_enrol(c, person, img, n, &r);
+				if (!rc)
+					ex = finish(&r, human_enrolled);
+			}
+		}
+	} else if (!strcmp(cmd, "person") && na >= 1) {
+		char path[700];
+		if (!strcmp(a[0], "list")) {
+			char q[400] = "";
+			for (int i = 1; i < na; i++) {
+				const char *v;
+				if ((v = opt(na, a, &i, "--query")))
+					snprintf(q + strlen(q), sizeof q - strlen(q), "%squery=%s", q[0] ? "&" : "", v);
+				else if ((v = opt(na, a, &i, "--limit")))
+					snprintf(q + strlen(q), sizeof q - strlen(q), "%slimit=%s", q[0] ? "&" : "", v);
+			}
+			snprintf(path, sizeof path, "/v1/persons%s%s", q[0] ? "?" : "", q);
+			if (!(rc = dv_client_call(c, "GET", path, NULL, NULL, 0, &r)))
+				ex = finish(&r, human_persons);
+		} else if ((!strcmp(a[0], "show") || !strcmp(a[0], "delete")) && na == 2) {
+			snprintf(path, sizeof path, "/v1/persons/%s", a[1]);
+			int del = !strcmp(a[0], "delete");
+			if (!(rc = dv_client_call(c, del ? "DELETE" : "GET", path, NULL, NULL, 0, &r)))
+				ex = finish(&r, del ? human_deleted : human_person);
+		}
+	} else if (!strcmp(cmd, "tenant") && na == 2 && !strcmp(a[0], "create")) {
+		char body[600];
+		snprintf(body, sizeof body, "{\"name\":\"%.500s\"}", a[1]);
+		if (strpbrk(a[1], "\"\\")) {
+			fprintf(stderr, "dejaview: a tenant name without quotes or backslashes, please\n");
+		} else if (!(rc = dv_client_call(c, "POST", "/v1/admin/tenants", "application/json", body, strlen(body), &r))) {
+			ex = finish(&r, human_tenant);
+		}
+	} else if (!strcmp(cmd, "batch") && na == 2) {
+		int count = atoi(a[0]);
+		if (count > 0 && count <= 100000 && (img = slurp(a[1], &n))) {
+			struct dv_call *calls = calloc((size_t)count, sizeof *calls);
+			for (int i = 0; i < count; i++)
+				calls[i] = (struct dv_call){.method = "POST", .path = "/v1/recognize",
+				    .content_type = "application/octet-stream", .body = img, .len = n};
+			int got = dv_client_batch(c, calls, count), ok200 = 0;
+			for (int i = 0; i < count; i++) {
+				ok200 += calls[i].rc == 0 && calls[i].reply.status == 200;
+				dv_reply_free(&calls[i].reply);
+			}
+			printf("batch sent=%d received=%d matched=%d ok=%d\n", count, got, got, ok200);
+			free(calls);
+			rc = got == count ? 0 : -1;
+			ex = got == count ? (ok200 == count ? 0 : 3) : 2;
+			if (got != count)
+				fprintf(stderr, "dejaview: %s\n", dv_client_error(c));
+		}
+	} else {
+		usage(stderr);
+		dv_client_close(c);
+		return 1;
+	}
+	if (rc && ex == 1 && !img && strcmp(cmd, "person") && strcmp(cmd, "tenant")) {
+		/* the image could not be read, or arguments were missing */
+	} else if (rc) {
+		fprintf(stderr, "dejaview: %s\n", dv_client_error(c));
+		ex = 2;
+	}
+	dv_reply_free(&r);
+	free(img);
+	free(img2);
+	dv_client_close(c);
+	return ex;
+}
