@@ -249,6 +249,8 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"admin.key_sha256", KT_STR, OFF(admin_key_sha256), 0, 0, "",
 	    "hex SHA-256 of the admin key (dejaviewd admin key prints a new key and this line); \"\" disables the admin API"},
 	{"node", KT_STR, OFF(node), 0, 0, "", "this server's name, recorded with async jobs; \"\" = the host name"},
+	{"web", KT_MAP, 0, 0, 0, NULL, "the front-desk page"},
+	{"web.dir", KT_STR, OFF(web_dir), 0, 0, DV_WEB_DIR, "folder of the page's static files, served at /; \"\" turns the page off"},
 	{"match", KT_MAP, 0, 0, 0, NULL, "matching"},
 	{"match.threshold", KT_DOUBLE, OFF(match_threshold), 0, 10, "0.6", "largest distance that counts as the same person (requests may override it within [0, 10])"},
 	{"match.threshold_max", KT_DOUBLE, OFF(match_threshold_max), 0, 10, "1.0", "largest threshold a request may ask for"},
@@ -840,6 +842,7 @@ void dv_conf_free(struct dv_conf *c)
 	}
 	free(c->hooksets);
 	free(c->node);
+	free(c->web_dir);
 	for (int r = 0; r < DV_ROLE_COUNT; r++) {
 		struct dv_conf_plugin *p = &c->plugins[r];
 		free(p->so);

@@ -12,6 +12,7 @@ static void dv_gen_free(struct dv_gen *g)
 		dv_module_close(g->mods[r]);
 	}
 	dv_hooks_conf_free(g->hooks);
+	dv_web_free(g->web);
 	dv_conf_free(g->conf);
 	g->magic = 0;
 	free(g);
@@ -56,6 +57,8 @@ int dv_gen_build(struct dv_conf *conf, unsigned long id, struct dv_gen **out, st
 	}
 	/* the hook files: read, compiled (a syntax error refuses the generation) and run once in a scratch state */
 	if (!bad && dv_hooks_conf_build(conf, &g->hooks, errs) != 0)
+		bad++;
+	if (!bad && dv_web_load(conf, &g->web, errs) != 0)
 		bad++;
 	if (!bad && g->hooks) {
 		char err[1024];

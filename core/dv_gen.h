@@ -6,6 +6,7 @@
 #include "dv_conf.h"
 #include "dv_plugin.h"
 #include "dv_hooks.h"
+#include "dv_web.h"
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +24,7 @@ struct dv_gen {
 	struct dv_embedder_info einfo;              /* the embedder's stamp (model, fingerprint, dim) */
 	atomic_int gallery_ready;                   /* the matcher holds the database's faces */
 	struct dv_hooks_conf *hooks;                /* the Lua hook files, or NULL */
+	struct dv_web *web;                         /* the page's files, or NULL */
 };
 
 /* Build a generation from conf (ownership passes to the generation, also on

@@ -10,6 +10,7 @@
 #include "dv_job.h"
 #include "dv_log.h"
 #include "dv_server.h"
+#include "dv_web.h"
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -259,6 +260,18 @@ static void dv_http_handle(struct evhttp_request *req, void *arg)
 			return;
 		}
 		dv_http_send(s, req, DV_ROUTE_API, 200, "application/yaml", dv_openapi_yaml, strlen(dv_openapi_yaml), rid);
+		return;
+	}
+	const struct dv_web_file *wf = dv_web_find(s->gen->web, path);
+	if (wf && (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)) {
+		/* the front-desk page: our own files only, from memory */
+		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+		evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+		evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+		evhttp_add_header(h, "Content-Security-Policy",
+		    "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
+		    "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+		dv_http_send(s, req, DV_ROUTE_OTHER, 200, wf->ctype, wf->data, wf->len, rid);
 		return;
 	}
 	int route = !strcmp(path, "/healthz") ? DV_ROUTE_HEALTHZ

@@ -24,6 +24,7 @@ conf=${DV_CONFIG:-conf/dejaview.yaml}
 sed -e "s|^database:.*|database: \"$DV_DATABASE\"|" "$conf" >var/dejaview.yaml
 grep -q '^plugin_dir:' var/dejaview.yaml || echo "plugin_dir: \"$top/plugins/.libs\"" >>var/dejaview.yaml
 grep -q '^model_dir:' var/dejaview.yaml || echo "model_dir: \"$top/models\"" >>var/dejaview.yaml
+grep -q "^web:" var/dejaview.yaml || printf "web:\n  dir: \"%s/web\"\n" "$top" >>var/dejaview.yaml
 # An admin key (for /v1/admin/...) and a first tenant, made once and kept in var/.
 umask 077
 if [ ! -s var/admin.key ]; then

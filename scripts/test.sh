@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
-scripts/deps.sh || exit 1
+scripts/deps.sh --test || exit 1
 scripts/build.sh "$@" || exit 1
 models_failed=0
 make -s models || { echo "test.sh: make models failed (see above); the model tests will be counted as failed"; models_failed=1; }

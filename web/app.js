@@ -1,0 +1,256 @@
+// app.js — the front-desk page: sign in with a tenant key, capture a face, recall or enrol, today's visits, a
+// person's page. No framework, no build step; talks to the /v1 API of the server that serves it.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const state = { key: sessionStorage.getItem('dvKey') || '', lastPhoto: null, chipUrls: [] };
+
+// Every API error in plain words (the code is stable; the server's message adds detail).
+const WORDS = {
+  unauthorized: 'This key is not valid (or was revoked). Sign in again.',
+  no_face: 'No face was found. Face the camera, in good light, and try again.',
+  multiple_faces: 'Several faces are in the picture: only the visitor should be in front of the camera.',
+  bad_image: 'The picture could not be read. Try another photo.',
+  unsupported_media_type: 'This kind of file is not a photo the server reads (use JPEG or PNG).',
+  image_too_large: 'The photo is too large.', body_too_large: 'The photo is too large.',
+  overloaded: 'The server is busy. Try again in a moment.',
+  database_unavailable: 'The database is unavailable. Try again in a moment.',
+  plugin_unavailable: 'Face recognition is unavailable on the server right now.',
+  shutting_down: 'The server is restarting. Try again in a moment.',
+  duplicate_face: 'This face is already enrolled as someone else.',
+  conflict: 'Someone with this id already exists.',
+  invalid_field: 'Please check the form.',
+  not_found: 'Not found (it may have been deleted).',
+};
+
+async function api(method, path, body, type) {
+  const headers = { Authorization: 'Bearer ' + state.key };
+  if (type) headers['Content-Type'] = type;
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body });
+  } catch (e) {
+    throw new Error('The server cannot be reached. Check the network.');
+  }
+  if (res.ok) return (res.headers.get('Content-Type') || '').startsWith('application/json') ? res.json() : res.blob();
+  let code = '', message = '';
+  try { const j = await res.json(); code = j.error.code; message = j.error.message; } catch (e) { /* not JSON */ }
+  const err = new Error((WORDS[code] || 'Something went wrong (' + res.status + ').') + (message && !WORDS[code] ? ' ' + message : ''));
+  err.code = code;
+  err.detail = message;
+  if (code === 'unauthorized') signOut(err.message);
+  throw err;
+}
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'onclick') e.addEventListener('click', v);
+    else if (v !== undefined && v !== null) e.setAttribute(k, v);
+  }
+  for (const k of kids) if (k !== null && k !== undefined) e.append(k instanceof Node ? k : String(k));
+  return e;
+}
+
+function status(text, bad) {
+  $('status').textContent = text || '';
+  $('status').classList.toggle('error', !!bad);
+}
+
+// ---------------------------------------------------------------- sign in
+
+async function signIn(key) {
+  state.key = key.trim();
+  const t = await api('GET', '/v1/tenant');
+  sessionStorage.setItem('dvKey', state.key);
+  $('tenant').textContent = t.name;
+  $('who').hidden = false;
+  $('signin').hidden = true;
+  $('desk').hidden = false;
+  startCamera();
+  loadVisits();
+}
+
+function signOut(why) {
+  sessionStorage.removeItem('dvKey');
+  state.key = '';
+  $('who').hidden = true;
+  $('desk').hidden = true;
+  $('signin').hidden = false;
+  $('signin-error').hidden = !why;
+  $('signin-error').textContent = why || '';
+  const v = $('video');
+  if (v.srcObject) v.srcObject.getTracks().forEach((t) => t.stop());
+  v.srcObject = null;
+}
+
+$('signin-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('signin-error').hidden = true;
+  try { await signIn($('key').value); } catch (e) { $('signin-error').hidden = false; $('signin-error').textContent = e.message; }
+});
+$('signout').addEventListener('click', () => signOut());
+
+// ---------------------------------------------------------------- camera
+
+async function startCamera() {
+  const note = $('camera-note');
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    note.hidden = false;
+    note.textContent = 'No camera here (it needs https or localhost). Upload a photo instead.';
+    return;
+  }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480, facingMode: 'user' }, audio: false });
+    $('video').srcObject = stream;
+    $('capture').disabled = false;
+    note.hidden = true;
+  } catch (e) {
+    note.hidden = false;
+    note.textContent = 'The camera is not available (' + e.name + '). Upload a photo instead.';
+  }
+}
+
+function grab() {
+  const v = $('video');
+  const c = document.createElement('canvas');
+  c.width = v.videoWidth || 640;
+  c.height = v.videoHeight || 480;
+  c.getContext('2d').drawImage(v, 0, 0, c.width, c.height);
+  return new Promise((resolve) => c.toBlob(resolve, 'image/jpeg', 0.92));
+}
+
+$('capture').addEventListener('click', async () => recognize(await grab()));
+$('upload').addEventListener('change', (ev) => { if (ev.target.files[0]) recognize(ev.target.files[0]); ev.target.value = ''; });
+
+// ---------------------------------------------------------------- recognize, enrol
+
+async function chip(faceId) {
+  try {
+    const b = await api('GET', '/v1/faces/' + faceId + '/chip');
+    const u = URL.createObjectURL(b);
+    state.chipUrls.push(u);
+    return el('img', { src: u, alt: 'face' });
+  } catch (e) { return el('img', { alt: '' }); }
+}
+
+function hookLines(hooks) {
+  const out = [];
+  for (const [name, h] of Object.entries(hooks || {})) {
+    const text = h.message || h.greeting;
+    if (text) out.push(el('p', { class: 'hook', 'data-hook': name }, text));
+    const tags = [];
+    if (h.visit !== undefined) tags.push(el('span', { class: 'tag', 'data-visits': h.visit }, 'visit ' + h.visit));
+    if (h.points !== undefined) tags.push(el('span', { class: 'tag' }, h.points + ' points'));
+    if (h.tier) tags.push(el('span', { class: 'tag' }, h.tier));
+    if (h.preferences) for (const [k, v] of Object.entries(h.preferences)) tags.push(el('span', { class: 'tag' }, k.replace('_', ' ') + ': ' + v));
+    if (tags.length) out.push(el('p', { class: 'hook' }, ...tags));
+  }
+  return out;
+}
+
+async function recognize(photo) {
+  state.lastPhoto = photo;
+  $('enrol').hidden = true;
+  $('person').hidden = true;
+  status('Looking…');
+  state.chipUrls.forEach((u) => URL.revokeObjectURL(u));
+  state.chipUrls = [];
+  let r;
+  try {
+    r = await api('POST', '/v1/recognize?location=front-desk', photo, 'application/octet-stream');
+  } catch (e) { status(e.message, true); return; }
+  const box = $('result');
+  box.replaceChildren();
+  box.hidden = false;
+  if (!r.faces.length) {
+    status(WORDS.no_face, true);
+    box.hidden = true;
+    return;
+  }
+  status('');
+  let unknown = false;
+  for (const f of r.faces) {
+    if (f.match && f.match.person) {
+      const p = f.match.person;
+      box.append(el('div', { class: 'face known' }, await chip(f.match.face_id),
+        el('div', {}, el('div', { class: 'name' }, el('button', { class: 'link', onclick: () => showPerson(p.id) }, p.name)),
+          el('div', { class: 'note-inline' }, 'similarity ' + Math.round(f.match.similarity * 100) + '%'),
+          ...hookLines(f.hooks))));
+    } else {
+      unknown = true;
+      box.append(el('div', { class: 'face unknown' }, el('div', {}, el('div', { class: 'name' }, 'New visitor'), ...hookLines(f.hooks))));
+    }
+  }
+  if (unknown && r.faces.length === 1) {
+    $('enrol').hidden = false;
+    $('enrol-name').focus();
+  }
+  loadVisits();
+}
+
+$('enrol').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const attributes = {};
+  if ($('enrol-email').value) attributes.email = $('enrol-email').value;
+  if ($('enrol-notes').value) attributes.notes = $('enrol-notes').value;
+  $('enrol-submit').disabled = true;
+  try {
+    const p = await api('POST', '/v1/persons', JSON.stringify({ name: $('enrol-name').value, attributes }), 'application/json');
+    try {
+      await api('POST', '/v1/persons/' + p.id + '/faces?location=front-desk', state.lastPhoto, 'application/octet-stream');
+    } catch (e) {
+      await api('DELETE', '/v1/persons/' + p.id).catch(() => {}); // no person without a face
+      throw e;
+    }
+    $('enrol').reset();
+    $('enrol').hidden = true;
+    $('result').hidden = true;
+    status('Enrolled ' + p.name + '. Capture again to check in.');
+    loadVisits();
+  } catch (e) { status(e.message, true); }
+  $('enrol-submit').disabled = false;
+});
+$('enrol-cancel').addEventListener('click', () => { $('enrol').hidden = true; });
+
+// ---------------------------------------------------------------- visits, people
+
+async function loadVisits() {
+  const since = new Date();
+  since.setHours(0, 0, 0, 0);
+  try {
+    const r = await api('GET', '/v1/events?kind=recognized&limit=50&since=' + encodeURIComponent(since.toISOString()));
+    const ul = $('visits');
+    ul.replaceChildren();
+    for (const e of r.events) {
+      if (!e.person) continue;
+      ul.append(el('li', {}, el('button', { class: 'link', onclick: () => showPerson(e.person.id) }, e.person.name),
+        el('time', { datetime: e.time }, new Date(e.time).toLocaleTimeString())));
+    }
+    if (!ul.children.length) ul.append(el('li', {}, el('span', { class: 'note-inline' }, 'No visits yet today.')));
+  } catch (e) { /* the status line reports errors of the main flow */ }
+}
+$('refresh').addEventListener('click', loadVisits);
+
+async function showPerson(id) {
+  const box = $('person');
+  try {
+    const [p, faces] = await Promise.all([api('GET', '/v1/persons/' + id), api('GET', '/v1/persons/' + id + '/faces')]);
+    const chips = el('div', { class: 'chips' });
+    for (const f of faces.faces) if (f.has_chip) chips.append(await chip(f.face_id));
+    const rows = Object.entries(p.attributes || {}).map(([k, v]) => el('tr', {}, el('td', {}, k), el('td', {}, typeof v === 'object' ? JSON.stringify(v) : v)));
+    box.replaceChildren(el('h2', {}, p.name), chips,
+      el('table', {}, el('tbody', {}, el('tr', {}, el('td', {}, 'external id'), el('td', {}, p.external_id || '—')),
+        el('tr', {}, el('td', {}, 'faces'), el('td', {}, p.face_count)), ...rows)),
+      el('div', { class: 'actions' },
+        el('button', { class: 'danger', onclick: async () => {
+          if (!confirm('Erase ' + p.name + ' with their faces and visits?')) return;
+          try { await api('DELETE', '/v1/persons/' + id); box.hidden = true; status(p.name + ' was erased.'); loadVisits(); } catch (e) { status(e.message, true); }
+        } }, 'Delete (erase)'),
+        el('button', { class: 'secondary', onclick: () => { box.hidden = true; } }, 'Close')));
+    box.hidden = false;
+    box.scrollIntoView({ behavior: 'smooth' });
+  } catch (e) { status(e.message, true); }
+}
+
+if (state.key) signIn(state.key).catch((e) => signOut(e.message));
