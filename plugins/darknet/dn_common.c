@@ -114,6 +114,7 @@ struct network *dn_load(const struct dv_host *h, const char *net, int width, int
 		load_weights(n, weights);
 		set_batch_network(n, 1);
 	}
+	size_t freed = n ? dn_strip_training(n) : 0;
 	fflush(stderr);
 	if (saved >= 0) {
 		dup2(saved, 2);
@@ -126,7 +127,30 @@ struct network *dn_load(const struct dv_host *h, const char *net, int width, int
 		unlink(tmpcfg);
 	if (!n)
 		h->error(h, "Darknet could not parse %s", cfg);
+	else
+		h->log(h, DV_LOG_DEBUG, "training buffers freed net=%s kib=%zu", net, freed / 1024);
 	return n;
+}
+
+size_t dn_strip_training(struct network *n)
+{
+	size_t freed = 0;
+	for (int i = 0; i < n->n; i++) {
+		struct layer *l = &n->layers[i];
+		/* forward_network zero-fills delta only when it exists; the rest is
+		 * written by backward/update alone (MODELS.md 6.6) */
+		float **bufs[] = {&l->delta, &l->weight_updates, &l->bias_updates, &l->scale_updates, &l->mean_delta,
+		    &l->variance_delta, &l->x_norm};
+		size_t sizes[] = {(size_t)l->outputs * l->batch, (size_t)l->nweights, (size_t)l->n, (size_t)l->n, (size_t)l->n,
+		    (size_t)l->n, (size_t)l->outputs * l->batch};
+		for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
+			if (*bufs[k]) {
+				free(*bufs[k]);
+				*bufs[k] = NULL;
+				freed += sizes[k] * sizeof(float);
+			}
+	}
+	return freed;
 }
 
 void dn_free(struct network *net)

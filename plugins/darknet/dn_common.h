@@ -23,6 +23,8 @@ struct network *dn_load(const struct dv_host *h, const char *net, int width, int
  * workspace and a few counters behind (18 MB for the detector at 416), which
  * would leak on every reload. */
 void dn_free(struct network *net);
+/* Free the buffers only training uses (delta, *_updates, x_norm...); returns the bytes freed. */
+size_t dn_strip_training(struct network *net);
 
 /* face-api's toBatchTensor for one image, bit-exact with tfjs-cpu:
  * padToSquare (zeros bottom/right, or centred), resizeBilinear to S x S

@@ -1,22 +1,25 @@
 #!/bin/sh
-# e2e_bench.sh — the end-to-end rows of `make bench`: POST /v1/recognize of a
-# one-face photo against dejaviewd with the real networks and a private
-# PostgreSQL (the face enrolled, so every request is a full recognition with
-# its event written), measured with wrk on loopback: latency at one client
-# and throughput at saturation, with 1 and 2 workers.
-#   tests/bench/e2e_bench.sh BUILD_DIR PHOTO [SECONDS]
+# e2e_bench.sh — the end-to-end rows of `make bench`: POST /v1/recognize
+# against dejaviewd with the real networks, the shipped hooks and a private
+# PostgreSQL, measured with wrk on loopback: a 640x480 one-face JPEG (made
+# from PHOTO; the face enrolled, so every request is a full recognition with
+# its event and hook writes committed) and a six-face group photo, against a
+# gallery of GALLERY synthetic faces; latency p50/p95/p99 at one client and
+# throughput at saturation, with 1 and 2 workers; and the memory a worker adds.
+#   tests/bench/e2e_bench.sh BUILD_DIR PHOTO [SECONDS [GROUP [GALLERY]]]
 set -eu
 here=$(cd "$(dirname "$0")/../.." && pwd)
-build=$1 photo=$2 secs=${3:-8}
+build=$1 photo=$2 secs=${3:-8} group=${4:-} gallery=${5:-100000}
 command -v wrk >/dev/null 2>&1 || { echo "(end-to-end rows skipped: wrk is not installed; apt-get install wrk)"; exit 0; }
 [ -f "$build/models/face_recognition.weights" ] || { echo "(end-to-end rows skipped: run make models)"; exit 0; }
 work="$build/var/bench"
 mkdir -p "$work"
 db=$("$here/scripts/pg.sh" start "$work/pg")
-psql_args=$(echo "$db" | sed 's/dbname=[^ ]*/dbname=postgres/')
-PGOPTIONS="-c client_min_messages=warning" psql "$psql_args" -qXc "DROP DATABASE IF EXISTS dv_bench WITH (FORCE)" >/dev/null
-psql "$psql_args" -qXc "CREATE DATABASE dv_bench" >/dev/null
+admin=$(echo "$db" | sed 's/dbname=[^ ]*/dbname=postgres/')
+PGOPTIONS="-c client_min_messages=warning" psql "$admin" -qXc "DROP DATABASE IF EXISTS dv_bench WITH (FORCE)" >/dev/null
+psql "$admin" -qXc "CREATE DATABASE dv_bench" >/dev/null
 db=$(echo "$db" | sed 's/dbname=[^ ]*/dbname=dv_bench/')
+"$build/tests/tools/dv_tojpeg" "$photo" "$work/one.jpg" 640 480
 cat >"$work/post.lua" <<'LUA'
 local f = assert(io.open(os.getenv("DV_BENCH_PHOTO"), "rb"))
 wrk.method = "POST"
@@ -31,35 +34,62 @@ done = function(summary, latency, requests)
     summary.requests / (summary.duration / 1e6)))
 end
 LUA
-printf '%-34s %8s %8s %8s %9s %7s\n' "POST /v1/recognize (one face)" "p50 ms" "p95 ms" "p99 ms" "req/s" "errors"
-for workers in 1 2; do
-	sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^workers:/d' -e "s|\.\./scripts/|$here/scripts/|g" "$here/conf/dejaview.yaml" >"$work/c.yaml"
+conf() { # conf WORKERS
+	sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^workers:/d' -e "s|\.\./scripts/|$here/scripts/|g" \
+		"$here/conf/dejaview.yaml" >"$work/c.yaml"
 	cat >>"$work/c.yaml" <<EOF2
 listen: {http: "127.0.0.1:0", tcp: ""}
-workers: $workers
+workers: $1
 database: "$db"
 plugin_dir: "$build/plugins/.libs"
 model_dir: "$build/models"
 log: {level: warn}
 EOF2
+}
+start() { # start WORKERS: sets pid, port
+	conf "$1"
 	rm -f "$work/ports"
 	OPENBLAS_NUM_THREADS=1 "$build/dejaviewd" -c "$work/c.yaml" --ports-file "$work/ports" 2>"$work/dejaviewd.log" &
 	pid=$!
 	n=0; while [ ! -s "$work/ports" ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
 	port=$(sed -n 's/^http=//p' "$work/ports")
-	n=0; while [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" != 200 ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
-	DV_API_KEY=$("$build/dejaviewd" -c "$work/c.yaml" admin tenant create "bench$workers" 2>/dev/null)
-	export DV_API_KEY DV_BENCH_PHOTO="$photo"
-	pid_json=$(curl -s -H "Authorization: Bearer $DV_API_KEY" -H 'Content-Type: application/json' -d '{"name":"bench"}' "http://127.0.0.1:$port/v1/persons")
-	person=$(echo "$pid_json" | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
-	curl -s -o /dev/null -H "Authorization: Bearer $DV_API_KEY" --data-binary @"$photo" "http://127.0.0.1:$port/v1/persons/$person/faces"
-	wrk -t1 -c1 -d2s -s "$work/post.lua" "http://127.0.0.1:$port/v1/recognize" >/dev/null 2>&1 || true # warm up
-	for conns in 1 $((workers * 4)); do
-		r=$(wrk -t1 -c$conns -d${secs}s --timeout 10s -s "$work/post.lua" "http://127.0.0.1:$port/v1/recognize" 2>&1 | sed -n 's/^RESULT //p')
-		set -- $r
-		label="$workers worker$( [ $workers = 1 ] || echo s), $conns client$( [ $conns = 1 ] || echo s)"
-		printf '%-34s %8s %8s %8s %9s %7s\n' "$label" "$3" "$4" "$5" "$6" "$2"
+	n=0; while [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" != 200 ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+}
+stop() { kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; }
+
+# the tenant, its person and the synthetic gallery, once
+start 1
+DV_API_KEY=$("$build/dejaviewd" -c "$work/c.yaml" admin tenant create bench 2>/dev/null)
+export DV_API_KEY
+person=$(curl -s -H "Authorization: Bearer $DV_API_KEY" -H 'Content-Type: application/json' -d '{"name":"bench"}' \
+	"http://127.0.0.1:$port/v1/persons" | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
+enrol=$(curl -s -H "Authorization: Bearer $DV_API_KEY" --data-binary @"$work/one.jpg" "http://127.0.0.1:$port/v1/persons/$person/faces")
+model=$(echo "$enrol" | sed -n 's/.*"embedder":"\([^"]*\)".*/\1/p')
+fp=$(echo "$enrol" | sed -n 's/.*"fingerprint":"\([^"]*\)".*/\1/p')
+tenant=$(psql "$db" -XAtc "SELECT id FROM dv_tenants WHERE name = 'bench'")
+"$build/tests/bench/gallery_fill" "$db" "$tenant" "$gallery" "$model" "$fp"
+stop
+echo "POST /v1/recognize, gallery of $((gallery + 1)) faces, wrk on loopback, ${secs} s per row"
+printf '%-40s %8s %8s %8s %9s %7s\n' "photo, workers, clients" "p50 ms" "p95 ms" "p99 ms" "req/s" "errors"
+rss1=0
+for workers in 1 2; do
+	start "$workers"
+	rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+	[ "$workers" = 1 ] && rss1=$rss
+	[ "$workers" = 2 ] && rss2=$rss
+	for p in one group; do
+		if [ "$p" = one ]; then DV_BENCH_PHOTO="$work/one.jpg"; label="640x480, 1 face"; else
+			[ -n "$group" ] && [ -f "$group" ] || continue
+			DV_BENCH_PHOTO=$group; label="710x473, 6 faces"; fi
+		export DV_BENCH_PHOTO
+		wrk -t1 -c1 -d2s -s "$work/post.lua" "http://127.0.0.1:$port/v1/recognize" >/dev/null 2>&1 || true
+		for conns in 1 $((workers * 4)); do
+			r=$(wrk -t1 -c$conns -d${secs}s --timeout 10s -s "$work/post.lua" "http://127.0.0.1:$port/v1/recognize" 2>&1 | sed -n 's/^RESULT //p')
+			set -- $r
+			printf '%-40s %8s %8s %8s %9s %7s\n' "$label, $workers w, $conns c" "$3" "$4" "$5" "$6" "$2"
+		done
 	done
-	kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+	stop
 done
+echo "resident memory after start (gallery loaded): 1 worker $((rss1 / 1024)) MiB, 2 workers $((rss2 / 1024)) MiB: $(((rss2 - rss1) / 1024)) MiB per worker"
 "$here/scripts/pg.sh" stop "$work/pg" >/dev/null 2>&1 || true
