@@ -92,4 +92,37 @@ for workers in 1 2; do
 	stop
 done
 echo "resident memory after start (gallery loaded): 1 worker $((rss1 / 1024)) MiB, 2 workers $((rss2 / 1024)) MiB: $(((rss2 - rss1) / 1024)) MiB per worker"
+
+# the peer, in the same run: face-api 1.7.15 on tfjs-wasm behind node's http (tests/oracle/peer_server.js)
+oracle="$build/oracle"
+if command -v node >/dev/null 2>&1 && mkdir -p "$oracle" &&
+	cp "$here/tests/oracle/package.json" "$here/tests/oracle/common.js" "$here/tests/oracle/peer_server.js" "$oracle/" &&
+	{ [ -d "$oracle/node_modules/jpeg-js" ] || (cd "$oracle" && npm install --no-audit --no-fund --silent >/dev/null 2>&1); }; then
+	echo "peer: face-api 1.7.15, tfjs-wasm one thread per process, node http + jpeg-js, same photos, same gallery size"
+	printf '%-40s %8s %8s %8s %9s %7s\n' "photo, processes, clients" "p50 ms" "p95 ms" "p99 ms" "req/s" "errors"
+	for workers in 1 2; do
+		rm -f "$work/peerport"*
+		(cd "$oracle" && exec node peer_server.js "$work/peerport" "$gallery" "$workers") 2>"$work/peer.log" &
+		ppid=$!
+		n=0; while ! ls "$work/peerport"* >/dev/null 2>&1 && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+		sleep 1
+		pport=$(cat $(ls "$work/peerport"* | head -1))
+		for p in one group; do
+			if [ "$p" = one ]; then DV_BENCH_PHOTO="$work/one.jpg"; label="640x480, 1 face"; else
+				[ -n "$group" ] && [ -f "$group" ] || continue
+				DV_BENCH_PHOTO=$group; label="710x473, 6 faces"; fi
+			export DV_BENCH_PHOTO
+			wrk -t1 -c1 -d2s -s "$work/post.lua" "http://127.0.0.1:$pport/recognize" >/dev/null 2>&1 || true
+			for conns in 1 $((workers * 4)); do
+				r=$(wrk -t1 -c$conns -d${secs}s --timeout 20s -s "$work/post.lua" "http://127.0.0.1:$pport/recognize" 2>&1 | sed -n 's/^RESULT //p')
+				set -- $r
+				printf '%-40s %8s %8s %8s %9s %7s\n' "$label, $workers p, $conns c" "$3" "$4" "$5" "$6" "$2"
+			done
+		done
+		kill "$ppid" 2>/dev/null; pkill -f "peer_server.js $work/peerport" 2>/dev/null || true
+		wait "$ppid" 2>/dev/null || true
+	done
+else
+	echo "(peer rows skipped: node or its packages are not available)"
+fi
 "$here/scripts/pg.sh" stop "$work/pg" >/dev/null 2>&1 || true
