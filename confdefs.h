@@ -19,3 +19,4 @@
 #define STDC_HEADERS 1
 #define HAVE_DLFCN_H 1
 #define LT_OBJDIR ".libs/"
+#define HAVE_ONEDNN 1

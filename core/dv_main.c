@@ -112,6 +112,10 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	dv_log_init();
+	/* one core per worker: oneDNN (OpenMP) and OpenBLAS must not spread a
+	 * worker's call over the cores the other workers use (a user's setting wins) */
+	setenv("OMP_NUM_THREADS", "1", 0);
+	setenv("OPENBLAS_NUM_THREADS", "1", 0);
 	const char *conf = DV_SYSCONF_FILE, *ports = NULL;
 	int mode = 0, o;
 	/* "+": stop at the first non-option (admin subcommands take their own) */

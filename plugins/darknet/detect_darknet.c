@@ -4,6 +4,7 @@
  * raw 25-channel grid is decoded in C as face-api does it (sigmoid, anchors,
  * strict score threshold, correction for the square padding) and reduced by
  * greedy non-maximum suppression. */
+#include "config.h"
 #include "dn_common.h"
 #include <darknet.h>
 #include <math.h>
@@ -20,6 +21,7 @@ struct dd {
 	const struct dv_host *host;
 	const char *model;
 	int direct;
+	const char *conv;
 	network *nets[DD_MAX / 32 + 1]; /* by input size / 32, loaded when first used */
 	network *net;                   /* the one of the current pass */
 	int size;                       /* configured size, 0 = from the photo */
@@ -28,6 +30,7 @@ struct dd {
 };
 
 static const struct dv_param dd_params[] = {
+	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "convolution kernels: onednn (oneDNN, bias and activation fused; the default when built with it) or darknet (im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "tiny_face_detector", "model name: NAME.cfg and NAME.weights in model_dir"},
 	{"input_size", DV_PARAM_INT, 0, 608, "0",
 	    "network input in pixels, a multiple of 32 from 128 (face-api's default is 416); 0 = chosen from the photo: its larger side, 160-608"},
@@ -65,6 +68,10 @@ static network *dd_net(struct dd *d, int S)
 	}
 	if (d->direct)
 		dn_direct_depthwise(n);
+	if (dn_conv_kernels(d->host, n, d->conv) < 0) {
+		dn_free(n);
+		return NULL;
+	}
 	*slot = n;
 	return n;
 }
@@ -102,6 +109,7 @@ static int dd_create(const struct dv_host *h, void **out)
 	d->size = (int)size;
 	d->direct = 1;
 	h->param_bool(h, "direct_depthwise", &d->direct);
+	h->param_string(h, "conv", &d->conv);
 	d->input = malloc(sizeof *d->input * 3 * DD_MAX * DD_MAX);
 	/* load (and so check) the configured size, or 416 for "auto", now */
 	network *n = d->input ? dd_net(d, d->size ? d->size : 416) : NULL;

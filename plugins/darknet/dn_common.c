@@ -132,6 +132,20 @@ struct network *dn_load(const struct dv_host *h, const char *net, int width, int
 	return n;
 }
 
+int dn_conv_kernels(const struct dv_host *h, network *net, const char *conv)
+{
+	if (!conv || !strcmp(conv, "darknet"))
+		return 0;
+	if (strcmp(conv, "onednn")) {
+		h->error(h, "conv must be onednn or darknet, not \"%s\"", conv);
+		return -1;
+	}
+	int n = dn_onednn_convs(net);
+	if (n < 0)
+		h->error(h, "conv: onednn, but this build has no oneDNN (apt-get install libdnnl-dev, then reconfigure)");
+	return n;
+}
+
 size_t dn_strip_training(struct network *n)
 {
 	size_t freed = 0;
@@ -157,6 +171,7 @@ void dn_free(struct network *net)
 {
 	if (!net)
 		return;
+	dn_onednn_release(net);
 	free(net->workspace);
 	free(net->seen);
 	free(net->t);
@@ -180,11 +195,15 @@ int dn_gemm_check(const struct dv_host *h, struct network *net)
 	network_predict(net, x);
 	free(x);
 	unsigned long calls = dn_gemm_calls() - before;
+	int gemm_layers = 0;
+	for (int i = 0; i < net->n; i++)
+		gemm_layers += (net->layers[i].type == CONVOLUTIONAL || net->layers[i].type == CONNECTED) &&
+		               net->layers[i].rolling_mean == NULL; /* not on oneDNN (dn_onednn.c) */
 	if (calls)
 		h->log(h, DV_LOG_INFO, "Darknet's gemm runs on OpenBLAS (single-threaded) calls_per_pass=%lu", calls);
-	else
+	else if (gemm_layers)
 		h->log(h, DV_LOG_WARN, "Darknet's gemm is NOT routed to OpenBLAS: the naive loop is in use");
-	return calls ? 1 : 0;
+	return calls || !gemm_layers ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------- depthwise

@@ -23,6 +23,17 @@ struct network *dn_load(const struct dv_host *h, const char *net, int width, int
  * workspace and a few counters behind (18 MB for the detector at 416), which
  * would leak on every reload. */
 void dn_free(struct network *net);
+/* Run the network's convolutions on oneDNN (dn_onednn.c); the number of
+ * layers replaced, -1 when built without oneDNN. Released by dn_free. */
+int dn_onednn_convs(struct network *net);
+void dn_onednn_release(struct network *net);
+#ifdef HAVE_ONEDNN
+#define DN_CONV_DEFAULT "onednn"
+#else
+#define DN_CONV_DEFAULT "darknet"
+#endif
+/* Apply the plugin's `conv` parameter (darknet or onednn) to a network. */
+int dn_conv_kernels(const struct dv_host *h, struct network *net, const char *conv);
 /* Free the buffers only training uses (delta, *_updates, x_norm...); returns the bytes freed. */
 size_t dn_strip_training(struct network *net);
 

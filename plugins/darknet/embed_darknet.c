@@ -3,6 +3,7 @@
  * Each worker owns an instance. A chip is normalised as face-api does
  * (padToSquare centred, resize to 150, (x - mean) / divisor) and yields 128
  * floats, compared by Euclidean distance (0.6 is the usual threshold). */
+#include "config.h"
 #include "dn_common.h"
 #include <darknet.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ struct de {
 };
 
 static const struct dv_param de_params[] = {
+	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "convolution kernels: onednn (oneDNN, bias and activation fused; the default when built with it) or darknet (im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "face_recognition", "model name: NAME.cfg and NAME.weights in model_dir"},
 	{"input_divisor", DV_PARAM_DOUBLE, 1, 1000, "256",
 	    "(x - mean) / divisor: 256 as dlib trained the network, 255 as face-api 1.7.15 computes it"},
@@ -63,6 +65,15 @@ static int de_create(const struct dv_host *h, void **out)
 	/* the fingerprint: the weights' verified sha256 and the divisor */
 	snprintf(d->fingerprint, sizeof d->fingerprint, "sha256:%.16s/div%g", sum, div);
 	dn_gemm_check(h, d->net);
+	const char *conv;
+	h->param_string(h, "conv", &conv);
+	int nc = dn_conv_kernels(h, d->net, conv);
+	if (nc < 0) {
+		de_destroy(d);
+		return DV_PLUGIN_EINVAL;
+	}
+	if (nc)
+		h->log(h, DV_LOG_INFO, "convolutions on oneDNN layers=%d", nc);
 	*out = d;
 	return DV_PLUGIN_OK;
 }

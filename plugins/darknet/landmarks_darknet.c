@@ -10,6 +10,7 @@
  * unfloored origin (WithFaceLandmarks: shiftBy(detection.box.x, .y)), up to
  * one pixel right and down of where they belong; `origin: box` reproduces
  * that, for end-to-end equality with face-api's own pipeline. */
+#include "config.h"
 #include "dn_common.h"
 #include <darknet.h>
 #include <math.h>
@@ -26,6 +27,7 @@ struct dl {
 };
 
 static const struct dv_param dl_params[] = {
+	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "convolution kernels: onednn (oneDNN, bias and activation fused; the default when built with it) or darknet (im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "face_landmark_68", "face_landmark_68, or face_landmark_68_tiny (faster, less exact)"},
 	{"origin", DV_PARAM_STRING, 0, 0, "crop", "crop: points relative to the crop's floored origin (exact); box: shifted by the unfloored box origin as face-api does"},
 	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (same sums, 1.3-1.7x faster)"},
@@ -75,6 +77,15 @@ static int dl_create(const struct dv_host *h, void **out)
 		h->log(h, DV_LOG_DEBUG, "direct depthwise kernel on %d layers", nd);
 	}
 	dn_gemm_check(h, d->net);
+	const char *conv;
+	h->param_string(h, "conv", &conv);
+	int nc = dn_conv_kernels(h, d->net, conv);
+	if (nc < 0) {
+		dl_destroy(d);
+		return DV_PLUGIN_EINVAL;
+	}
+	if (nc)
+		h->log(h, DV_LOG_INFO, "convolutions on oneDNN layers=%d", nc);
 	*out = d;
 	return DV_PLUGIN_OK;
 }

@@ -253,7 +253,7 @@ int main(int argc, char **argv)
 	struct stat_ms s = measure(runs, run_decode, &c);
 	printf("%-22s %-26s %9.2f %9.2f %8s %8s %7s\n", "decode (JPEG)", "libjpeg-turbo", s.med, s.p95, "-", "-", "-");
 
-	static const char *const vname[3] = {"Darknet as shipped", "+ OpenBLAS gemm", "+ OpenBLAS + direct dw"};
+	static const char *const vname[4] = {"Darknet as shipped", "+ OpenBLAS gemm", "+ OpenBLAS + direct dw", "oneDNN convolutions"};
 	char cfg[4096];
 	/* detector at 320 and 416 */
 	for (int size = 320; size <= 416; size += 96) {
@@ -261,8 +261,9 @@ int main(int argc, char **argv)
 		snprintf(cfg, sizeof cfg, "%s/tiny_face_detector.cfg", g_model_dir);
 		double mf = cfg_mflop(cfg, size, size);
 		snprintf(label, sizeof label, "detect @%d", size);
-		for (int v = 0; v < 3; v++) {
-			snprintf(params, sizeof params, "input_size: %d, direct_depthwise: %s", size, v == 2 ? "true" : "false");
+		for (int v = 0; v < 4; v++) {
+			snprintf(params, sizeof params, "input_size: %d, direct_depthwise: %s%s", size, v == 2 ? "true" : "false",
+			    v == 3 ? ", conv: onednn" : "");
 			struct dv_gen *g;
 			c.in = load("detector", "detect_darknet", params, &g);
 			set_naive(v == 0);
@@ -293,9 +294,10 @@ int main(int argc, char **argv)
 	for (int m = 0; m < 2; m++) {
 		snprintf(cfg, sizeof cfg, "%s/%s.cfg", g_model_dir, lm[m]);
 		double mf = cfg_mflop(cfg, 112, 112);
-		for (int v = 0; v < 3; v++) {
+		for (int v = 0; v < 4; v++) {
 			char params[128];
-			snprintf(params, sizeof params, "model: %s, direct_depthwise: %s", lm[m], v == 2 ? "true" : "false");
+			snprintf(params, sizeof params, "model: %s, direct_depthwise: %s%s", lm[m], v == 2 ? "true" : "false",
+			    v == 3 ? ", conv: onednn" : "");
 			struct dv_gen *g;
 			c.in = load("landmarker", "landmarks_darknet", params, &g);
 			set_naive(v == 0);
@@ -313,12 +315,12 @@ int main(int argc, char **argv)
 	c.chip = (struct dv_image){c.chipbuf, 150, 150, 450, 3};
 	snprintf(cfg, sizeof cfg, "%s/face_recognition.cfg", g_model_dir);
 	double mf = cfg_mflop(cfg, 150, 150);
-	for (int v = 0; v < 2; v++) {
+	for (int v = 0; v < 3; v++) {
 		struct dv_gen *g;
-		c.in = load("embedder", "embed_darknet", NULL, &g);
+		c.in = load("embedder", "embed_darknet", v == 2 ? "conv: onednn" : NULL, &g);
 		set_naive(v == 0);
 		s = measure(runs, run_embed, &c);
-		printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", "embed (per face)", vname[v], s.med, s.p95, mf,
+		printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", "embed (per face)", vname[v == 2 ? 3 : v], s.med, s.p95, mf,
 		    mf / s.med, 100 * mf / s.med / peak);
 		dv_instance_free(c.in);
 		dv_gen_unref(g);
