@@ -239,7 +239,7 @@ int main(int argc, char **argv)
 	void (*set_naive)(int) = NULL;
 	/* libdvdarknet is loaded with the first Darknet plugin */
 	struct dv_gen *g0;
-	struct dv_instance *probe = load("embedder", "embed_darknet", NULL, &g0);
+	struct dv_instance *probe = load("embedder", "embed_darknet", "conv: darknet", &g0);
 	void *lib = dlopen("libdvdarknet.so", RTLD_NOW | RTLD_NOLOAD);
 	if (lib)
 		*(void **)&set_naive = dlsym(lib, "dn_gemm_set_naive");
@@ -262,8 +262,8 @@ int main(int argc, char **argv)
 		double mf = cfg_mflop(cfg, size, size);
 		snprintf(label, sizeof label, "detect @%d", size);
 		for (int v = 0; v < 4; v++) {
-			snprintf(params, sizeof params, "input_size: %d, direct_depthwise: %s%s", size, v == 2 ? "true" : "false",
-			    v == 3 ? ", conv: onednn" : "");
+			snprintf(params, sizeof params, "input_size: %d, direct_depthwise: %s, conv: %s", size, v == 2 ? "true" : "false",
+			    v == 3 ? "onednn" : "darknet");
 			struct dv_gen *g;
 			c.in = load("detector", "detect_darknet", params, &g);
 			set_naive(v == 0);
@@ -296,8 +296,8 @@ int main(int argc, char **argv)
 		double mf = cfg_mflop(cfg, 112, 112);
 		for (int v = 0; v < 4; v++) {
 			char params[128];
-			snprintf(params, sizeof params, "model: %s, direct_depthwise: %s%s", lm[m], v == 2 ? "true" : "false",
-			    v == 3 ? ", conv: onednn" : "");
+			snprintf(params, sizeof params, "model: %s, direct_depthwise: %s, conv: %s", lm[m], v == 2 ? "true" : "false",
+			    v == 3 ? "onednn" : "darknet");
 			struct dv_gen *g;
 			c.in = load("landmarker", "landmarks_darknet", params, &g);
 			set_naive(v == 0);
@@ -317,7 +317,7 @@ int main(int argc, char **argv)
 	double mf = cfg_mflop(cfg, 150, 150);
 	for (int v = 0; v < 3; v++) {
 		struct dv_gen *g;
-		c.in = load("embedder", "embed_darknet", v == 2 ? "conv: onednn" : NULL, &g);
+		c.in = load("embedder", "embed_darknet", v == 2 ? "conv: onednn" : "conv: darknet", &g);
 		set_naive(v == 0);
 		s = measure(runs, run_embed, &c);
 		printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", "embed (per face)", vname[v == 2 ? 3 : v], s.med, s.p95, mf,
