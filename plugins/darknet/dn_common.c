@@ -143,6 +143,8 @@ int dn_conv_kernels(const struct dv_host *h, network *net, const char *conv)
 	int n = dn_onednn_convs(net);
 	if (n < 0)
 		h->error(h, "conv: onednn, but this build has no oneDNN (apt-get install libdnnl-dev, then reconfigure)");
+	else
+		h->log(h, DV_LOG_INFO, "convolutions on oneDNN layers=%d input=%dx%d", n, net->w, net->h);
 	return n;
 }
 

@@ -84,8 +84,6 @@ static int dl_create(const struct dv_host *h, void **out)
 		dl_destroy(d);
 		return DV_PLUGIN_EINVAL;
 	}
-	if (nc)
-		h->log(h, DV_LOG_INFO, "convolutions on oneDNN layers=%d", nc);
 	*out = d;
 	return DV_PLUGIN_OK;
 }

@@ -19,6 +19,11 @@ pipelines:
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts with the Darknet plugins"; done_testing; }
 ok 0 "dejaviewd starts with the Darknet plugins"
 check "the start-up log says gemm runs on OpenBLAS" grep -q "Darknet's gemm runs on OpenBLAS" "$T/dejaviewd.log"
+if grep -q "define HAVE_ONEDNN 1" "$top_builddir/config.h"; then
+	check "and that the convolutions run on oneDNN" grep -q "convolutions on oneDNN layers=" "$T/dejaviewd.log"
+else
+	skip 1 "built without oneDNN"
+fi
 http POST /v1/detect --data-binary @"$R/images/faces.jpg"
 is "$CODE" 200 "detect faces.jpg"
 has "$BODY" '"face_count":6,' "six faces"
@@ -54,5 +59,8 @@ head -c 1000 "$top_builddir/models/tiny_face_detector.weights" >"$T/m/tiny_face_
 sed -i "s|^model_dir: .*|model_dir: \"$T/m\"|" "$T/c.yaml"
 out=$("$DEJAVIEWD" --check-config -c "$T/c.yaml" 2>&1)
 has "$out" "tiny_face_detector.weights has 1000 bytes, expected 775288: truncated or wrong file (run make models)" "a truncated .weights is refused with a clear message, not a crash"
+sed -i "s|^model_dir: .*|model_dir: \"$top_builddir/models\"|; s|embedder:   { so: embed_darknet }|embedder:   { so: embed_darknet, conv: cuda }|" "$T/c.yaml"
+out=$("$DEJAVIEWD" --check-config -c "$T/c.yaml" 2>&1)
+has "$out" 'conv must be onednn or darknet, not "cuda"' "an unknown conv kernel is refused with the choices"
 dv_stop
 done_testing
