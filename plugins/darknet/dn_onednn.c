@@ -98,6 +98,9 @@ static struct dn_conv *dn_conv_make(layer *l)
 	else
 		dnnl_memory_desc_init_by_tag(&uwei_md, 4, wd4, dnnl_f32, dnnl_oihw);
 	dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dnnl_f32, dnnl_x);
+	/* "any": oneDNN's blocked layouts, reordered from and to NCHW around the
+	 * layer, measured faster than its plain-NCHW kernels for every net here
+	 * (detect@320 13.2 vs 20.0 ms, landmarks 7.9 vs 9.9, embed 7.9 vs 11.7) */
 	dnnl_memory_desc_init_by_tag(&any_s, 4, sd, dnnl_f32, dnnl_format_tag_any);
 	dnnl_memory_desc_init_by_tag(&any_d, 4, dd, dnnl_f32, dnnl_format_tag_any);
 	if (g > 1)
