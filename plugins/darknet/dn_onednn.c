@@ -20,6 +20,9 @@ struct dn_conv {
 	dnnl_stream_t st;
 	dnnl_primitive_t conv, rin, rout;
 	dnnl_memory_t usrc, udst, src, dst, wei, bias;
+	dnnl_memory_desc_t smd, dmd;  /* the layouts oneDNN chose */
+	int from_prev;                /* src is the previous layer's dst: no reorder in */
+	int to_next;                  /* dst feeds the next layer as is: no reorder out */
 };
 #define DN_CONV_MAGIC 0x444e4e4cu
 
@@ -31,9 +34,13 @@ static void dn_conv_free(struct dn_conv *c)
 	for (int i = 0; i < 3; i++)
 		if (ps[i])
 			dnnl_primitive_destroy(ps[i]);
-	dnnl_memory_t ms[] = {c->usrc, c->udst, c->src, c->dst, c->wei, c->bias};
-	for (int i = 0; i < 6; i++)
-		if (ms[i] && (i < 2 || ms[i] != (i == 2 ? c->usrc : c->udst)))
+	if (c->src && c->src != c->usrc)
+		dnnl_memory_destroy(c->src);
+	if (c->dst && c->dst != c->udst)
+		dnnl_memory_destroy(c->dst);
+	dnnl_memory_t ms[] = {c->usrc, c->udst, c->wei, c->bias};
+	for (int i = 0; i < 4; i++)
+		if (ms[i])
 			dnnl_memory_destroy(ms[i]);
 	if (c->st)
 		dnnl_stream_destroy(c->st);
@@ -47,14 +54,14 @@ static void dn_forward_onednn(layer l, network net)
 	struct dn_conv *c = (struct dn_conv *)l.rolling_mean;
 	dnnl_memory_set_data_handle(c->usrc, net.input);
 	dnnl_memory_set_data_handle(c->udst, l.output);
-	if (c->rin) {
+	if (c->rin && !c->from_prev) {
 		dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, c->usrc}, {DNNL_ARG_TO, c->src}};
 		dnnl_primitive_execute(c->rin, c->st, 2, a);
 	}
 	dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, c->src}, {DNNL_ARG_WEIGHTS, c->wei}, {DNNL_ARG_BIAS, c->bias},
 	    {DNNL_ARG_DST, c->dst}};
 	dnnl_primitive_execute(c->conv, c->st, 4, a);
-	if (c->rout) {
+	if (c->rout && !c->to_next) {
 		dnnl_exec_arg_t b[] = {{DNNL_ARG_FROM, c->dst}, {DNNL_ARG_TO, c->udst}};
 		dnnl_primitive_execute(c->rout, c->st, 2, b);
 	}
@@ -129,6 +136,8 @@ static struct dn_conv *dn_conv_make(layer *l)
 	const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
 	                         *dmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
 	                         *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	c->smd = *smd;
+	c->dmd = *dmd;
 	s = dnnl_primitive_create(&c->conv, pd);
 	/* memories: user tensors wrap Darknet's buffers at each call */
 	dnnl_memory_create(&c->usrc, &usrc_md, c->eng, DNNL_MEMORY_NONE);
@@ -189,6 +198,44 @@ int dn_onednn_convs(network *net)
 		l->forward = dn_forward_onednn;
 		done++;
 	}
+	/* Consecutive oneDNN convolutions hand their tensor over in oneDNN's own
+	 * layout, with no NCHW round trip, when nothing else reads the first
+	 * one's output (a route or shortcut layer, or the network's output) and
+	 * the layouts agree. Darknet's l.output of such a layer is then stale. */
+	char *read_elsewhere = calloc((size_t)net->n + 1, 1);
+	if (!read_elsewhere)
+		return done;
+	for (int j = 0; j < net->n; j++) {
+		layer *l = &net->layers[j];
+		if (l->type == ROUTE)
+			for (int k = 0; k < l->n; k++)
+				if (l->input_layers[k] >= 0 && l->input_layers[k] < net->n)
+					read_elsewhere[l->input_layers[k]] = 1;
+		if (l->type == SHORTCUT && l->index >= 0 && l->index < net->n)
+			read_elsewhere[l->index] = 1;
+	}
+	if (net->n > 0)
+		read_elsewhere[net->n - 1] = 1;
+	for (int i = 0; i + 1 < net->n; i++) {
+		layer *a = &net->layers[i], *b = &net->layers[i + 1];
+		if (a->forward != dn_forward_onednn || b->forward != dn_forward_onednn || read_elsewhere[i])
+			continue;
+		struct dn_conv *ca = (struct dn_conv *)a->rolling_mean, *cb = (struct dn_conv *)b->rolling_mean;
+		if (!ca->rout || !cb->rin || !dnnl_memory_desc_equal(&ca->dmd, &cb->smd))
+			continue;
+		/* b reads a's oneDNN tensor itself */
+		void *h;
+		dnnl_memory_get_data_handle(ca->dst, &h);
+		if (cb->src && cb->src != cb->usrc)
+			dnnl_memory_destroy(cb->src);
+		if (dnnl_memory_create(&cb->src, &cb->smd, cb->eng, h) != dnnl_success) {
+			cb->src = NULL;
+			break;
+		}
+		ca->to_next = 1;
+		cb->from_prev = 1;
+	}
+	free(read_elsewhere);
 	return done;
 }
 
