@@ -56,6 +56,20 @@ start() { # start WORKERS: sets pid, port
 	n=0; while [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" != 200 ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
 }
 stop() { kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; }
+rows() { # rows URL WORKERS UNIT: one row per photo and client count
+	for p in one group; do
+		if [ "$p" = one ]; then DV_BENCH_PHOTO="$work/one.jpg"; label="640x480, 1 face"; else
+			[ -n "$group" ] && [ -f "$group" ] || continue
+			DV_BENCH_PHOTO=$group; label="710x473, 6 faces"; fi
+		export DV_BENCH_PHOTO
+		wrk -t1 -c1 -d2s -s "$work/post.lua" "$1" >/dev/null 2>&1 || true
+		for conns in 1 $(($2 * 4)); do
+			r=$(wrk -t1 -c$conns -d${secs}s --timeout 20s -s "$work/post.lua" "$1" 2>&1 | sed -n 's/^RESULT //p')
+			set -- "$1" "$2" "$3" $r
+			printf '%-40s %8s %8s %8s %9s %7s\n' "$label, $2 $3, $conns c" "$6" "$7" "$8" "$9" "$5"
+		done
+	done
+}
 
 # the tenant, its person and the synthetic gallery, once
 start 1
@@ -77,18 +91,7 @@ for workers in 1 2; do
 	rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 	[ "$workers" = 1 ] && rss1=$rss
 	[ "$workers" = 2 ] && rss2=$rss
-	for p in one group; do
-		if [ "$p" = one ]; then DV_BENCH_PHOTO="$work/one.jpg"; label="640x480, 1 face"; else
-			[ -n "$group" ] && [ -f "$group" ] || continue
-			DV_BENCH_PHOTO=$group; label="710x473, 6 faces"; fi
-		export DV_BENCH_PHOTO
-		wrk -t1 -c1 -d2s -s "$work/post.lua" "http://127.0.0.1:$port/v1/recognize" >/dev/null 2>&1 || true
-		for conns in 1 $((workers * 4)); do
-			r=$(wrk -t1 -c$conns -d${secs}s --timeout 10s -s "$work/post.lua" "http://127.0.0.1:$port/v1/recognize" 2>&1 | sed -n 's/^RESULT //p')
-			set -- $r
-			printf '%-40s %8s %8s %8s %9s %7s\n' "$label, $workers w, $conns c" "$3" "$4" "$5" "$6" "$2"
-		done
-	done
+	rows "http://127.0.0.1:$port/v1/recognize" "$workers" w
 	stop
 done
 echo "resident memory after start (gallery loaded): 1 worker $((rss1 / 1024)) MiB, 2 workers $((rss2 / 1024)) MiB: $(((rss2 - rss1) / 1024)) MiB per worker"
@@ -107,18 +110,7 @@ if command -v node >/dev/null 2>&1 && mkdir -p "$oracle" &&
 		n=0; while ! ls "$work/peerport"* >/dev/null 2>&1 && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
 		sleep 1
 		pport=$(cat $(ls "$work/peerport"* | head -1))
-		for p in one group; do
-			if [ "$p" = one ]; then DV_BENCH_PHOTO="$work/one.jpg"; label="640x480, 1 face"; else
-				[ -n "$group" ] && [ -f "$group" ] || continue
-				DV_BENCH_PHOTO=$group; label="710x473, 6 faces"; fi
-			export DV_BENCH_PHOTO
-			wrk -t1 -c1 -d2s -s "$work/post.lua" "http://127.0.0.1:$pport/recognize" >/dev/null 2>&1 || true
-			for conns in 1 $((workers * 4)); do
-				r=$(wrk -t1 -c$conns -d${secs}s --timeout 20s -s "$work/post.lua" "http://127.0.0.1:$pport/recognize" 2>&1 | sed -n 's/^RESULT //p')
-				set -- $r
-				printf '%-40s %8s %8s %8s %9s %7s\n' "$label, $workers p, $conns c" "$3" "$4" "$5" "$6" "$2"
-			done
-		done
+		rows "http://127.0.0.1:$pport/recognize" "$workers" p
 		kill "$ppid" 2>/dev/null; pkill -f "peer_server.js $work/peerport" 2>/dev/null || true
 		wait "$ppid" 2>/dev/null || true
 	done
