@@ -46,24 +46,45 @@ static struct dv_conf *dv_admin_conf(const char *path)
 	return c;
 }
 
-/* A store on a migrated database. */
-static int dv_admin_store(const struct dv_conf *c, struct dv_store *st)
+/* Connects to the database and applies pending migrations; returns how
+ * many were applied, or -1 after saying why on stderr. */
+static int dv_admin_migrate_db(const char *database)
 {
 	char err[1024];
-	PGconn *db = dv_db_connect(c->database, err, sizeof err);
+	PGconn *db = dv_db_connect(database, err, sizeof err);
 	if (!db) {
 		fprintf(stderr, "cannot connect to the database: %s\n", err);
 		return -1;
 	}
 	int lvl = dv_log_get_level();
-	dv_log_set_level(DV_LOG_LVL_WARN);
+	dv_log_set_level(DV_LOG_LVL_WARN); /* the caller's summary says it all */
 	int n = dv_db_migrate(db, err, sizeof err);
 	dv_log_set_level(lvl);
 	PQfinish(db);
-	if (n < 0) {
+	if (n < 0)
 		fprintf(stderr, "migration failed: %s\n", err);
+	return n;
+}
+
+int dv_admin_migrate(const char *conf_path)
+{
+	struct dv_conf *c = dv_admin_conf(conf_path);
+	if (!c)
+		return 1;
+	int n = dv_admin_migrate_db(c->database);
+	dv_conf_free(c);
+	if (n < 0)
+		return 1;
+	printf("applied %d migration%s; schema at version %d\n", n, n == 1 ? "" : "s",
+	    dv_migrations[dv_n_migrations - 1].version);
+	return 0;
+}
+
+/* A store on a migrated database. */
+static int dv_admin_store(const struct dv_conf *c, struct dv_store *st)
+{
+	if (dv_admin_migrate_db(c->database) < 0)
 		return -1;
-	}
 	dv_store_init(st, c->database);
 	return 0;
 }

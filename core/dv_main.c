@@ -1,9 +1,9 @@
 /* dv_main.c — dejaviewd's entry point: command-line modes (serve,
  * --check-config, --migrate, --help-config), run on the main thread, which
- * becomes the event-loop thread when serving. */
+ * becomes the event-loop thread when serving; --migrate and `admin` live in
+ * dv_admin.c. */
 #include "config.h"
 #include "dv_admin.h"
-#include "dv_db.h"
 #include "dv_gen.h"
 #include "dv_log.h"
 #include "dv_server.h"
@@ -63,41 +63,6 @@ static int dv_check_config(const char *path)
 	return rc;
 }
 
-static int dv_migrate(const char *path)
-{
-	struct dv_conf_errs errs = {0};
-	struct dv_conf *c = dv_conf_load(path, &errs);
-	if (!c || errs.n) {
-		for (int i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msg[i]);
-		dv_conf_errs_fini(&errs);
-		dv_conf_free(c);
-		return 1;
-	}
-	if (!c->database[0]) {
-		fprintf(stderr, "%s: no 'database' is configured\n", path);
-		dv_conf_free(c);
-		return 1;
-	}
-	char err[1024];
-	PGconn *db = dv_db_connect(c->database, err, sizeof err);
-	dv_conf_free(c);
-	if (!db) {
-		fprintf(stderr, "cannot connect to the database: %s\n", err);
-		return 1;
-	}
-	dv_log_set_level(DV_LOG_LVL_WARN); /* the summary below says it all */
-	int n = dv_db_migrate(db, err, sizeof err);
-	PQfinish(db);
-	if (n < 0) {
-		fprintf(stderr, "migration failed: %s\n", err);
-		return 1;
-	}
-	printf("applied %d migration%s; schema at version %d\n", n, n == 1 ? "" : "s",
-	    dv_migrations[dv_n_migrations - 1].version);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	enum { OPT_MIGRATE = 256, OPT_PORTS, OPT_HELPCONF };
@@ -140,6 +105,6 @@ int main(int argc, char **argv)
 	if (mode == 't')
 		return dv_check_config(conf);
 	if (mode == 'm')
-		return dv_migrate(conf);
+		return dv_admin_migrate(conf);
 	return dv_server_run(conf, ports);
 }
