@@ -190,6 +190,9 @@ struct dv_hooks {
 	const struct dv_hook_event *ev;
 	const char *ns;
 	int reply_ref;
+	/* JSON to and from the store for dv.get/set/events; kept here, not on the
+	 * C stack, so a Lua error raised mid-call cannot leak it */
+	struct dv_buf scratch;
 };
 
 static void *dv_lua_alloc(void *ud, void *p, size_t osize, size_t nsize)
@@ -407,26 +410,28 @@ static int dv_l_fail(lua_State *L, struct dv_hooks *h, int rc)
 	return luaL_error(L, "database: %s", rc == DV_ENOTFOUND ? "no such person in this tenant" : h->rq->store->err);
 }
 
+/* The store's JSON answer in h->scratch, decoded onto the Lua stack; nil
+ * when nothing was found and that is not an error. */
+static int dv_l_json_result(lua_State *L, struct dv_hooks *h, int rc, bool notfound_nil)
+{
+	if (rc == DV_ENOTFOUND && notfound_nil) {
+		lua_pushnil(L);
+		return 1;
+	}
+	if (rc)
+		return dv_l_fail(L, h, rc);
+	dv_push_json(L, h->scratch.data);
+	return 1;
+}
+
 static int dv_l_get(lua_State *L)
 {
 	struct dv_hooks *h = dv_cur(L);
 	uint64_t p = dv_arg_person(L, 1);
 	const char *k = dv_arg_key(L, 2), *ns = dv_arg_ns(L, 3, h);
-	struct dv_buf b;
-	dv_buf_init(&b);
-	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_state_get(h->rq->store, h->rq->tenant, p, ns, k, &b);
-	if (rc == DV_ENOTFOUND) {
-		dv_buf_fini(&b);
-		lua_pushnil(L);
-		return 1;
-	}
-	if (rc) {
-		dv_buf_fini(&b);
-		return dv_l_fail(L, h, rc);
-	}
-	dv_push_json(L, b.data);
-	dv_buf_fini(&b);
-	return 1;
+	dv_buf_reset(&h->scratch);
+	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_state_get(h->rq->store, h->rq->tenant, p, ns, k, &h->scratch);
+	return dv_l_json_result(L, h, rc, true);
 }
 
 static int dv_l_set(lua_State *L)
@@ -435,15 +440,12 @@ static int dv_l_set(lua_State *L)
 	uint64_t p = dv_arg_person(L, 1);
 	const char *k = dv_arg_key(L, 2), *ns = dv_arg_ns(L, 4, h);
 	luaL_checkany(L, 3);
-	struct dv_buf b;
-	dv_buf_init(&b);
+	struct dv_buf *b = &h->scratch;
+	dv_buf_reset(b);
 	const char *why = NULL;
-	if (dv_to_json(L, 3, &b, 0, &why) != 0 || b.len > 64 * 1024) {
-		dv_buf_fini(&b);
+	if (dv_to_json(L, 3, b, 0, &why) != 0 || b->len > 64 * 1024)
 		return luaL_error(L, "dv.set: %s", why ? why : "the value is over 64 KiB of JSON");
-	}
-	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_state_set(h->rq->store, h->rq->tenant, p, ns, k, b.data);
-	dv_buf_fini(&b);
+	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_state_set(h->rq->store, h->rq->tenant, p, ns, k, b->data);
 	return rc ? dv_l_fail(L, h, rc) : 0;
 }
 
@@ -502,18 +504,11 @@ static int dv_l_events(lua_State *L)
 	}
 	if (!(limit >= 1 && limit <= 1000))
 		luaL_argerror(L, 2, "limit from 1 to 1000");
-	struct dv_buf b;
-	dv_buf_init(&b);
+	dv_buf_reset(&h->scratch);
 	int rc = !h->rq->store ? DV_EDBUNAVAIL
 	                       : dv_store_person_events(h->rq->store, h->rq->tenant, p, !strcmp(kind, "any") ? NULL : kind,
-	                             since, (int)limit, &b);
-	if (rc) {
-		dv_buf_fini(&b);
-		return dv_l_fail(L, h, rc);
-	}
-	dv_push_json(L, b.data);
-	dv_buf_fini(&b);
-	return 1;
+	                             since, (int)limit, &h->scratch);
+	return dv_l_json_result(L, h, rc, false);
 }
 
 static int dv_l_reply(lua_State *L)
@@ -636,6 +631,7 @@ void dv_hooks_free(struct dv_hooks *h)
 		return;
 	if (h->L)
 		lua_close(h->L);
+	dv_buf_fini(&h->scratch);
 	free(h->env_ref);
 	free(h);
 }
