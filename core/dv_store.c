@@ -517,23 +517,18 @@ int dv_store_person_vectors(struct dv_store *st, uint64_t tenant, uint64_t perso
 	if (rc)
 		return rc;
 	PGresult *r = dv_store_q(st, &rc,
-	    "SELECT encode(embedding, 'hex') FROM dv_faces WHERE tenant_id = $1 AND person_id = $2 AND model = $3 AND fingerprint = $4",
+	    "SELECT embedding FROM dv_faces WHERE tenant_id = $1 AND person_id = $2 AND model = $3 AND fingerprint = $4",
 	    4, v, NULL);
 	if (!r)
 		return rc;
 	int m = PQntuples(r);
 	*vecs = malloc(sizeof **vecs * (size_t)dim * (size_t)(m ? m : 1));
 	for (int i = 0; *vecs && i < m; i++) {
-		const char *h = PQgetvalue(r, i, 0);
-		if ((size_t)PQgetlength(r, i, 0) != (size_t)dim * 8)
-			continue;
-		uint8_t *dst = (uint8_t *)(*vecs + (size_t)*n * dim);
-		for (int k = 0; k < dim * 4; k++) {
-			unsigned x;
-			sscanf(h + 2 * k, "%2x", &x);
-			dst[k] = (uint8_t)x;
-		}
-		(*n)++;
+		size_t len = 0;
+		unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 0), &len);
+		if (b && len == sizeof **vecs * (size_t)dim)
+			memcpy(*vecs + (size_t)(*n)++ * dim, b, len);
+		PQfreemem(b);
 	}
 	PQclear(r);
 	return *vecs ? 0 : DV_ENOMEM;
