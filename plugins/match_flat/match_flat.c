@@ -48,6 +48,14 @@ static float l2_c(const float *q, const float *x, int dim)
 	return s;
 }
 
+__attribute__((target("avx2,fma"))) static inline float hsum_avx2(__m256 a)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+	s = _mm_hadd_ps(s, s);
+	s = _mm_hadd_ps(s, s);
+	return _mm_cvtss_f32(s);
+}
+
 __attribute__((target("avx2,fma"))) static float dot8_avx2(const float *q, const int8_t *c, int dim)
 {
 	__m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
@@ -58,11 +66,7 @@ __attribute__((target("avx2,fma"))) static float dot8_avx2(const float *q, const
 		a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), lo, a0);
 		a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), hi, a1);
 	}
-	__m256 a = _mm256_add_ps(a0, a1);
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-	s = _mm_hadd_ps(s, s);
-	s = _mm_hadd_ps(s, s);
-	return _mm_cvtss_f32(s);
+	return hsum_avx2(_mm256_add_ps(a0, a1));
 }
 
 __attribute__((target("avx2,fma"))) static float l2_avx2(const float *q, const float *x, int dim)
@@ -74,11 +78,7 @@ __attribute__((target("avx2,fma"))) static float l2_avx2(const float *q, const f
 		a0 = _mm256_fmadd_ps(d0, d0, a0);
 		a1 = _mm256_fmadd_ps(d1, d1, a1);
 	}
-	__m256 a = _mm256_add_ps(a0, a1);
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-	s = _mm_hadd_ps(s, s);
-	s = _mm_hadd_ps(s, s);
-	return _mm_cvtss_f32(s);
+	return hsum_avx2(_mm256_add_ps(a0, a1));
 }
 
 __attribute__((target("avx512f"))) static float dot8_avx512(const float *q, const int8_t *c, int dim)
