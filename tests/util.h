@@ -3,9 +3,10 @@
 #define DV_TEST_UTIL_H
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* The whole file, NUL-terminated, or exit(2) with the reason. */
-static char *test_slurp(const char *p, size_t *n)
+static inline char *test_slurp(const char *p, size_t *n)
 {
 	FILE *f = fopen(p, "rb");
 	if (!f) {
@@ -23,5 +24,20 @@ static char *test_slurp(const char *p, size_t *n)
 	b[*n] = 0;
 	fclose(f);
 	return b;
+}
+
+/* Monotonic milliseconds, for the benchmarks' timings. */
+static inline double test_now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* qsort order for doubles (percentiles of timings). */
+static inline int test_cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
 }
 #endif

@@ -14,6 +14,7 @@
 #include "dv_gen.h"
 #include "dv_image.h"
 #include "dv_log.h"
+#include "../util.h"
 #include <cblas.h>
 #include <dlfcn.h>
 #include <math.h>
@@ -21,32 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static uint8_t *slurp(const char *p, size_t *n)
-{
-	FILE *f = fopen(p, "rb");
-	if (!f) { perror(p); exit(2); }
-	fseek(f, 0, SEEK_END);
-	*n = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *b = malloc(*n);
-	if (fread(b, 1, *n, f) != *n) exit(2);
-	fclose(f);
-	return b;
-}
 
 /* MFLOP of a Darknet cfg (1 multiply-add = 2 FLOP), walking the layers we
  * use: convolutional, maxpool, route, shortcut, avgpool, connected. */
@@ -115,11 +90,11 @@ static struct stat_ms measure(int runs, void (*fn)(void *), void *arg)
 	double *t = malloc(sizeof *t * (size_t)runs);
 	fn(arg); /* warm up */
 	for (int i = 0; i < runs; i++) {
-		double t0 = now_ms();
+		double t0 = test_now_ms();
 		fn(arg);
-		t[i] = now_ms() - t0;
+		t[i] = test_now_ms() - t0;
 	}
-	qsort(t, (size_t)runs, sizeof *t, cmpd);
+	qsort(t, (size_t)runs, sizeof *t, test_cmpd);
 	struct stat_ms s = {t[runs / 2], t[(int)(runs * 0.95) < runs ? (int)(runs * 0.95) : runs - 1]};
 	free(t);
 	return s;
@@ -209,7 +184,7 @@ int main(int argc, char **argv)
 		runs = 50;
 	dv_log_set_level(DV_LOG_LVL_WARN);
 	size_t plen;
-	uint8_t *photo = slurp(argv[3], &plen);
+	uint8_t *photo = (uint8_t *)test_slurp(argv[3], &plen);
 	struct dv_img im;
 	char err[256];
 	if (dv_image_decode(photo, plen, 1LL << 30, &im, err, sizeof err)) {
@@ -226,9 +201,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < N * N; i++) { A[i] = (float)(i % 7) * 0.1f; B[i] = (float)(i % 5) * 0.1f; }
 	double best = 1e9;
 	for (int r = 0; r < 5; r++) {
-		double t0 = now_ms();
+		double t0 = test_now_ms();
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1, A, N, B, N, 0, C, N);
-		double t = now_ms() - t0;
+		double t = test_now_ms() - t0;
 		if (t < best) best = t;
 	}
 	double peak = 2.0 * N * N * N / (best / 1e3) / 1e9;

@@ -5,6 +5,7 @@
  *   match_bench PLUGIN_DIR [QUERIES] */
 #include "dv_conf.h"
 #include "dv_plugin.h"
+#include "../util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,19 +41,6 @@ static long rss_kb(void)
 		fclose(f);
 	}
 	return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 static struct dv_instance *open_mf(const char *dir, const char *mode, struct dv_module **m, struct dv_conf **c)
@@ -110,11 +98,11 @@ int main(int argc, char **argv)
 			int n;
 			p->matcher_search(in->inst, 1, q, DIM, 5, out, &n); /* warm */
 			for (int i = 0; i < nq; i++) {
-				double t0 = now_ms();
+				double t0 = test_now_ms();
 				p->matcher_search(in->inst, 1, q + (size_t)i * DIM, DIM, 5, out, &n);
-				t[i] = now_ms() - t0;
+				t[i] = test_now_ms() - t0;
 			}
-			qsort(t, (size_t)nq, sizeof *t, cmpd);
+			qsort(t, (size_t)nq, sizeof *t, test_cmpd);
 			double p50 = t[nq / 2], p95 = t[(int)(nq * 0.95)];
 			double mb = (double)(after - before) / 1024;
 			printf("%-10d %-11s %10.3f %10.3f %12.3g %14.1f\n", sizes[si], modes[mi], p50, p95, sizes[si] / (p50 / 1e3), mb);

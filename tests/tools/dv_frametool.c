@@ -8,6 +8,7 @@
  * With DV_API_KEY in the environment, "frame" and "pipeline" first send an
  * AUTH frame with it and wait for AUTH_OK (printed as the first frame). */
 #include "dv_frame.h"
+#include "../util.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,13 +21,6 @@
 #include <unistd.h>
 
 static int timeout_ms = 5000;
-
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -72,9 +66,9 @@ static int read_frames(int fd, int want, unsigned char *seen, int nseen, int qui
 	uint8_t *buf = malloc(1 << 20);
 	size_t cap = 1 << 20, len = 0;
 	int got = 0;
-	double deadline = now_ms() + timeout_ms;
+	double deadline = test_now_ms() + timeout_ms;
 	while (want <= 0 || got < want) {
-		int left = (int)(deadline - now_ms());
+		int left = (int)(deadline - test_now_ms());
 		if (left <= 0) {
 			printf("timeout after %d frames\n", got);
 			break;
@@ -161,7 +155,7 @@ int main(int argc, char **argv)
 		unsigned char *seen = calloc((size_t)n + 1, 1);
 		/* write everything, reading concurrently so neither side blocks */
 		int errors = 0, got = 0;
-		double t0 = now_ms();
+		double t0 = test_now_ms();
 		for (int i = 1; i <= n; i++) {
 			dv_frame_write(h, type, (uint32_t)i, (uint32_t)len);
 			send_all(fd, h, sizeof h);
@@ -174,7 +168,7 @@ int main(int argc, char **argv)
 			dup += seen[i] > 1;
 		}
 		printf("pipeline sent=%d received=%d matched=%d duplicates=%d errors=%d ms=%.0f\n", n, got, matched, dup, errors,
-		    now_ms() - t0);
+		    test_now_ms() - t0);
 		free(seen);
 		free(p);
 	} else if (!strcmp(cmd, "partial") && nv == 1) {
@@ -182,9 +176,9 @@ int main(int argc, char **argv)
 		dv_frame_write(h, DV_FT_RECOGNIZE, 1, (uint32_t)len);
 		send_all(fd, h, sizeof h);
 		send_all(fd, p, len / 2);
-		double t0 = now_ms();
+		double t0 = test_now_ms();
 		read_frames(fd, -1, NULL, 0, 0, NULL);
-		printf("elapsed_ms=%.0f\n", now_ms() - t0);
+		printf("elapsed_ms=%.0f\n", test_now_ms() - t0);
 		free(p);
 	} else {
 		fprintf(stderr, "unknown command\n");

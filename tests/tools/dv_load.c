@@ -3,6 +3,7 @@
  * answers are tallied by status, with latency percentiles. Reconnects when
  * the server closes. Bounded in time (-t). Prints a readable summary and,
  * with -j, one machine-readable line. */
+#include "../util.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -100,12 +101,6 @@ static int parse(struct conn *c, int *status, int *must_close, size_t *used)
 		return 0;
 	*used = hl + (size_t)cl;
 	return 1;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -266,7 +261,7 @@ int main(int argc, char **argv)
 	free(pf);
 	free(req);
 	free(body);
-	qsort(lat, (size_t)nlat, sizeof *lat, cmpd);
+	qsort(lat, (size_t)nlat, sizeof *lat, test_cmpd);
 	double p50 = nlat ? lat[nlat / 2] : 0, p95 = nlat ? lat[(long)(nlat * 0.95)] : 0,
 	       p99 = nlat ? lat[(long)(nlat * 0.99) < nlat ? (long)(nlat * 0.99) : nlat - 1] : 0;
 	long other = 0;
