@@ -200,7 +200,7 @@ int dn_gemm_check(const struct dv_host *h, struct network *net)
 	int gemm_layers = 0;
 	for (int i = 0; i < net->n; i++)
 		gemm_layers += (net->layers[i].type == CONVOLUTIONAL || net->layers[i].type == CONNECTED) &&
-		               net->layers[i].rolling_mean == NULL; /* not on oneDNN (dn_onednn.c) */
+		               !dn_onednn_runs(&net->layers[i]);
 	if (calls)
 		h->log(h, DV_LOG_INFO, "Darknet's gemm runs on OpenBLAS (single-threaded) calls_per_pass=%lu", calls);
 	else if (gemm_layers)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct network;
+struct layer;
 
 
 /* Load NET.cfg and NET.weights from the model directory, after checking
@@ -27,6 +28,8 @@ void dn_free(struct network *net);
  * layers replaced, -1 when built without oneDNN. Released by dn_free. */
 int dn_onednn_convs(struct network *net);
 void dn_onednn_release(struct network *net);
+/* Whether this layer runs on oneDNN (and so never calls Darknet's gemm). */
+int dn_onednn_runs(const struct layer *l);
 #ifdef HAVE_ONEDNN
 #define DN_CONV_DEFAULT "onednn"
 #else

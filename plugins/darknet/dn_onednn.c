@@ -239,6 +239,8 @@ int dn_onednn_convs(network *net)
 	return done;
 }
 
+int dn_onednn_runs(const layer *l) { return l->forward == dn_forward_onednn; }
+
 void dn_onednn_release(network *net)
 {
 	for (int i = 0; i < net->n; i++) {
@@ -258,4 +260,10 @@ int dn_onednn_convs(network *net)
 }
 
 void dn_onednn_release(network *net) { (void)net; }
+
+int dn_onednn_runs(const layer *l)
+{
+	(void)l;
+	return 0;
+}
 #endif
