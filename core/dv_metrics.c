@@ -2,6 +2,19 @@
  * the per-stage latency histograms and the gauges of the moment. */
 #include "dv_metrics.h"
 #include <stdio.h>
+#include <unistd.h>
+
+long dv_rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, rss = 0;
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * sysconf(_SC_PAGESIZE);
+}
 
 static const double dv_bounds[DV_HIST_BUCKETS - 1] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};

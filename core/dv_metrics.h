@@ -55,4 +55,6 @@ struct dv_gauges {
 	int async_pending;
 };
 void dv_metrics_render(const struct dv_metrics *m, const struct dv_gauges *g, struct dv_buf *out);
+/* The process's resident set size, from /proc/self/statm (0 if unreadable). */
+long dv_rss_bytes(void);
 #endif

@@ -26,18 +26,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static long dv_rss_bytes(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	long pages = 0, rss = 0;
-	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-			rss = 0;
-		fclose(f);
-	}
-	return rss * sysconf(_SC_PAGESIZE);
-}
-
 void dv_server_gauges(struct dv_server *s, struct dv_gauges *g)
 {
 	memset(g, 0, sizeof *g);

@@ -4,6 +4,7 @@
  * kernels this CPU has; and the memory the gallery takes per million faces.
  *   match_bench PLUGIN_DIR [QUERIES] */
 #include "dv_conf.h"
+#include "dv_metrics.h"
 #include "dv_plugin.h"
 #include "../util.h"
 #include <math.h>
@@ -29,18 +30,6 @@ static void face(float *v)
 {
 	for (int i = 0; i < DIM; i++)
 		v[i] = (urand() + urand() + urand() + urand() - 2.0f) * 0.153f;
-}
-
-static long rss_kb(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	long pages = 0, rss = 0;
-	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-			rss = 0;
-		fclose(f);
-	}
-	return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 static struct dv_instance *open_mf(const char *dir, const char *mode, struct dv_module **m, struct dv_conf **c)
@@ -77,7 +66,7 @@ int main(int argc, char **argv)
 		for (int mi = 0; mi < 2; mi++) {
 			struct dv_module *m = NULL;
 			struct dv_conf *c = NULL;
-			long before = rss_kb();
+			long before = dv_rss_bytes() / 1024;
 			struct dv_instance *in = open_mf(argv[1], modes[mi], &m, &c);
 			const struct dv_plugin *p = m->desc;
 			rng = 0x9e3779b97f4a7c15ULL;
@@ -93,7 +82,7 @@ int main(int argc, char **argv)
 			for (int i = 0; i < nq; i++)
 				if (i % 2 == 0)
 					face(q + (size_t)i * DIM);
-			long after = rss_kb();
+			long after = dv_rss_bytes() / 1024;
 			struct dv_match out[5];
 			int n;
 			p->matcher_search(in->inst, 1, q, DIM, 5, out, &n); /* warm */
