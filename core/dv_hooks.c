@@ -464,22 +464,30 @@ static int dv_l_incr(lua_State *L)
 	return 1;
 }
 
+/* The {since = seconds, kind = "..."} options of dv.visits and dv.events;
+ * returns the kind to filter on, NULL for "any". The string stays alive in
+ * the options table, which is on the stack for the whole call. */
+static const char *dv_arg_since_kind(lua_State *L, int idx, double *since, const char *kind)
+{
+	if (lua_istable(L, idx)) {
+		lua_getfield(L, idx, "since");
+		*since = luaL_optnumber(L, -1, 0);
+		lua_getfield(L, idx, "kind");
+		kind = luaL_optstring(L, -1, kind);
+		lua_pop(L, 2);
+	}
+	return strcmp(kind, "any") ? kind : NULL;
+}
+
 /* dv.visits(person [, {since = seconds, kind = "recognized"}]) */
 static int dv_l_visits(lua_State *L)
 {
 	struct dv_hooks *h = dv_cur(L);
 	uint64_t p = dv_arg_person(L, 1);
 	double since = 0;
-	const char *kind = "recognized";
-	if (lua_istable(L, 2)) {
-		lua_getfield(L, 2, "since");
-		since = luaL_optnumber(L, -1, 0);
-		lua_getfield(L, 2, "kind");
-		kind = luaL_optstring(L, -1, "recognized");
-		lua_pop(L, 2);
-	}
+	const char *kind = dv_arg_since_kind(L, 2, &since, "recognized");
 	long long n = 0;
-	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_event_count(h->rq->store, h->rq->tenant, p, !strcmp(kind, "any") ? NULL : kind, since, &n);
+	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_event_count(h->rq->store, h->rq->tenant, p, kind, since, &n);
 	if (rc)
 		return dv_l_fail(L, h, rc);
 	lua_pushnumber(L, (lua_Number)n);
@@ -492,22 +500,17 @@ static int dv_l_events(lua_State *L)
 	struct dv_hooks *h = dv_cur(L);
 	uint64_t p = dv_arg_person(L, 1);
 	double since = 0, limit = 10;
-	const char *kind = "any";
+	const char *kind = dv_arg_since_kind(L, 2, &since, "any");
 	if (lua_istable(L, 2)) {
-		lua_getfield(L, 2, "since");
-		since = luaL_optnumber(L, -1, 0);
-		lua_getfield(L, 2, "kind");
-		kind = luaL_optstring(L, -1, "any");
 		lua_getfield(L, 2, "limit");
 		limit = luaL_optnumber(L, -1, 10);
-		lua_pop(L, 3);
+		lua_pop(L, 1);
 	}
 	if (!(limit >= 1 && limit <= 1000))
 		luaL_argerror(L, 2, "limit from 1 to 1000");
 	dv_buf_reset(&h->scratch);
 	int rc = !h->rq->store ? DV_EDBUNAVAIL
-	                       : dv_store_person_events(h->rq->store, h->rq->tenant, p, !strcmp(kind, "any") ? NULL : kind,
-	                             since, (int)limit, &h->scratch);
+	                       : dv_store_person_events(h->rq->store, h->rq->tenant, p, kind, since, (int)limit, &h->scratch);
 	return dv_l_json_result(L, h, rc, false);
 }
 
