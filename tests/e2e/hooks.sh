@@ -1,7 +1,8 @@
 #!/bin/sh
 # Lua hooks end to end against a real PostgreSQL (issue 5's "done when"):
 # loyalty visits 1, 2, 3 that survive a restart; the hotel's room
-# temperature in the reply; attendance of five people twice = five records;
+# temperature in the reply; dv.visits/dv.events with their options;
+# attendance of five people twice = five records;
 # hooks that loop, allocate a gigabyte, call os.execute or fail are stopped
 # within the budget and the server keeps serving; a syntax error is refused
 # at reload with file:line; an edit + SIGHUP under load changes the next
@@ -15,12 +16,20 @@ printf 'function on_recognized(ev) while true do end end\n' >"$T/h/loop.lua"
 printf 'function on_recognized(ev) local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1048576) .. i end end\n' >"$T/h/alloc.lua"
 printf 'function on_recognized(ev) os.execute("touch %s/pwned") end\n' "$T" >"$T/h/shell.lua"
 printf 'function on_recognized(ev) return ev.nothing.here end\n' >"$T/h/broken.lua"
+cat >"$T/h/counts.lua" <<'EOF2'
+function on_recognized(ev)
+  local id = ev.person.id
+  return { visits = dv.visits(id), any = dv.visits(id, { kind = "any" }), last_hour = dv.visits(id, { since = 3600 }),
+           enrolled = #dv.events(id, { kind = "enrolled" }), newest = #dv.events(id, { limit = 1 }) }
+end
+EOF2
 cat >"$T/hooks.yaml" <<EOF2
 hooks:
   scripts: [h/frontdesk.lua, h/loyalty.lua]
   tenants:
     hotel: [h/hotel.lua]
     school: [h/attendance.lua]
+    counts: [h/counts.lua]
     evil_loop: [h/loop.lua, h/frontdesk.lua]
     evil_alloc: [h/alloc.lua, h/frontdesk.lua]
     evil_shell: [h/shell.lua, h/frontdesk.lua]
@@ -72,6 +81,17 @@ has "$BODY" '"pillow":"firm"' "a preference sent with a request is remembered"
 http POST /v1/recognize --data-binary @"$(photo 2 50)"
 has "$BODY" '"pillow":"firm"' "and comes back next time"
 has "$BODY" '"recent_visits":["' "dv.events lists her past visits"
+
+# --- 2b. dv.visits / dv.events with their {since, kind, limit} options
+KEY=$(new_tenant counts "$T/c.yaml")
+C=$(enrol 10 Cleo)
+http POST /v1/recognize --data-binary @"$(photo 10 40)"
+http POST /v1/recognize --data-binary @"$(photo 10 50)"
+has "$BODY" '"visits":2' "dv.visits counts her recognitions, this one included"
+has "$BODY" '"last_hour":2' "since = 3600: the same two"
+has "$BODY" '"enrolled":1' "dv.events kind = enrolled: her one enrolment"
+has "$BODY" '"any":3' "kind = any: the enrolment and the two recognitions"
+has "$BODY" '"newest":1' "limit = 1: one event"
 
 # --- 3. attendance: five people, twice = five records
 KEY=$(new_tenant school "$T/c.yaml")
