@@ -189,6 +189,35 @@ static int dv_module_check_params(const struct dv_module *m, const char *file, c
 	return bad ? -1 : 0;
 }
 
+/* OpenBLAS 0.3.21 (Debian 12) names the CPU's core from its family and model
+ * and, on a model it does not know, falls back to its SSE3 "Prescott" kernels
+ * (seen: an AVX-512 Xeon under a hypervisor, 32 instead of 155 GFLOP/s).
+ * Plugins bring OpenBLAS into the process, and it picks its kernels when it
+ * loads; so before the first plugin, unless the user has set
+ * OPENBLAS_CORETYPE, name the core from the instruction sets the CPU and OS
+ * support. Returns the name set, or NULL when left to OpenBLAS. */
+const char *dv_plugin_blas_core(void)
+{
+	static const char *done;
+	static int once;
+	if (once)
+		return done;
+	once = 1;
+	if (getenv("OPENBLAS_CORETYPE"))
+		return NULL;
+#if defined(__x86_64__) && defined(__GNUC__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+	    __builtin_cpu_supports("avx512vl"))
+		done = "SkylakeX";
+	else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		done = "Haswell";
+	if (done)
+		setenv("OPENBLAS_CORETYPE", done, 0);
+#endif
+	return done;
+}
+
 int dv_module_open(struct dv_module **out, const struct dv_conf *conf, int role, struct dv_conf_errs *errs)
 {
 	const struct dv_conf_plugin *cp = &conf->plugins[role];
@@ -209,6 +238,7 @@ int dv_module_open(struct dv_module **out, const struct dv_conf *conf, int role,
 	if (!m->path || !m->model_dir)
 		goto fail;
 
+	dv_plugin_blas_core();
 	dlerror();
 	m->dl = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
 	if (!m->dl) {

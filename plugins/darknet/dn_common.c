@@ -186,6 +186,7 @@ void dn_free(struct network *net)
 
 unsigned long dn_gemm_calls(void); /* libdvdarknet */
 void openblas_set_num_threads(int);
+char *openblas_get_corename(void);
 
 int dn_gemm_check(const struct dv_host *h, struct network *net)
 {
@@ -202,7 +203,8 @@ int dn_gemm_check(const struct dv_host *h, struct network *net)
 		gemm_layers += (net->layers[i].type == CONVOLUTIONAL || net->layers[i].type == CONNECTED) &&
 		               !dn_onednn_runs(&net->layers[i]);
 	if (calls)
-		h->log(h, DV_LOG_INFO, "Darknet's gemm runs on OpenBLAS (single-threaded) calls_per_pass=%lu", calls);
+		h->log(h, DV_LOG_INFO, "Darknet's gemm runs on OpenBLAS (single-threaded, %s kernels) calls_per_pass=%lu",
+		    openblas_get_corename(), calls);
 	else if (gemm_layers)
 		h->log(h, DV_LOG_WARN, "Darknet's gemm is NOT routed to OpenBLAS: the naive loop is in use");
 	return calls || !gemm_layers ? 1 : 0;
