@@ -3,18 +3,8 @@
  * and into the oracle check. */
 #include "dn_common.h"
 #include <math.h>
+#include <stdlib.h>
 
-
-/* Pixel (x, y) channel c of the padded square, 0 outside the image. */
-static inline double dn_px(const struct dv_image *im, int x, int y, int c, int ox, int oy)
-{
-	x -= ox;
-	y -= oy;
-	if (x < 0 || y < 0 || x >= im->width || y >= im->height)
-		return 0.0;
-	const uint8_t *p = im->pixels + (size_t)y * im->stride + (size_t)x * im->channels;
-	return im->channels == 3 ? p[c] : p[0];
-}
 
 void dn_batch_tensor(const struct dv_image *im, int S, int center, const float mean[3], float div, float *out)
 {
@@ -33,33 +23,62 @@ void dn_batch_tensor(const struct dv_image *im, int S, int center, const float m
 	dn_canvas_tensor(im, S, N, ox, oy, mean, div, out);
 }
 
+/* The byte offset of canvas column or row x in the image (x - o inside
+ * 0..n-1, times step), or -1 outside. */
+static inline long dn_off(int x, int o, int n, long step) { return x - o >= 0 && x - o < n ? (long)(x - o) * step : -1; }
+
 void dn_canvas_tensor(const struct dv_image *im, int S, int N, int ox, int oy, const float mean[3], float div, float *out)
 {
 	double ratio = (double)N / (double)S;
+	/* the columns' source pixels and weights, once per call (the formulas,
+	 * and so the bits, are those of tfjs-cpu's resizeBilinear) */
+	long *x0 = malloc(sizeof *x0 * (size_t)S * 2);
+	double *fx = malloc(sizeof *fx * (size_t)S);
+	if (!x0 || !fx) {
+		free(x0);
+		free(fx);
+		for (size_t i = 0; i < (size_t)3 * S * S; i++)
+			out[i] = NAN; /* never silently: the caller's results are NaN */
+		return;
+	}
+	long *x1 = x0 + S;
+	const int chs = im->channels, ch3 = im->channels == 3;
+	for (int col = 0; col < S; col++) {
+		double sc = ratio * col;
+		int c0 = (int)floor(sc), c1 = (int)ceil(sc);
+		if (c0 < 0) c0 = 0;
+		if (c1 > N - 1) c1 = N - 1;
+		fx[col] = sc - c0;
+		x0[col] = dn_off(N == S ? col : c0, ox, im->width, chs);
+		x1[col] = dn_off(c1, ox, im->width, chs);
+	}
+	const size_t plane = (size_t)S * S;
 	for (int r = 0; r < S; r++) {
 		double sr = ratio * r;
 		int r0 = (int)floor(sr), r1 = (int)ceil(sr);
 		if (r0 < 0) r0 = 0;
 		if (r1 > N - 1) r1 = N - 1;
 		double fr = sr - r0;
+		long o0 = dn_off(N == S ? r : r0, oy, im->height, im->stride), o1 = dn_off(r1, oy, im->height, im->stride);
+		const uint8_t *p0 = o0 >= 0 ? im->pixels + o0 : NULL, *p1 = o1 >= 0 ? im->pixels + o1 : NULL;
+		float *o = out + (size_t)r * S;
 		for (int col = 0; col < S; col++) {
-			double sc = ratio * col;
-			int c0 = (int)floor(sc), c1 = (int)ceil(sc);
-			if (c0 < 0) c0 = 0;
-			if (c1 > N - 1) c1 = N - 1;
-			double fc = sc - c0;
+			long a = x0[col], b = x1[col];
 			for (int ch = 0; ch < 3; ch++) {
+				int k = ch3 ? ch : 0;
 				float v;
 				if (N == S) {
-					v = (float)dn_px(im, col, r, ch, ox, oy);
+					v = (float)(p0 && a >= 0 ? (double)p0[a + k] : 0.0);
 				} else {
-					double tl = dn_px(im, c0, r0, ch, ox, oy), tr = dn_px(im, c1, r0, ch, ox, oy);
-					double bl = dn_px(im, c0, r1, ch, ox, oy), br = dn_px(im, c1, r1, ch, ox, oy);
-					double top = tl + (tr - tl) * fc, bot = bl + (br - bl) * fc;
+					double tl = p0 && a >= 0 ? p0[a + k] : 0.0, tr = p0 && b >= 0 ? p0[b + k] : 0.0;
+					double bl = p1 && a >= 0 ? p1[a + k] : 0.0, br = p1 && b >= 0 ? p1[b + k] : 0.0;
+					double top = tl + (tr - tl) * fx[col], bot = bl + (br - bl) * fx[col];
 					v = (float)(top + (bot - top) * fr);
 				}
-				out[(size_t)ch * S * S + (size_t)r * S + col] = (v - mean[ch]) / div;
+				o[(size_t)ch * plane + col] = (v - mean[ch]) / div;
 			}
 		}
 	}
+	free(x0);
+	free(fx);
 }
