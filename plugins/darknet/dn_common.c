@@ -144,7 +144,7 @@ int dn_conv_kernels(const struct dv_host *h, network *net, const char *conv)
 	if (n < 0)
 		h->error(h, "conv: onednn, but this build has no oneDNN (apt-get install libdnnl-dev, then reconfigure)");
 	else
-		h->log(h, DV_LOG_INFO, "convolutions on oneDNN layers=%d input=%dx%d", n, net->w, net->h);
+		h->log(h, DV_LOG_INFO, "oneDNN runs layers=%d of %d (the rest on Darknet) input=%dx%d", n, net->n, net->w, net->h);
 	return n;
 }
 

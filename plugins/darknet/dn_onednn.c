@@ -1,255 +1,473 @@
-/* dn_onednn.c — Darknet's convolutions on oneDNN (Debian libdnnl), through
- * each layer's forward pointer (MODELS.md 5.4): one primitive per layer,
- * chosen by oneDNN for this CPU, with the bias and the activation (leaky,
- * relu) fused; the network keeps Darknet's plain NCHW tensors between layers
- * (reorders to and from oneDNN's blocked layouts where it picks them). The
- * layer's state hangs on its (otherwise unused) rolling_mean pointer and is
- * released by dn_onednn_release before Darknet frees the network. */
+/* dn_onednn.c — a Darknet network run on oneDNN (Debian libdnnl), through
+ * the layers' forward pointers (MODELS.md 5.4). Darknet still parses the cfg,
+ * loads the weights and holds the graph; from it we build one oneDNN
+ * primitive per layer for the longest run of layers from the input that
+ * oneDNN can do — convolution (bias and leaky/relu fused), max and average
+ * pooling, shortcut (a binary add with the activation fused), route (an
+ * alias, or a concat) — and the tensors stay in the blocked layouts oneDNN
+ * picks for this CPU from one layer to the next: no NCHW round trip, no
+ * Darknet loop in between. Measured first (per layer, detect@320 and the
+ * 68-point net): Darknet's maxpool and shortcut loops and the NCHW reorders
+ * around each oneDNN convolution cost more than the convolutions.
+ *
+ * The first layer's forward runs the whole run and writes the last layer's
+ * output in NCHW into its Darknet buffer; the other layers' forwards do
+ * nothing, and their Darknet buffers are freed. Layers after the run (the
+ * fully connected heads) stay on Darknet. The state hangs on the first
+ * layer's (otherwise unused) rolling_mean pointer and is released by
+ * dn_onednn_release before Darknet frees the network. Sums are taken in
+ * oneDNN's order, not Darknet's: the golden tests' tolerances hold. */
 #include "config.h"
 #include "dn_common.h"
 #include <darknet.h>
 #ifdef HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct dn_conv {
+struct dn_step {
+	dnnl_primitive_t p;
+	int nargs;
+	dnnl_exec_arg_t args[4];
+};
+
+struct dn_net {
 	uint32_t magic;
+	int end;              /* layers [0, end) run here */
 	dnnl_engine_t eng;
 	dnnl_stream_t st;
-	dnnl_primitive_t conv, rin, rout;
-	dnnl_memory_t usrc, udst, src, dst, wei, bias;
-	dnnl_memory_desc_t smd, dmd;  /* the layouts oneDNN chose */
-	int from_prev;                /* src is the previous layer's dst: no reorder in */
-	int to_next;                  /* dst feeds the next layer as is: no reorder out */
+	dnnl_memory_t in, out; /* wrap net.input and layers[end-1].output at each call */
+	dnnl_memory_t *mem;   /* per layer: its output (owned, or an alias for a route) */
+	dnnl_memory_desc_t *md;
+	dnnl_memory_t *own;   /* every memory we allocated (outputs, reordered inputs, weights, biases) */
+	int nown, capown;
+	struct dn_step *steps;
+	int nsteps, capsteps;
 };
-#define DN_CONV_MAGIC 0x444e4e4cu
+#define DN_NET_MAGIC 0x444e4e54u
 
-static void dn_conv_free(struct dn_conv *c)
+static void dn_net_free(struct dn_net *d)
 {
-	if (!c)
+	if (!d)
 		return;
-	dnnl_primitive_t ps[] = {c->conv, c->rin, c->rout};
-	for (int i = 0; i < 3; i++)
-		if (ps[i])
-			dnnl_primitive_destroy(ps[i]);
-	if (c->src && c->src != c->usrc)
-		dnnl_memory_destroy(c->src);
-	if (c->dst && c->dst != c->udst)
-		dnnl_memory_destroy(c->dst);
-	dnnl_memory_t ms[] = {c->usrc, c->udst, c->wei, c->bias};
-	for (int i = 0; i < 4; i++)
-		if (ms[i])
-			dnnl_memory_destroy(ms[i]);
-	if (c->st)
-		dnnl_stream_destroy(c->st);
-	if (c->eng)
-		dnnl_engine_destroy(c->eng);
-	free(c);
+	for (int i = 0; i < d->nsteps; i++)
+		dnnl_primitive_destroy(d->steps[i].p);
+	for (int i = 0; i < d->nown; i++)
+		dnnl_memory_destroy(d->own[i]);
+	if (d->in)
+		dnnl_memory_destroy(d->in);
+	if (d->out)
+		dnnl_memory_destroy(d->out);
+	if (d->st)
+		dnnl_stream_destroy(d->st);
+	if (d->eng)
+		dnnl_engine_destroy(d->eng);
+	free(d->steps);
+	free(d->own);
+	free(d->mem);
+	free(d->md);
+	free(d);
 }
 
-static void dn_forward_onednn(layer l, network net)
+static void dn_forward_net(layer l, network net)
 {
-	struct dn_conv *c = (struct dn_conv *)l.rolling_mean;
-	dnnl_memory_set_data_handle(c->usrc, net.input);
-	dnnl_memory_set_data_handle(c->udst, l.output);
-	if (c->rin && !c->from_prev) {
-		dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, c->usrc}, {DNNL_ARG_TO, c->src}};
-		dnnl_primitive_execute(c->rin, c->st, 2, a);
+	struct dn_net *d = (struct dn_net *)l.rolling_mean;
+	dnnl_memory_set_data_handle(d->in, net.input);
+	dnnl_memory_set_data_handle(d->out, net.layers[d->end - 1].output);
+	for (int i = 0; i < d->nsteps; i++)
+		dnnl_primitive_execute(d->steps[i].p, d->st, d->steps[i].nargs, d->steps[i].args);
+	dnnl_stream_wait(d->st);
+}
+
+/* the layers the first one's forward has already run */
+static void dn_forward_done(layer l, network net)
+{
+	(void)l;
+	(void)net;
+}
+
+/* A memory of layout md on buf (or allocated: DNNL_MEMORY_ALLOCATE), owned by d. */
+static dnnl_memory_t dn_mem(struct dn_net *d, const dnnl_memory_desc_t *md, void *buf)
+{
+	if (d->nown == d->capown) {
+		int cap = d->capown ? 2 * d->capown : 64;
+		dnnl_memory_t *o = realloc(d->own, sizeof *o * (size_t)cap);
+		if (!o)
+			return NULL;
+		d->own = o;
+		d->capown = cap;
 	}
-	dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, c->src}, {DNNL_ARG_WEIGHTS, c->wei}, {DNNL_ARG_BIAS, c->bias},
-	    {DNNL_ARG_DST, c->dst}};
-	dnnl_primitive_execute(c->conv, c->st, 4, a);
-	if (c->rout && !c->to_next) {
-		dnnl_exec_arg_t b[] = {{DNNL_ARG_FROM, c->dst}, {DNNL_ARG_TO, c->udst}};
-		dnnl_primitive_execute(c->rout, c->st, 2, b);
-	}
-	dnnl_stream_wait(c->st);
-}
-
-/* A reorder from a to b (b allocated when it differs); NULL prim when the same. */
-static int dn_reorder(dnnl_engine_t eng, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to, dnnl_primitive_t *p)
-{
-	*p = NULL;
-	if (dnnl_memory_desc_equal(from, to))
-		return 0;
-	dnnl_primitive_desc_t pd;
-	if (dnnl_reorder_primitive_desc_create(&pd, from, eng, to, eng, NULL) != dnnl_success)
-		return -1;
-	int r = dnnl_primitive_create(p, pd) == dnnl_success ? 0 : -1;
-	dnnl_primitive_desc_destroy(pd);
-	return r;
-}
-
-static struct dn_conv *dn_conv_make(layer *l)
-{
-	struct dn_conv *c = calloc(1, sizeof *c);
-	if (!c)
+	dnnl_memory_t m;
+	if (dnnl_memory_create(&m, md, d->eng, buf) != dnnl_success)
 		return NULL;
-	c->magic = DN_CONV_MAGIC;
-	if (dnnl_engine_create(&c->eng, dnnl_cpu, 0) != dnnl_success ||
-	    dnnl_stream_create(&c->st, c->eng, dnnl_stream_default_flags) != dnnl_success)
-		goto fail;
+	d->own[d->nown++] = m;
+	return m;
+}
+
+static dnnl_memory_t dn_alloc(struct dn_net *d, const dnnl_memory_desc_t *md)
+{
+	return dn_mem(d, md, DNNL_MEMORY_ALLOCATE);
+}
+
+/* Append a step running the primitive made from pd (pd is destroyed). */
+static int dn_step(struct dn_net *d, dnnl_primitive_desc_t pd, int nargs, const dnnl_exec_arg_t *args)
+{
+	dnnl_primitive_t p;
+	dnnl_status_t s = dnnl_primitive_create(&p, pd);
+	dnnl_primitive_desc_destroy(pd);
+	if (s != dnnl_success)
+		return -1;
+	if (d->nsteps == d->capsteps) {
+		int cap = d->capsteps ? 2 * d->capsteps : 64;
+		struct dn_step *n = realloc(d->steps, sizeof *n * (size_t)cap);
+		if (!n) {
+			dnnl_primitive_destroy(p);
+			return -1;
+		}
+		d->steps = n;
+		d->capsteps = cap;
+	}
+	struct dn_step *st = &d->steps[d->nsteps++];
+	st->p = p;
+	st->nargs = nargs;
+	memcpy(st->args, args, sizeof *args * (size_t)nargs);
+	return 0;
+}
+
+/* src in layout `want`: src itself, or a step reordering it into a new memory. */
+static dnnl_memory_t dn_as(struct dn_net *d, dnnl_memory_t src, const dnnl_memory_desc_t *have, const dnnl_memory_desc_t *want)
+{
+	if (dnnl_memory_desc_equal(have, want))
+		return src;
+	dnnl_memory_t to = dn_alloc(d, want);
+	dnnl_primitive_desc_t pd;
+	if (!to || dnnl_reorder_primitive_desc_create(&pd, have, d->eng, want, d->eng, NULL) != dnnl_success)
+		return NULL;
+	dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, to}};
+	return dn_step(d, pd, 2, a) ? NULL : to;
+}
+
+/* Run a reorder now (weights, once). */
+static int dn_reorder_now(struct dn_net *d, dnnl_memory_t from, const dnnl_memory_desc_t *fmd, dnnl_memory_t to,
+    const dnnl_memory_desc_t *tmd)
+{
+	dnnl_primitive_desc_t pd;
+	dnnl_primitive_t p;
+	if (dnnl_reorder_primitive_desc_create(&pd, fmd, d->eng, tmd, d->eng, NULL) != dnnl_success)
+		return -1;
+	dnnl_status_t s = dnnl_primitive_create(&p, pd);
+	dnnl_primitive_desc_destroy(pd);
+	if (s != dnnl_success)
+		return -1;
+	dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+	s = dnnl_primitive_execute(p, d->st, 2, a);
+	dnnl_stream_wait(d->st);
+	dnnl_primitive_destroy(p);
+	return s == dnnl_success ? 0 : -1;
+}
+
+/* Darknet's activations oneDNN fuses: leaky is relu with slope 0.1. */
+static int dn_act_ok(ACTIVATION a) { return a == LINEAR || a == RELU || a == LEAKY; }
+
+static dnnl_primitive_attr_t dn_act_attr(ACTIVATION a)
+{
+	dnnl_primitive_attr_t attr;
+	dnnl_post_ops_t po;
+	if (dnnl_primitive_attr_create(&attr) != dnnl_success)
+		return NULL;
+	if (a != LINEAR && dnnl_post_ops_create(&po) == dnnl_success) {
+		dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, a == LEAKY ? 0.1f : 0.0f, 0.0f);
+		dnnl_primitive_attr_set_post_ops(attr, po);
+		dnnl_post_ops_destroy(po);
+	}
+	return attr;
+}
+
+static int dn_conv(struct dn_net *d, const layer *l, dnnl_memory_t src, const dnnl_memory_desc_t *smd, int i)
+{
 	int g = l->groups > 1 ? l->groups : 1;
-	dnnl_dims_t sd = {1, l->c, l->h, l->w}, dd = {1, l->n, l->out_h, l->out_w}, bd = {l->n};
+	dnnl_dims_t sd = {l->batch, l->c, l->h, l->w}, dd = {l->batch, l->n, l->out_h, l->out_w}, bd = {l->n};
 	dnnl_dims_t wd5 = {g, l->n / g, l->c / g, l->size, l->size}, wd4 = {l->n, l->c, l->size, l->size};
 	dnnl_dims_t strides = {l->stride, l->stride}, pads = {l->pad, l->pad};
 	/* the right padding that makes Darknet's output size */
-	dnnl_dims_t padr = {(l->out_h - 1) * l->stride + l->size - l->h - l->pad, (l->out_w - 1) * l->stride + l->size - l->w - l->pad};
-	dnnl_memory_desc_t usrc_md, udst_md, uwei_md, bias_md, any_s, any_d, any_w;
-	dnnl_memory_desc_init_by_tag(&usrc_md, 4, sd, dnnl_f32, dnnl_nchw);
-	dnnl_memory_desc_init_by_tag(&udst_md, 4, dd, dnnl_f32, dnnl_nchw);
-	if (g > 1)
-		dnnl_memory_desc_init_by_tag(&uwei_md, 5, wd5, dnnl_f32, dnnl_goihw);
-	else
-		dnnl_memory_desc_init_by_tag(&uwei_md, 4, wd4, dnnl_f32, dnnl_oihw);
-	dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dnnl_f32, dnnl_x);
-	/* "any": oneDNN's blocked layouts, reordered from and to NCHW around the
-	 * layer, measured faster than its plain-NCHW kernels for every net here
-	 * (detect@320 13.2 vs 20.0 ms, landmarks 7.9 vs 9.9, embed 7.9 vs 11.7) */
+	dnnl_dims_t padr = {(l->out_h - 1) * l->stride + l->size - l->h - l->pad,
+	    (l->out_w - 1) * l->stride + l->size - l->w - l->pad};
+	dnnl_memory_desc_t uwei, bias, any_s, any_d, any_w;
+	if (g > 1) {
+		dnnl_memory_desc_init_by_tag(&uwei, 5, wd5, dnnl_f32, dnnl_goihw);
+		dnnl_memory_desc_init_by_tag(&any_w, 5, wd5, dnnl_f32, dnnl_format_tag_any);
+	} else {
+		dnnl_memory_desc_init_by_tag(&uwei, 4, wd4, dnnl_f32, dnnl_oihw);
+		dnnl_memory_desc_init_by_tag(&any_w, 4, wd4, dnnl_f32, dnnl_format_tag_any);
+	}
+	dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_x);
 	dnnl_memory_desc_init_by_tag(&any_s, 4, sd, dnnl_f32, dnnl_format_tag_any);
 	dnnl_memory_desc_init_by_tag(&any_d, 4, dd, dnnl_f32, dnnl_format_tag_any);
-	if (g > 1)
-		dnnl_memory_desc_init_by_tag(&any_w, 5, wd5, dnnl_f32, dnnl_format_tag_any);
-	else
-		dnnl_memory_desc_init_by_tag(&any_w, 4, wd4, dnnl_f32, dnnl_format_tag_any);
 	dnnl_convolution_desc_t cd;
-	if (dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &any_s, &any_w, &bias_md,
+	if (dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &any_s, &any_w, &bias,
 	        &any_d, strides, pads, padr) != dnnl_success)
-		goto fail;
-	dnnl_primitive_attr_t attr;
-	dnnl_post_ops_t po;
-	dnnl_primitive_attr_create(&attr);
-	dnnl_post_ops_create(&po);
-	if (l->activation == LEAKY)
-		dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.1f, 0.0f);
-	else if (l->activation == RELU)
-		dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
-	dnnl_primitive_attr_set_post_ops(attr, po);
+		return -1;
+	dnnl_primitive_attr_t attr = dn_act_attr(l->activation);
 	dnnl_primitive_desc_t pd;
-	dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, attr, c->eng, NULL);
-	dnnl_post_ops_destroy(po);
+	dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, attr, d->eng, NULL);
 	dnnl_primitive_attr_destroy(attr);
 	if (s != dnnl_success)
-		goto fail;
-	const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
-	                         *dmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
-	                         *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-	c->smd = *smd;
-	c->dmd = *dmd;
-	s = dnnl_primitive_create(&c->conv, pd);
-	/* memories: user tensors wrap Darknet's buffers at each call */
-	dnnl_memory_create(&c->usrc, &usrc_md, c->eng, DNNL_MEMORY_NONE);
-	dnnl_memory_create(&c->udst, &udst_md, c->eng, DNNL_MEMORY_NONE);
-	if (dn_reorder(c->eng, &usrc_md, smd, &c->rin) || dn_reorder(c->eng, dmd, &udst_md, &c->rout)) {
+		return -1;
+	const dnnl_memory_desc_t *psrc = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
+	                         *pdst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
+	                         *pwei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	/* the weights and bias, once, into oneDNN's layout */
+	dnnl_memory_t wei = dn_alloc(d, pwei), bm = dn_alloc(d, &bias), uw = NULL, in = NULL;
+	d->md[i] = *pdst;
+	d->mem[i] = dn_alloc(d, pdst);
+	int bad = !wei || !bm || !d->mem[i] || dnnl_memory_create(&uw, &uwei, d->eng, l->weights) != dnnl_success;
+	if (!bad) {
+		bad = dn_reorder_now(d, uw, &uwei, wei, pwei) != 0;
+		void *bh;
+		dnnl_memory_get_data_handle(bm, &bh);
+		memcpy(bh, l->biases, sizeof(float) * (size_t)l->n);
+	}
+	if (uw)
+		dnnl_memory_destroy(uw);
+	if (!bad)
+		in = dn_as(d, src, smd, psrc);
+	if (bad || !in) {
 		dnnl_primitive_desc_destroy(pd);
-		goto fail;
+		return -1;
 	}
-	if (c->rin)
-		dnnl_memory_create(&c->src, smd, c->eng, DNNL_MEMORY_ALLOCATE);
-	else
-		c->src = c->usrc;
-	if (c->rout)
-		dnnl_memory_create(&c->dst, dmd, c->eng, DNNL_MEMORY_ALLOCATE);
-	else
-		c->dst = c->udst;
-	dnnl_memory_create(&c->bias, &bias_md, c->eng, DNNL_MEMORY_ALLOCATE);
-	void *bh;
-	dnnl_memory_get_data_handle(c->bias, &bh);
-	memcpy(bh, l->biases, sizeof(float) * (size_t)l->n);
-	/* the weights, once, into oneDNN's layout */
-	dnnl_memory_t uw;
-	dnnl_memory_create(&uw, &uwei_md, c->eng, l->weights);
-	dnnl_memory_create(&c->wei, wmd, c->eng, DNNL_MEMORY_ALLOCATE);
-	dnnl_primitive_t rw;
-	if (dn_reorder(c->eng, &uwei_md, wmd, &rw) == 0 && rw) {
-		dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, uw}, {DNNL_ARG_TO, c->wei}};
-		dnnl_primitive_execute(rw, c->st, 2, a);
-		dnnl_stream_wait(c->st);
-		dnnl_primitive_destroy(rw);
+	dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, d->mem[i]}};
+	return dn_step(d, pd, 4, a);
+}
+
+/* maxpool (Darknet: offset -pad/2, out = (h + pad - size) / stride + 1,
+ * the outside never wins) or the global average pool */
+static int dn_pool(struct dn_net *d, const layer *l, dnnl_memory_t src, const dnnl_memory_desc_t *smd, int i)
+{
+	int avg = l->type == AVGPOOL;
+	int k = avg ? 0 : l->size, s = avg ? 1 : l->stride, pl = avg ? 0 : l->pad / 2;
+	dnnl_dims_t kernel = {avg ? l->h : k, avg ? l->w : k}, strides = {s, s}, padl = {pl, pl},
+	            padr = {avg ? 0 : (l->out_h - 1) * s + k - l->h - pl, avg ? 0 : (l->out_w - 1) * s + k - l->w - pl};
+	dnnl_dims_t dd = {l->batch, l->out_c, l->out_h, l->out_w};
+	dnnl_memory_desc_t any_d;
+	dnnl_memory_desc_init_by_tag(&any_d, 4, dd, dnnl_f32, dnnl_format_tag_any);
+	dnnl_pooling_desc_t pdsc;
+	if (dnnl_pooling_forward_desc_init(&pdsc, dnnl_forward_inference, avg ? dnnl_pooling_avg_exclude_padding : dnnl_pooling_max,
+	        smd, &any_d, strides, kernel, padl, padr) != dnnl_success)
+		return -1;
+	dnnl_primitive_desc_t pd;
+	if (dnnl_primitive_desc_create(&pd, &pdsc, NULL, d->eng, NULL) != dnnl_success)
+		return -1;
+	d->md[i] = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+	d->mem[i] = dn_alloc(d, &d->md[i]);
+	if (!d->mem[i]) {
+		dnnl_primitive_desc_destroy(pd);
+		return -1;
+	}
+	dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, d->mem[i]}};
+	return dn_step(d, pd, 2, a);
+}
+
+/* shortcut: activation(input + layers[index].output), in the input's layout.
+ * A smaller layers[index] (the dlib ResNet's downsampling blocks: 3x3 added
+ * to 4x4) is added at the top left, the rest of it counting as zeros, as
+ * Darknet's shortcut_cpu does when the sizes differ by less than 2x (or
+ * layers[index] is 1x1: its one value lands at the top left whatever the
+ * spacing Darknet gives larger ones). */
+static int dn_shortcut(struct dn_net *d, const layer *l, dnnl_memory_t src, const dnnl_memory_desc_t *smd, int i)
+{
+	dnnl_memory_t add;
+	if (l->w == l->out_w && l->h == l->out_h && l->c == l->out_c) {
+		add = dn_as(d, d->mem[l->index], &d->md[l->index], smd);
 	} else {
-		void *wh;
-		dnnl_memory_get_data_handle(c->wei, &wh);
-		memcpy(wh, l->weights, sizeof(float) * (size_t)l->nweights);
+		dnnl_memory_desc_t sub;
+		dnnl_dims_t sdims = {l->batch, l->c, l->h, l->w}, offs = {0, 0, 0, 0};
+		add = dn_alloc(d, smd);
+		void *zh = NULL;
+		if (!add || dnnl_memory_get_data_handle(add, &zh) != dnnl_success ||
+		    dnnl_memory_desc_init_submemory(&sub, smd, sdims, offs) != dnnl_success)
+			return -1;
+		memset(zh, 0, dnnl_memory_desc_get_size(smd));
+		dnnl_memory_t part = dn_mem(d, &sub, zh);
+		dnnl_primitive_desc_t pd;
+		if (!part || dnnl_reorder_primitive_desc_create(&pd, &d->md[l->index], d->eng, &sub, d->eng, NULL) != dnnl_success)
+			return -1;
+		dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, d->mem[l->index]}, {DNNL_ARG_TO, part}};
+		if (dn_step(d, pd, 2, a))
+			return -1;
 	}
-	dnnl_memory_destroy(uw);
-	dnnl_primitive_desc_destroy(pd);
+	if (!add)
+		return -1;
+	dnnl_binary_desc_t bd;
+	if (dnnl_binary_desc_init(&bd, dnnl_binary_add, smd, smd, smd) != dnnl_success)
+		return -1;
+	dnnl_primitive_attr_t attr = dn_act_attr(l->activation);
+	dnnl_primitive_desc_t pd;
+	dnnl_status_t s = dnnl_primitive_desc_create(&pd, &bd, attr, d->eng, NULL);
+	dnnl_primitive_attr_destroy(attr);
 	if (s != dnnl_success)
-		goto fail;
-	return c;
-fail:
-	dn_conv_free(c);
-	return NULL;
+		return -1;
+	d->md[i] = *smd;
+	d->mem[i] = dn_alloc(d, smd);
+	if (!d->mem[i]) {
+		dnnl_primitive_desc_destroy(pd);
+		return -1;
+	}
+	dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC_0, src}, {DNNL_ARG_SRC_1, add}, {DNNL_ARG_DST, d->mem[i]}};
+	return dn_step(d, pd, 3, a);
+}
+
+/* route: one layer is an alias of it; several are concatenated on channels */
+static int dn_route(struct dn_net *d, const layer *l, int i)
+{
+	if (l->n == 1) {
+		d->mem[i] = d->mem[l->input_layers[0]];
+		d->md[i] = d->md[l->input_layers[0]];
+		return 0;
+	}
+	dnnl_memory_desc_t srcs[16];
+	dnnl_exec_arg_t a[17];
+	for (int k = 0; k < l->n; k++) {
+		srcs[k] = d->md[l->input_layers[k]];
+		a[k] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + k, d->mem[l->input_layers[k]]};
+	}
+	dnnl_primitive_desc_t pd;
+	if (dnnl_concat_primitive_desc_create(&pd, NULL, l->n, 1, srcs, NULL, d->eng) != dnnl_success)
+		return -1;
+	d->md[i] = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+	d->mem[i] = dn_alloc(d, &d->md[i]);
+	if (!d->mem[i]) {
+		dnnl_primitive_desc_destroy(pd);
+		return -1;
+	}
+	a[l->n] = (dnnl_exec_arg_t){DNNL_ARG_DST, d->mem[i]};
+	/* a step holds 4 arguments: concats of up to 3 layers */
+	return l->n + 1 <= 4 ? dn_step(d, pd, l->n + 1, a) : (dnnl_primitive_desc_destroy(pd), -1);
+}
+
+/* Whether oneDNN runs this layer as Darknet would. */
+static int dn_supported(const network *net, int i)
+{
+	const layer *l = &net->layers[i];
+	switch (l->type) {
+	case CONVOLUTIONAL:
+		return !l->batch_normalize && dn_act_ok(l->activation) && (l->groups <= 1 || l->c % l->groups == 0);
+	case MAXPOOL:
+		return l->out_c == l->c;
+	case AVGPOOL:
+		return 1;
+	case SHORTCUT:
+		/* l->w, h, c: layers[index]'s size; out_*: the input's */
+		return l->index >= 0 && l->index < i && l->alpha == 1 && l->beta == 1 && dn_act_ok(l->activation) &&
+		       l->w <= l->out_w && l->h <= l->out_h && l->c <= l->out_c && (l->out_w < 2 * l->w || l->w == 1) && (l->out_h < 2 * l->h || l->h == 1);
+	case ROUTE:
+		if (l->n < 1 || l->n > 3)
+			return 0;
+		for (int k = 0; k < l->n; k++)
+			if (l->input_layers[k] < 0 || l->input_layers[k] >= i)
+				return 0;
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 int dn_onednn_convs(network *net)
 {
-	int done = 0;
-	for (int i = 0; i < net->n; i++) {
-		layer *l = &net->layers[i];
-		if (l->type != CONVOLUTIONAL || l->batch_normalize || l->rolling_mean ||
-		    (l->activation != LEAKY && l->activation != RELU && l->activation != LINEAR) || l->batch != 1)
-			continue;
-		struct dn_conv *c = dn_conv_make(l);
-		if (!c)
-			continue;
-		l->rolling_mean = (float *)c;
-		l->forward = dn_forward_onednn;
-		done++;
-	}
-	/* Consecutive oneDNN convolutions hand their tensor over in oneDNN's own
-	 * layout, with no NCHW round trip, when nothing else reads the first
-	 * one's output (a route or shortcut layer, or the network's output) and
-	 * the layouts agree. Darknet's l.output of such a layer is then stale. */
-	char *read_elsewhere = calloc((size_t)net->n + 1, 1);
-	if (!read_elsewhere)
-		return done;
-	for (int j = 0; j < net->n; j++) {
-		layer *l = &net->layers[j];
-		if (l->type == ROUTE)
-			for (int k = 0; k < l->n; k++)
-				if (l->input_layers[k] >= 0 && l->input_layers[k] < net->n)
-					read_elsewhere[l->input_layers[k]] = 1;
-		if (l->type == SHORTCUT && l->index >= 0 && l->index < net->n)
-			read_elsewhere[l->index] = 1;
-	}
-	if (net->n > 0)
-		read_elsewhere[net->n - 1] = 1;
-	for (int i = 0; i + 1 < net->n; i++) {
-		layer *a = &net->layers[i], *b = &net->layers[i + 1];
-		if (a->forward != dn_forward_onednn || b->forward != dn_forward_onednn || read_elsewhere[i])
-			continue;
-		struct dn_conv *ca = (struct dn_conv *)a->rolling_mean, *cb = (struct dn_conv *)b->rolling_mean;
-		if (!ca->rout || !cb->rin || !dnnl_memory_desc_equal(&ca->dmd, &cb->smd))
-			continue;
-		/* b reads a's oneDNN tensor itself */
-		void *h;
-		dnnl_memory_get_data_handle(ca->dst, &h);
-		if (cb->src && cb->src != cb->usrc)
-			dnnl_memory_destroy(cb->src);
-		if (dnnl_memory_create(&cb->src, &cb->smd, cb->eng, h) != dnnl_success) {
-			cb->src = NULL;
-			break;
+	if (net->n < 1 || net->layers[0].type != CONVOLUTIONAL || net->layers[0].rolling_mean)
+		return 0;
+	int end = 0;
+	while (end < net->n && dn_supported(net, end))
+		end++;
+	/* the layers Darknet runs after the run read only its last output */
+	for (int again = 1; again && end > 0;) {
+		again = 0;
+		for (int j = end; j < net->n; j++) {
+			const layer *l = &net->layers[j];
+			int lo = end;
+			if (l->type == ROUTE)
+				for (int k = 0; k < l->n; k++)
+					if (l->input_layers[k] < lo - 1)
+						lo = l->input_layers[k] + 1;
+			if (l->type == SHORTCUT && l->index < lo - 1)
+				lo = l->index + 1;
+			if (lo < end) {
+				end = lo;
+				again = 1;
+			}
 		}
-		ca->to_next = 1;
-		cb->from_prev = 1;
 	}
-	free(read_elsewhere);
-	return done;
+	if (end < 1)
+		return 0;
+	struct dn_net *d = calloc(1, sizeof *d);
+	if (!d)
+		return 0;
+	d->magic = DN_NET_MAGIC;
+	d->end = end;
+	d->mem = calloc((size_t)end, sizeof *d->mem);
+	d->md = calloc((size_t)end, sizeof *d->md);
+	if (!d->mem || !d->md || dnnl_engine_create(&d->eng, dnnl_cpu, 0) != dnnl_success ||
+	    dnnl_stream_create(&d->st, d->eng, dnnl_stream_default_flags) != dnnl_success)
+		goto fail;
+	const layer *l0 = &net->layers[0], *le = &net->layers[end - 1];
+	dnnl_dims_t idims = {l0->batch, l0->c, l0->h, l0->w}, odims = {le->batch, le->out_c, le->out_h, le->out_w};
+	dnnl_memory_desc_t imd, omd;
+	dnnl_memory_desc_init_by_tag(&imd, 4, idims, dnnl_f32, dnnl_nchw);
+	/* a flat head (avgpool 1x1) is the same in any layout but oneDNN's
+	 * blocked one pads the channels: ask for plain NCHW out */
+	dnnl_memory_desc_init_by_tag(&omd, 4, odims, dnnl_f32, dnnl_nchw);
+	if (dnnl_memory_create(&d->in, &imd, d->eng, DNNL_MEMORY_NONE) != dnnl_success ||
+	    dnnl_memory_create(&d->out, &omd, d->eng, DNNL_MEMORY_NONE) != dnnl_success)
+		goto fail;
+	for (int i = 0; i < end; i++) {
+		const layer *l = &net->layers[i];
+		dnnl_memory_t src = i ? d->mem[i - 1] : d->in;
+		const dnnl_memory_desc_t *smd = i ? &d->md[i - 1] : &imd;
+		int r = -1;
+		switch (l->type) {
+		case CONVOLUTIONAL: r = dn_conv(d, l, src, smd, i); break;
+		case MAXPOOL:
+		case AVGPOOL: r = dn_pool(d, l, src, smd, i); break;
+		case SHORTCUT: r = dn_shortcut(d, l, src, smd, i); break;
+		case ROUTE: r = dn_route(d, l, i); break;
+		default: break;
+		}
+		if (r)
+			goto fail;
+	}
+	/* the last output, into Darknet's buffer in NCHW */
+	{
+		dnnl_primitive_desc_t pd;
+		if (dnnl_reorder_primitive_desc_create(&pd, &d->md[end - 1], d->eng, &omd, d->eng, NULL) != dnnl_success)
+			goto fail;
+		dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, d->mem[end - 1]}, {DNNL_ARG_TO, d->out}};
+		if (dn_step(d, pd, 2, a))
+			goto fail;
+	}
+	net->layers[0].rolling_mean = (float *)d;
+	net->layers[0].forward = dn_forward_net;
+	for (int i = 1; i < end; i++)
+		net->layers[i].forward = dn_forward_done;
+	/* the buffers Darknet would have written in between are never read */
+	for (int i = 0; i < end - 1; i++) {
+		free(net->layers[i].output);
+		net->layers[i].output = NULL;
+	}
+	return end;
+fail:
+	dn_net_free(d);
+	return 0;
 }
 
-int dn_onednn_runs(const layer *l) { return l->forward == dn_forward_onednn; }
+int dn_onednn_runs(const layer *l) { return l->forward == dn_forward_net || l->forward == dn_forward_done; }
 
 void dn_onednn_release(network *net)
 {
-	for (int i = 0; i < net->n; i++) {
-		layer *l = &net->layers[i];
-		if (l->forward == dn_forward_onednn) {
-			dn_conv_free((struct dn_conv *)l->rolling_mean);
-			l->rolling_mean = NULL;
-			l->forward = NULL;
-		}
+	if (net->n > 0 && net->layers[0].forward == dn_forward_net) {
+		struct dn_net *d = (struct dn_net *)net->layers[0].rolling_mean;
+		for (int i = 0; i < d->end; i++)
+			net->layers[i].forward = NULL;
+		dn_net_free(d);
+		net->layers[0].rolling_mean = NULL;
 	}
 }
 #else

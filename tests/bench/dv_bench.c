@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 	struct stat_ms s = measure(runs, run_decode, &c);
 	printf("%-22s %-26s %9.2f %9.2f %8s %8s %7s\n", "decode (JPEG)", "libjpeg-turbo", s.med, s.p95, "-", "-", "-");
 
-	static const char *const vname[4] = {"Darknet as shipped", "+ OpenBLAS gemm", "+ OpenBLAS + direct dw", "oneDNN convolutions"};
+	static const char *const vname[4] = {"Darknet as shipped", "+ OpenBLAS gemm", "+ OpenBLAS + direct dw", "oneDNN, whole net"};
 	char cfg[4096];
 	/* detector at 320 and 416 */
 	for (int size = 320; size <= 416; size += 96) {
