@@ -27,58 +27,95 @@ void dn_batch_tensor(const struct dv_image *im, int S, int center, const float m
  * 0..n-1, times step), or -1 outside. */
 static inline long dn_off(int x, int o, int n, long step) { return x - o >= 0 && x - o < n ? (long)(x - o) * step : -1; }
 
+/* One canvas row's horizontal interpolation at every output column, per
+ * channel (planar): h[ch * S + col] = tl + (tr - tl) * fc, in double as
+ * tfjs does; rows outside the image are zeros. */
+static void dn_hrow(const struct dv_image *im, const uint8_t *p, int S, const long *x0, const long *x1,
+    const double *fx, double *h)
+{
+	const int ch3 = im->channels == 3;
+	for (int ch = 0; ch < 3; ch++) {
+		double *o = h + (size_t)ch * S;
+		if (!p) {
+			for (int col = 0; col < S; col++)
+				o[col] = 0.0;
+			continue;
+		}
+		const uint8_t *q = p + (ch3 ? ch : 0);
+		for (int col = 0; col < S; col++) {
+			double tl = x0[col] >= 0 ? q[x0[col]] : 0.0, tr = x1[col] >= 0 ? q[x1[col]] : 0.0;
+			o[col] = tl + (tr - tl) * fx[col];
+		}
+	}
+}
+
 void dn_canvas_tensor(const struct dv_image *im, int S, int N, int ox, int oy, const float mean[3], float div, float *out)
 {
 	double ratio = (double)N / (double)S;
-	/* the columns' source pixels and weights, once per call (the formulas,
-	 * and so the bits, are those of tfjs-cpu's resizeBilinear) */
+	/* tfjs-cpu's resizeBilinear (align_corners = half_pixel_centers =
+	 * false): v = top + (bot - top) * fr with top and bot the horizontal
+	 * interpolations of the two source rows. Each source row's is computed
+	 * once and kept while the next output rows use it: the same formulas in
+	 * the same order, so the same bits. */
 	long *x0 = malloc(sizeof *x0 * (size_t)S * 2);
-	double *fx = malloc(sizeof *fx * (size_t)S);
-	if (!x0 || !fx) {
+	double *fx = malloc(sizeof *fx * (size_t)S), *hb = malloc(sizeof *hb * (size_t)S * 6);
+	if (!x0 || !fx || !hb) {
 		free(x0);
 		free(fx);
+		free(hb);
 		for (size_t i = 0; i < (size_t)3 * S * S; i++)
 			out[i] = NAN; /* never silently: the caller's results are NaN */
 		return;
 	}
 	long *x1 = x0 + S;
-	const int chs = im->channels, ch3 = im->channels == 3;
 	for (int col = 0; col < S; col++) {
 		double sc = ratio * col;
 		int c0 = (int)floor(sc), c1 = (int)ceil(sc);
 		if (c0 < 0) c0 = 0;
 		if (c1 > N - 1) c1 = N - 1;
 		fx[col] = sc - c0;
-		x0[col] = dn_off(N == S ? col : c0, ox, im->width, chs);
-		x1[col] = dn_off(c1, ox, im->width, chs);
+		x0[col] = dn_off(N == S ? col : c0, ox, im->width, im->channels);
+		x1[col] = dn_off(N == S ? col : c1, ox, im->width, im->channels);
 	}
 	const size_t plane = (size_t)S * S;
+	int have[2] = {-1, -1}; /* the canvas rows held in hb's two slots */
 	for (int r = 0; r < S; r++) {
 		double sr = ratio * r;
 		int r0 = (int)floor(sr), r1 = (int)ceil(sr);
 		if (r0 < 0) r0 = 0;
 		if (r1 > N - 1) r1 = N - 1;
+		if (N == S)
+			r0 = r1 = r;
 		double fr = sr - r0;
-		long o0 = dn_off(N == S ? r : r0, oy, im->height, im->stride), o1 = dn_off(r1, oy, im->height, im->stride);
-		const uint8_t *p0 = o0 >= 0 ? im->pixels + o0 : NULL, *p1 = o1 >= 0 ? im->pixels + o1 : NULL;
-		float *o = out + (size_t)r * S;
-		for (int col = 0; col < S; col++) {
-			long a = x0[col], b = x1[col];
-			for (int ch = 0; ch < 3; ch++) {
-				int k = ch3 ? ch : 0;
-				float v;
-				if (N == S) {
-					v = (float)(p0 && a >= 0 ? (double)p0[a + k] : 0.0);
-				} else {
-					double tl = p0 && a >= 0 ? p0[a + k] : 0.0, tr = p0 && b >= 0 ? p0[b + k] : 0.0;
-					double bl = p1 && a >= 0 ? p1[a + k] : 0.0, br = p1 && b >= 0 ? p1[b + k] : 0.0;
-					double top = tl + (tr - tl) * fx[col], bot = bl + (br - bl) * fx[col];
-					v = (float)(top + (bot - top) * fr);
-				}
-				o[(size_t)ch * plane + col] = (v - mean[ch]) / div;
+		const double *h[2];
+		int rows[2] = {r0, r1}, used = -1;
+		for (int k = 0; k < 2; k++) {
+			int slot = have[0] == rows[k] ? 0 : have[1] == rows[k] ? 1 : -1;
+			if (slot < 0) {
+				/* not the slot holding the other row this output row needs */
+				slot = k == 0 ? (have[0] == r1 ? 1 : 0) : 1 - used;
+				long o = dn_off(rows[k], oy, im->height, im->stride);
+				dn_hrow(im, o >= 0 ? im->pixels + o : NULL, S, x0, x1, fx, hb + (size_t)slot * 3 * S);
+				have[slot] = rows[k];
 			}
+			used = slot;
+			h[k] = hb + (size_t)slot * 3 * S;
+		}
+		for (int ch = 0; ch < 3; ch++) {
+			const double *t = h[0] + (size_t)ch * S, *b = h[1] + (size_t)ch * S;
+			float *o = out + (size_t)ch * plane + (size_t)r * S;
+			const float m = mean[ch];
+			if (N == S)
+				for (int col = 0; col < S; col++)
+					o[col] = ((float)t[col] - m) / div;
+			else
+				for (int col = 0; col < S; col++) {
+					float v = (float)(t[col] + (b[col] - t[col]) * fr);
+					o[col] = (v - m) / div;
+				}
 		}
 	}
 	free(x0);
 	free(fx);
+	free(hb);
 }
