@@ -30,7 +30,7 @@ struct dd {
 };
 
 static const struct dv_param dd_params[] = {
-	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "convolution kernels: onednn (oneDNN, bias and activation fused; the default when built with it) or darknet (im2col + OpenBLAS gemm)"},
+	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "how the network runs: onednn (the whole net on oneDNN in its blocked layouts, with our own kernels where they win; the default when built with it), onednn-only (no own kernels), or darknet (its layers, im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "tiny_face_detector", "model name: NAME.cfg and NAME.weights in model_dir"},
 	{"input_size", DV_PARAM_INT, 0, 608, "0",
 	    "network input in pixels, a multiple of 32 from 128 (face-api's default is 416); 0 = chosen from the photo: its larger side, 160-608"},

@@ -136,15 +136,18 @@ int dn_conv_kernels(const struct dv_host *h, network *net, const char *conv)
 {
 	if (!conv || !strcmp(conv, "darknet"))
 		return 0;
-	if (strcmp(conv, "onednn")) {
-		h->error(h, "conv must be onednn or darknet, not \"%s\"", conv);
+	int own = !strcmp(conv, "onednn");
+	if (!own && strcmp(conv, "onednn-only")) {
+		h->error(h, "conv must be onednn, onednn-only or darknet, not \"%s\"", conv);
 		return -1;
 	}
-	int n = dn_onednn_convs(net);
+	int mine = 0;
+	int n = dn_onednn_convs(net, own, &mine);
 	if (n < 0)
-		h->error(h, "conv: onednn, but this build has no oneDNN (apt-get install libdnnl-dev, then reconfigure)");
+		h->error(h, "conv: %s, but this build has no oneDNN (apt-get install libdnnl-dev, then reconfigure)", conv);
 	else
-		h->log(h, DV_LOG_INFO, "oneDNN runs layers=%d of %d (the rest on Darknet) input=%dx%d", n, net->n, net->w, net->h);
+		h->log(h, DV_LOG_INFO, "oneDNN runs layers=%d of %d (the rest on Darknet) own_kernel_layers=%d%s input=%dx%d", n,
+		    net->n, mine, mine ? " (3x3 conv + 2x2 max pool fused, AVX-512)" : "", net->w, net->h);
 	return n;
 }
 

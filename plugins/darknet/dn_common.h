@@ -24,9 +24,11 @@ struct network *dn_load(const struct dv_host *h, const char *net, int width, int
  * workspace and a few counters behind (18 MB for the detector at 416), which
  * would leak on every reload. */
 void dn_free(struct network *net);
-/* Run the network's convolutions on oneDNN (dn_onednn.c); the number of
- * layers replaced, -1 when built without oneDNN. Released by dn_free. */
-int dn_onednn_convs(struct network *net);
+/* Run the network on oneDNN (dn_onednn.c): the longest run of layers from
+ * the input it can do, with our own kernels (dn_kernels.c) where they win
+ * when own is set (*own_layers: how many layers they run). Returns the
+ * number of layers run so, -1 when built without oneDNN. Released by dn_free. */
+int dn_onednn_convs(struct network *net, int own, int *own_layers);
 void dn_onednn_release(struct network *net);
 /* Whether this layer runs on oneDNN (and so never calls Darknet's gemm). */
 int dn_onednn_runs(const struct layer *l);
@@ -35,7 +37,8 @@ int dn_onednn_runs(const struct layer *l);
 #else
 #define DN_CONV_DEFAULT "darknet"
 #endif
-/* Apply the plugin's `conv` parameter (darknet or onednn) to a network. */
+/* Apply the plugin's `conv` parameter to a network: onednn (oneDNN, and our
+ * own kernels where they win), onednn-only, or darknet. */
 int dn_conv_kernels(const struct dv_host *h, struct network *net, const char *conv);
 /* Free the buffers only training uses (delta, *_updates, x_norm...); returns the bytes freed. */
 size_t dn_strip_training(struct network *net);

@@ -19,6 +19,7 @@
  * oneDNN's order, not Darknet's: the golden tests' tolerances hold. */
 #include "config.h"
 #include "dn_common.h"
+#include "dn_kernels.h"
 #include <darknet.h>
 #ifdef HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
@@ -26,9 +27,11 @@
 #include <string.h>
 
 struct dn_step {
-	dnnl_primitive_t p;
+	dnnl_primitive_t p; /* or NULL: one of our kernels (dn_kernels.c) */
 	int nargs;
 	dnnl_exec_arg_t args[4];
+	struct dn_c0p *c0p; /* on the network's input, into out */
+	float *out;
 };
 
 struct dn_net {
@@ -43,6 +46,7 @@ struct dn_net {
 	int nown, capown;
 	struct dn_step *steps;
 	int nsteps, capsteps;
+	int mine;             /* layers run by our kernels */
 };
 #define DN_NET_MAGIC 0x444e4e54u
 
@@ -50,8 +54,11 @@ static void dn_net_free(struct dn_net *d)
 {
 	if (!d)
 		return;
-	for (int i = 0; i < d->nsteps; i++)
-		dnnl_primitive_destroy(d->steps[i].p);
+	for (int i = 0; i < d->nsteps; i++) {
+		if (d->steps[i].p)
+			dnnl_primitive_destroy(d->steps[i].p);
+		dn_c0p_free(d->steps[i].c0p);
+	}
 	for (int i = 0; i < d->nown; i++)
 		dnnl_memory_destroy(d->own[i]);
 	if (d->in)
@@ -74,8 +81,13 @@ static void dn_forward_net(layer l, network net)
 	struct dn_net *d = (struct dn_net *)l.rolling_mean;
 	dnnl_memory_set_data_handle(d->in, net.input);
 	dnnl_memory_set_data_handle(d->out, net.layers[d->end - 1].output);
-	for (int i = 0; i < d->nsteps; i++)
-		dnnl_primitive_execute(d->steps[i].p, d->st, d->steps[i].nargs, d->steps[i].args);
+	for (int i = 0; i < d->nsteps; i++) {
+		const struct dn_step *st = &d->steps[i];
+		if (st->p)
+			dnnl_primitive_execute(st->p, d->st, st->nargs, st->args);
+		else
+			dn_c0p_run(st->c0p, net.input, st->out);
+	}
 	dnnl_stream_wait(d->st);
 }
 
@@ -109,6 +121,22 @@ static dnnl_memory_t dn_alloc(struct dn_net *d, const dnnl_memory_desc_t *md)
 	return dn_mem(d, md, DNNL_MEMORY_ALLOCATE);
 }
 
+/* A new zeroed step at the end, or NULL. */
+static struct dn_step *dn_new_step(struct dn_net *d)
+{
+	if (d->nsteps == d->capsteps) {
+		int cap = d->capsteps ? 2 * d->capsteps : 64;
+		struct dn_step *n = realloc(d->steps, sizeof *n * (size_t)cap);
+		if (!n)
+			return NULL;
+		d->steps = n;
+		d->capsteps = cap;
+	}
+	struct dn_step *st = &d->steps[d->nsteps++];
+	memset(st, 0, sizeof *st);
+	return st;
+}
+
 /* Append a step running the primitive made from pd (pd is destroyed). */
 static int dn_step(struct dn_net *d, dnnl_primitive_desc_t pd, int nargs, const dnnl_exec_arg_t *args)
 {
@@ -117,17 +145,11 @@ static int dn_step(struct dn_net *d, dnnl_primitive_desc_t pd, int nargs, const 
 	dnnl_primitive_desc_destroy(pd);
 	if (s != dnnl_success)
 		return -1;
-	if (d->nsteps == d->capsteps) {
-		int cap = d->capsteps ? 2 * d->capsteps : 64;
-		struct dn_step *n = realloc(d->steps, sizeof *n * (size_t)cap);
-		if (!n) {
-			dnnl_primitive_destroy(p);
-			return -1;
-		}
-		d->steps = n;
-		d->capsteps = cap;
+	struct dn_step *st = dn_new_step(d);
+	if (!st) {
+		dnnl_primitive_destroy(p);
+		return -1;
 	}
-	struct dn_step *st = &d->steps[d->nsteps++];
 	st->p = p;
 	st->nargs = nargs;
 	memcpy(st->args, args, sizeof *args * (size_t)nargs);
@@ -344,6 +366,35 @@ static int dn_route(struct dn_net *d, const layer *l, int i)
 	return l->n + 1 <= 4 ? dn_step(d, pd, l->n + 1, a) : (dnnl_primitive_desc_destroy(pd), -1);
 }
 
+/* Layers 0 and 1 as one kernel of ours (dn_c0p): a 3x3 valid convolution
+ * from the 3-channel input to 16 channels, then a 2x2/2 max pool without
+ * padding that nothing else reads the convolution's output of. 2 when done,
+ * 0 when this network or CPU does not fit. */
+static int dn_try_c0p(struct dn_net *d, const network *net, const char *read_elsewhere)
+{
+	const layer *c = &net->layers[0], *p = &net->layers[1];
+	if (net->n < 2 || read_elsewhere[0] || c->type != CONVOLUTIONAL || p->type != MAXPOOL || c->c != 3 || c->n != 16 ||
+	    c->size != 3 || c->stride != 1 || c->pad != 0 || c->groups > 1 || c->batch != 1 || p->size != 2 ||
+	    p->stride != 2 || p->pad / 2 != 0 || p->out_h * 2 != c->out_h || p->out_w * 2 != c->out_w)
+		return 0;
+	struct dn_c0p *k = dn_c0p_make(c->weights, c->biases, c->h, c->w, c->activation == LEAKY ? 2 : c->activation == RELU);
+	if (!k)
+		return 0;
+	dnnl_dims_t dd = {1, 16, p->out_h, p->out_w};
+	dnnl_memory_desc_init_by_tag(&d->md[1], 4, dd, dnnl_f32, dnnl_nChw16c);
+	d->mem[1] = dn_alloc(d, &d->md[1]);
+	struct dn_step *st = d->mem[1] ? dn_new_step(d) : NULL;
+	void *h = NULL;
+	if (!st || dnnl_memory_get_data_handle(d->mem[1], &h) != dnnl_success) {
+		dn_c0p_free(k);
+		return -1;
+	}
+	st->c0p = k;
+	st->out = h;
+	d->mine = 2;
+	return 2;
+}
+
 /* Whether oneDNN runs this layer as Darknet would. */
 static int dn_supported(const network *net, int i)
 {
@@ -371,8 +422,10 @@ static int dn_supported(const network *net, int i)
 	}
 }
 
-int dn_onednn_convs(network *net)
+int dn_onednn_convs(network *net, int own, int *own_layers)
 {
+	if (own_layers)
+		*own_layers = 0;
 	if (net->n < 1 || net->layers[0].type != CONVOLUTIONAL || net->layers[0].rolling_mean)
 		return 0;
 	int end = 0;
@@ -418,7 +471,27 @@ int dn_onednn_convs(network *net)
 	if (dnnl_memory_create(&d->in, &imd, d->eng, DNNL_MEMORY_NONE) != dnnl_success ||
 	    dnnl_memory_create(&d->out, &omd, d->eng, DNNL_MEMORY_NONE) != dnnl_success)
 		goto fail;
-	for (int i = 0; i < end; i++) {
+	int first = 0;
+	if (own) {
+		char *read_elsewhere = calloc((size_t)net->n, 1);
+		if (!read_elsewhere)
+			goto fail;
+		for (int j = 0; j < net->n; j++) {
+			const layer *l = &net->layers[j];
+			if (l->type == ROUTE)
+				for (int k = 0; k < l->n; k++)
+					if (l->input_layers[k] >= 0 && l->input_layers[k] < net->n)
+						read_elsewhere[l->input_layers[k]] = 1;
+			if (l->type == SHORTCUT && l->index >= 0 && l->index < net->n)
+				read_elsewhere[l->index] = 1;
+		}
+		read_elsewhere[net->n - 1] = 1;
+		first = end >= 2 ? dn_try_c0p(d, net, read_elsewhere) : 0;
+		free(read_elsewhere);
+		if (first < 0)
+			goto fail;
+	}
+	for (int i = first; i < end; i++) {
 		const layer *l = &net->layers[i];
 		dnnl_memory_t src = i ? d->mem[i - 1] : d->in;
 		const dnnl_memory_desc_t *smd = i ? &d->md[i - 1] : &imd;
@@ -452,6 +525,8 @@ int dn_onednn_convs(network *net)
 		free(net->layers[i].output);
 		net->layers[i].output = NULL;
 	}
+	if (own_layers)
+		*own_layers = d->mine;
 	return end;
 fail:
 	dn_net_free(d);
@@ -471,8 +546,10 @@ void dn_onednn_release(network *net)
 	}
 }
 #else
-int dn_onednn_convs(network *net)
+int dn_onednn_convs(network *net, int own, int *own_layers)
 {
+	if (own_layers)
+		*own_layers = 0;
 	(void)net;
 	return -1; /* built without oneDNN */
 }

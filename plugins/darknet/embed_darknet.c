@@ -22,7 +22,7 @@ struct de {
 };
 
 static const struct dv_param de_params[] = {
-	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "convolution kernels: onednn (oneDNN, bias and activation fused; the default when built with it) or darknet (im2col + OpenBLAS gemm)"},
+	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "how the network runs: onednn (the whole net on oneDNN in its blocked layouts, with our own kernels where they win; the default when built with it), onednn-only (no own kernels), or darknet (its layers, im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "face_recognition", "model name: NAME.cfg and NAME.weights in model_dir"},
 	{"input_divisor", DV_PARAM_DOUBLE, 1, 1000, "256",
 	    "(x - mean) / divisor: 256 as dlib trained the network, 255 as face-api 1.7.15 computes it"},

@@ -27,7 +27,7 @@ struct dl {
 };
 
 static const struct dv_param dl_params[] = {
-	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "convolution kernels: onednn (oneDNN, bias and activation fused; the default when built with it) or darknet (im2col + OpenBLAS gemm)"},
+	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "how the network runs: onednn (the whole net on oneDNN in its blocked layouts, with our own kernels where they win; the default when built with it), onednn-only (no own kernels), or darknet (its layers, im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "face_landmark_68", "face_landmark_68, or face_landmark_68_tiny (faster, less exact)"},
 	{"origin", DV_PARAM_STRING, 0, 0, "crop", "crop: points relative to the crop's floored origin (exact); box: shifted by the unfloored box origin as face-api does"},
 	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (same sums, 1.3-1.7x faster)"},

@@ -63,6 +63,6 @@ out=$("$DEJAVIEWD" --check-config -c "$T/c.yaml" 2>&1)
 has "$out" "tiny_face_detector.weights has 1000 bytes, expected 775288: truncated or wrong file (run make models)" "a truncated .weights is refused with a clear message, not a crash"
 sed -i "s|^model_dir: .*|model_dir: \"$top_builddir/models\"|; s|embedder:   { so: embed_darknet }|embedder:   { so: embed_darknet, conv: cuda }|" "$T/c.yaml"
 out=$("$DEJAVIEWD" --check-config -c "$T/c.yaml" 2>&1)
-has "$out" 'conv must be onednn or darknet, not "cuda"' "an unknown conv kernel is refused with the choices"
+has "$out" 'conv must be onednn, onednn-only or darknet, not "cuda"' "an unknown conv kernel is refused with the choices"
 dv_stop
 done_testing
