@@ -3,9 +3,12 @@
  * pixels). Our preprocessing (plugins/darknet/dn_tensor.c) and Darknet with
  * the converted weights must reproduce face-api's raw outputs within
  * MODELS.md's tolerances: descriptor Euclidean < 1e-5, detector raw < 1e-3,
- * landmarks < 1e-3 px.
+ * landmarks < 1e-3 px. Each net is checked twice: on Darknet's own layers
+ * and as the plugins run it by default (dn_onednn.c: oneDNN, with our own
+ * kernels where they win), when built with oneDNN.
  *   check_oracle MODEL_DIR IMAGES_DIR golden.json
  * IMAGES_DIR holds NAME.png for every image in the golden file. TAP. */
+#include "config.h"
 #include "../tap.h"
 #include "../util.h"
 #include "../../plugins/darknet/dn_common.h"
@@ -51,8 +54,19 @@ static network *net_load(const char *dir, const char *name, int size)
 	return n;
 }
 
+/* mode 1: as the plugins run it (oneDNN and our kernels) */
+static network *net_mode(network *n, int mode)
+{
+	if (mode == 1) {
+		int mine = 0, done = dn_onednn_convs(n, 1, &mine);
+		printf("# %s: %d of %d layers on oneDNN, %d by our kernels\n", n->n == 18 ? "detector" : "net", done, n->n, mine);
+	}
+	return n;
+}
+
 static void net_free(network *n)
 {
+	dn_onednn_release(n);
 	free(n->workspace);
 	free(n->seen);
 	free(n->t);
@@ -72,8 +86,18 @@ int main(int argc, char **argv)
 	if (!ok(imgs && imgs->type == DV_JOBJ && imgs->n > 0, "golden file parses (%s)", imgs ? "ok" : err))
 		return tap_done();
 	printf("# oracle: %s\n", dv_jv_get(golden, "oracle")->str);
-	network *rec = net_load(models, "face_recognition", 0);
-	network *lm = net_load(models, "face_landmark_68", 0), *lmt = net_load(models, "face_landmark_68_tiny", 0);
+#ifdef HAVE_ONEDNN
+	const int modes = 2;
+#else
+	const int modes = 1;
+#endif
+	static const char *const mname[2] = {"Darknet", "oneDNN"};
+	network *rec[2], *lm[2], *lmt[2];
+	for (int m = 0; m < modes; m++) {
+		rec[m] = net_mode(net_load(models, "face_recognition", 0), m);
+		lm[m] = net_mode(net_load(models, "face_landmark_68", 0), m);
+		lmt[m] = net_mode(net_load(models, "face_landmark_68_tiny", 0), m);
+	}
 	float *x = malloc(sizeof *x * 3 * 416 * 416);
 	for (int i = 0; i < imgs->n; i++) {
 		const char *name = imgs->keys[i];
@@ -87,52 +111,56 @@ int main(int argc, char **argv)
 			continue;
 		}
 		struct dv_image v = {im.pixels, im.width, im.height, im.width * 3, 3};
+		for (int m = 0; m < modes; m++) {
+			/* descriptor */
+			dn_batch_tensor(&v, 150, 1, rec_mean, 255.0f, x);
+			const float *d = network_predict(rec[m], x);
+			const struct dv_jv *ref = dv_jv_get(g, "descriptor");
+			double s = 0;
+			for (int k = 0; k < 128; k++)
+				s += (d[k] - ref->items[k]->num) * (d[k] - ref->items[k]->num);
+			ok(sqrt(s) < 1e-5, "%s: %s descriptor %.2e from face-api 1.7.15 (< 1e-5)", name, mname[m], sqrt(s));
 
-		/* descriptor */
-		dn_batch_tensor(&v, 150, 1, rec_mean, 255.0f, x);
-		const float *d = network_predict(rec, x);
-		const struct dv_jv *ref = dv_jv_get(g, "descriptor");
-		double s = 0;
-		for (int k = 0; k < 128; k++)
-			s += (d[k] - ref->items[k]->num) * (d[k] - ref->items[k]->num);
-		ok(sqrt(s) < 1e-5, "%s: descriptor %.2e from face-api 1.7.15 (< 1e-5)", name, sqrt(s));
+			/* landmarks, compared in image pixels */
+			static const char *const lk[2] = {"landmarks68", "landmarks68tiny"};
+			network *lnets[2] = {lm[m], lmt[m]};
+			for (int t = 0; t < 2; t++) {
+				dn_batch_tensor(&v, 112, 1, rec_mean, 255.0f, x);
+				const float *o = network_predict(lnets[t], x);
+				ref = dv_jv_get(g, lk[t]);
+				double worst = 0, scale = (double)(im.width > im.height ? im.width : im.height);
+				for (int k = 0; k < 136; k++)
+					worst = fmax(worst, fabs(o[k] - ref->items[k]->num) * scale);
+				ok(worst < 1e-3, "%s: %s %s within %.2e px of face-api 1.7.15 (< 1e-3)", name, mname[m], lk[t], worst);
+			}
 
-		/* landmarks, compared in image pixels */
-		static const char *const lk[2] = {"landmarks68", "landmarks68tiny"};
-		network *lnets[2] = {lm, lmt};
-		for (int t = 0; t < 2; t++) {
-			dn_batch_tensor(&v, 112, 1, rec_mean, 255.0f, x);
-			const float *o = network_predict(lnets[t], x);
-			ref = dv_jv_get(g, lk[t]);
-			double worst = 0, scale = (double)(im.width > im.height ? im.width : im.height);
-			for (int k = 0; k < 136; k++)
-				worst = fmax(worst, fabs(o[k] - ref->items[k]->num) * scale);
-			ok(worst < 1e-3, "%s: %s within %.2e px of face-api 1.7.15 (< 1e-3)", name, lk[t], worst);
-		}
-
-		/* detector raw grids, NHWC in the golden file, CHW in Darknet */
-		for (int size = 224; size <= 416; size += 96) {
-			network *det = net_load(models, "tiny_face_detector", size);
-			dn_batch_tensor(&v, size, 0, det_mean, 255.0f, x);
-			const float *o = network_predict(det, x);
-			char key[32];
-			snprintf(key, sizeof key, "detector%d", size);
-			ref = dv_jv_get(g, key);
-			int gs = size / 32;
-			double worst = 0;
-			for (int p = 0; p < gs * gs; p++)
-				for (int ch = 0; ch < 25; ch++)
-					worst = fmax(worst, fabs(o[(size_t)ch * gs * gs + p] - ref->items[p * 25 + ch]->num));
-			ok(worst < 1e-3, "%s: detector@%d raw grid within %.2e of face-api 1.7.15 (< 1e-3)", name, size, worst);
-			net_free(det);
+			/* detector raw grids, NHWC in the golden file, CHW in Darknet */
+			for (int size = 224; size <= 416; size += 96) {
+				network *det = net_mode(net_load(models, "tiny_face_detector", size), m);
+				dn_batch_tensor(&v, size, 0, det_mean, 255.0f, x);
+				const float *o = network_predict(det, x);
+				char key[32];
+				snprintf(key, sizeof key, "detector%d", size);
+				ref = dv_jv_get(g, key);
+				int gs = size / 32;
+				double worst = 0;
+				for (int p = 0; p < gs * gs; p++)
+					for (int ch = 0; ch < 25; ch++)
+						worst = fmax(worst, fabs(o[(size_t)ch * gs * gs + p] - ref->items[p * 25 + ch]->num));
+				ok(worst < 1e-3, "%s: %s detector@%d raw grid within %.2e of face-api 1.7.15 (< 1e-3)", name, mname[m],
+				    size, worst);
+				net_free(det);
+			}
 		}
 		dv_img_fini(&im);
 		free(png);
 	}
 	free(x);
-	net_free(rec);
-	net_free(lm);
-	net_free(lmt);
+	for (int m = 0; m < modes; m++) {
+		net_free(rec[m]);
+		net_free(lm[m]);
+		net_free(lmt[m]);
+	}
 	dv_jv_free(golden);
 	free(text);
 	return tap_done();
