@@ -9,7 +9,8 @@
  * h - 2 and w - 2 even). weights in Darknet's [o][ci][ky][kx] order. */
 struct dn_c0p;
 struct dn_c0p *dn_c0p_make(const float *weights, const float *bias, int h, int w, int act);
-/* in: planar 3 x h x w; out: nChw16c, 16 x (h-2)/2 x (w-2)/2 */
+/* in: planar 3 x h x w; out: 16 x (h-2)/2 x (w-2)/2, channels last (nhwc,
+ * which for 16 channels is also oneDNN's nChw16c) */
 void dn_c0p_run(const struct dn_c0p *k, const float *in, float *out);
 void dn_c0p_free(struct dn_c0p *k);
 #endif

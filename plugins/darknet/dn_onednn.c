@@ -381,7 +381,9 @@ static int dn_try_c0p(struct dn_net *d, const network *net, const char *read_els
 	if (!k)
 		return 0;
 	dnnl_dims_t dd = {1, 16, p->out_h, p->out_w};
-	dnnl_memory_desc_init_by_tag(&d->md[1], 4, dd, dnnl_f32, dnnl_nChw16c);
+	/* 16 channels: nChw16c and nhwc are the same bytes; nhwc is what oneDNN
+	 * picks for the depthwise layer that follows in the detector */
+	dnnl_memory_desc_init_by_tag(&d->md[1], 4, dd, dnnl_f32, dnnl_nhwc);
 	d->mem[1] = dn_alloc(d, &d->md[1]);
 	struct dn_step *st = d->mem[1] ? dn_new_step(d) : NULL;
 	void *h = NULL;
