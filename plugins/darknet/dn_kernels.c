@@ -7,7 +7,8 @@
  * (23 MB at 608x608), which the pool then reads back from memory: measured,
  * the pool cost almost as much as the convolution. Here each pooled pixel's
  * four convolution outputs live in registers only: the input is read as
- * Darknet holds it (planar), the output written channels last (nhwc, the same bytes as oneDNN's nChw16c)
+ * Darknet holds it (planar), the output written channels last (nhwc, the
+ * same bytes as oneDNN's nChw16c)
  * for the next layer. Leaky and relu commute with max (they are monotonic),
  * so the activation is applied once, after the pool. Sums are in (ci, ky,
  * kx) order, one fused multiply-add each. AVX-512 only; elsewhere oneDNN's
