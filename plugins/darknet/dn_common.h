@@ -30,6 +30,12 @@ void dn_free(struct network *net);
  * number of layers run so, -1 when built without oneDNN. Released by dn_free. */
 int dn_onednn_convs(struct network *net, int own, int *own_layers);
 void dn_onednn_release(struct network *net);
+/* Run n (1..8) images through a network that oneDNN runs whole: in holds
+ * the n input tensors one after the other, out receives the n outputs. The
+ * primitives for n are built on first use and share the weights. -1 when
+ * the network is not run whole by oneDNN or n is out of range. */
+int dn_onednn_batch(struct network *net, int n, float *in, float *out);
+#define DN_BATCH 8
 /* Whether this layer runs on oneDNN (and so never calls Darknet's gemm). */
 int dn_onednn_runs(const struct layer *l);
 #ifdef HAVE_ONEDNN

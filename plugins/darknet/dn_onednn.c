@@ -34,9 +34,12 @@ struct dn_step {
 	float *out;
 };
 
+#define DN_BATCH_MAX 8
+
 struct dn_net {
 	uint32_t magic;
 	int end;              /* layers [0, end) run here */
+	int B;                /* images per pass */
 	dnnl_engine_t eng;
 	dnnl_stream_t st;
 	dnnl_memory_t in, out; /* wrap net.input and layers[end-1].output at each call */
@@ -47,6 +50,10 @@ struct dn_net {
 	struct dn_step *steps;
 	int nsteps, capsteps;
 	int mine;             /* layers run by our kernels */
+	dnnl_memory_t *wmem, *bmem; /* per layer: its weights and bias in oneDNN's layout */
+	dnnl_memory_desc_t *wmd;
+	const struct dn_net *share; /* the batch-1 net whose weights this one reuses */
+	struct dn_net *batched[DN_BATCH_MAX + 1]; /* on the batch-1 net: built when first used */
 };
 #define DN_NET_MAGIC 0x444e4e54u
 
@@ -69,26 +76,37 @@ static void dn_net_free(struct dn_net *d)
 		dnnl_stream_destroy(d->st);
 	if (d->eng)
 		dnnl_engine_destroy(d->eng);
+	for (int b = 0; b <= DN_BATCH_MAX; b++)
+		dn_net_free(d->batched[b]);
 	free(d->steps);
 	free(d->own);
 	free(d->mem);
 	free(d->md);
+	free(d->wmem);
+	free(d->bmem);
+	free(d->wmd);
 	free(d);
 }
 
-static void dn_forward_net(layer l, network net)
+/* One pass: d->B inputs (NCHW, one after the other) to d->B outputs. */
+static void dn_exec(struct dn_net *d, float *in, float *out)
 {
-	struct dn_net *d = (struct dn_net *)l.rolling_mean;
-	dnnl_memory_set_data_handle(d->in, net.input);
-	dnnl_memory_set_data_handle(d->out, net.layers[d->end - 1].output);
+	dnnl_memory_set_data_handle(d->in, in);
+	dnnl_memory_set_data_handle(d->out, out);
 	for (int i = 0; i < d->nsteps; i++) {
 		const struct dn_step *st = &d->steps[i];
 		if (st->p)
 			dnnl_primitive_execute(st->p, d->st, st->nargs, st->args);
 		else
-			dn_c0p_run(st->c0p, net.input, st->out);
+			dn_c0p_run(st->c0p, in, st->out);
 	}
 	dnnl_stream_wait(d->st);
+}
+
+static void dn_forward_net(layer l, network net)
+{
+	struct dn_net *d = (struct dn_net *)l.rolling_mean;
+	dn_exec(d, net.input, net.layers[d->end - 1].output);
 }
 
 /* the layers the first one's forward has already run */
@@ -205,10 +223,38 @@ static dnnl_primitive_attr_t dn_act_attr(ACTIVATION a)
 	return attr;
 }
 
+/* Layer i's weights (Darknet's, laid out as uwmd) in oneDNN's layout wmd,
+ * and its bias: those of the batch-1 net when it has them in this layout,
+ * else reordered once into memories of ours. */
+static int dn_weights(struct dn_net *d, int i, const dnnl_memory_desc_t *uwmd, float *w, const dnnl_memory_desc_t *wmd,
+    const dnnl_memory_desc_t *bmd, const float *b)
+{
+	const struct dn_net *sh = d->share;
+	if (sh && sh->wmem[i] && dnnl_memory_desc_equal(&sh->wmd[i], wmd)) {
+		d->wmem[i] = sh->wmem[i];
+		d->bmem[i] = sh->bmem[i];
+		d->wmd[i] = *wmd;
+		return 0;
+	}
+	dnnl_memory_t wei = dn_alloc(d, wmd), bm = dn_alloc(d, bmd), uw = NULL;
+	if (!wei || !bm || dnnl_memory_create(&uw, uwmd, d->eng, w) != dnnl_success)
+		return -1;
+	int bad = dn_reorder_now(d, uw, uwmd, wei, wmd) != 0;
+	dnnl_memory_destroy(uw);
+	void *bh;
+	if (bad || dnnl_memory_get_data_handle(bm, &bh) != dnnl_success)
+		return -1;
+	memcpy(bh, b, dnnl_memory_desc_get_size(bmd));
+	d->wmem[i] = wei;
+	d->bmem[i] = bm;
+	d->wmd[i] = *wmd;
+	return 0;
+}
+
 static int dn_conv(struct dn_net *d, const layer *l, dnnl_memory_t src, const dnnl_memory_desc_t *smd, int i)
 {
 	int g = l->groups > 1 ? l->groups : 1;
-	dnnl_dims_t sd = {l->batch, l->c, l->h, l->w}, dd = {l->batch, l->n, l->out_h, l->out_w}, bd = {l->n};
+	dnnl_dims_t sd = {d->B, l->c, l->h, l->w}, dd = {d->B, l->n, l->out_h, l->out_w}, bd = {l->n};
 	dnnl_dims_t wd5 = {g, l->n / g, l->c / g, l->size, l->size}, wd4 = {l->n, l->c, l->size, l->size};
 	dnnl_dims_t strides = {l->stride, l->stride}, pads = {l->pad, l->pad};
 	/* the right padding that makes Darknet's output size */
@@ -238,25 +284,14 @@ static int dn_conv(struct dn_net *d, const layer *l, dnnl_memory_t src, const dn
 	const dnnl_memory_desc_t *psrc = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
 	                         *pdst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
 	                         *pwei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-	/* the weights and bias, once, into oneDNN's layout */
-	dnnl_memory_t wei = dn_alloc(d, pwei), bm = dn_alloc(d, &bias), uw = NULL, in = NULL;
 	d->md[i] = *pdst;
 	d->mem[i] = dn_alloc(d, pdst);
-	int bad = !wei || !bm || !d->mem[i] || dnnl_memory_create(&uw, &uwei, d->eng, l->weights) != dnnl_success;
-	if (!bad) {
-		bad = dn_reorder_now(d, uw, &uwei, wei, pwei) != 0;
-		void *bh;
-		dnnl_memory_get_data_handle(bm, &bh);
-		memcpy(bh, l->biases, sizeof(float) * (size_t)l->n);
-	}
-	if (uw)
-		dnnl_memory_destroy(uw);
-	if (!bad)
-		in = dn_as(d, src, smd, psrc);
-	if (bad || !in) {
+	dnnl_memory_t in = d->mem[i] ? dn_as(d, src, smd, psrc) : NULL;
+	if (!in || dn_weights(d, i, &uwei, l->weights, pwei, &bias, l->biases)) {
 		dnnl_primitive_desc_destroy(pd);
 		return -1;
 	}
+	dnnl_memory_t wei = d->wmem[i], bm = d->bmem[i];
 	dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, d->mem[i]}};
 	return dn_step(d, pd, 4, a);
 }
@@ -269,7 +304,7 @@ static int dn_pool(struct dn_net *d, const layer *l, dnnl_memory_t src, const dn
 	int k = avg ? 0 : l->size, s = avg ? 1 : l->stride, pl = avg ? 0 : l->pad / 2;
 	dnnl_dims_t kernel = {avg ? l->h : k, avg ? l->w : k}, strides = {s, s}, padl = {pl, pl},
 	            padr = {avg ? 0 : (l->out_h - 1) * s + k - l->h - pl, avg ? 0 : (l->out_w - 1) * s + k - l->w - pl};
-	dnnl_dims_t dd = {l->batch, l->out_c, l->out_h, l->out_w};
+	dnnl_dims_t dd = {d->B, l->out_c, l->out_h, l->out_w};
 	dnnl_memory_desc_t any_d;
 	dnnl_memory_desc_init_by_tag(&any_d, 4, dd, dnnl_f32, dnnl_format_tag_any);
 	dnnl_pooling_desc_t pdsc;
@@ -302,7 +337,7 @@ static int dn_shortcut(struct dn_net *d, const layer *l, dnnl_memory_t src, cons
 		add = dn_as(d, d->mem[l->index], &d->md[l->index], smd);
 	} else {
 		dnnl_memory_desc_t sub;
-		dnnl_dims_t sdims = {l->batch, l->c, l->h, l->w}, offs = {0, 0, 0, 0};
+		dnnl_dims_t sdims = {d->B, l->c, l->h, l->w}, offs = {0, 0, 0, 0};
 		add = dn_alloc(d, smd);
 		void *zh = NULL;
 		if (!add || dnnl_memory_get_data_handle(add, &zh) != dnnl_success ||
@@ -366,6 +401,48 @@ static int dn_route(struct dn_net *d, const layer *l, int i)
 	return l->n + 1 <= 4 ? dn_step(d, pd, l->n + 1, a) : (dnnl_primitive_desc_destroy(pd), -1);
 }
 
+/* connected: Darknet's weights are [outputs][inputs], the inputs in NCHW
+ * order, which is oihw over the input's dims */
+static int dn_ip(struct dn_net *d, const layer *l, dnnl_memory_t src, const dnnl_memory_desc_t *smd, int i)
+{
+	int ic = (int)smd->dims[1], ih = smd->ndims == 4 ? (int)smd->dims[2] : 1, iw = smd->ndims == 4 ? (int)smd->dims[3] : 1;
+	if (ic * ih * iw != l->inputs)
+		return -1;
+	dnnl_dims_t sd4 = {d->B, ic, ih, iw}, wd4 = {l->outputs, ic, ih, iw}, wd2 = {l->outputs, l->inputs},
+	            dd = {d->B, l->outputs}, bd = {l->outputs};
+	dnnl_memory_desc_t uwei, bias, any_s, any_d, any_w;
+	int four = smd->ndims == 4;
+	dnnl_memory_desc_init_by_tag(&uwei, four ? 4 : 2, four ? wd4 : wd2, dnnl_f32, four ? dnnl_oihw : dnnl_oi);
+	dnnl_memory_desc_init_by_tag(&any_w, four ? 4 : 2, four ? wd4 : wd2, dnnl_f32, dnnl_format_tag_any);
+	dnnl_memory_desc_init_by_tag(&any_s, four ? 4 : 2, four ? sd4 : dd, dnnl_f32, dnnl_format_tag_any);
+	if (!four)
+		any_s.dims[1] = l->inputs;
+	dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_x);
+	dnnl_memory_desc_init_by_tag(&any_d, 2, dd, dnnl_f32, dnnl_format_tag_any);
+	dnnl_inner_product_desc_t ipd;
+	if (dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &any_s, &any_w, &bias, &any_d) != dnnl_success)
+		return -1;
+	dnnl_primitive_attr_t attr = dn_act_attr(l->activation);
+	dnnl_primitive_desc_t pd;
+	dnnl_status_t st = dnnl_primitive_desc_create(&pd, &ipd, attr, d->eng, NULL);
+	dnnl_primitive_attr_destroy(attr);
+	if (st != dnnl_success)
+		return -1;
+	const dnnl_memory_desc_t *psrc = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
+	                         *pdst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
+	                         *pwei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	d->md[i] = *pdst;
+	d->mem[i] = dn_alloc(d, pdst);
+	dnnl_memory_t in = d->mem[i] ? dn_as(d, src, smd, psrc) : NULL;
+	if (!in || dn_weights(d, i, &uwei, l->weights, pwei, &bias, l->biases)) {
+		dnnl_primitive_desc_destroy(pd);
+		return -1;
+	}
+	dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, d->wmem[i]}, {DNNL_ARG_BIAS, d->bmem[i]},
+	    {DNNL_ARG_DST, d->mem[i]}};
+	return dn_step(d, pd, 4, a);
+}
+
 /* Layers 0 and 1 as one kernel of ours (dn_c0p): a 3x3 valid convolution
  * from the 3-channel input to 16 channels, then a 2x2/2 max pool without
  * padding that nothing else reads the convolution's output of. 2 when done,
@@ -411,7 +488,8 @@ static int dn_supported(const network *net, int i)
 	case SHORTCUT:
 		/* l->w, h, c: layers[index]'s size; out_*: the input's */
 		return l->index >= 0 && l->index < i && l->alpha == 1 && l->beta == 1 && dn_act_ok(l->activation) &&
-		       l->w <= l->out_w && l->h <= l->out_h && l->c <= l->out_c && (l->out_w < 2 * l->w || l->w == 1) && (l->out_h < 2 * l->h || l->h == 1);
+		       l->w <= l->out_w && l->h <= l->out_h && l->c <= l->out_c && (l->out_w < 2 * l->w || l->w == 1) &&
+		       (l->out_h < 2 * l->h || l->h == 1);
 	case ROUTE:
 		if (l->n < 1 || l->n > 3)
 			return 0;
@@ -419,62 +497,50 @@ static int dn_supported(const network *net, int i)
 			if (l->input_layers[k] < 0 || l->input_layers[k] >= i)
 				return 0;
 		return 1;
+	case CONNECTED:
+		/* the heads: only connected layers after it (its output is flat) */
+		for (int k = i + 1; k < net->n; k++)
+			if (net->layers[k].type != CONNECTED)
+				return 0;
+		return !l->batch_normalize && dn_act_ok(l->activation);
 	default:
 		return 0;
 	}
 }
 
-int dn_onednn_convs(network *net, int own, int *own_layers)
+/* The layers [0, end) as one oneDNN pass over B images; weights shared with
+ * `share` where the layouts agree; our kernels where they fit when own. */
+static struct dn_net *dn_build(const network *net, int end, int B, int own, const struct dn_net *share)
 {
-	if (own_layers)
-		*own_layers = 0;
-	if (net->n < 1 || net->layers[0].type != CONVOLUTIONAL || net->layers[0].rolling_mean)
-		return 0;
-	int end = 0;
-	while (end < net->n && dn_supported(net, end))
-		end++;
-	/* the layers Darknet runs after the run read only its last output */
-	for (int again = 1; again && end > 0;) {
-		again = 0;
-		for (int j = end; j < net->n; j++) {
-			const layer *l = &net->layers[j];
-			int lo = end;
-			if (l->type == ROUTE)
-				for (int k = 0; k < l->n; k++)
-					if (l->input_layers[k] < lo - 1)
-						lo = l->input_layers[k] + 1;
-			if (l->type == SHORTCUT && l->index < lo - 1)
-				lo = l->index + 1;
-			if (lo < end) {
-				end = lo;
-				again = 1;
-			}
-		}
-	}
-	if (end < 1)
-		return 0;
 	struct dn_net *d = calloc(1, sizeof *d);
 	if (!d)
-		return 0;
+		return NULL;
 	d->magic = DN_NET_MAGIC;
 	d->end = end;
+	d->B = B;
+	d->share = share;
 	d->mem = calloc((size_t)end, sizeof *d->mem);
 	d->md = calloc((size_t)end, sizeof *d->md);
-	if (!d->mem || !d->md || dnnl_engine_create(&d->eng, dnnl_cpu, 0) != dnnl_success ||
+	d->wmem = calloc((size_t)end, sizeof *d->wmem);
+	d->bmem = calloc((size_t)end, sizeof *d->bmem);
+	d->wmd = calloc((size_t)end, sizeof *d->wmd);
+	if (!d->mem || !d->md || !d->wmem || !d->bmem || !d->wmd || dnnl_engine_create(&d->eng, dnnl_cpu, 0) != dnnl_success ||
 	    dnnl_stream_create(&d->st, d->eng, dnnl_stream_default_flags) != dnnl_success)
 		goto fail;
 	const layer *l0 = &net->layers[0], *le = &net->layers[end - 1];
-	dnnl_dims_t idims = {l0->batch, l0->c, l0->h, l0->w}, odims = {le->batch, le->out_c, le->out_h, le->out_w};
+	dnnl_dims_t idims = {B, l0->c, l0->h, l0->w}, odims = {B, le->out_c, le->out_h, le->out_w}, fdims = {B, le->outputs};
 	dnnl_memory_desc_t imd, omd;
 	dnnl_memory_desc_init_by_tag(&imd, 4, idims, dnnl_f32, dnnl_nchw);
-	/* a flat head (avgpool 1x1) is the same in any layout but oneDNN's
-	 * blocked one pads the channels: ask for plain NCHW out */
-	dnnl_memory_desc_init_by_tag(&omd, 4, odims, dnnl_f32, dnnl_nchw);
+	/* Darknet's layout out: NCHW, or flat after a connected layer */
+	if (le->type == CONNECTED)
+		dnnl_memory_desc_init_by_tag(&omd, 2, fdims, dnnl_f32, dnnl_nc);
+	else
+		dnnl_memory_desc_init_by_tag(&omd, 4, odims, dnnl_f32, dnnl_nchw);
 	if (dnnl_memory_create(&d->in, &imd, d->eng, DNNL_MEMORY_NONE) != dnnl_success ||
 	    dnnl_memory_create(&d->out, &omd, d->eng, DNNL_MEMORY_NONE) != dnnl_success)
 		goto fail;
 	int first = 0;
-	if (own) {
+	if (own && B == 1) {
 		char *read_elsewhere = calloc((size_t)net->n, 1);
 		if (!read_elsewhere)
 			goto fail;
@@ -504,12 +570,13 @@ int dn_onednn_convs(network *net, int own, int *own_layers)
 		case AVGPOOL: r = dn_pool(d, l, src, smd, i); break;
 		case SHORTCUT: r = dn_shortcut(d, l, src, smd, i); break;
 		case ROUTE: r = dn_route(d, l, i); break;
+		case CONNECTED: r = dn_ip(d, l, src, smd, i); break;
 		default: break;
 		}
 		if (r)
 			goto fail;
 	}
-	/* the last output, into Darknet's buffer in NCHW */
+	/* the last output, into Darknet's buffer */
 	{
 		dnnl_primitive_desc_t pd;
 		if (dnnl_reorder_primitive_desc_create(&pd, &d->md[end - 1], d->eng, &omd, d->eng, NULL) != dnnl_success)
@@ -518,6 +585,42 @@ int dn_onednn_convs(network *net, int own, int *own_layers)
 		if (dn_step(d, pd, 2, a))
 			goto fail;
 	}
+	return d;
+fail:
+	dn_net_free(d);
+	return NULL;
+}
+
+int dn_onednn_convs(network *net, int own, int *own_layers)
+{
+	if (own_layers)
+		*own_layers = 0;
+	if (net->n < 1 || net->layers[0].type != CONVOLUTIONAL || net->layers[0].rolling_mean || net->layers[0].batch != 1)
+		return 0;
+	int end = 0;
+	while (end < net->n && dn_supported(net, end))
+		end++;
+	/* the layers Darknet runs after the run read only its last output */
+	for (int again = 1; again && end > 0;) {
+		again = 0;
+		for (int j = end; j < net->n; j++) {
+			const layer *l = &net->layers[j];
+			int lo = end;
+			if (l->type == ROUTE)
+				for (int k = 0; k < l->n; k++)
+					if (l->input_layers[k] < lo - 1)
+						lo = l->input_layers[k] + 1;
+			if (l->type == SHORTCUT && l->index < lo - 1)
+				lo = l->index + 1;
+			if (lo < end) {
+				end = lo;
+				again = 1;
+			}
+		}
+	}
+	struct dn_net *d = end >= 1 ? dn_build(net, end, 1, own, NULL) : NULL;
+	if (!d)
+		return 0;
 	net->layers[0].rolling_mean = (float *)d;
 	net->layers[0].forward = dn_forward_net;
 	for (int i = 1; i < end; i++)
@@ -530,8 +633,20 @@ int dn_onednn_convs(network *net, int own, int *own_layers)
 	if (own_layers)
 		*own_layers = d->mine;
 	return end;
-fail:
-	dn_net_free(d);
+}
+
+int dn_onednn_batch(network *net, int n, float *in, float *out)
+{
+	if (net->n < 1 || net->layers[0].forward != dn_forward_net || n < 1 || n > DN_BATCH_MAX)
+		return -1;
+	struct dn_net *d = (struct dn_net *)net->layers[0].rolling_mean;
+	if (d->end != net->n)
+		return -1; /* Darknet would have to run the rest */
+	if (n > 1 && !d->batched[n])
+		d->batched[n] = dn_build(net, d->end, n, 0, d);
+	if (n > 1 && !d->batched[n])
+		return -1;
+	dn_exec(n > 1 ? d->batched[n] : d, in, out);
 	return 0;
 }
 
@@ -557,6 +672,12 @@ int dn_onednn_convs(network *net, int own, int *own_layers)
 }
 
 void dn_onednn_release(network *net) { (void)net; }
+
+int dn_onednn_batch(network *net, int n, float *in, float *out)
+{
+	(void)net, (void)n, (void)in, (void)out;
+	return -1;
+}
 
 int dn_onednn_runs(const layer *l)
 {

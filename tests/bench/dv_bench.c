@@ -131,6 +131,10 @@ struct ctx {
 	struct dv_instance *in;
 	struct dv_image img, chip;
 	struct dv_face face;
+	struct dv_face faces[8]; /* the photo's faces, for the batched rows */
+	int nfaces;
+	struct dv_image chips[8];
+	float embs[8 * 128];
 	const uint8_t *bytes;
 	size_t len;
 	float emb[128];
@@ -157,6 +161,18 @@ static void run_landmarks(void *a)
 	struct ctx *c = a;
 	struct dv_face f = c->face;
 	c->in->mod->desc->landmarks(c->in->inst, &c->img, &f, 1);
+}
+static void run_landmarks_all(void *a)
+{
+	struct ctx *c = a;
+	struct dv_face f[8];
+	memcpy(f, c->faces, sizeof *f * (size_t)c->nfaces);
+	c->in->mod->desc->landmarks(c->in->inst, &c->img, f, c->nfaces);
+}
+static void run_embed_all(void *a)
+{
+	struct ctx *c = a;
+	c->in->mod->desc->embed(c->in->inst, c->chips, c->nfaces, c->embs);
 }
 static void run_align(void *a)
 {
@@ -276,6 +292,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		c.face = f[0];
+		c.nfaces = n < 8 ? n : 8;
+		memcpy(c.faces, f, sizeof *f * (size_t)c.nfaces);
 		dv_instance_free(c.in);
 		dv_gen_unref(g);
 	}
@@ -315,6 +333,35 @@ int main(int argc, char **argv)
 		dv_gen_unref(g);
 	}
 	set_naive(0);
+	/* all the photo's faces in one call: one pass of the batch, or one by one */
+	if (c.nfaces > 1) {
+		for (int i = 0; i < c.nfaces; i++)
+			c.chips[i] = c.chip;
+		snprintf(cfg, sizeof cfg, "%s/face_landmark_68.cfg", g_model_dir);
+		double lmf = cfg_mflop(cfg, 112, 112);
+		static const int bs[] = {1, 2, 3, 8};
+		for (int b = 0; b < 4; b++) {
+			char params[64], label[64];
+			snprintf(params, sizeof params, "batch: %d", bs[b]);
+			if (bs[b] == 1)
+				snprintf(label, sizeof label, "%d faces, one by one", c.nfaces);
+			else
+				snprintf(label, sizeof label, "%d faces, batches of %d", c.nfaces, bs[b]);
+			struct dv_gen *g;
+			c.in = load("landmarker", "landmarks_darknet", params, &g);
+			s = measure(runs, run_landmarks_all, &c);
+			printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", "landmarks per face", label, s.med / c.nfaces,
+			    s.p95 / c.nfaces, lmf, lmf * c.nfaces / s.med, 100 * lmf * c.nfaces / s.med / peak);
+			dv_instance_free(c.in);
+			dv_gen_unref(g);
+			c.in = load("embedder", "embed_darknet", params, &g);
+			s = measure(runs, run_embed_all, &c);
+			printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", "embed per face", label, s.med / c.nfaces,
+			    s.p95 / c.nfaces, mf, mf * c.nfaces / s.med, 100 * mf * c.nfaces / s.med / peak);
+			dv_instance_free(c.in);
+			dv_gen_unref(g);
+		}
+	}
 	printf("\n(the recognition net has no depthwise layers)\n");
 	dv_gen_unref(g0);
 	dv_img_fini(&im);

@@ -155,6 +155,49 @@ int main(int argc, char **argv)
 		dv_img_fini(&im);
 		free(png);
 	}
+#ifdef HAVE_ONEDNN
+	/* the faces of a photo go through landmarks and embedding as one batch:
+	 * every golden image in one pass, each output at the same tolerance */
+	int nb = imgs->n < DN_BATCH ? imgs->n : DN_BATCH;
+	float *bx = malloc(sizeof *bx * 3 * 150 * 150 * (size_t)nb), *by = malloc(sizeof *by * 136 * (size_t)nb);
+	float *lx = malloc(sizeof *lx * 3 * 112 * 112 * (size_t)nb);
+	double scale[DN_BATCH];
+	for (int i = 0; i < nb; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s.png", images, imgs->keys[i]);
+		uint8_t *png = (uint8_t *)test_slurp(path, &n);
+		struct dv_img im;
+		if (dv_image_decode(png, n, 1 << 30, &im, err, sizeof err))
+			return tap_done();
+		struct dv_image v = {im.pixels, im.width, im.height, im.width * 3, 3};
+		dn_batch_tensor(&v, 150, 1, rec_mean, 255.0f, bx + (size_t)i * 3 * 150 * 150);
+		dn_batch_tensor(&v, 112, 1, rec_mean, 255.0f, lx + (size_t)i * 3 * 112 * 112);
+		scale[i] = im.width > im.height ? im.width : im.height;
+		dv_img_fini(&im);
+		free(png);
+	}
+	ok(dn_onednn_batch(rec[1], nb, bx, by) == 0, "the ResNet runs %d faces in one oneDNN pass", nb);
+	double worst = 0;
+	for (int i = 0; i < nb; i++) {
+		const struct dv_jv *ref = dv_jv_get(imgs->items[i], "descriptor");
+		double s = 0;
+		for (int k = 0; k < 128; k++)
+			s += (by[i * 128 + k] - ref->items[k]->num) * (by[i * 128 + k] - ref->items[k]->num);
+		worst = fmax(worst, sqrt(s));
+	}
+	ok(worst < 1e-5, "batched: every descriptor within %.2e of face-api 1.7.15 (< 1e-5)", worst);
+	ok(dn_onednn_batch(lm[1], nb, lx, by) == 0, "the 68-point net runs %d faces in one oneDNN pass", nb);
+	worst = 0;
+	for (int i = 0; i < nb; i++) {
+		const struct dv_jv *ref = dv_jv_get(imgs->items[i], "landmarks68");
+		for (int k = 0; k < 136; k++)
+			worst = fmax(worst, fabs(by[i * 136 + k] - ref->items[k]->num) * scale[i]);
+	}
+	ok(worst < 1e-3, "batched: every landmark within %.2e px of face-api 1.7.15 (< 1e-3)", worst);
+	free(bx);
+	free(by);
+	free(lx);
+#endif
 	free(x);
 	for (int m = 0; m < modes; m++) {
 		net_free(rec[m]);

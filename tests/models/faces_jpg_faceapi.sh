@@ -5,8 +5,10 @@
 # .withFaceLandmarks().withFaceDescriptors() on the same decoded pixels,
 # written by tests/oracle/regenerate.sh). This is the configuration that
 # reproduces face-api end to end: align method faceapi and the landmarker's
-# `origin: box` (face-api's unfloored landmark shift). Last run: descriptors
-# 0.0008-0.0010 apart, boxes and landmarks within a few thousandths of a pixel.
+# `origin: box` (face-api's unfloored landmark shift). The six faces go through
+# landmarks and embedding as one batch (batch: 8; tests/models/faces_jpg.sh
+# runs them one by one). Last run: descriptors 1e-6 apart, boxes within 2e-5
+# px, landmarks within 7e-5 px.
 # Needs `make models` and ../shared/testdata.
 . "$top_srcdir/tests/e2e/lib.sh"
 R="$top_srcdir/../shared/testdata/reference/faceapi"
@@ -18,8 +20,8 @@ R="$top_srcdir/../shared/testdata/reference/faceapi"
 	echo "align: {method: faceapi}"
 	echo 'plugins:
   detector:   { so: detect_darknet, input_size: 416 }
-  landmarker: { so: landmarks_darknet, origin: box }
-  embedder:   { so: embed_darknet, input_divisor: 255 }
+  landmarker: { so: landmarks_darknet, origin: box, batch: 8 }
+  embedder:   { so: embed_darknet, input_divisor: 255, batch: 8 }
 pipelines:
   recognize: [decode, detect, landmarks, align, embed]'
 } >"$T/c.yaml"

@@ -21,8 +21,8 @@ ok 0 "dejaviewd starts with the Darknet plugins"
 check "the start-up log says gemm runs on OpenBLAS" grep -q "Darknet's gemm runs on OpenBLAS" "$T/dejaviewd.log"
 if grep -q "define HAVE_ONEDNN 1" "$top_builddir/config.h"; then
 	check "and that oneDNN runs every layer of the detector" grep -q "oneDNN runs layers=18 of 18 " "$T/dejaviewd.log"
-	check "and every layer of the 68-point net and the ResNet but the fully connected head" \
-		sh -c "grep -q 'oneDNN runs layers=56 of 57 ' '$T/dejaviewd.log' && grep -q 'oneDNN runs layers=53 of 54 ' '$T/dejaviewd.log'"
+	check "and every layer of the 68-point net and of the ResNet, the fully connected heads included" \
+		sh -c "grep -q 'oneDNN runs layers=57 of 57 ' '$T/dejaviewd.log' && grep -q 'oneDNN runs layers=54 of 54 ' '$T/dejaviewd.log'"
 else
 	skip 2 "built without oneDNN"
 fi
