@@ -34,6 +34,7 @@ struct dv_job *dv_job_new(int op, struct dv_gen *gen)
 	j->id = atomic_fetch_add(&dv_job_ids, 1) + 1;
 	j->op = op;
 	j->threshold = -1;
+	j->record_ms = -1;
 	j->gen = dv_gen_ref(gen);
 	dv_buf_init(&j->reply);
 	clock_gettime(CLOCK_MONOTONIC, &j->t_start);

@@ -63,6 +63,7 @@ struct dv_job {
 	double stage_ms[DV_STAGE_COUNT];
 	bool stage_ran[DV_STAGE_COUNT];
 	double queue_ms;
+	double record_ms;       /* recognize: persons, events, hooks and commit in PostgreSQL; -1 when not run */
 	double run_ms;
 	float *embeddings;      /* keep_embeddings: n_embeddings x embedding_dim (NULL, dim 0 without embed) */
 	int n_embeddings, embedding_dim; /* n_embeddings: the number of faces */

@@ -77,6 +77,10 @@ void dv_metrics_render(const struct dv_metrics *m, const struct dv_gauges *g, st
 	dv_buf_puts(o, "# HELP dv_queue_wait_seconds Time jobs waited for a worker.\n"
 	               "# TYPE dv_queue_wait_seconds histogram\n");
 	dv_hist_render(o, "dv_queue_wait_seconds", "", &m->queue_wait);
+	dv_buf_puts(o, "# HELP dv_record_duration_seconds Time a recognition spent recording: persons, events, Lua hooks "
+	               "and commit in PostgreSQL.\n"
+	               "# TYPE dv_record_duration_seconds histogram\n");
+	dv_hist_render(o, "dv_record_duration_seconds", "", &m->record);
 	dv_buf_puts(o, "# HELP dv_job_duration_seconds Time from request to reply for pipeline jobs.\n"
 	               "# TYPE dv_job_duration_seconds histogram\n");
 	dv_hist_render(o, "dv_job_duration_seconds", "", &m->request);

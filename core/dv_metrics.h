@@ -29,6 +29,7 @@ struct dv_metrics {
 	uint64_t requests[DV_ROUTE_COUNT][600];
 	struct dv_hist stage[DV_STAGE_COUNT];
 	struct dv_hist queue_wait;
+	struct dv_hist record;
 	struct dv_hist request;
 	uint64_t rejected_overload;
 	uint64_t reloads_ok, reloads_failed;

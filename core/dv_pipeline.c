@@ -405,6 +405,10 @@ static void dv_reply(struct dv_work *w)
 			dv_json_key(&j, dv_stage_name(s));
 			dv_json_num(&j, job->stage_ms[s]);
 		}
+	if (job->record_ms >= 0) {
+		dv_json_key(&j, "record");
+		dv_json_num(&j, job->record_ms);
+	}
 	dv_json_obj_close(&j);
 	dv_json_obj_close(&j);
 	if (job->reply.failed)
@@ -488,8 +492,12 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 		}
 	}
 	/* the service's lookups (persons, events) see the kept faces */
-	if (!job->err && w.have[DV_STAGE_MATCH] && w.ctx->hooks && w.ctx->hooks->resolve)
+	if (!job->err && w.have[DV_STAGE_MATCH] && w.ctx->hooks && w.ctx->hooks->resolve) {
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		w.ctx->hooks->resolve(w.ctx->hooks_arg, job, w.matches, w.n_matches, w.n_faces, w.top_k, w.threshold);
+		job->record_ms = dv_ms_since(&t0);
+	}
 	if (!job->err)
 		dv_reply(&w);
 	dv_img_fini(&w.img);

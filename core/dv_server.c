@@ -138,6 +138,8 @@ static void dv_server_done(evutil_socket_t fd, short what, void *arg)
 			if (j->stage_ran[st])
 				dv_hist_observe(&s->metrics.stage[st], j->stage_ms[st] / 1e3);
 		dv_hist_observe(&s->metrics.queue_wait, j->queue_ms / 1e3);
+		if (j->record_ms >= 0)
+			dv_hist_observe(&s->metrics.record, j->record_ms / 1e3);
 		dv_hist_observe(&s->metrics.request, dv_ms_since(&j->t_start) / 1e3);
 		if (j->origin == DV_ORIGIN_HTTP)
 			dv_http_complete(s, j);

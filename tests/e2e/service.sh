@@ -70,6 +70,9 @@ http POST "/v1/recognize?location=lobby&camera=cam-1" --data-binary @"$T/alice1.
 is "$CODE" 200 "recognize an unknown face"
 has "$BODY" '"match":null,"unknown":true' "unknown"
 has "$BODY" '"events_recorded":1' "and an event is recorded"
+has "$BODY" '"record":' "the reply's timings say how long recording took"
+curl -s "$URL/metrics" >"$T/metrics.txt"
+if grep -q '^dv_record_duration_seconds_count{} [1-9]' "$T/metrics.txt"; then ok 0 "and /metrics counts it"; else ok 1 "and /metrics counts it"; fi
 http POST "/v1/persons/$ALICE/faces?location=desk" --data-binary @"$T/alice1.ppm"
 is "$CODE" 201 "enrol Alice: 201"
 FACE=$(printf '%s' "$BODY" | sed -n 's/.*"face_id":\([0-9]*\).*/\1/p')
