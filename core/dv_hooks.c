@@ -187,6 +187,7 @@ struct dv_hooks {
 	long long ticks;     /* count-hook calls (1000 instructions each) */
 	const char *tripped; /* why the call is being stopped */
 	const struct dv_hook_req *rq;
+	bool savepoint;             /* the running hook has taken its savepoint */
 	const struct dv_hook_event *ev;
 	const char *ns;
 	int reply_ref;
@@ -403,6 +404,23 @@ static const char *dv_arg_key(lua_State *L, int i)
 	return k;
 }
 
+/* The store for a hook's statement, after the hook's savepoint: taken
+ * before its first statement only (a hook that never touches the database
+ * costs no round trip) and never released (COMMIT releases it; a failing
+ * hook rolls back to the latest savepoint of that name, its own). NULL when
+ * there is no database or the savepoint fails. */
+static struct dv_store *dv_hook_store(struct dv_hooks *h)
+{
+	if (!h->rq->store)
+		return NULL;
+	if (!h->savepoint) {
+		if (dv_store_exec_sql(h->rq->store, "SAVEPOINT dv_hook") != 0)
+			return NULL;
+		h->savepoint = true;
+	}
+	return h->rq->store;
+}
+
 static int dv_l_fail(lua_State *L, struct dv_hooks *h, int rc)
 {
 	if (!h->rq->store)
@@ -430,7 +448,7 @@ static int dv_l_get(lua_State *L)
 	uint64_t p = dv_arg_person(L, 1);
 	const char *k = dv_arg_key(L, 2), *ns = dv_arg_ns(L, 3, h);
 	dv_buf_reset(&h->scratch);
-	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_state_get(h->rq->store, h->rq->tenant, p, ns, k, &h->scratch);
+	int rc = !dv_hook_store(h) ? DV_EDBUNAVAIL : dv_store_state_get(h->rq->store, h->rq->tenant, p, ns, k, &h->scratch);
 	return dv_l_json_result(L, h, rc, true);
 }
 
@@ -445,7 +463,7 @@ static int dv_l_set(lua_State *L)
 	const char *why = NULL;
 	if (dv_to_json(L, 3, b, 0, &why) != 0 || b->len > 64 * 1024)
 		return luaL_error(L, "dv.set: %s", why ? why : "the value is over 64 KiB of JSON");
-	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_state_set(h->rq->store, h->rq->tenant, p, ns, k, b->data);
+	int rc = !dv_hook_store(h) ? DV_EDBUNAVAIL : dv_store_state_set(h->rq->store, h->rq->tenant, p, ns, k, b->data);
 	return rc ? dv_l_fail(L, h, rc) : 0;
 }
 
@@ -457,7 +475,7 @@ static int dv_l_incr(lua_State *L)
 	double d = luaL_optnumber(L, 3, 1);
 	const char *ns = dv_arg_ns(L, 4, h);
 	double v = 0;
-	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_state_incr(h->rq->store, h->rq->tenant, p, ns, k, d, &v);
+	int rc = !dv_hook_store(h) ? DV_EDBUNAVAIL : dv_store_state_incr(h->rq->store, h->rq->tenant, p, ns, k, d, &v);
 	if (rc)
 		return dv_l_fail(L, h, rc);
 	lua_pushnumber(L, v);
@@ -487,7 +505,7 @@ static int dv_l_visits(lua_State *L)
 	double since = 0;
 	const char *kind = dv_arg_since_kind(L, 2, &since, "recognized");
 	long long n = 0;
-	int rc = !h->rq->store ? DV_EDBUNAVAIL : dv_store_event_count(h->rq->store, h->rq->tenant, p, kind, since, &n);
+	int rc = !dv_hook_store(h) ? DV_EDBUNAVAIL : dv_store_event_count(h->rq->store, h->rq->tenant, p, kind, since, &n);
 	if (rc)
 		return dv_l_fail(L, h, rc);
 	lua_pushnumber(L, (lua_Number)n);
@@ -509,7 +527,7 @@ static int dv_l_events(lua_State *L)
 	if (!(limit >= 1 && limit <= 1000))
 		luaL_argerror(L, 2, "limit from 1 to 1000");
 	dv_buf_reset(&h->scratch);
-	int rc = !h->rq->store ? DV_EDBUNAVAIL
+	int rc = !dv_hook_store(h) ? DV_EDBUNAVAIL
 	                       : dv_store_person_events(h->rq->store, h->rq->tenant, p, kind, since, (int)limit, &h->scratch);
 	return dv_l_json_result(L, h, rc, false);
 }
@@ -844,12 +862,8 @@ int dv_hooks_fire(struct dv_hooks *h, const struct dv_hook_req *rq, const struct
 		}
 		lua_remove(L, -2);
 		ran++;
-		/* the hook's writes: all of them or none */
-		if (rq->store && dv_store_exec_sql(rq->store, "SAVEPOINT dv_hook") != 0) {
-			lua_pop(L, 1);
-			dv_err_entry(errs, f->name, ev->kind, "database unavailable");
-			continue;
-		}
+		/* the hook's writes: all of them or none (dv_hook_store) */
+		h->savepoint = false;
 		lua_newtable(L);
 		h->reply_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 		dv_push_event(L, rq, ev);
@@ -900,12 +914,10 @@ int dv_hooks_fire(struct dv_hooks *h, const struct dv_hook_req *rq, const struct
 			dv_warn("hook failed hook=%s event=%s reason=\"%.300s\"", f->name, ev->kind, msg ? msg : "error");
 			if (!why)
 				lua_pop(L, 1);
-			if (rq->store)
+			if (rq->store && h->savepoint)
 				dv_store_exec_sql(rq->store, "ROLLBACK TO SAVEPOINT dv_hook");
 			lua_gc(L, LUA_GCCOLLECT, 0);
 		} else {
-			if (rq->store)
-				dv_store_exec_sql(rq->store, "RELEASE SAVEPOINT dv_hook");
 			if (one.len > 2) {
 				if (members++)
 					dv_buf_puts(out, ",");

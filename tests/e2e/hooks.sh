@@ -16,6 +16,8 @@ printf 'function on_recognized(ev) while true do end end\n' >"$T/h/loop.lua"
 printf 'function on_recognized(ev) local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1048576) .. i end end\n' >"$T/h/alloc.lua"
 printf 'function on_recognized(ev) os.execute("touch %s/pwned") end\n' "$T" >"$T/h/shell.lua"
 printf 'function on_recognized(ev) return ev.nothing.here end\n' >"$T/h/broken.lua"
+printf 'function on_recognized(ev) dv.set(ev.person.id, "kept", 1) end\n' >"$T/h/writes.lua"
+printf 'function on_recognized(ev) dv.set(ev.person.id, "undone", 1) error("after a write") end\n' >"$T/h/writes_fails.lua"
 cat >"$T/h/counts.lua" <<'EOF2'
 function on_recognized(ev)
   local id = ev.person.id
@@ -34,6 +36,7 @@ hooks:
     evil_alloc: [h/alloc.lua, h/frontdesk.lua]
     evil_shell: [h/shell.lua, h/frontdesk.lua]
     evil_error: [h/broken.lua, h/frontdesk.lua]
+    partial: [h/writes.lua, h/writes_fails.lua, h/frontdesk.lua]
   time_ms: 200
   memory: 32MiB
   watch: true
@@ -120,6 +123,16 @@ for evil in loop alloc shell error; do
 	check "$evil: answered in $ms ms (budget 200 ms + 100 ms)" test "$ms" -le 300
 done
 check "os.execute ran nothing" test ! -e "$T/pwned"
+
+# a failing hook's writes are undone, the others' (before and after it) and the event kept
+KEY=$(new_tenant partial "$T/c.yaml")
+enrol 9 "Partial" >/dev/null
+http POST /v1/recognize --data-binary @"$(photo 9 40)"
+has "$BODY" '"greeting":"Welcome, Partial!"' "partial: the hook after the failing one ran"
+is "$(psql_db -c "SELECT string_agg(namespace || '.' || key, ',' ORDER BY namespace) FROM dv_hook_state s JOIN dv_tenants t ON t.id = s.tenant_id WHERE t.name = 'partial'")" \
+	"frontdesk.last_seen,writes.kept" "partial: the writes of the hooks before and after the failing one are kept, its own undone"
+is "$(psql_db -c "SELECT count(*) FROM dv_events e JOIN dv_tenants t ON t.id = e.tenant_id WHERE t.name = 'partial' AND e.kind = 'recognized'")" \
+	1 "partial: the recognition's event is recorded"
 KEY=$KEY_MAIN
 http POST /v1/recognize --data-binary @"$(photo 1 40)"
 check "the workers serve the next requests normally" sh -c "printf '%s' '$BODY' | grep -Eq '\"visit\":5[,}]'"
