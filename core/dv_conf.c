@@ -221,7 +221,7 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"listen", KT_MAP, 0, 0, 0, NULL, "listeners"},
 	{"listen.http", KT_ADDR, OFF(listen_http), 0, 0, "127.0.0.1:8080", "HTTP listener, host:port; \"\" disables it; port 0 picks a free port"},
 	{"listen.tcp", KT_ADDR, OFF(listen_tcp), 0, 0, "127.0.0.1:7070", "raw TCP listener, host:port; \"\" disables it"},
-	{"workers", KT_INT, OFF(workers), 1, 256, "2", "worker threads; each owns its plugin instances"},
+	{"workers", KT_INT, OFF(workers), 0, 256, "0", "worker threads, each owning its plugin instances and a core; 0 = one per CPU this process may use"},
 	{"database", KT_STR, OFF(database), 0, 0, "", "libpq connection string or URI; \"\" runs without a database (never ready)"},
 	{"migrate_on_start", KT_BOOL, OFF(migrate_on_start), 0, 0, "true", "apply pending SQL migrations when the database is reached"},
 	{"plugin_dir", KT_STR, OFF(plugin_dir), 0, 0, DV_PLUGIN_DIR, "where plugin .so files named without a '/' are found"},

@@ -45,8 +45,8 @@ int main(void)
 	dump(&e);
 	dv_conf_free(c);
 
-	c = parse("workers: 0\nlimits: {body_bytes: 512KiB, faces: 5000}\n", &e);
-	ok(has(&e, "t.yaml:1:10: workers: expected a value between 1 and 256, got 0"), "lower bound");
+	c = parse("workers: -1\nlimits: {body_bytes: 512KiB, faces: 5000}\n", &e);
+	ok(has(&e, "t.yaml:1:10: workers: expected a value between 0 and 256, got -1"), "lower bound");
 	ok(has(&e, "limits.faces: expected a value between 1 and 1000, got 5000"), "upper bound");
 	is_int(c->limits.body_bytes, 512 * 1024, "byte sizes with units");
 	dv_conf_free(c);
