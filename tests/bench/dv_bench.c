@@ -193,6 +193,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: dv_bench PLUGIN_DIR MODEL_DIR PHOTO [RUNS]\n");
 		return 2;
 	}
+	/* one core, as a worker runs: oneDNN's OpenMP and OpenBLAS each one
+	 * thread (set before the plugins bring them in, as dejaviewd does) */
+	setenv("OMP_NUM_THREADS", "1", 1);
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
 	g_plugin_dir = argv[1];
 	g_model_dir = argv[2];
 	int runs = argc > 4 ? atoi(argv[4]) : 50;
