@@ -408,14 +408,14 @@ static const char *dv_arg_key(lua_State *L, int i)
  * before its first statement only (a hook that never touches the database
  * costs no round trip) and never released (COMMIT releases it; a failing
  * hook rolls back to the latest savepoint of that name, its own). NULL when
- * there is no database or the savepoint fails. */
+ * there is no database. */
 static struct dv_store *dv_hook_store(struct dv_hooks *h)
 {
 	if (!h->rq->store)
 		return NULL;
 	if (!h->savepoint) {
-		if (dv_store_exec_sql(h->rq->store, "SAVEPOINT dv_hook") != 0)
-			return NULL;
+		/* sent with the statement that follows, in the same round trip */
+		dv_store_defer(h->rq->store, "SAVEPOINT dv_hook");
 		h->savepoint = true;
 	}
 	return h->rq->store;

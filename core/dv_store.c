@@ -46,6 +46,43 @@ static int dv_store_connect(struct dv_store *st)
 	return 0;
 }
 
+void dv_store_defer(struct dv_store *st, const char *sql) { st->pending = sql; }
+
+/* pre, then sql, in one round trip: the first failing result, else sql's. */
+static PGresult *dv_store_pipeline(PGconn *c, const char *pre, const char *sql, int n, const char *const *vals,
+    const int *lens, const int *fmts)
+{
+	if (!PQenterPipelineMode(c))
+		return NULL;
+	PGresult *out = NULL;
+	if (PQsendQueryParams(c, pre, 0, NULL, NULL, NULL, NULL, 0) && PQsendQueryParams(c, sql, n, NULL, vals, lens, fmts, 0) &&
+	    PQpipelineSync(c)) {
+		/* each statement's result then a NULL; finally the sync */
+		for (int k = 0; k < 2; k++) {
+			PGresult *r = PQgetResult(c);
+			ExecStatusType s = PQresultStatus(r);
+			if (!out && (k == 1 || (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)))
+				out = r; /* pre's failure, or sql's result */
+			else
+				PQclear(r);
+			while ((r = PQgetResult(c)) != NULL) /* up to the NULL ending this statement */
+				PQclear(r);
+		}
+		PGresult *r;
+		while ((r = PQgetResult(c)) != NULL) {
+			ExecStatusType s = PQresultStatus(r);
+			PQclear(r);
+			if (s == PGRES_PIPELINE_SYNC)
+				break;
+		}
+	}
+	if (!PQexitPipelineMode(c) && out && PQresultStatus(out) != PGRES_FATAL_ERROR) {
+		PQclear(out);
+		out = NULL;
+	}
+	return out;
+}
+
 PGresult *dv_store_q(struct dv_store *st, int *rc, const char *sql, int n, const char *const *vals, const int *bin)
 {
 	*rc = 0;
@@ -61,8 +98,16 @@ PGresult *dv_store_q(struct dv_store *st, int *rc, const char *sql, int n, const
 				lens[i] = bin[i];
 				fmts[i] = 1;
 			}
-		PGresult *r = PQexecParams(st->c, sql, n, NULL, vals, lens, fmts, 0);
+		const char *pre = st->pending;
+		PGresult *r = pre ? dv_store_pipeline(st->c, pre, sql, n, vals, lens, fmts)
+		                  : PQexecParams(st->c, sql, n, NULL, vals, lens, fmts, 0);
 		ExecStatusType s = PQresultStatus(r);
+		if (pre && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || PQstatus(st->c) == CONNECTION_OK)) {
+			/* sent: a BEGIN opened the transaction (even when sql failed in it) */
+			st->pending = NULL;
+			if (!strncmp(pre, "BEGIN", 5) && PQtransactionStatus(st->c) != PQTRANS_IDLE)
+				st->in_tx = true;
+		}
 		if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 			return r;
 		/* copied: the field lives in r, cleared below */
@@ -115,15 +160,24 @@ static int dv_store_exec(struct dv_store *st, const char *sql, int n, const char
 	return rc;
 }
 
+/* BEGIN goes with the transaction's first statement (dv_store_defer); the
+ * database is checked now so an outage is reported here as before. */
 int dv_store_begin(struct dv_store *st)
 {
-	int rc = dv_store_exec(st, "BEGIN", 0, NULL);
-	st->in_tx = rc == 0;
-	return rc;
+	int rc = dv_store_connect(st);
+	if (rc)
+		return rc;
+	st->pending = "BEGIN";
+	return 0;
 }
 
 int dv_store_commit(struct dv_store *st)
 {
+	if (st->pending && !strcmp(st->pending, "BEGIN") && !st->in_tx) {
+		st->pending = NULL; /* nothing was written */
+		return 0;
+	}
+	st->pending = NULL;
 	int rc = dv_store_exec(st, "COMMIT", 0, NULL);
 	st->in_tx = false;
 	return rc;
@@ -131,6 +185,7 @@ int dv_store_commit(struct dv_store *st)
 
 void dv_store_rollback(struct dv_store *st)
 {
+	st->pending = NULL;
 	st->in_tx = false;
 	if (st->c && PQstatus(st->c) == CONNECTION_OK) {
 		PGresult *r = PQexec(st->c, "ROLLBACK");

@@ -14,11 +14,17 @@
 struct dv_store {
 	char *conninfo;
 	PGconn *c;
-	bool in_tx;         /* between BEGIN and COMMIT/ROLLBACK */
+	bool in_tx;         /* between BEGIN and COMMIT/ROLLBACK, on the server */
+	/* a statement without parameters ("BEGIN", "SAVEPOINT x") to send with the
+	 * next one, in one round trip (libpq's pipeline mode); NULL when none */
+	const char *pending;
 	char err[256];      /* the last failure, for logs and error bodies */
 };
 
 void dv_store_init(struct dv_store *st, const char *conninfo);
+/* Send sql (no parameters) together with the next statement, saving a round
+ * trip; its failure is that statement's. dv_store_begin defers BEGIN so. */
+void dv_store_defer(struct dv_store *st, const char *sql);
 void dv_store_fini(struct dv_store *st);
 
 /* Run one statement with text parameters (NULL = SQL NULL); bin[i] > 0 marks
