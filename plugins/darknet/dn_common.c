@@ -147,7 +147,7 @@ int dn_conv_kernels(const struct dv_host *h, network *net, const char *conv)
 		h->error(h, "conv: %s, but this build has no oneDNN (apt-get install libdnnl-dev, then reconfigure)", conv);
 	else
 		h->log(h, DV_LOG_INFO, "oneDNN runs layers=%d of %d (the rest on Darknet) own_kernel_layers=%d%s input=%dx%d", n,
-		    net->n, mine, mine ? " (3x3 conv + 2x2 max pool fused, AVX-512)" : "", net->w, net->h);
+		    net->n, mine, mine ? " (convolution + max pool pairs fused, AVX-512)" : "", net->w, net->h);
 	return n;
 }
 

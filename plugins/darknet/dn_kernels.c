@@ -12,7 +12,15 @@
  * for the next layer. Leaky and relu commute with max (they are monotonic),
  * so the activation is applied once, after the pool. Sums are in (ci, ky,
  * kx) order, one fused multiply-add each. AVX-512 only; elsewhere oneDNN's
- * two primitives run. */
+ * two primitives run.
+ *
+ * dn_c1p: the same idea one step further: a 1x1 convolution (cin -> cout,
+ * multiples of 16 and 32) followed by a 2x2/2 max pool, channels last in and
+ * out (the layout oneDNN picks for the detector's layers). Each pooled
+ * pixel's four convolution outputs are computed in registers, up to 64
+ * output channels at a time, and only the pooled one is written; a pool
+ * window running past the right or bottom edge takes the edge pixel again,
+ * as Darknet's pool skips what lies outside. */
 #include "dn_kernels.h"
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +65,56 @@ struct dn_c0p *dn_c0p_make(const float *weights, const float *bias, int h, int w
 
 void dn_c0p_free(struct dn_c0p *k) { free(k); }
 
+struct dn_c1p {
+	int batch, h, w, cin, cout, ph, pw, act;
+	float *wt;   /* [ci][o] */
+	float *bias; /* [o] */
+};
+
+struct dn_c1p *dn_c1p_make(const float *weights, const float *bias, int batch, int h, int w, int cin, int cout, int act)
+{
+#ifdef DN_HAVE_X86
+	__builtin_cpu_init();
+	if (!__builtin_cpu_supports("avx512f") || cin < 1 || cout < 32 || cout % 32 || h < 1 || w < 1)
+		return NULL;
+	struct dn_c1p *k = calloc(1, sizeof *k);
+	if (!k)
+		return NULL;
+	k->wt = malloc(sizeof *k->wt * (size_t)cin * cout);
+	k->bias = malloc(sizeof *k->bias * (size_t)cout);
+	if (!k->wt || !k->bias) {
+		dn_c1p_free(k);
+		return NULL;
+	}
+	k->batch = batch;
+	k->h = h;
+	k->w = w;
+	k->cin = cin;
+	k->cout = cout;
+	k->ph = (h + 1) / 2;
+	k->pw = (w + 1) / 2;
+	k->act = act;
+	/* Darknet's weights: [o][ci] */
+	for (int o = 0; o < cout; o++)
+		for (int c = 0; c < cin; c++)
+			k->wt[(size_t)c * cout + o] = weights[(size_t)o * cin + c];
+	memcpy(k->bias, bias, sizeof *k->bias * (size_t)cout);
+	return k;
+#else
+	(void)weights, (void)bias, (void)batch, (void)h, (void)w, (void)cin, (void)cout, (void)act;
+	return NULL;
+#endif
+}
+
+void dn_c1p_free(struct dn_c1p *k)
+{
+	if (!k)
+		return;
+	free(k->wt);
+	free(k->bias);
+	free(k);
+}
+
 #ifdef DN_HAVE_X86
 __attribute__((target("avx512f"))) static inline __m512 dn_c0p_act(const struct dn_c0p *k, __m512 m)
 {
@@ -100,6 +158,62 @@ __attribute__((target("avx512f"))) static inline __m512 dn_c0p_act(const struct 
 DN_C0P_BLOCK(4)
 DN_C0P_BLOCK(1)
 
+/* NV x 16 output channels from oc of the pooled pixel whose four inputs are
+ * p[0..3] (channels last) */
+#define DN_C1P_CHUNK(NV)                                                                                            \
+	__attribute__((target("avx512f"))) static void dn_c1p_chunk##NV(const struct dn_c1p *k, const float *const *p, \
+	    int oc, float *out)                                                                                         \
+	{                                                                                                           \
+		__m512 acc[4][NV];                                                                                  \
+		_Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) {                                              \
+			__m512 b = _mm512_loadu_ps(k->bias + oc + 16 * j);                                          \
+			acc[0][j] = acc[1][j] = acc[2][j] = acc[3][j] = b;                                          \
+		}                                                                                                   \
+		for (int ci = 0; ci < k->cin; ci++) {                                                               \
+			__m512 wv[NV];                                                                              \
+			_Pragma("GCC unroll 4") for (int j = 0; j < NV; j++)                                        \
+				wv[j] = _mm512_loadu_ps(k->wt + (size_t)ci * k->cout + oc + 16 * j);                \
+			_Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) {                                       \
+				const __m512 s = _mm512_set1_ps(p[q][ci]);                                          \
+				_Pragma("GCC unroll 4") for (int j = 0; j < NV; j++)                                \
+					acc[q][j] = _mm512_fmadd_ps(s, wv[j], acc[q][j]);                           \
+			}                                                                                           \
+		}                                                                                                   \
+		_Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) {                                              \
+			__m512 m = _mm512_max_ps(_mm512_max_ps(acc[0][j], acc[1][j]), _mm512_max_ps(acc[2][j], acc[3][j])); \
+			if (k->act == 1)                                                                            \
+				m = _mm512_max_ps(m, _mm512_setzero_ps());                                          \
+			else if (k->act == 2)                                                                       \
+				m = _mm512_max_ps(m, _mm512_mul_ps(m, _mm512_set1_ps(0.1f)));                       \
+			_mm512_storeu_ps(out + oc + 16 * j, m);                                                     \
+		}                                                                                                   \
+	}
+DN_C1P_CHUNK(4)
+DN_C1P_CHUNK(2)
+
+void dn_c1p_run(const struct dn_c1p *k, const float *in, float *out)
+{
+	const size_t rowc = (size_t)k->w * k->cin;
+	for (int b = 0; b < k->batch; b++) {
+		const float *img = in + (size_t)b * k->h * rowc;
+		float *o = out + (size_t)b * k->ph * k->pw * k->cout;
+		for (int py = 0; py < k->ph; py++) {
+			int y0 = 2 * py, y1 = y0 + 1 < k->h ? y0 + 1 : y0;
+			for (int px = 0; px < k->pw; px++) {
+				int x0 = 2 * px, x1 = x0 + 1 < k->w ? x0 + 1 : x0;
+				const float *p[4] = {img + y0 * rowc + (size_t)x0 * k->cin, img + y0 * rowc + (size_t)x1 * k->cin,
+				    img + y1 * rowc + (size_t)x0 * k->cin, img + y1 * rowc + (size_t)x1 * k->cin};
+				float *dst = o + ((size_t)py * k->pw + px) * k->cout;
+				int oc = 0;
+				for (; oc + 64 <= k->cout; oc += 64)
+					dn_c1p_chunk4(k, p, oc, dst);
+				for (; oc < k->cout; oc += 32)
+					dn_c1p_chunk2(k, p, oc, dst);
+			}
+		}
+	}
+}
+
 void dn_c0p_run(const struct dn_c0p *k, const float *in, float *out)
 {
 	for (int py = 0; py < k->ph; py++) {
@@ -112,6 +226,11 @@ void dn_c0p_run(const struct dn_c0p *k, const float *in, float *out)
 }
 #else
 void dn_c0p_run(const struct dn_c0p *k, const float *in, float *out)
+{
+	(void)k, (void)in, (void)out;
+}
+
+void dn_c1p_run(const struct dn_c1p *k, const float *in, float *out)
 {
 	(void)k, (void)in, (void)out;
 }

@@ -13,4 +13,13 @@ struct dn_c0p *dn_c0p_make(const float *weights, const float *bias, int h, int w
  * which for 16 channels is also oneDNN's nChw16c) */
 void dn_c0p_run(const struct dn_c0p *k, const float *in, float *out);
 void dn_c0p_free(struct dn_c0p *k);
+
+/* 1x1 convolution cin -> cout (cout a multiple of 32; bias, activation as
+ * above) followed by a 2x2/2 max pool (Darknet's, the window clipped at the
+ * right and bottom edges), batch images, channels last in (h x w x cin) and
+ * out (ceil(h/2) x ceil(w/2) x cout). NULL without AVX-512 or on other shapes. */
+struct dn_c1p;
+struct dn_c1p *dn_c1p_make(const float *weights, const float *bias, int batch, int h, int w, int cin, int cout, int act);
+void dn_c1p_run(const struct dn_c1p *k, const float *in, float *out);
+void dn_c1p_free(struct dn_c1p *k);
 #endif

@@ -31,6 +31,8 @@ struct dn_step {
 	int nargs;
 	dnnl_exec_arg_t args[4];
 	struct dn_c0p *c0p; /* on the network's input, into out */
+	struct dn_c1p *c1p; /* on in, into out */
+	const float *in;
 	float *out;
 };
 
@@ -65,6 +67,7 @@ static void dn_net_free(struct dn_net *d)
 		if (d->steps[i].p)
 			dnnl_primitive_destroy(d->steps[i].p);
 		dn_c0p_free(d->steps[i].c0p);
+		dn_c1p_free(d->steps[i].c1p);
 	}
 	for (int i = 0; i < d->nown; i++)
 		dnnl_memory_destroy(d->own[i]);
@@ -97,8 +100,10 @@ static void dn_exec(struct dn_net *d, float *in, float *out)
 		const struct dn_step *st = &d->steps[i];
 		if (st->p)
 			dnnl_primitive_execute(st->p, d->st, st->nargs, st->args);
-		else
+		else if (st->c0p)
 			dn_c0p_run(st->c0p, in, st->out);
+		else
+			dn_c1p_run(st->c1p, st->in, st->out);
 	}
 	dnnl_stream_wait(d->st);
 }
@@ -474,6 +479,42 @@ static int dn_try_c0p(struct dn_net *d, const network *net, const char *read_els
 	return 2;
 }
 
+/* Layers i and i+1 as one kernel of ours (dn_c1p): a 1x1 convolution whose
+ * input is channels last (nhwc) and whose output nothing else reads, then a
+ * 2x2/2 max pool. 2 when done, 0 when they do not fit, -1 on failure. */
+static int dn_try_c1p(struct dn_net *d, const network *net, int i, const char *read_elsewhere)
+{
+	const layer *c = &net->layers[i], *p = &net->layers[i + 1];
+	if (i < 1 || !d->mem[i - 1] || read_elsewhere[i] || c->type != CONVOLUTIONAL || p->type != MAXPOOL || c->size != 1 ||
+	    c->stride != 1 || c->pad != 0 || c->groups > 1 || c->batch_normalize || !dn_act_ok(c->activation) ||
+	    c->n % 32 || p->size != 2 || p->stride != 2 || p->pad / 2 != 0 || p->out_c != c->n ||
+	    p->out_h != (c->out_h + 1) / 2 || p->out_w != (c->out_w + 1) / 2)
+		return 0;
+	dnnl_dims_t sd = {d->B, c->c, c->h, c->w}, dd = {d->B, c->n, p->out_h, p->out_w};
+	dnnl_memory_desc_t nhwc;
+	dnnl_memory_desc_init_by_tag(&nhwc, 4, sd, dnnl_f32, dnnl_nhwc);
+	if (!dnnl_memory_desc_equal(&nhwc, &d->md[i - 1]))
+		return 0;
+	struct dn_c1p *k = dn_c1p_make(c->weights, c->biases, d->B, c->h, c->w, c->c, c->n,
+	    c->activation == LEAKY ? 2 : c->activation == RELU);
+	if (!k)
+		return 0;
+	dnnl_memory_desc_init_by_tag(&d->md[i + 1], 4, dd, dnnl_f32, dnnl_nhwc);
+	d->mem[i + 1] = dn_alloc(d, &d->md[i + 1]);
+	struct dn_step *st = d->mem[i + 1] ? dn_new_step(d) : NULL;
+	void *in = NULL, *out = NULL;
+	if (!st || dnnl_memory_get_data_handle(d->mem[i - 1], &in) != dnnl_success ||
+	    dnnl_memory_get_data_handle(d->mem[i + 1], &out) != dnnl_success) {
+		dn_c1p_free(k);
+		return -1;
+	}
+	st->c1p = k;
+	st->in = in;
+	st->out = out;
+	d->mine += 2;
+	return 2;
+}
+
 /* Whether oneDNN runs this layer as Darknet would. */
 static int dn_supported(const network *net, int i)
 {
@@ -512,6 +553,7 @@ static int dn_supported(const network *net, int i)
  * `share` where the layouts agree; our kernels where they fit when own. */
 static struct dn_net *dn_build(const network *net, int end, int B, int own, const struct dn_net *share)
 {
+	char *read_elsewhere = NULL; /* layers whose output a route, a shortcut or the caller reads */
 	struct dn_net *d = calloc(1, sizeof *d);
 	if (!d)
 		return NULL;
@@ -540,8 +582,8 @@ static struct dn_net *dn_build(const network *net, int end, int B, int own, cons
 	    dnnl_memory_create(&d->out, &omd, d->eng, DNNL_MEMORY_NONE) != dnnl_success)
 		goto fail;
 	int first = 0;
-	if (own && B == 1) {
-		char *read_elsewhere = calloc((size_t)net->n, 1);
+	if (own) {
+		read_elsewhere = calloc((size_t)net->n, 1);
 		if (!read_elsewhere)
 			goto fail;
 		for (int j = 0; j < net->n; j++) {
@@ -553,14 +595,22 @@ static struct dn_net *dn_build(const network *net, int end, int B, int own, cons
 			if (l->type == SHORTCUT && l->index >= 0 && l->index < net->n)
 				read_elsewhere[l->index] = 1;
 		}
-		read_elsewhere[net->n - 1] = 1;
-		first = end >= 2 ? dn_try_c0p(d, net, read_elsewhere) : 0;
-		free(read_elsewhere);
+		read_elsewhere[end - 1] = 1;
+		first = end >= 2 && B == 1 ? dn_try_c0p(d, net, read_elsewhere) : 0;
 		if (first < 0)
 			goto fail;
 	}
 	for (int i = first; i < end; i++) {
 		const layer *l = &net->layers[i];
+		if (read_elsewhere && i + 1 < end) {
+			int r = dn_try_c1p(d, net, i, read_elsewhere);
+			if (r < 0)
+				goto fail;
+			if (r == 2) {
+				i++;
+				continue;
+			}
+		}
 		dnnl_memory_t src = i ? d->mem[i - 1] : d->in;
 		const dnnl_memory_desc_t *smd = i ? &d->md[i - 1] : &imd;
 		int r = -1;
@@ -576,6 +626,8 @@ static struct dn_net *dn_build(const network *net, int end, int B, int own, cons
 		if (r)
 			goto fail;
 	}
+	free(read_elsewhere);
+	read_elsewhere = NULL;
 	/* the last output, into Darknet's buffer */
 	{
 		dnnl_primitive_desc_t pd;
@@ -587,6 +639,7 @@ static struct dn_net *dn_build(const network *net, int end, int B, int own, cons
 	}
 	return d;
 fail:
+	free(read_elsewhere);
 	dn_net_free(d);
 	return NULL;
 }
