@@ -55,6 +55,12 @@ struct dn_net {
 	dnnl_memory_t *wmem, *bmem; /* per layer: its weights and bias in oneDNN's layout */
 	dnnl_memory_desc_t *wmd;
 	const struct dn_net *share; /* the batch-1 net whose weights this one reuses */
+	/* layer outputs share buffers: a buffer is reused once the last layer
+	 * reading its content has run (last[]), which keeps the working set, and
+	 * so the caches, small */
+	int *last;
+	struct dn_buf { void *p; size_t size; int owner; } *bufs;
+	int nbufs;
 	struct dn_net *batched[DN_BATCH_MAX + 1]; /* on the batch-1 net: built when first used */
 };
 #define DN_NET_MAGIC 0x444e4e54u
@@ -88,6 +94,10 @@ static void dn_net_free(struct dn_net *d)
 	free(d->wmem);
 	free(d->bmem);
 	free(d->wmd);
+	for (int b = 0; b < d->nbufs; b++)
+		free(d->bufs[b].p);
+	free(d->bufs);
+	free(d->last);
 	free(d);
 }
 
@@ -142,6 +152,69 @@ static dnnl_memory_t dn_mem(struct dn_net *d, const dnnl_memory_desc_t *md, void
 static dnnl_memory_t dn_alloc(struct dn_net *d, const dnnl_memory_desc_t *md)
 {
 	return dn_mem(d, md, DNNL_MEMORY_ALLOCATE);
+}
+
+/* Layer i's output, written at step `step` (i, or the first layer of a fused
+ * pair): on the smallest free buffer that fits, else a new one. */
+static dnnl_memory_t dn_out(struct dn_net *d, int i, int step, const dnnl_memory_desc_t *md)
+{
+	size_t need = dnnl_memory_desc_get_size(md);
+	int best = -1;
+	for (int b = 0; b < d->nbufs; b++)
+		if (d->last[d->bufs[b].owner] < step && d->bufs[b].size >= need && (best < 0 || d->bufs[b].size < d->bufs[best].size))
+			best = b;
+	if (best < 0) {
+		struct dn_buf *nb = realloc(d->bufs, sizeof *nb * (size_t)(d->nbufs + 1));
+		if (!nb)
+			return NULL;
+		d->bufs = nb;
+		void *p = aligned_alloc(64, (need + 63) / 64 * 64);
+		if (!p)
+			return NULL;
+		memset(p, 0, need); /* oneDNN's blocked layouts keep their padding zero */
+		d->bufs[d->nbufs] = (struct dn_buf){p, need, i};
+		best = d->nbufs++;
+	}
+	d->bufs[best].owner = i;
+	return dn_mem(d, md, d->bufs[best].p);
+}
+
+/* last[j]: the last step that reads layer j's output (the output reorder
+ * counts as step end); a route of one layer shares its source's buffer. */
+static void dn_lifetimes(const network *net, int end, int *last)
+{
+	int *root = calloc((size_t)end, sizeof *root);
+	if (!root) { /* never reuse */
+		for (int j = 0; j < end; j++)
+			last[j] = end;
+		return;
+	}
+	for (int j = 0; j < end; j++) {
+		last[j] = -1;
+		root[j] = j;
+	}
+	for (int k = 0; k < end; k++) {
+		const layer *l = &net->layers[k];
+		int reads[4], nr = 0;
+		if (l->type == ROUTE) {
+			for (int q = 0; q < l->n && q < 3; q++)
+				reads[nr++] = l->input_layers[q];
+			if (l->n == 1)
+				root[k] = root[l->input_layers[0]];
+		} else {
+			if (k > 0)
+				reads[nr++] = k - 1;
+			if (l->type == SHORTCUT)
+				reads[nr++] = l->index;
+		}
+		for (int q = 0; q < nr; q++)
+			if (reads[q] >= 0 && reads[q] < k && last[root[reads[q]]] < k)
+				last[root[reads[q]]] = k;
+	}
+	last[root[end - 1]] = end;
+	for (int j = 0; j < end; j++)
+		last[j] = last[root[j]];
+	free(root);
 }
 
 /* A new zeroed step at the end, or NULL. */
@@ -290,7 +363,7 @@ static int dn_conv(struct dn_net *d, const layer *l, dnnl_memory_t src, const dn
 	                         *pdst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
 	                         *pwei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
 	d->md[i] = *pdst;
-	d->mem[i] = dn_alloc(d, pdst);
+	d->mem[i] = dn_out(d, i, i, pdst);
 	dnnl_memory_t in = d->mem[i] ? dn_as(d, src, smd, psrc) : NULL;
 	if (!in || dn_weights(d, i, &uwei, l->weights, pwei, &bias, l->biases)) {
 		dnnl_primitive_desc_destroy(pd);
@@ -320,7 +393,7 @@ static int dn_pool(struct dn_net *d, const layer *l, dnnl_memory_t src, const dn
 	if (dnnl_primitive_desc_create(&pd, &pdsc, NULL, d->eng, NULL) != dnnl_success)
 		return -1;
 	d->md[i] = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-	d->mem[i] = dn_alloc(d, &d->md[i]);
+	d->mem[i] = dn_out(d, i, i, &d->md[i]);
 	if (!d->mem[i]) {
 		dnnl_primitive_desc_destroy(pd);
 		return -1;
@@ -369,7 +442,7 @@ static int dn_shortcut(struct dn_net *d, const layer *l, dnnl_memory_t src, cons
 	if (s != dnnl_success)
 		return -1;
 	d->md[i] = *smd;
-	d->mem[i] = dn_alloc(d, smd);
+	d->mem[i] = dn_out(d, i, i, smd);
 	if (!d->mem[i]) {
 		dnnl_primitive_desc_destroy(pd);
 		return -1;
@@ -396,7 +469,7 @@ static int dn_route(struct dn_net *d, const layer *l, int i)
 	if (dnnl_concat_primitive_desc_create(&pd, NULL, l->n, 1, srcs, NULL, d->eng) != dnnl_success)
 		return -1;
 	d->md[i] = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-	d->mem[i] = dn_alloc(d, &d->md[i]);
+	d->mem[i] = dn_out(d, i, i, &d->md[i]);
 	if (!d->mem[i]) {
 		dnnl_primitive_desc_destroy(pd);
 		return -1;
@@ -437,7 +510,7 @@ static int dn_ip(struct dn_net *d, const layer *l, dnnl_memory_t src, const dnnl
 	                         *pdst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
 	                         *pwei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
 	d->md[i] = *pdst;
-	d->mem[i] = dn_alloc(d, pdst);
+	d->mem[i] = dn_out(d, i, i, pdst);
 	dnnl_memory_t in = d->mem[i] ? dn_as(d, src, smd, psrc) : NULL;
 	if (!in || dn_weights(d, i, &uwei, l->weights, pwei, &bias, l->biases)) {
 		dnnl_primitive_desc_destroy(pd);
@@ -466,7 +539,7 @@ static int dn_try_c0p(struct dn_net *d, const network *net, const char *read_els
 	/* 16 channels: nChw16c and nhwc are the same bytes; nhwc is what oneDNN
 	 * picks for the depthwise layer that follows in the detector */
 	dnnl_memory_desc_init_by_tag(&d->md[1], 4, dd, dnnl_f32, dnnl_nhwc);
-	d->mem[1] = dn_alloc(d, &d->md[1]);
+	d->mem[1] = dn_out(d, 1, 0, &d->md[1]);
 	struct dn_step *st = d->mem[1] ? dn_new_step(d) : NULL;
 	void *h = NULL;
 	if (!st || dnnl_memory_get_data_handle(d->mem[1], &h) != dnnl_success) {
@@ -500,7 +573,7 @@ static int dn_try_c1p(struct dn_net *d, const network *net, int i, const char *r
 	if (!k)
 		return 0;
 	dnnl_memory_desc_init_by_tag(&d->md[i + 1], 4, dd, dnnl_f32, dnnl_nhwc);
-	d->mem[i + 1] = dn_alloc(d, &d->md[i + 1]);
+	d->mem[i + 1] = dn_out(d, i + 1, i, &d->md[i + 1]);
 	struct dn_step *st = d->mem[i + 1] ? dn_new_step(d) : NULL;
 	void *in = NULL, *out = NULL;
 	if (!st || dnnl_memory_get_data_handle(d->mem[i - 1], &in) != dnnl_success ||
@@ -566,7 +639,10 @@ static struct dn_net *dn_build(const network *net, int end, int B, int own, cons
 	d->wmem = calloc((size_t)end, sizeof *d->wmem);
 	d->bmem = calloc((size_t)end, sizeof *d->bmem);
 	d->wmd = calloc((size_t)end, sizeof *d->wmd);
-	if (!d->mem || !d->md || !d->wmem || !d->bmem || !d->wmd || dnnl_engine_create(&d->eng, dnnl_cpu, 0) != dnnl_success ||
+	d->last = calloc((size_t)end, sizeof *d->last);
+	if (d->last)
+		dn_lifetimes(net, end, d->last);
+	if (!d->mem || !d->md || !d->wmem || !d->bmem || !d->wmd || !d->last || dnnl_engine_create(&d->eng, dnnl_cpu, 0) != dnnl_success ||
 	    dnnl_stream_create(&d->st, d->eng, dnnl_stream_default_flags) != dnnl_success)
 		goto fail;
 	const layer *l0 = &net->layers[0], *le = &net->layers[end - 1];
