@@ -3,7 +3,10 @@
  * its networks. The image goes through face-api's exact preprocessing; the
  * raw 25-channel grid is decoded in C as face-api does it (sigmoid, anchors,
  * strict score threshold, correction for the square padding) and reduced by
- * greedy non-maximum suppression. */
+ * greedy non-maximum suppression. Passes: the photo at an input size chosen
+ * from it; optionally overlapping tiles of the photo enlarged (tile_scale),
+ * for faces too small for the first; when nothing is found, the photo
+ * centred on a larger canvas (tight crops). Each face says which found it. */
 #include "config.h"
 #include "dn_common.h"
 #include <darknet.h>
@@ -25,7 +28,8 @@ struct dd {
 	network *nets[DD_MAX / 32 + 1]; /* by input size / 32, loaded when first used */
 	network *net;                   /* the one of the current pass */
 	int size;                       /* configured size, 0 = from the photo */
-	double score, iou, min_face, fallback;
+	double score, iou, min_face, fallback, tile_scale;
+	int max_tiles;
 	float *input;
 };
 
@@ -39,6 +43,9 @@ static const struct dv_param dd_params[] = {
 	{"min_face", DV_PARAM_DOUBLE, 0, 100000, "0", "smallest face width and height, in image pixels"},
 	{"fallback_canvas", DV_PARAM_DOUBLE, 0, 8, "2",
 	    "when nothing is found, look again with the photo centred on a canvas this many times larger (tight crops); 0 = off"},
+	{"tile_scale", DV_PARAM_DOUBLE, 0, 4, "0",
+	    "also search overlapping tiles of the photo enlarged this many times, each at the largest input size: 2 finds faces down to ~25 px (the tiny detector's smallest anchor is ~50), 1 small faces in photos larger than 608; 0 = off. Such faces say found_by.pass \"scale\""},
+	{"max_tiles", DV_PARAM_INT, 1, 64, "16", "most tiles per photo for tile_scale; a photo needing more is searched without them (logged)"},
 	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (same sums, 1.3-1.7x faster)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
@@ -100,6 +107,10 @@ static int dd_create(const struct dv_host *h, void **out)
 	h->param_double(h, "iou_threshold", &d->iou);
 	h->param_double(h, "min_face", &d->min_face);
 	h->param_double(h, "fallback_canvas", &d->fallback);
+	h->param_double(h, "tile_scale", &d->tile_scale);
+	long long mt = 16;
+	h->param_int(h, "max_tiles", &mt);
+	d->max_tiles = (int)mt;
 	h->param_string(h, "model", &d->model);
 	if (size % 32 || (size && size < 128)) {
 		h->error(h, "input_size %lld is not 0 or a multiple of 32 from 128", size);
@@ -142,9 +153,12 @@ static int dd_by_score(const void *a, const void *b)
 /* One pass of the network on the photo placed at (ox, oy) of an N x N
  * canvas (N = 0: face-api's own padToSquare). Appends the candidates above
  * the score threshold, in photo pixels, to *c. */
-static int dd_pass(struct dd *d, const struct dv_image *img, int N, int ox, int oy, struct dv_face **c, int *n, int *cap)
+static int dd_pass(struct dd *d, const struct dv_image *img, int S, int N, int ox, int oy, int pass, struct dv_face **c,
+    int *n, int *cap)
 {
-	int S = dd_size_for(d, img), g = S / 32;
+	if (S <= 0)
+		S = dd_size_for(d, img);
+	int g = S / 32;
 	d->net = dd_net(d, S);
 	if (!d->net)
 		return DV_PLUGIN_EFAIL;
@@ -179,7 +193,7 @@ static int dd_pass(struct dd *d, const struct dv_image *img, int N, int ox, int 
 				f.w = (float)(w * W);
 				f.h = (float)(h * H);
 				f.score = (float)score;
-				f.pass = N ? DV_PASS_CANVAS : DV_PASS_DIRECT;
+				f.pass = pass;
 				f.input_size = S;
 				if (f.w < d->min_face || f.h < d->min_face)
 					continue;
@@ -197,18 +211,69 @@ static int dd_pass(struct dd *d, const struct dv_image *img, int N, int ox, int 
 	return DV_PLUGIN_OK;
 }
 
+/* The tile pass: the photo cut into overlapping T x T squares (T = S /
+ * tile_scale photo pixels, a quarter overlapping), each enlarged to the
+ * largest input size S. Only where it adds resolution over the first pass.
+ * A face touching a tile's inner edge is left to the neighbour that sees it
+ * whole (the overlap exceeds the faces this pass is for). */
+static int dd_tiles(struct dd *d, const struct dv_image *img, struct dv_face **c, int *n, int *cap)
+{
+	const int W = img->width, H = img->height, S = DD_MAX;
+	const int T = (int)floor(S / d->tile_scale);
+	double first = (double)dd_size_for(d, img) / (W > H ? W : H); /* the first pass's scale */
+	if (T < 32 || d->tile_scale <= first * 1.01)
+		return DV_PLUGIN_OK;
+	const int step = T - T / 4;
+	const int nx = W <= T ? 1 : (W - T + step - 1) / step + 1, ny = H <= T ? 1 : (H - T + step - 1) / step + 1;
+	if (nx * ny > d->max_tiles) {
+		d->host->log(d->host, DV_LOG_DEBUG, "tile pass skipped tiles=%d max_tiles=%d", nx * ny, d->max_tiles);
+		return DV_PLUGIN_OK;
+	}
+	for (int ty = 0; ty < ny; ty++)
+		for (int tx = 0; tx < nx; tx++) {
+			int x0 = tx * step, y0 = ty * step;
+			if (x0 > W - T)
+				x0 = W - T > 0 ? W - T : 0;
+			if (y0 > H - T)
+				y0 = H - T > 0 ? H - T : 0;
+			struct dv_image sub = {
+			    .pixels = img->pixels + (size_t)y0 * img->stride + (size_t)x0 * img->channels,
+			    .width = W - x0 < T ? W - x0 : T, .height = H - y0 < T ? H - y0 : T,
+			    .stride = img->stride, .channels = img->channels};
+			int before = *n;
+			int rc = dd_pass(d, &sub, S, T, 0, 0, DV_PASS_SCALE, c, n, cap);
+			if (rc)
+				return rc;
+			for (int k = before; k < *n;) {
+				struct dv_face *f = &(*c)[k];
+				int cut = (x0 > 0 && f->x < 2) || (y0 > 0 && f->y < 2) || (x0 + T < W && f->x + f->w > T - 2) ||
+				          (y0 + T < H && f->y + f->h > T - 2);
+				if (cut) {
+					(*c)[k] = (*c)[--*n];
+					continue;
+				}
+				f->x += (float)x0;
+				f->y += (float)y0;
+				k++;
+			}
+		}
+	return DV_PLUGIN_OK;
+}
+
 static int dd_detect(void *p, const struct dv_image *img, struct dv_face *faces, int max_faces, int *n_faces)
 {
 	struct dd *d = p;
 	struct dv_face *c = NULL;
 	int n = 0, cap = 0;
-	int rc = dd_pass(d, img, 0, 0, 0, &c, &n, &cap);
+	int rc = dd_pass(d, img, 0, 0, 0, 0, DV_PASS_DIRECT, &c, &n, &cap);
+	if (rc == 0 && d->tile_scale > 0)
+		rc = dd_tiles(d, img, &c, &n, &cap);
 	if (rc == 0 && n == 0 && d->fallback > 1) {
 		/* a tight crop: the face fills the frame, larger than the largest
 		 * anchor; centred on a bigger canvas it is a face the net knows */
 		int mx = img->width > img->height ? img->width : img->height;
 		int N = (int)ceil(mx * d->fallback);
-		rc = dd_pass(d, img, N, (N - img->width) / 2, (N - img->height) / 2, &c, &n, &cap);
+		rc = dd_pass(d, img, 0, N, (N - img->width) / 2, (N - img->height) / 2, DV_PASS_CANVAS, &c, &n, &cap);
 		if (n)
 			d->host->log(d->host, DV_LOG_DEBUG, "faces found on the %.1fx canvas faces=%d", d->fallback, n);
 	}

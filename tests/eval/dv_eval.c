@@ -187,14 +187,17 @@ static double iou(const float *a, const float *b)
 /* Detector recall on imglab XML files: every <box> is a labelled face. */
 static void recall(const char *dir, const struct dv_conf *base)
 {
-	static const int sizes[] = {320, 416, 608, 0};
+	/* the last row adds the tile pass at twice the photo's size */
+	static const int sizes[] = {320, 416, 608, 0, 0};
 	static const char *const files[] = {"training.xml", "testing.xml"};
+	const size_t nsizes = sizeof sizes / sizeof *sizes;
 	printf("\ndetector recall on %s (hand-labelled boxes, IoU >= 0.5)\n", dir);
-	printf("%-12s %6s %6s %8s %8s\n", "input_size", "faces", "found", "recall", "false");
-	for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+	printf("%-12s %6s %6s %8s %8s %9s\n", "input_size", "faces", "found", "recall", "false", "ms/image");
+	for (size_t si = 0; si < nsizes; si++) {
 		char text[4096];
-		snprintf(text, sizeof text, "plugin_dir: \"%s\"\nmodel_dir: \"%s\"\nplugins:\n  detector: {so: detect_darknet, input_size: %d}\n"
-		    "pipelines:\n  detect: [decode, detect]\n", base->plugin_dir, base->model_dir, sizes[si]);
+		snprintf(text, sizeof text,
+		    "plugin_dir: \"%s\"\nmodel_dir: \"%s\"\nplugins:\n  detector: {so: detect_darknet, input_size: %d, tile_scale: %d}\n"
+		    "pipelines:\n  detect: [decode, detect]\n", base->plugin_dir, base->model_dir, sizes[si], si == nsizes - 1 ? 2 : 0);
 		struct dv_conf_errs e = {0};
 		struct dv_conf *c = dv_conf_parse("recall.yaml", text, strlen(text), &e);
 		struct dv_gen *g = NULL;
@@ -210,7 +213,8 @@ static void recall(const char *dir, const struct dv_conf *base)
 			fprintf(stderr, "%s\n", err);
 			return;
 		}
-		int faces = 0, found = 0, falsepos = 0;
+		int faces = 0, found = 0, falsepos = 0, images = 0;
+		double ms = 0;
 		for (int fi = 0; fi < 2; fi++) {
 			char path[8192];
 			snprintf(path, sizeof path, "%s/%s", dir, files[fi]);
@@ -240,7 +244,11 @@ static void recall(const char *dir, const struct dv_conf *base)
 				uint8_t *img = slurp(path, &il);
 				if (!img)
 					continue;
+				struct timespec t0;
+				clock_gettime(CLOCK_MONOTONIC, &t0);
 				struct dv_job *j = run_op(DV_OP_DETECT, g, &ctx, img, il, NULL);
+				ms += dv_ms_since(&t0);
+				images++;
 				free(img);
 				faces += nt;
 				char *hit = calloc((size_t)j->n_embeddings + 1, 1);
@@ -267,8 +275,9 @@ static void recall(const char *dir, const struct dv_conf *base)
 			free(xml);
 		}
 		char label[16];
-		snprintf(label, sizeof label, sizes[si] ? "%d" : "auto", sizes[si]);
-		printf("%-12s %6d %6d %7.1f%% %8d\n", label, faces, found, faces ? 100.0 * found / faces : 0, falsepos);
+		snprintf(label, sizeof label, sizes[si] ? "%d" : si == nsizes - 1 ? "auto+tiles" : "auto", sizes[si]);
+		printf("%-12s %6d %6d %7.1f%% %8d %9.1f\n", label, faces, found, faces ? 100.0 * found / faces : 0, falsepos,
+		    images ? ms / images : 0);
 		dv_instance_free(ctx.inst[DV_ROLE_DETECTOR]);
 		dv_gen_unref(g);
 		dv_conf_errs_fini(&e);
@@ -398,6 +407,9 @@ static int load_peer(const char *path)
 
 int main(int argc, char **argv)
 {
+	/* one core, as a worker runs (before the plugins bring in OpenMP and OpenBLAS) */
+	setenv("OMP_NUM_THREADS", "1", 1);
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
 	const char *conf = NULL, *outp = NULL, *dlib = NULL, *peer = NULL;
 	int o;
 	while ((o = getopt(argc, argv, "c:o:d:p:")) != -1) {
