@@ -329,6 +329,34 @@ static int dn_weights(struct dn_net *d, int i, const dnnl_memory_desc_t *uwmd, f
 	return 0;
 }
 
+/* The primitive for op (a convolution or inner product descriptor) with l's
+ * activation fused, as layer i: its output buffer, src reordered into the
+ * layout it wants, l's weights (laid out as uwmd) and bias (bmd) in its
+ * layouts, and the step that runs it. */
+static int dn_weighted(struct dn_net *d, const layer *l, int i, const void *op, const dnnl_memory_desc_t *uwmd,
+    const dnnl_memory_desc_t *bmd, dnnl_memory_t src, const dnnl_memory_desc_t *smd)
+{
+	dnnl_primitive_attr_t attr = dn_act_attr(l->activation);
+	dnnl_primitive_desc_t pd;
+	dnnl_status_t s = dnnl_primitive_desc_create(&pd, op, attr, d->eng, NULL);
+	dnnl_primitive_attr_destroy(attr);
+	if (s != dnnl_success)
+		return -1;
+	const dnnl_memory_desc_t *psrc = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
+	                         *pdst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
+	                         *pwei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	d->md[i] = *pdst;
+	d->mem[i] = dn_out(d, i, i, pdst);
+	dnnl_memory_t in = d->mem[i] ? dn_as(d, src, smd, psrc) : NULL;
+	if (!in || dn_weights(d, i, uwmd, l->weights, pwei, bmd, l->biases)) {
+		dnnl_primitive_desc_destroy(pd);
+		return -1;
+	}
+	dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, d->wmem[i]}, {DNNL_ARG_BIAS, d->bmem[i]},
+	    {DNNL_ARG_DST, d->mem[i]}};
+	return dn_step(d, pd, 4, a);
+}
+
 static int dn_conv(struct dn_net *d, const layer *l, dnnl_memory_t src, const dnnl_memory_desc_t *smd, int i)
 {
 	int g = l->groups > 1 ? l->groups : 1;
@@ -353,25 +381,18 @@ static int dn_conv(struct dn_net *d, const layer *l, dnnl_memory_t src, const dn
 	if (dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &any_s, &any_w, &bias,
 	        &any_d, strides, pads, padr) != dnnl_success)
 		return -1;
-	dnnl_primitive_attr_t attr = dn_act_attr(l->activation);
-	dnnl_primitive_desc_t pd;
-	dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, attr, d->eng, NULL);
-	dnnl_primitive_attr_destroy(attr);
-	if (s != dnnl_success)
-		return -1;
-	const dnnl_memory_desc_t *psrc = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
-	                         *pdst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
-	                         *pwei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-	d->md[i] = *pdst;
-	d->mem[i] = dn_out(d, i, i, pdst);
-	dnnl_memory_t in = d->mem[i] ? dn_as(d, src, smd, psrc) : NULL;
-	if (!in || dn_weights(d, i, &uwei, l->weights, pwei, &bias, l->biases)) {
+	return dn_weighted(d, l, i, &cd, &uwei, &bias, src, smd);
+}
+
+/* Layer i's output in the layout pd's primitive writes; NULL (pd destroyed)
+ * when out of memory. */
+static dnnl_memory_t dn_pd_out(struct dn_net *d, int i, dnnl_primitive_desc_t pd)
+{
+	d->md[i] = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+	d->mem[i] = dn_out(d, i, i, &d->md[i]);
+	if (!d->mem[i])
 		dnnl_primitive_desc_destroy(pd);
-		return -1;
-	}
-	dnnl_memory_t wei = d->wmem[i], bm = d->bmem[i];
-	dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, d->mem[i]}};
-	return dn_step(d, pd, 4, a);
+	return d->mem[i];
 }
 
 /* maxpool (Darknet: offset -pad/2, out = (h + pad - size) / stride + 1,
@@ -392,12 +413,8 @@ static int dn_pool(struct dn_net *d, const layer *l, dnnl_memory_t src, const dn
 	dnnl_primitive_desc_t pd;
 	if (dnnl_primitive_desc_create(&pd, &pdsc, NULL, d->eng, NULL) != dnnl_success)
 		return -1;
-	d->md[i] = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-	d->mem[i] = dn_out(d, i, i, &d->md[i]);
-	if (!d->mem[i]) {
-		dnnl_primitive_desc_destroy(pd);
+	if (!dn_pd_out(d, i, pd))
 		return -1;
-	}
 	dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, d->mem[i]}};
 	return dn_step(d, pd, 2, a);
 }
@@ -468,12 +485,8 @@ static int dn_route(struct dn_net *d, const layer *l, int i)
 	dnnl_primitive_desc_t pd;
 	if (dnnl_concat_primitive_desc_create(&pd, NULL, l->n, 1, srcs, NULL, d->eng) != dnnl_success)
 		return -1;
-	d->md[i] = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-	d->mem[i] = dn_out(d, i, i, &d->md[i]);
-	if (!d->mem[i]) {
-		dnnl_primitive_desc_destroy(pd);
+	if (!dn_pd_out(d, i, pd))
 		return -1;
-	}
 	a[l->n] = (dnnl_exec_arg_t){DNNL_ARG_DST, d->mem[i]};
 	/* a step holds 4 arguments: concats of up to 3 layers */
 	return l->n + 1 <= 4 ? dn_step(d, pd, l->n + 1, a) : (dnnl_primitive_desc_destroy(pd), -1);
@@ -500,25 +513,7 @@ static int dn_ip(struct dn_net *d, const layer *l, dnnl_memory_t src, const dnnl
 	dnnl_inner_product_desc_t ipd;
 	if (dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &any_s, &any_w, &bias, &any_d) != dnnl_success)
 		return -1;
-	dnnl_primitive_attr_t attr = dn_act_attr(l->activation);
-	dnnl_primitive_desc_t pd;
-	dnnl_status_t st = dnnl_primitive_desc_create(&pd, &ipd, attr, d->eng, NULL);
-	dnnl_primitive_attr_destroy(attr);
-	if (st != dnnl_success)
-		return -1;
-	const dnnl_memory_desc_t *psrc = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
-	                         *pdst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
-	                         *pwei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-	d->md[i] = *pdst;
-	d->mem[i] = dn_out(d, i, i, pdst);
-	dnnl_memory_t in = d->mem[i] ? dn_as(d, src, smd, psrc) : NULL;
-	if (!in || dn_weights(d, i, &uwei, l->weights, pwei, &bias, l->biases)) {
-		dnnl_primitive_desc_destroy(pd);
-		return -1;
-	}
-	dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, d->wmem[i]}, {DNNL_ARG_BIAS, d->bmem[i]},
-	    {DNNL_ARG_DST, d->mem[i]}};
-	return dn_step(d, pd, 4, a);
+	return dn_weighted(d, l, i, &ipd, &uwei, &bias, src, smd);
 }
 
 /* Layers 0 and 1 as one kernel of ours (dn_c0p): a 3x3 valid convolution

@@ -366,19 +366,19 @@ int main(int argc, char **argv)
 				snprintf(label, sizeof label, "%d faces, one by one", c.nfaces);
 			else
 				snprintf(label, sizeof label, "%d faces, batches of %d", c.nfaces, bs[b]);
-			struct dv_gen *g;
-			c.in = load("landmarker", "landmarks_darknet", params, &g);
-			s = measure(runs, run_landmarks_all, &c);
-			printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", "landmarks per face", label, s.med / c.nfaces,
-			    s.p95 / c.nfaces, lmf, lmf * c.nfaces / s.med, 100 * lmf * c.nfaces / s.med / peak);
-			dv_instance_free(c.in);
-			dv_gen_unref(g);
-			c.in = load("embedder", "embed_darknet", params, &g);
-			s = measure(runs, run_embed_all, &c);
-			printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", "embed per face", label, s.med / c.nfaces,
-			    s.p95 / c.nfaces, mf, mf * c.nfaces / s.med, 100 * mf * c.nfaces / s.med / peak);
-			dv_instance_free(c.in);
-			dv_gen_unref(g);
+			static const char *const role[2] = {"landmarker", "embedder"}, *const so[2] = {"landmarks_darknet", "embed_darknet"},
+			                         *const name[2] = {"landmarks per face", "embed per face"};
+			void (*const fn[2])(void *) = {run_landmarks_all, run_embed_all};
+			const double mflop[2] = {lmf, mf};
+			for (int k = 0; k < 2; k++) {
+				struct dv_gen *g;
+				c.in = load(role[k], so[k], params, &g);
+				s = measure(runs, fn[k], &c);
+				printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", name[k], label, s.med / c.nfaces, s.p95 / c.nfaces,
+				    mflop[k], mflop[k] * c.nfaces / s.med, 100 * mflop[k] * c.nfaces / s.med / peak);
+				dv_instance_free(c.in);
+				dv_gen_unref(g);
+			}
 		}
 	}
 	printf("\n(the recognition net has no depthwise layers)\n");
