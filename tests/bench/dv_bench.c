@@ -358,7 +358,7 @@ int main(int argc, char **argv)
 			c.chips[i] = c.chip;
 		snprintf(cfg, sizeof cfg, "%s/face_landmark_68.cfg", g_model_dir);
 		double lmf = cfg_mflop(cfg, 112, 112);
-		static const int bs[] = {1, 2, 3, 8};
+		static const int bs[] = {1, 2, 4, 8};
 		for (int b = 0; b < 4; b++) {
 			char params[64], label[64];
 			snprintf(params, sizeof params, "batch: %d", bs[b]);
