@@ -277,7 +277,8 @@ int main(int argc, char **argv)
 	struct stat_ms s = measure(runs, run_decode, &c);
 	printf("%-22s %-26s %9.2f %9.2f %8s %8s %7s\n", "decode (JPEG)", "libjpeg-turbo", s.med, s.p95, "-", "-", "-");
 
-	static const char *const vname[4] = {"Darknet as shipped", "+ OpenBLAS gemm", "+ OpenBLAS + direct dw", "oneDNN, whole net"};
+	static const char *const vname[5] = {"Darknet as shipped", "+ OpenBLAS gemm", "+ OpenBLAS + direct dw", "oneDNN, whole net",
+	    "oneDNN only, no own kernel"};
 	char cfg[4096];
 	/* detector at 320 and 416 */
 	for (int size = 320; size <= 416; size += 96) {
@@ -285,9 +286,10 @@ int main(int argc, char **argv)
 		snprintf(cfg, sizeof cfg, "%s/tiny_face_detector.cfg", g_model_dir);
 		double mf = cfg_mflop(cfg, size, size);
 		snprintf(label, sizeof label, "detect @%d", size);
-		for (int v = 0; v < 4; v++) {
+		/* the detector's last row: oneDNN without our fused kernels, to show what they add */
+		for (int v = 0; v < 5; v++) {
 			snprintf(params, sizeof params, "input_size: %d, direct_depthwise: %s, conv: %s", size, v == 2 ? "true" : "false",
-			    v == 3 ? "onednn" : "darknet");
+			    v == 3 ? "onednn" : v == 4 ? "onednn-only" : "darknet");
 			struct dv_gen *g;
 			c.in = load("detector", "detect_darknet", params, &g);
 			set_naive(v == 0);
