@@ -37,7 +37,7 @@ static const struct dv_param dd_params[] = {
 	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "how the network runs: onednn (the whole net on oneDNN in its blocked layouts, with our own kernels where they win; the default when built with it), onednn-only (no own kernels), or darknet (its layers, im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "tiny_face_detector", "model name: NAME.cfg and NAME.weights in model_dir"},
 	{"input_size", DV_PARAM_INT, 0, 608, "0",
-	    "network input in pixels, a multiple of 32 from 128 (face-api's default is 416); 0 = chosen from the photo: its larger side, 160-608"},
+	    "network input in pixels, a multiple of 32 from 128 (face-api's default is 416); 0 = chosen from the photo: its larger side, 160-608 (416 and 608 loaded at start, other sizes on first use)"},
 	{"score_threshold", DV_PARAM_DOUBLE, 0, 1, "0.5", "faces scoring at or below this are dropped"},
 	{"iou_threshold", DV_PARAM_DOUBLE, 0, 1, "0.4", "non-maximum suppression: overlap above which the weaker box goes"},
 	{"min_face", DV_PARAM_DOUBLE, 0, 100000, "0", "smallest face width and height, in image pixels"},
@@ -122,8 +122,12 @@ static int dd_create(const struct dv_host *h, void **out)
 	h->param_bool(h, "direct_depthwise", &d->direct);
 	h->param_string(h, "conv", &d->conv);
 	d->input = malloc(sizeof *d->input * 3 * DD_MAX * DD_MAX);
-	/* load (and so check) the configured size, or 416 for "auto", now */
+	/* load (and so check) the configured size now; for "auto", 608 too, the
+	 * size of every photo from 592 px (camera frames): a size loaded on first
+	 * use costs that request ~20 ms */
 	network *n = d->input ? dd_net(d, d->size ? d->size : 416) : NULL;
+	if (n && !d->size && !dd_net(d, DD_MAX))
+		n = NULL;
 	if (!n) {
 		dd_destroy(d);
 		return DV_PLUGIN_EFAIL;
