@@ -71,7 +71,9 @@ int main(void)
 	put("loop.lua", "function on_recognized(ev) while true do end end\n");
 	put("pcall_loop.lua", "function on_recognized(ev) while true do pcall(function() while true do end end) end end\n");
 	put("slow.lua", "function on_recognized(ev) local t = dv.now() while dv.now() - t < 10 do end end\n");
-	put("mem.lua", "function on_recognized(ev) local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end end\n");
+	/* 64 KiB a step: the 8 MiB cap is hit in ~130 steps, well inside the 50 ms
+	 * budget even on a slow machine (1 KiB steps took longer than that once) */
+	put("mem.lua", "function on_recognized(ev) local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(65536) .. i end end\n");
 	put("bigstr.lua", "function on_recognized(ev) return {s = ('x'):rep(1e9)} end\n");
 	put("os.lua", "function on_recognized(ev) os.execute('touch /tmp/dv-pwned') end\n");
 	put("err.lua", "function on_recognized(ev) local x = nil; return x.field end\n");
