@@ -4,19 +4,23 @@
  * primitive per layer for the longest run of layers from the input that
  * oneDNN can do — convolution (bias and leaky/relu fused), max and average
  * pooling, shortcut (a binary add with the activation fused), route (an
- * alias, or a concat) — and the tensors stay in the blocked layouts oneDNN
- * picks for this CPU from one layer to the next: no NCHW round trip, no
- * Darknet loop in between. Measured first (per layer, detect@320 and the
- * 68-point net): Darknet's maxpool and shortcut loops and the NCHW reorders
- * around each oneDNN convolution cost more than the convolutions.
+ * alias, or a concat), connected (inner product) — and the tensors stay in
+ * the blocked layouts oneDNN picks for this CPU from one layer to the next:
+ * no NCHW round trip, no Darknet loop in between. Measured first (per layer,
+ * detect@320 and the 68-point net): Darknet's maxpool and shortcut loops and
+ * the NCHW reorders around each oneDNN convolution cost more than the
+ * convolutions. Where our own kernels win (dn_kernels.c: a convolution and
+ * the 2x2 max pool after it, fused) they take those layers' place.
  *
  * The first layer's forward runs the whole run and writes the last layer's
- * output in NCHW into its Darknet buffer; the other layers' forwards do
- * nothing, and their Darknet buffers are freed. Layers after the run (the
- * fully connected heads) stay on Darknet. The state hangs on the first
- * layer's (otherwise unused) rolling_mean pointer and is released by
- * dn_onednn_release before Darknet frees the network. Sums are taken in
- * oneDNN's order, not Darknet's: the golden tests' tolerances hold. */
+ * output into its Darknet buffer; the other layers' forwards do nothing, and
+ * their Darknet buffers are freed. Layer outputs share buffers by lifetime.
+ * Layers after the run (none in our three nets) stay on Darknet. The state
+ * hangs on the first layer's (otherwise unused) rolling_mean pointer and is
+ * released by dn_onednn_release before Darknet frees the network; nets for
+ * batches of 2-8 images (dn_onednn_batch) hang on it and share its weights.
+ * Sums are taken in oneDNN's order, not Darknet's: the golden tests'
+ * tolerances hold. */
 #include "config.h"
 #include "dn_common.h"
 #include "dn_kernels.h"
