@@ -151,6 +151,18 @@ int dn_conv_kernels(const struct dv_host *h, network *net, const char *conv)
 	return n;
 }
 
+void dn_predict(network *net, int n, int batch, float *in, size_t in_len, float *out, size_t out_len)
+{
+	for (int i = 0, k; i < n; i += k) {
+		for (k = 1; 2 * k <= n - i && 2 * k <= batch;)
+			k *= 2;
+		if (dn_onednn_batch(net, k, in + (size_t)i * in_len, out + (size_t)i * out_len) == 0)
+			continue;
+		for (int j = i; j < i + k; j++)
+			memcpy(out + (size_t)j * out_len, network_predict(net, in + (size_t)j * in_len), sizeof *out * out_len);
+	}
+}
+
 size_t dn_strip_training(struct network *n)
 {
 	size_t freed = 0;

@@ -36,6 +36,11 @@ void dn_onednn_release(struct network *net);
  * the network is not run whole by oneDNN or n is out of range. */
 int dn_onednn_batch(struct network *net, int n, float *in, float *out);
 #define DN_BATCH 8
+/* The n input tensors in (in_len floats each) through net, outputs (out_len
+ * floats each) to out: in passes of a power of two up to batch (6 faces with
+ * batch 8: 4 + 2, so only batch sizes 2, 4, 8 ever get primitives) when
+ * oneDNN runs the whole net, else one by one on Darknet. */
+void dn_predict(struct network *net, int n, int batch, float *in, size_t in_len, float *out, size_t out_len);
 /* Whether this layer runs on oneDNN (and so never calls Darknet's gemm). */
 int dn_onednn_runs(const struct layer *l);
 #ifdef HAVE_ONEDNN

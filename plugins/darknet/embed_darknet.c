@@ -95,19 +95,13 @@ static int de_info(void *p, struct dv_embedder_info *info)
 static int de_embed(void *p, const struct dv_image *chips, int n, float *out)
 {
 	struct de *d = p;
-	/* the faces of a photo go through the net together, in passes of a power
-	 * of two up to d->batch (6 faces: 4 + 2), so that only a few batch sizes
-	 * ever get their primitives built */
-	for (int i = 0, k; i < n; i += k) {
-		for (k = 1; 2 * k <= n - i && 2 * k <= d->batch;)
-			k *= 2;
+	/* the faces of a photo go through the net together (dn_predict), up to
+	 * DN_BATCH tensors at a time */
+	for (int i = 0; i < n; i += DN_BATCH) {
+		int k = n - i < DN_BATCH ? n - i : DN_BATCH;
 		for (int j = 0; j < k; j++)
 			dn_batch_tensor(&chips[i + j], 150, 1, de_mean, d->div, d->input + (size_t)j * 3 * 150 * 150);
-		if (dn_onednn_batch(d->net, k, d->input, out + (size_t)i * 128) == 0)
-			continue;
-		for (int j = 0; j < k; j++)
-			memcpy(out + (size_t)(i + j) * 128, network_predict(d->net, d->input + (size_t)j * 3 * 150 * 150),
-			    sizeof *out * 128);
+		dn_predict(d->net, k, d->batch, d->input, 3 * 150 * 150, out + (size_t)i * 128, 128);
 	}
 	return DV_PLUGIN_OK;
 }

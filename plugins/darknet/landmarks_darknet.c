@@ -28,7 +28,7 @@ struct dl {
 };
 
 static const struct dv_param dl_params[] = {
-	{"batch", DV_PARAM_INT, 1, DN_BATCH, "1", "faces of one photo run through the net per pass, up to 8 (make bench measures it: on one AVX-512 core one by one is fastest, batches of 8 cost 37% more per face in landmarks)"},
+	{"batch", DV_PARAM_INT, 1, DN_BATCH, "1", "faces of one photo run through the net per pass, up to 8, in powers of two (make bench measures it: on one AVX-512 core one by one is fastest, a batch of 8 costs up to 40% more per face)"},
 	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "how the network runs: onednn (the whole net on oneDNN in its blocked layouts, with our own kernels where they win; the default when built with it), onednn-only (no own kernels), or darknet (its layers, im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "face_landmark_68", "face_landmark_68, or face_landmark_68_tiny (faster, less exact)"},
 	{"origin", DV_PARAM_STRING, 0, 0, "crop", "crop: points relative to the crop's floored origin (exact); box: shifted by the unfloored box origin as face-api does"},
@@ -95,25 +95,15 @@ static int dl_create(const struct dv_host *h, void **out)
 	return DV_PLUGIN_OK;
 }
 
-/* Run the k tensors in d->input: one pass of the batch when oneDNN runs
- * the whole net, else one by one; outputs to d->output. */
-static void dl_run(struct dl *d, int k)
-{
-	if (dn_onednn_batch(d->net, k, d->input, d->output) == 0)
-		return;
-	for (int j = 0; j < k; j++)
-		memcpy(d->output + (size_t)j * 136, network_predict(d->net, d->input + (size_t)j * 3 * 112 * 112),
-		    sizeof *d->output * 136);
-}
-
 static int dl_landmarks(void *p, const struct dv_image *img, struct dv_face *faces, int n)
 {
 	struct dl *d = p;
-	/* the faces of a photo go through the net together, d->batch at a time */
+	/* the faces of a photo go through the net together (dn_predict), up to
+	 * DN_BATCH tensors at a time */
 	struct { int face, x0, y0, w, h; } in[DN_BATCH];
 	for (int i = 0; i < n;) {
 		int k = 0;
-		for (; i < n && k < d->batch; i++) {
+		for (; i < n && k < DN_BATCH; i++) {
 			struct dv_face *f = &faces[i];
 			/* face-api's Box.clipAtImageBorders(...).floor() */
 			double cx = fmax(f->x, 0), cy = fmax(f->y, 0);
@@ -136,7 +126,7 @@ static int dl_landmarks(void *p, const struct dv_image *img, struct dv_face *fac
 		}
 		if (k == 0)
 			continue;
-		dl_run(d, k);
+		dn_predict(d->net, k, d->batch, d->input, 3 * 112 * 112, d->output, 136);
 		for (int j = 0; j < k; j++) {
 			struct dv_face *f = &faces[in[j].face];
 			const float *o = d->output + (size_t)j * 136;
