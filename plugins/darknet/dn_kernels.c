@@ -116,11 +116,12 @@ void dn_c1p_free(struct dn_c1p *k)
 }
 
 #ifdef DN_HAVE_X86
-__attribute__((target("avx512f"))) static inline __m512 dn_c0p_act(const struct dn_c0p *k, __m512 m)
+/* act: 0 linear, 1 relu, 2 leaky (0.1) */
+__attribute__((target("avx512f"))) static inline __m512 dn_act(int act, __m512 m)
 {
-	if (k->act == 1)
+	if (act == 1)
 		return _mm512_max_ps(m, _mm512_setzero_ps());
-	if (k->act == 2)
+	if (act == 2)
 		return _mm512_max_ps(m, _mm512_mul_ps(m, _mm512_set1_ps(0.1f)));
 	return m;
 }
@@ -152,7 +153,7 @@ __attribute__((target("avx512f"))) static inline __m512 dn_c0p_act(const struct 
 			}                                                                                          \
 		_Pragma("GCC unroll 4") for (int p = 0; p < NP; p++) {                                             \
 			__m512 m = _mm512_max_ps(_mm512_max_ps(acc[p][0], acc[p][1]), _mm512_max_ps(acc[p][2], acc[p][3])); \
-			_mm512_storeu_ps(out + ((size_t)py * k->pw + px + p) * 16, dn_c0p_act(k, m));              \
+			_mm512_storeu_ps(out + ((size_t)py * k->pw + px + p) * 16, dn_act(k->act, m));              \
 		}                                                                                                  \
 	}
 DN_C0P_BLOCK(4)
@@ -181,11 +182,7 @@ DN_C0P_BLOCK(1)
 		}                                                                                                   \
 		_Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) {                                              \
 			__m512 m = _mm512_max_ps(_mm512_max_ps(acc[0][j], acc[1][j]), _mm512_max_ps(acc[2][j], acc[3][j])); \
-			if (k->act == 1)                                                                            \
-				m = _mm512_max_ps(m, _mm512_setzero_ps());                                          \
-			else if (k->act == 2)                                                                       \
-				m = _mm512_max_ps(m, _mm512_mul_ps(m, _mm512_set1_ps(0.1f)));                       \
-			_mm512_storeu_ps(out + oc + 16 * j, m);                                                     \
+			_mm512_storeu_ps(out + oc + 16 * j, dn_act(k->act, m));                                     \
 		}                                                                                                   \
 	}
 DN_C1P_CHUNK(4)

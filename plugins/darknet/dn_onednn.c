@@ -520,34 +520,52 @@ static int dn_ip(struct dn_net *d, const layer *l, dnnl_memory_t src, const dnnl
 	return dn_weighted(d, l, i, &ipd, &uwei, &bias, src, smd);
 }
 
+/* Our kernels' activation codes (dn_kernels.h) */
+static int dn_act_code(ACTIVATION a) { return a == LEAKY ? 2 : a == RELU; }
+
+/* The step for layers i and i+1 (a convolution and the 2x2 max pool after
+ * it) run by one of our kernels at step i: layer i+1's output, channels last
+ * with dims dd; the step reads layer i-1's output (the network's input for
+ * i = 0, given at each run). NULL on failure; the caller sets the kernel. */
+static struct dn_step *dn_own_step(struct dn_net *d, int i, const dnnl_dims_t dd)
+{
+	dnnl_memory_desc_init_by_tag(&d->md[i + 1], 4, dd, dnnl_f32, dnnl_nhwc);
+	d->mem[i + 1] = dn_out(d, i + 1, i, &d->md[i + 1]);
+	struct dn_step *st = d->mem[i + 1] ? dn_new_step(d) : NULL;
+	void *in = NULL, *out = NULL;
+	if (!st || (i > 0 && dnnl_memory_get_data_handle(d->mem[i - 1], &in) != dnnl_success) ||
+	    dnnl_memory_get_data_handle(d->mem[i + 1], &out) != dnnl_success)
+		return NULL;
+	st->in = in;
+	st->out = out;
+	d->mine += 2;
+	return st;
+}
+
 /* Layers 0 and 1 as one kernel of ours (dn_c0p): a 3x3 valid convolution
  * from the 3-channel input to 16 channels, then a 2x2/2 max pool without
  * padding that nothing else reads the convolution's output of. 2 when done,
- * 0 when this network or CPU does not fit. */
+ * 0 when this network or CPU does not fit, -1 on failure. */
 static int dn_try_c0p(struct dn_net *d, const network *net, const char *read_elsewhere)
 {
 	const layer *c = &net->layers[0], *p = &net->layers[1];
 	if (net->n < 2 || read_elsewhere[0] || c->type != CONVOLUTIONAL || p->type != MAXPOOL || c->c != 3 || c->n != 16 ||
-	    c->size != 3 || c->stride != 1 || c->pad != 0 || c->groups > 1 || c->batch != 1 || p->size != 2 ||
-	    p->stride != 2 || p->pad / 2 != 0 || p->out_h * 2 != c->out_h || p->out_w * 2 != c->out_w)
+	    c->size != 3 || c->stride != 1 || c->pad != 0 || c->groups > 1 || c->batch_normalize ||
+	    !dn_act_ok(c->activation) || c->batch != 1 || p->size != 2 || p->stride != 2 || p->pad / 2 != 0 ||
+	    p->out_h * 2 != c->out_h || p->out_w * 2 != c->out_w)
 		return 0;
-	struct dn_c0p *k = dn_c0p_make(c->weights, c->biases, c->h, c->w, c->activation == LEAKY ? 2 : c->activation == RELU);
+	struct dn_c0p *k = dn_c0p_make(c->weights, c->biases, c->h, c->w, dn_act_code(c->activation));
 	if (!k)
 		return 0;
-	dnnl_dims_t dd = {1, 16, p->out_h, p->out_w};
 	/* 16 channels: nChw16c and nhwc are the same bytes; nhwc is what oneDNN
 	 * picks for the depthwise layer that follows in the detector */
-	dnnl_memory_desc_init_by_tag(&d->md[1], 4, dd, dnnl_f32, dnnl_nhwc);
-	d->mem[1] = dn_out(d, 1, 0, &d->md[1]);
-	struct dn_step *st = d->mem[1] ? dn_new_step(d) : NULL;
-	void *h = NULL;
-	if (!st || dnnl_memory_get_data_handle(d->mem[1], &h) != dnnl_success) {
+	dnnl_dims_t dd = {1, 16, p->out_h, p->out_w};
+	struct dn_step *st = dn_own_step(d, 0, dd);
+	if (!st) {
 		dn_c0p_free(k);
 		return -1;
 	}
 	st->c0p = k;
-	st->out = h;
-	d->mine = 2;
 	return 2;
 }
 
@@ -567,23 +585,15 @@ static int dn_try_c1p(struct dn_net *d, const network *net, int i, const char *r
 	dnnl_memory_desc_init_by_tag(&nhwc, 4, sd, dnnl_f32, dnnl_nhwc);
 	if (!dnnl_memory_desc_equal(&nhwc, &d->md[i - 1]))
 		return 0;
-	struct dn_c1p *k = dn_c1p_make(c->weights, c->biases, d->B, c->h, c->w, c->c, c->n,
-	    c->activation == LEAKY ? 2 : c->activation == RELU);
+	struct dn_c1p *k = dn_c1p_make(c->weights, c->biases, d->B, c->h, c->w, c->c, c->n, dn_act_code(c->activation));
 	if (!k)
 		return 0;
-	dnnl_memory_desc_init_by_tag(&d->md[i + 1], 4, dd, dnnl_f32, dnnl_nhwc);
-	d->mem[i + 1] = dn_out(d, i + 1, i, &d->md[i + 1]);
-	struct dn_step *st = d->mem[i + 1] ? dn_new_step(d) : NULL;
-	void *in = NULL, *out = NULL;
-	if (!st || dnnl_memory_get_data_handle(d->mem[i - 1], &in) != dnnl_success ||
-	    dnnl_memory_get_data_handle(d->mem[i + 1], &out) != dnnl_success) {
+	struct dn_step *st = dn_own_step(d, i, dd);
+	if (!st) {
 		dn_c1p_free(k);
 		return -1;
 	}
 	st->c1p = k;
-	st->in = in;
-	st->out = out;
-	d->mine += 2;
 	return 2;
 }
 
