@@ -248,8 +248,8 @@ static struct dv_job *dv_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int 
 			j->stage_ran[s] = true;
 			j->stage_ms[s] += k->stage_ms[s];
 		}
-	if (k->record_ms >= 0)
-		j->record_ms = (j->record_ms > 0 ? j->record_ms : 0) + k->record_ms;
+	if (k->record_ms >= 0) /* summed over the images of the job; -1 until one records */
+		j->record_ms = (j->record_ms < 0 ? 0 : j->record_ms) + k->record_ms;
 	if (k->err) {
 		dv_job_fail(j, k->err, "%s", k->errmsg);
 		dv_job_free(k);

@@ -21,14 +21,14 @@ struct dv_instance {
 	void *inst;
 };
 
-/* Load and check the plugin configured for `role` in conf. On failure
- * returns a negative value and appends the reason (naming the config
- * location, the file and both ABI versions where relevant) to errs. */
 /* Called before the first plugin loads: names OpenBLAS's core (the
  * OPENBLAS_CORETYPE environment variable) from the CPU's instruction sets
  * when the user has not, since OpenBLAS 0.3.21 falls back to SSE3 kernels on
  * CPU models it does not know. Returns the name set, or NULL. */
 const char *dv_plugin_blas_core(void);
+/* Load and check the plugin configured for `role` in conf. On failure
+ * returns a negative value and appends the reason (naming the config
+ * location, the file and both ABI versions where relevant) to errs. */
 int dv_module_open(struct dv_module **out, const struct dv_conf *conf, int role,
     struct dv_conf_errs *errs);
 void dv_module_close(struct dv_module *m);

@@ -76,9 +76,9 @@ static PGresult *dv_store_pipeline(PGconn *c, const char *pre, const char *sql, 
 				break;
 		}
 	}
-	if (!PQexitPipelineMode(c) && out && PQresultStatus(out) != PGRES_FATAL_ERROR) {
+	if (!PQexitPipelineMode(c)) { /* results left unread: report the connection's error */
 		PQclear(out);
-		out = NULL;
+		return NULL;
 	}
 	return out;
 }
@@ -102,7 +102,7 @@ PGresult *dv_store_q(struct dv_store *st, int *rc, const char *sql, int n, const
 		PGresult *r = pre ? dv_store_pipeline(st->c, pre, sql, n, vals, lens, fmts)
 		                  : PQexecParams(st->c, sql, n, NULL, vals, lens, fmts, 0);
 		ExecStatusType s = PQresultStatus(r);
-		if (pre && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || PQstatus(st->c) == CONNECTION_OK)) {
+		if (pre && PQstatus(st->c) == CONNECTION_OK) {
 			/* sent: a BEGIN opened the transaction (even when sql failed in it) */
 			st->pending = NULL;
 			if (!strncmp(pre, "BEGIN", 5) && PQtransactionStatus(st->c) != PQTRANS_IDLE)
