@@ -182,8 +182,11 @@ struct dv_hooks {
 	lua_State *L;
 	size_t used, cap;
 	int *env_ref;        /* per file: its sandbox in the registry */
+	/* the budget's clock (milliseconds, monotonic); tests set their own */
+	double (*clock_ms)(void *);
+	void *clock_ud;
 	/* the call in progress */
-	struct timespec t0;
+	double t0;
 	long long ticks;     /* count-hook calls (1000 instructions each) */
 	const char *tripped; /* why the call is being stopped */
 	const struct dv_hook_req *rq;
@@ -225,9 +228,7 @@ static void dv_lua_count(lua_State *L, lua_Debug *ar)
 		return;
 	h->ticks++;
 	if (!h->tripped) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		double ms = (double)(now.tv_sec - h->t0.tv_sec) * 1e3 + (double)(now.tv_nsec - h->t0.tv_nsec) / 1e6;
+		double ms = h->clock_ms(h->clock_ud) - h->t0;
 		if (h->ticks * DV_TICK > h->hc->instructions)
 			h->tripped = "instruction limit";
 		else if (ms > (double)h->hc->time_ms)
@@ -657,9 +658,23 @@ void dv_hooks_free(struct dv_hooks *h)
 	free(h);
 }
 
+static double dv_hooks_monotonic_ms(void *ud)
+{
+	(void)ud;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+void dv_hooks_set_clock(struct dv_hooks *h, double (*clock_ms)(void *ud), void *ud)
+{
+	h->clock_ms = clock_ms ? clock_ms : dv_hooks_monotonic_ms;
+	h->clock_ud = clock_ms ? ud : NULL;
+}
+
 static void dv_call_begin(struct dv_hooks *h)
 {
-	clock_gettime(CLOCK_MONOTONIC, &h->t0);
+	h->t0 = h->clock_ms(h->clock_ud);
 	h->ticks = 0;
 	h->tripped = NULL;
 	lua_sethook(h->L, dv_lua_count, LUA_MASKCOUNT, DV_TICK);
@@ -681,6 +696,7 @@ struct dv_hooks *dv_hooks_new(const struct dv_hooks_conf *hc, char *err, size_t 
 	}
 	h->hc = hc;
 	h->cap = (size_t)hc->memory;
+	h->clock_ms = dv_hooks_monotonic_ms;
 	h->L = lua_newstate(dv_lua_alloc, h);
 	if (!h->L)
 		h->L = luaL_newstate(); /* a LuaJIT without custom allocators: the count hook still guards */

@@ -28,6 +28,12 @@ long long dv_hooks_conf_mtime(const struct dv_conf *c);
 struct dv_hooks;
 struct dv_hooks *dv_hooks_new(const struct dv_hooks_conf *hc, char *err, size_t errlen);
 void dv_hooks_free(struct dv_hooks *h);
+/* The clock the time budget (hooks.time_ms) is measured on, in milliseconds:
+ * CLOCK_MONOTONIC unless set. It is read once when a call starts and at every
+ * count-hook tick (each 1,000 Lua instructions), so a test can drive the
+ * budget with a clock of its own instead of this machine's speed. NULL
+ * restores the monotonic clock. */
+void dv_hooks_set_clock(struct dv_hooks *h, double (*clock_ms)(void *ud), void *ud);
 
 /* What the hooks see of the request. */
 struct dv_hook_req {

@@ -121,6 +121,11 @@ void dv_metrics_render(const struct dv_metrics *m, const struct dv_gauges *g, st
 	    "# HELP dv_gallery_sync_up Whether the gallery's LISTEN connection is up.\n"
 	    "# TYPE dv_gallery_sync_up gauge\ndv_gallery_sync_up %d\n"
 	    "# HELP dv_async_jobs_pending Async jobs accepted and not finished.\n"
-	    "# TYPE dv_async_jobs_pending gauge\ndv_async_jobs_pending %d\n",
-	    g->gallery_faces, g->gallery_notes, g->gallery_connected, g->async_pending);
+	    "# TYPE dv_async_jobs_pending gauge\ndv_async_jobs_pending %d\n"
+	    "# HELP dv_memory_trims_total Times freed memory was returned to the system once idle.\n"
+	    "# TYPE dv_memory_trims_total counter\ndv_memory_trims_total %llu\n"
+	    "# HELP dv_memory_trimmed_idle 1 once freed memory was returned after the last job finished.\n"
+	    "# TYPE dv_memory_trimmed_idle gauge\ndv_memory_trimmed_idle %d\n",
+	    g->gallery_faces, g->gallery_notes, g->gallery_connected, g->async_pending, (unsigned long long)m->trims,
+	    m->trimmed_since_job);
 }

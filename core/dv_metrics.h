@@ -35,6 +35,8 @@ struct dv_metrics {
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t conn_refused;
 	uint64_t tcp_frames_in, tcp_bad_frames;
+	uint64_t trims;            /* idle returns of freed memory to the system */
+	int trimmed_since_job;     /* 1 once a trim ran after the last job finished */
 };
 
 const char *dv_route_name(int route);

@@ -94,8 +94,11 @@ static void dv_server_trim(evutil_socket_t fd, short what, void *arg)
 	struct dv_server *s = arg;
 	/* Give freed request memory back to the system once idle, so that a
 	 * burst does not leave the process at its peak size. */
-	if (s->inflight == 0)
+	if (s->inflight == 0) {
 		malloc_trim(0);
+		s->metrics.trims++;
+		s->metrics.trimmed_since_job = 1;
+	}
 }
 
 /* An async submission was acknowledged (202): queue its work, beyond the
@@ -150,6 +153,7 @@ static void dv_server_done(evutil_socket_t fd, short what, void *arg)
 		if (j->spawn_body && !j->err)
 			dv_server_spawn(s, j);
 		s->inflight--;
+		s->metrics.trimmed_since_job = 0;
 		dv_job_free(j);
 		j = next;
 	}

@@ -6,16 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct det {
 	const struct dv_host *host;
 	long long threshold, min_size, delay_ms;
+	const char *gate;
 };
 
 static const struct dv_param det_params[] = {
 	{"threshold", DV_PARAM_INT, 0, 255, "128", "luminance above which a pixel belongs to a face"},
 	{"min_size", DV_PARAM_INT, 1, 100000, "8", "smallest face width and height, in pixels"},
 	{"delay_ms", DV_PARAM_INT, 0, 60000, "0", "sleep this long per image (to test queues and timeouts)"},
+	{"gate", DV_PARAM_STRING, 0, 0, "", "while this file exists, detection waits for it to go (tests hold jobs in flight at a point they control)"},
 	{"fail_create", DV_PARAM_BOOL, 0, 0, "false", "make create() fail (to test the loader)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
@@ -30,6 +33,7 @@ static int det_create(const struct dv_host *h, void **out)
 	h->param_int(h, "threshold", &d->threshold);
 	h->param_int(h, "min_size", &d->min_size);
 	h->param_int(h, "delay_ms", &d->delay_ms);
+	h->param_string(h, "gate", &d->gate);
 	h->param_bool(h, "fail_create", &fail);
 	if (fail) {
 		h->error(h, "fail_create is set");
@@ -64,6 +68,11 @@ static int det_detect(void *p, const struct dv_image *img, struct dv_face *faces
 	if (d->delay_ms > 0) {
 		struct timespec ts = {d->delay_ms / 1000, (d->delay_ms % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
+	}
+	if (d->gate && d->gate[0]) {
+		struct timespec ts = {0, 5000000L};
+		while (access(d->gate, F_OK) == 0)
+			nanosleep(&ts, NULL);
 	}
 	if (!mask || !stack)
 		goto nomem;

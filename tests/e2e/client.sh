@@ -11,7 +11,7 @@ ADMIN_SHA=$(sed -n 's/.*key_sha256: "\(.*\)"/\1/p' "$T/admin.err")
 write_conf "$T/c.yaml" "$SERVICE_PLUGINS" "admin: {key_sha256: \"$ADMIN_SHA\"}" \
 	"limits: {queue: 1024, inflight_per_connection: 1000}"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
-wait_ready 10
+wait_ready
 CLI="$top_builddir/dejaview"
 export DEJAVIEW_KEY=$KEY DEJAVIEW_PORT=$TCP
 "$IMG" 120 90 20,20,40,250,250,120 >"$T/a1.ppm"

@@ -4,9 +4,13 @@
 # temperature in the reply; dv.visits/dv.events with their options;
 # attendance of five people twice = five records;
 # hooks that loop, allocate a gigabyte, call os.execute or fail are stopped
-# within the budget and the server keeps serving; a syntax error is refused
+# (by the instruction limit, the memory cap, the sandbox, the error), each
+# reported by name, and the server keeps serving; a syntax error is refused
 # at reload with file:line; an edit + SIGHUP under load changes the next
-# replies with zero failed requests.
+# replies with zero failed requests. The time budget is left out of reach
+# here (hooks.time_ms: 60000) so that which limit stops a hook never depends
+# on this machine's speed; tests/unit/test_dv_hooks tests the budget on a
+# clock it drives.
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
 S="$top_srcdir/scripts"
@@ -37,13 +41,14 @@ hooks:
     evil_shell: [h/shell.lua, h/frontdesk.lua]
     evil_error: [h/broken.lua, h/frontdesk.lua]
     partial: [h/writes.lua, h/writes_fails.lua, h/frontdesk.lua]
-  time_ms: 200
+  time_ms: 60000
+  instructions: 1000000
   memory: 32MiB
   watch: true
 EOF2
 write_conf "$T/c.yaml" "workers: 2" "$SERVICE_PLUGINS" "$(cat "$T/hooks.yaml")"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts with the hooks"; done_testing; }
-wait_ready 10
+wait_ready
 J='Content-Type: application/json'
 colour() { echo "$((60 + $1 * 37 % 190)),$((250 - $1 * 53 % 120)),$((90 + $1 * 71 % 160))"; }
 photo() { "$IMG" 120 90 "$2,20,40,$(colour "$1")" >"$T/p$1-$2.ppm"; echo "$T/p$1-$2.ppm"; }
@@ -67,7 +72,7 @@ http POST /v1/recognize --data-binary @"$(photo 9 40)"
 has "$BODY" '"action":"offer_enrolment"' "an unknown face: the client is told to offer enrolment"
 dv_stop
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd restarts"; done_testing; }
-wait_ready 10
+wait_ready
 http POST /v1/recognize --data-binary @"$(photo 1 40)"
 check "after a restart the count goes on: visit 4" sh -c "printf '%s' '$BODY' | grep -Eq '\"visit\":4[,}]'"
 check "with its points" sh -c "printf '%s' '$BODY' | grep -Eq '\"points\":40[,}]'"
@@ -111,16 +116,20 @@ is "$n" 5 "attendance: five people recognised twice make five records"
 has "$BODY" '"name": "Pupil 3"' "the report names who attended"
 is "$(psql_db -c "SELECT count(*) FROM dv_hook_state WHERE namespace = 'attendance'")" 5 "five rows in dv_hook_state"
 
-# --- 4. hooks that misbehave: answered within the budget + 100 ms, the server keeps serving
+# --- 4. hooks that misbehave: stopped by the limit that applies, the request answered, the server keeps serving
+why_loop='"hook":"loop","event":"recognized","error":"instruction limit exceeded (hooks.instructions: 1000000)"'
+why_alloc='"hook":"alloc","event":"recognized","error":"not enough memory'
+why_shell='"hook":"shell","event":"recognized","error":"shell.lua:1: attempt to index global '"'os'"
+why_error='"hook":"broken","event":"recognized","error":"broken.lua:1: attempt to index field '"'nothing'"
 for evil in loop alloc shell error; do
 	KEY=$(new_tenant "evil_$evil" "$T/c.yaml")
 	enrol 8 "Victim" >/dev/null
 	t=$(curl -s -o "$T/evil" -w '%{time_total}' -H "Authorization: Bearer $KEY" --data-binary @"$(photo 8 40)" "$URL/v1/recognize")
-	ms=$(echo "$t" | awk '{printf "%d", $1 * 1000}')
 	body=$(cat "$T/evil")
 	has "$body" '"greeting":"Welcome, Victim!"' "$evil: the request is answered, the other hook's reply included"
-	has "$body" '"errors":[{"hook":' "$evil: the failure is reported under hooks.errors with the hook's name"
-	check "$evil: answered in $ms ms (budget 200 ms + 100 ms)" test "$ms" -le 300
+	eval "why=\$why_$evil"
+	has "$body" "\"errors\":[{$why" "$evil: stopped, and reported under hooks.errors with the hook's name and why"
+	echo "# $evil: answered in $t s"
 done
 check "os.execute ran nothing" test ! -e "$T/pwned"
 
@@ -141,31 +150,36 @@ check "the workers serve the next requests normally" sh -c "printf '%s' '$BODY' 
 cp "$T/h/frontdesk.lua" "$T/frontdesk.good"
 printf 'function on_recognized(ev)\n  return {\nend\n' >"$T/h/frontdesk.lua"
 kill -HUP "$DV_PID"
-sleep 0.5
-has "$(cat "$T/dejaviewd.log")" "frontdesk.lua:3:" "a hook with a syntax error is refused at reload, with file:line"
+check "a hook with a syntax error is refused at reload" wait_metric 'dv_config_reloads_total{result="failed"}' 1
+has "$(cat "$T/dejaviewd.log")" "frontdesk.lua:3:" "with file:line"
 http POST /v1/recognize --data-binary @"$(photo 1 40)"
 has "$BODY" '"greeting":"Welcome, Ada!"' "and the old version keeps running"
 cp "$T/frontdesk.good" "$T/h/frontdesk.lua"
-"$DV_TOOLS/dv_load" -p "$HTTP" -c 4 -n 1500 -u /v1/recognize -f "$(photo 1 40)" -t 60 -j >"$T/load.json" &
+ok_before=$(metric 'dv_config_reloads_total{result="ok"}')
+# the load runs until told to stop: it covers the edit and the reload
+"$DV_TOOLS/dv_load" -p "$HTTP" -c 4 -n 0 -u /v1/recognize -f "$(photo 1 40)" -t "$PATIENCE" -j >"$T/load.json" &
 LP=$!
-sleep 0.5
+served_ge() { metric_ge 'dv_requests_total{route="/v1/recognize",status="200"}' "$1"; }
+eventually served_ge $(( $(metric 'dv_requests_total{route="/v1/recognize",status="200"}') + 50 ))
 sed -i 's/(s.welcome or "Welcome")/(s.welcome or "Good to see you")/' "$T/h/frontdesk.lua"
 kill -HUP "$DV_PID"
+check "the edited hook is loaded" wait_metric 'dv_config_reloads_total{result="ok"}' $((ok_before + 1))
+eventually served_ge $(( $(metric 'dv_requests_total{route="/v1/recognize",status="200"}') + 50 ))
+kill -TERM "$LP"
 wait "$LP"
 run=$(cat "$T/load.json")
 echo "# load during the edit: $run"
-has "$run" '"requests":1500,"s200":1500,' "1,500 requests during the edit and reload: all 200"
+has "$run" '"s503":0,"other":0,"errors":0,"timed_out":0' "requests before, during and after the edit and reload: all 200"
 http POST /v1/recognize --data-binary @"$(photo 1 40)"
 has "$BODY" '"greeting":"Good to see you, Ada!"' "the next requests run the edited hook"
-# hooks.watch: an edit alone (no signal) is picked up within about a second
+# hooks.watch: an edit alone (no signal) is picked up (the file's mtime is polled every second)
 sed -i 's/"Welcome back, "/"Nice to see you again, "/' "$T/h/loyalty.lua"
-n=0; seen=no
-while [ $n -lt 40 ]; do
+greets_anew() {
 	http POST /v1/recognize --data-binary @"$(photo 1 40)"
-	case $BODY in *'Nice to see you again, Ada'*) seen=yes; break ;; esac
-	sleep 0.1; n=$((n + 1))
-done
-is "$seen" yes "hooks.watch: an edited file is reloaded without a signal (after $((n * 100)) ms)"
+	case $BODY in *'Nice to see you again, Ada'*) return 0 ;; esac
+	return 1
+}
+check "hooks.watch: an edited file is reloaded without a signal" eventually greets_anew
 dv_stop
 is "$DV_RC" 0 "clean exit"
 done_testing

@@ -6,7 +6,7 @@
 pg_up
 write_conf "$T/c.yaml" "$SERVICE_PLUGINS"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
-wait_ready 10 || echo "# not ready"
+wait_ready || echo "# not ready"
 J='Content-Type: application/json'
 "$IMG" 120 90 20,20,40,250,250,120 >"$T/a.ppm"
 A=$KEY

@@ -30,6 +30,28 @@ skip() { # skip N REASON: N tests skipped
 }
 done_testing() { echo "1..$tap_n"; exit $((tap_fail > 0)); }
 
+# Waiting. A test waits for what must happen (a ports file, a reload, a
+# count in /metrics, an acknowledgement) by polling for it; PATIENCE seconds
+# only guards against a hang and says nothing about speed. No check in the
+# suite asserts how fast this machine is (benchmarks print figures).
+PATIENCE=${DV_TEST_PATIENCE:-180}
+eventually() { # eventually COMMAND...: 0 once it succeeds, 1 if it never does within PATIENCE
+	_ev_end=$(( $(date +%s) + PATIENCE ))
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$_ev_end" ] || return 1
+		sleep 0.05
+	done
+}
+# metric 'NAME{labels}': its value in the daemon's /metrics (empty if absent)
+metric() { curl -s -m "$PATIENCE" "${METRICS_URL:-$URL}/metrics" | awk -v n="$1" '$1 == n {print $2; exit}'; }
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+metric_ge() { _m=$(metric "$1"); [ -n "$_m" ] && [ "${_m%.*}" -ge "$2" ]; }
+# wait_metric 'NAME' VALUE: until /metrics shows exactly VALUE
+wait_metric() { eventually metric_is "$1" "$2"; }
+log_has() { grep -q -- "$1" "$T/dejaviewd.log"; }
+# wait_log TEXT: until the daemon's log holds TEXT
+wait_log() { eventually log_has "$1"; }
+
 need() { for t in "$@"; do command -v "$t" >/dev/null 2>&1 || skip_all "$t is not installed"; done; }
 need curl
 
@@ -85,10 +107,9 @@ dv_start() {
 	rm -f "$T/ports"
 	"$DEJAVIEWD" -c "$1" --ports-file "$T/ports" 2>>"$T/dejaviewd.log" &
 	DV_PID=$!
-	i=0
+	_end=$(( $(date +%s) + PATIENCE ))
 	while [ ! -s "$T/ports" ]; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$DV_PID" 2>/dev/null; then
+		if [ "$(date +%s)" -ge "$_end" ] || ! kill -0 "$DV_PID" 2>/dev/null; then
 			echo "# dejaviewd did not start:"; sed 's/^/#   /' "$T/dejaviewd.log" | tail -20
 			return 1
 		fi
@@ -112,16 +133,9 @@ dv_stop() {
 	DV_RC=$?
 	DV_PID=
 }
-# wait_ready [SECONDS]: until /readyz answers 200
-wait_ready() {
-	n=$(( ${1:-10} * 10 ))
-	while [ $n -gt 0 ]; do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
+# wait_ready: until /readyz answers 200 (within PATIENCE)
+is_ready() { [ "$(curl -s -m "$PATIENCE" -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ]; }
+wait_ready() { eventually is_ready; }
 # http METHOD PATH [curl args...]: sets CODE, BODY and HDRS
 http() {
 	m=$1; p=$2; shift 2

@@ -1,23 +1,28 @@
 #!/bin/sh
 # End to end: a full queue answers 503 with Retry-After at once; the
-# connection limit holds new clients back until a connection closes.
+# connection limit holds new clients back until a connection closes. The
+# detector's gate holds the running request for as long as the test needs.
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
-write_conf "$T/c.yaml" "workers: 1" "limits: {queue: 1, connections: 4}" 'plugins:
-  detector: { so: detect_example, delay_ms: 400 }
+GATE="$T/gate"
+write_conf "$T/c.yaml" "workers: 1" "limits: {queue: 1, connections: 4}" "plugins:
+  detector: { so: detect_example, gate: \"$GATE\" }
 pipelines:
-  detect: [decode, detect]'
+  detect: [decode, detect]"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
+wait_ready
 "$IMG" 60 40 5,5,20 >"$T/a.ppm"
 
-# one running, one queued, the rest refused
-pids=
-for i in 1 2 3; do
-	curl -s -H "Authorization: Bearer $KEY" -o "$T/b$i" -D "$T/h$i" -w '%{http_code}\n' --data-binary @"$T/a.ppm" "$URL/v1/detect" >"$T/c$i" &
-	pids="$pids $!"
-	sleep 0.05
-done
-wait $pids
+# one running (held at the gate), one queued, the third refused
+touch "$GATE"
+send() { curl -s -H "Authorization: Bearer $KEY" -o "$T/b$1" -D "$T/h$1" -w '%{http_code}\n' --data-binary @"$T/a.ppm" "$URL/v1/detect" >"$T/c$1"; }
+send 1 & p1=$!
+eventually metric_is dv_jobs_inflight 1 && eventually metric_is dv_queue_depth 0
+send 2 & p2=$!
+eventually metric_is dv_queue_depth 1
+send 3
+rm -f "$GATE"
+wait $p1 $p2
 codes=$(cat "$T/c1" "$T/c2" "$T/c3" | sort | tr '\n' ' ')
 is "$codes" "200 200 503 " "worker busy + queue of 1: two served, the third refused"
 for i in 1 2 3; do

@@ -10,11 +10,12 @@ dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 "$IMG" 320 240 20,20,60 120,40,50,250,200,200 220,100,60,200,250,200 >"$T/a.ppm"
 LOAD="$DV_TOOLS/dv_load"
 
-# warm up, then take the baseline once the trim timer has run
-"$LOAD" -p "$HTTP" -c 500 -n 2000 -u /v1/recognize -f "$T/a.ppm" -t 120 -j >"$T/warm.json"
-sleep 2
+# warm up, then take the baseline once the idle trim has run (a second after
+# the last job: the test waits for the daemon to say so, not for a time)
+"$LOAD" -p "$HTTP" -c 500 -n 2000 -u /v1/recognize -f "$T/a.ppm" -t "$PATIENCE" -j >"$T/warm.json"
+wait_metric dv_memory_trimmed_idle 1
 base=$(rss_kb "$DV_PID")
-"$LOAD" -p "$HTTP" -c 500 -n 10000 -u /v1/recognize -f "$T/a.ppm" -t 300 -j >"$T/run.json"
+"$LOAD" -p "$HTTP" -c 500 -n 10000 -u /v1/recognize -f "$T/a.ppm" -t "$PATIENCE" -j >"$T/run.json"
 rc=$?
 run=$(cat "$T/run.json")
 echo "# load: $run"
@@ -26,7 +27,7 @@ check "most requests were served ($s200 x 200)" test "$s200" -gt 0
 check "the daemon is alive" kill -0 "$DV_PID"
 http GET /healthz
 is "$CODE" 200 "and serving"
-sleep 2
+check "freed memory is returned once idle" wait_metric dv_memory_trimmed_idle 1
 after=$(rss_kb "$DV_PID")
 echo "# rss: baseline ${base} kB, after ${after} kB"
 # within 10% + 2 MiB of the baseline (allocator noise), far below the peak

@@ -17,7 +17,7 @@ pipelines:
 conf "$T/c2.yaml" 2
 conf "$T/c3.yaml" 3
 dv_start "$T/c2.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
-wait_ready 10
+wait_ready
 "$IMG" 120 90 20,20,40,250,250,120 >"$T/a1.ppm"
 "$IMG" 140 100 50,30,44,250,250,120 >"$T/a2.ppm"
 http POST /v1/persons -H 'Content-Type: application/json' -d '{"name":"Alice"}'
@@ -27,7 +27,7 @@ has "$BODY" '"fingerprint":"example-1-grid2"' "enrolled with the grid-2 embedder
 dv_stop
 # the swap: same data, another embedder
 dv_start "$T/c3.yaml" || { ok 1 "dejaviewd starts with the new embedder"; done_testing; }
-wait_ready 10
+wait_ready
 http POST /v1/recognize --data-binary @"$T/a2.ppm"
 has "$BODY" '"unknown":true' "before re-embedding: unknown (the old vectors are not compared)"
 dv_stop
@@ -37,7 +37,7 @@ is "$(psql_db -c "SELECT fingerprint || ' ' || dim FROM dv_faces")" "example-1-g
 out=$("$DEJAVIEWD" -c "$T/c3.yaml" admin reembed 2>&1)
 has "$out" "re-embedded 0 faces" "a second run has nothing to do"
 dv_start "$T/c3.yaml" || { ok 1 "dejaviewd restarts"; done_testing; }
-wait_ready 10
+wait_ready
 http POST /v1/recognize --data-binary @"$T/a2.ppm"
 has "$BODY" '"name": "Alice"' "after re-embedding: recognised with the new model"
 dv_stop

@@ -10,7 +10,7 @@ ok 0 "dejaviewd starts on ephemeral ports (http $HTTP, tcp $TCP)"
 http GET /healthz
 is "$CODE" 200 "/healthz answers 200"
 is "$BODY" '{"status":"ok"}' "/healthz body"
-check "/readyz becomes 200 once the database is reached" wait_ready 15
+check "/readyz becomes 200 once the database is reached" wait_ready
 http GET /readyz
 has "$BODY" '"ready":true' "/readyz says ready"
 has "$BODY" '"database":"up"' "/readyz reports the database"
@@ -53,7 +53,6 @@ dv_stop
 write_conf "$T/baddb.yaml" "$DEFAULT_PLUGINS"
 sed -i "s|^database: .*|database: \"host=$T port=1 user=nobody dbname=none\"|" "$T/baddb.yaml"
 dv_start "$T/baddb.yaml"
-sleep 0.5
 http GET /readyz
 is "$CODE" 503 "/readyz is 503 when the database is unreachable"
 has "$BODY" '"database":"down"' "and reports it down"

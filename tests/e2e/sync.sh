@@ -1,8 +1,8 @@
 #!/bin/sh
 # Two dejaviewd processes on one database: a person enrolled through one is
-# recognised through the other within a second (LISTEN/NOTIFY), a deletion
-# through one is gone from the other as fast, and a server started later
-# loads the gallery. Prints the measured delays.
+# recognised through the other (LISTEN/NOTIFY), a deletion through one is gone
+# from the other, and a server started later loads the gallery. The delays
+# are printed, not asserted (make bench and make cluster-test measure them).
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
 PLUG=$SERVICE_PLUGINS
@@ -14,7 +14,7 @@ mv "$T/dejaviewd.log" "$T/one.log"
 DV_PID=
 dv_start "$T/c2.yaml" || { ok 1 "dejaviewd two starts"; done_testing; }
 URL2=$URL; PID2=$DV_PID
-URL=$URL1; wait_ready 10; URL=$URL2; wait_ready 10
+URL=$URL1; wait_ready; URL=$URL2; wait_ready
 J='Content-Type: application/json'
 "$IMG" 120 90 20,20,40,250,250,120 >"$T/a1.ppm"
 "$IMG" 140 100 50,30,44,250,250,120 >"$T/a2.ppm"
@@ -31,26 +31,18 @@ http POST "/v1/persons/$P/faces" --data-binary @"$T/a1.ppm"
 is "$CODE" 201 "enrolled through server one"
 t0=$(now_ms)
 URL=$URL2
-seen=no
-while [ $(( $(now_ms) - t0 )) -lt 1000 ]; do
-	http POST /v1/recognize --data-binary @"$T/a2.ppm"
-	case $BODY in *'"name": "Alice"'*) seen=yes; break ;; esac
-done
+named() { http POST /v1/recognize --data-binary @"$T/a2.ppm"; case $BODY in *'"name": "Alice"'*) return 0 ;; esac; return 1; }
+check "recognised through server two" eventually named
 dt=$(( $(now_ms) - t0 ))
-is "$seen" yes "recognised through server two within a second (after ${dt} ms)"
 echo "# enrol -> recognised elsewhere: ${dt} ms"
 
 URL=$URL1
 http DELETE "/v1/persons/$P"
 t0=$(now_ms)
 URL=$URL2
-gone=no
-while [ $(( $(now_ms) - t0 )) -lt 1000 ]; do
-	http POST /v1/recognize --data-binary @"$T/a2.ppm"
-	case $BODY in *'"unknown":true'*) gone=yes; break ;; esac
-done
+gone() { http POST /v1/recognize --data-binary @"$T/a2.ppm"; case $BODY in *'"unknown":true'*) return 0 ;; esac; return 1; }
+check "deleted through one, gone from two" eventually gone
 dt=$(( $(now_ms) - t0 ))
-is "$gone" yes "deleted through one, gone from two within a second (after ${dt} ms)"
 echo "# delete -> gone elsewhere: ${dt} ms"
 
 # a face enrolled while server two is down is there when it comes back
@@ -61,7 +53,7 @@ P=$(printf '%s' "$BODY" | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
 http POST "/v1/persons/$P/faces" --data-binary @"$T/a1.ppm"
 DV_PID=
 dv_start "$T/c2.yaml" || { ok 1 "dejaviewd two restarts"; done_testing; }
-wait_ready 10
+wait_ready
 http POST /v1/recognize --data-binary @"$T/a2.ppm"
 has "$BODY" '"name": "Bob"' "a restarted server loads what was enrolled meanwhile"
 has "$(cat "$T/dejaviewd.log")" "gallery loaded gen=1 faces=1" "its log says so"

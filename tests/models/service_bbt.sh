@@ -13,7 +13,7 @@ pg_up
 sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^plugin_dir:/d' -e '/^model_dir:/d' -e "s|\.\./scripts/|$top_srcdir/scripts/|g" "$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
 write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" "$(cat "$T/base.yaml")"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts with the real networks"; done_testing; }
-wait_ready 30 || echo "# not ready"
+wait_ready || echo "# not ready"
 J='Content-Type: application/json'
 enrolled=0; tried=0; top1=0; wrong=0; unk=0
 for dir in "$D"/faceapi_bbt/*/; do

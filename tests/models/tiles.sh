@@ -38,7 +38,7 @@ pipelines:
   recognize: [decode, detect, landmarks, align, embed, match]
   detect:    [decode, detect]"
 	dv_start "$T/c$tiles.yaml" || { ok 1 "dejaviewd starts (tile_scale $tiles)"; continue; }
-	wait_ready 30 || echo "# not ready"
+	wait_ready || echo "# not ready"
 	http POST /v1/detect --data-binary @"$P"
 	is "$CODE" 200 "tile_scale $tiles: detect answers"
 	eval "found$tiles=\$(matched \"\$BODY\")"

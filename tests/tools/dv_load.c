@@ -1,8 +1,10 @@
 /* dv_load — a small HTTP/1.1 load generator for tests and benchmarks:
  * C keep-alive connections send N POST (or GET) requests in total and the
  * answers are tallied by status, with latency percentiles. Reconnects when
- * the server closes. Bounded in time (-t). Prints a readable summary and,
- * with -j, one machine-readable line. */
+ * the server closes. Bounded in time (-t). With -n 0 it runs until SIGTERM
+ * or SIGINT, then lets the requests in flight finish (so a test can keep
+ * load on the server for exactly as long as a step takes). Prints a readable
+ * summary and, with -j, one machine-readable line. */
 #include "../util.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +43,19 @@ static char *req;
 static size_t reqlen;
 static long issued, done_n, total, errors, status_count[600];
 static double *lat;
-static long nlat;
+static long nlat, latcap;
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* May another request be sent? */
+static int more(void) { return !stopping && (total == 0 || issued < total); }
+/* Is the run over? */
+static int finished(void) { return (total > 0 && done_n >= total) || (!more() && done_n >= issued); }
 
 static int dial(struct conn *c)
 {
@@ -163,7 +178,11 @@ int main(int argc, char **argv)
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t)port);
 	inet_pton(AF_INET, host, &addr.sin_addr);
-	lat = calloc((size_t)total, sizeof *lat);
+	latcap = total > 0 ? total : 65536;
+	lat = calloc((size_t)latcap, sizeof *lat);
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 
 	struct conn *cs = calloc((size_t)nconn, sizeof *cs);
 	struct pollfd *pf = calloc((size_t)nconn, sizeof *pf);
@@ -171,14 +190,14 @@ int main(int argc, char **argv)
 		cs[i].fd = -1;
 	double t_start = now(), deadline = t_start + tmax;
 	int timed_out = 0;
-	while (done_n < total) {
+	while (!finished()) {
 		if (now() > deadline) {
 			timed_out = 1;
 			break;
 		}
 		for (int i = 0; i < nconn; i++) {
 			struct conn *c = &cs[i];
-			if (c->state == C_IDLE && issued < total) {
+			if (c->state == C_IDLE && more()) {
 				if (dial(c) != 0) {
 					errors++;
 					done_n++;
@@ -234,11 +253,19 @@ int main(int argc, char **argv)
 				if (n >= 0 && parse(c, &status, &must_close, &used)) {
 					if (status >= 100 && status < 600)
 						status_count[status]++;
-					lat[nlat++] = now() - c->t0;
+					if (nlat == latcap) {
+						double *l = realloc(lat, sizeof *lat * (size_t)latcap * 2);
+						if (l) {
+							lat = l;
+							latcap *= 2;
+						}
+					}
+					if (nlat < latcap)
+						lat[nlat++] = now() - c->t0;
 					done_n++;
 					if (must_close) {
 						hangup(c);
-					} else if (issued < total) {
+					} else if (more()) {
 						start_request(c);
 					} else {
 						hangup(c);

@@ -21,7 +21,7 @@ sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^plugin_dir:/d' -e '/^mod
 	-e "s|\.\./scripts/|$top_srcdir/scripts/|g" "$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
 write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" "web: {dir: \"$top_srcdir/web\"}" "$(cat "$T/base.yaml")"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
-wait_ready 30
+wait_ready
 "$DV_TOOLS/dv_toy4m" "$PHOTO" "$T/camera.y4m" 10 || skip_all "cannot make the camera video"
 http PATCH /v1/tenant -H 'Content-Type: application/json' -d '{"settings":{"loyalty":{"window_seconds":0}}}'
 (cd "$work" && node frontdesk.js "$URL" "$KEY" "$T/camera.y4m" "$PHOTO" "$top_builddir/tests/web/screenshots")
