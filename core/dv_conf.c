@@ -221,6 +221,8 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"listen", KT_MAP, 0, 0, 0, NULL, "listeners"},
 	{"listen.http", KT_ADDR, OFF(listen_http), 0, 0, "127.0.0.1:8080", "HTTP listener, host:port; \"\" disables it; port 0 picks a free port"},
 	{"listen.tcp", KT_ADDR, OFF(listen_tcp), 0, 0, "127.0.0.1:7070", "raw TCP listener, host:port; \"\" disables it"},
+	{"listen.ops", KT_ADDR, OFF(listen_ops), 0, 0, "127.0.0.1:8081",
+	    "operator listener: /healthz, /readyz and /metrics only, with connection slots of its own, so they answer under any client load; \"\" disables it (the HTTP listener serves them too)"},
 	{"workers", KT_INT, OFF(workers), 0, 256, "0", "worker threads, each owning its plugin instances and a core; 0 = one per CPU this process may use"},
 	{"database", KT_STR, OFF(database), 0, 0, "", "libpq connection string or URI; \"\" runs without a database (never ready)"},
 	{"migrate_on_start", KT_BOOL, OFF(migrate_on_start), 0, 0, "true", "apply pending SQL migrations when the database is reached"},
@@ -231,6 +233,15 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"limits", KT_MAP, 0, 0, 0, NULL, "limits on what clients control"},
 	{"limits.body_bytes", KT_BYTES, OFF(limits.body_bytes), 1024, 1LL << 30, "10MiB", "largest HTTP request body (413 beyond)"},
 	{"limits.connections", KT_INT, OFF(limits.connections), 1, 1000000, "1024", "open connections per listener; beyond it HTTP clients wait in the backlog and TCP clients get an error frame"},
+	{"limits.connections_per_address", KT_INT, OFF(limits.connections_per_address), 1, 1000000, "128",
+	    "open connections one client address may hold (HTTP and TCP together; IPv6 by /64); beyond it HTTP answers 429 too_many_connections and TCP an error frame"},
+	{"limits.ops_connections", KT_INT, OFF(limits.ops_connections), 1, 100000, "64", "open connections of the operator listener (listen.ops)"},
+	{"limits.header_timeout_ms", KT_INT, OFF(limits.header_timeout_ms), 100, 86400000, "10000",
+	    "an HTTP request's line and headers (a TCP frame's header) must arrive within this, counted from its first byte (from the connection's start for the first one); 408 request_timeout beyond"},
+	{"limits.body_timeout_ms", KT_INT, OFF(limits.body_timeout_ms), 100, 86400000, "10000",
+	    "grace for a request body (a TCP frame's payload): it must arrive within this plus its size over limits.body_min_rate"},
+	{"limits.body_min_rate", KT_BYTES, OFF(limits.body_min_rate), 1, 1LL << 30, "16KiB",
+	    "slowest average transfer, in bytes per second, a body may take after its grace (a slow sender is cut with 408)"},
 	{"limits.queue", KT_INT, OFF(limits.queue), 1, 1000000, "64", "jobs waiting for a worker; a full queue answers 503 + Retry-After"},
 	{"limits.image_pixels", KT_INT, OFF(limits.image_pixels), 1, 1LL << 32, "40000000", "largest decoded image, width x height"},
 	{"limits.faces", KT_INT, OFF(limits.faces), 1, 1000, "32", "most faces handled per image (the best-scored are kept)"},
@@ -828,6 +839,7 @@ void dv_conf_free(struct dv_conf *c)
 	free(c->path);
 	free(c->listen_http);
 	free(c->listen_tcp);
+	free(c->listen_ops);
 	free(c->database);
 	free(c->plugin_dir);
 	free(c->model_dir);

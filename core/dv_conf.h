@@ -65,6 +65,7 @@ struct dv_conf {
 	char *path;
 	char *listen_http;   /* "host:port", "" = disabled */
 	char *listen_tcp;
+	char *listen_ops;    /* operator listener: health, readiness, metrics */
 	long long workers;
 	char *database;      /* libpq conninfo, "" = none */
 	bool migrate_on_start;
@@ -88,6 +89,8 @@ struct dv_conf {
 		long long frame_bytes, idle_timeout_ms, drain_timeout_ms;
 		long long inflight_per_connection;
 		long long async_jobs;
+		long long connections_per_address, ops_connections;
+		long long header_timeout_ms, body_timeout_ms, body_min_rate;
 	} limits;
 	struct dv_conf_plugin plugins[DV_ROLE_COUNT];
 	struct dv_conf_pipeline pipelines[DV_OP_COUNT];

@@ -35,6 +35,13 @@ static const struct dv_err_info dv_err_table[DV_ERR_COUNT_] = {
 	[-DV_EDUPLICATE] = {"duplicate_face", 409, "this face is already enrolled as another person"},
 	[-DV_ECONFLICT] = {"conflict", 409, "the resource conflicts with an existing one"},
 	[-DV_EINVALID] = {"invalid_field", 422, "a field has an invalid value"},
+	[-DV_EADDRLIMIT] = {"too_many_connections", 429, "this address holds too many connections (limits.connections_per_address)"},
+	[-DV_EREQTIMEOUT] = {"request_timeout", 408, "the request did not arrive in time"},
+	[-DV_EURITOOLONG] = {"uri_too_long", 414, "the request line is too long"},
+	[-DV_EHEADTOOLARGE] = {"headers_too_large", 431, "the request's header fields are too large"},
+	[-DV_EEXPECT] = {"expectation_failed", 417, "the only expectation served is 100-continue"},
+	[-DV_ENOTIMPL] = {"not_implemented", 501, "the only transfer coding served is chunked"},
+	[-DV_EHTTPVERSION] = {"http_version_not_supported", 505, "only HTTP/1.0 and HTTP/1.1 are served"},
 };
 
 static const struct dv_err_info *dv_err_get(int err)

@@ -30,7 +30,14 @@ enum dv_err {
 	DV_EDUPLICATE = -22,     /* the face is already enrolled as another person (refused by the tenant) */
 	DV_ECONFLICT = -23,      /* e.g. an external_id already in use */
 	DV_EINVALID = -24,       /* well-formed but invalid field values */
-	DV_ERR_COUNT_ = 25
+	DV_EADDRLIMIT = -25,     /* this client address holds limits.connections_per_address */
+	DV_EREQTIMEOUT = -26,    /* the request's head or body did not arrive in time */
+	DV_EURITOOLONG = -27,
+	DV_EHEADTOOLARGE = -28,
+	DV_EEXPECT = -29,        /* an Expect other than 100-continue */
+	DV_ENOTIMPL = -30,       /* a transfer coding other than chunked */
+	DV_EHTTPVERSION = -31,
+	DV_ERR_COUNT_ = 32
 };
 
 /* Stable machine-readable code, e.g. "no_face". */

@@ -1,13 +1,28 @@
-/* dv_http.c — the HTTP listener (evhttp), on the loop thread: accepts
- * connections up to the limit, routes requests, answers health, readiness
- * and metrics at once, turns pipeline requests into jobs, and writes every
- * reply — success or JSON error — when jobs complete. This file and
- * dv_tcp.c are the only places that write replies. */
+/* dv_http.c — the HTTP/1.1 listeners, on the loop thread: the API listener
+ * (listen.http) and the operator listener (listen.ops, /healthz, /readyz and
+ * /metrics only, with connection slots of its own). Accepts connections
+ * within the limits (per listener, per client address), reads each request
+ * under deadlines (its head within limits.header_timeout_ms of its first
+ * byte, its body within limits.body_timeout_ms plus its size at
+ * limits.body_min_rate), routes it, answers health, readiness and metrics at
+ * once, turns API requests into jobs, and writes every reply — success or
+ * JSON error — when jobs complete. This file and dv_tcp.c are the only
+ * places that write replies; dv_http1.c frames the bytes.
+ *
+ * A connection is in one state at a time: HEAD (reading a request line and
+ * headers), BODY, WAIT (its request is a job: reading is paused, so a
+ * client cannot pile up data meanwhile), WRITE (the reply is leaving),
+ * IDLE (keep-alive, limits.idle_timeout_ms), or LINGER (an error reply was
+ * sent with the request unread: the write side is shut and what the client
+ * still sends is read and dropped for a moment, so that the reply is not
+ * lost to a reset). */
 #include "dv_api.h"
 #include "dv_buf.h"
-#include "dv_keys.h"
 #include "dv_err.h"
+#include "dv_guard.h"
+#include "dv_http1.h"
 #include "dv_job.h"
+#include "dv_keys.h"
 #include "dv_log.h"
 #include "dv_server.h"
 #include "dv_web.h"
@@ -15,10 +30,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <sys/queue.h>
-#include <sys/queue.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -27,66 +38,199 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#define DV_HTTP_MAGIC 0x48545031u /* "HTP1" */
+#define DV_HTTP_MAX_HEAD (64 * 1024)
+#define DV_LINGER_MS 2000
+#define DV_LINGER_BYTES (1 << 20)
+
+enum { HC_HEAD, HC_BODY, HC_WAIT, HC_WRITE, HC_IDLE, HC_LINGER };
+
+struct dv_http_lis {
+	struct dv_server *s;
+	struct evconnlistener *l; /* NULL once closed */
+	bool ops;                 /* the operator listener */
+	const char *name;         /* "http" or "ops" */
+	long conns;
+	struct dv_guard *guard;   /* per-address counts: the server's (shared with TCP), or the ops listener's own */
+	struct dv_guard own_guard;
+	struct dv_http_conn *list;
+};
+
+struct dv_http_conn {
+	uint32_t magic;
+	struct dv_server *s;
+	struct dv_http_lis *lis;
+	struct bufferevent *bev;  /* NULL once closed */
+	struct event *timer;      /* the current phase's deadline */
+	uint64_t addr_key;
+	int state;
+	bool started;             /* bytes of the current request have arrived */
+	bool close_after;         /* close once the reply is written */
+	bool linger;              /* ...after lingering (the request was not read whole) */
+	bool head_only;           /* a HEAD request: no body in the reply */
+	bool have_req;
+	struct dv_http1_req req;
+	struct dv_http1_chunked ch;
+	struct dv_buf cbody;      /* a chunked body, decoded */
+	size_t raw;               /* body bytes received, as sent */
+	double t_phase;           /* monotonic ms: when the phase began */
+	size_t lingered;
+	struct dv_buf hdrs;       /* extra header lines of the reply being built */
+	int inflight;             /* 1 while its request is a job */
+	struct dv_http_conn *prev, *next;
+};
 
 static atomic_ullong dv_http_ids = 1ULL << 40; /* distinct from job ids */
 extern const char dv_openapi_yaml[]; /* docs/openapi.yaml, compiled in (dv_openapi.c) */
 
-static void dv_http_send(struct dv_server *s, struct evhttp_request *req, int route, int status,
-    const char *ctype, const char *body, size_t len, unsigned long long rid)
+static double dv_mono_ms(void)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	evhttp_add_header(h, "Content-Type", ctype);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	char id[32];
-	snprintf(id, sizeof id, "%llu", rid);
-	evhttp_add_header(h, "X-Request-Id", id);
-	struct evbuffer *b = evbuffer_new();
-	if (b && len)
-		evbuffer_add(b, body, len);
-	evhttp_send_reply(req, status, NULL, b);
-	if (b)
-		evbuffer_free(b);
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void dv_http_arm(struct dv_http_conn *c, double deadline)
+{
+	double ms = deadline - dv_mono_ms();
+	if (ms < 0)
+		ms = 0;
+	struct timeval tv = {(long)(ms / 1000), (long)((long long)ms % 1000) * 1000};
+	event_add(c->timer, &tv);
+}
+
+static void dv_http_process(struct dv_http_conn *c);
+
+/* ---------------------------------------------------------------- connections */
+
+static void dv_http_unlink(struct dv_http_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (c->lis->list == c)
+		c->lis->list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static long dv_http_limit(const struct dv_http_lis *L)
+{
+	const struct dv_conf *conf = L->s->gen->conf;
+	return L->ops ? conf->limits.ops_connections : conf->limits.connections;
+}
+
+/* At the limit the listener stops accepting: new clients wait in the
+ * kernel's backlog, as with nginx's worker_connections and HAProxy's maxconn,
+ * and are served as connections close. */
+static void dv_http_limit_check(struct dv_http_lis *L)
+{
+	if (!L->l)
+		return;
+	if (L->conns >= dv_http_limit(L))
+		evconnlistener_disable(L->l);
+	else
+		evconnlistener_enable(L->l);
+}
+
+/* Close the socket; the struct lives on until its job completes. */
+static void dv_http_close(struct dv_http_conn *c)
+{
+	if (c->bev) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		event_free(c->timer);
+		c->timer = NULL;
+		dv_guard_release(c->lis->guard, c->addr_key);
+		c->lis->conns--;
+		dv_http_unlink(c);
+		dv_http_limit_check(c->lis);
+		dv_http1_req_fini(&c->req);
+		dv_buf_fini(&c->cbody);
+		dv_buf_fini(&c->hdrs);
+	}
+	if (c->inflight == 0) {
+		c->magic = 0;
+		free(c);
+	}
+}
+
+static void dv_http_hdr(struct dv_http_conn *c, const char *name, const char *value)
+{
+	dv_buf_printf(&c->hdrs, "%s: %s\r\n", name, value);
+}
+
+/* Write a reply; the connection goes on once it has left (dv_http_written). */
+static void dv_http_send(struct dv_http_conn *c, int route, int status, const char *ctype, const char *body,
+    size_t len, unsigned long long rid)
+{
+	struct dv_server *s = c->s;
+	if (!c->bev)
+		return;
+	if (s->draining && !c->lis->ops)
+		c->close_after = true;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	evbuffer_add_printf(out,
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\nX-Request-Id: %llu\r\n%s%s\r\n",
+	    status, dv_http1_reason(status), ctype, len, rid, c->hdrs.data ? c->hdrs.data : "",
+	    c->close_after ? "Connection: close\r\n" : (c->have_req && c->req.version == 10 ? "Connection: keep-alive\r\n" : ""));
+	if (!c->head_only && len)
+		evbuffer_add(out, body, len);
+	dv_buf_reset(&c->hdrs);
 	dv_metrics_request(&s->metrics, route, status);
+	dv_http1_req_fini(&c->req);
+	c->have_req = false;
+	c->state = HC_WRITE;
+	event_del(c->timer);
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_enable(c->bev, EV_WRITE);
 }
 
 /* The one place that maps an error to an HTTP reply. */
-static void dv_http_send_error(struct dv_server *s, struct evhttp_request *req, int route, int err, const char *msg,
-    unsigned long long rid)
+static void dv_http_send_error(struct dv_http_conn *c, int route, int err, const char *msg, unsigned long long rid)
 {
 	struct dv_buf b;
 	dv_buf_init(&b);
 	dv_err_json(&b, err, msg);
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	if (err == DV_EOVERLOADED || err == DV_ESHUTDOWN || err == DV_EDBUNAVAIL || err == DV_EPLUGIN)
-		evhttp_add_header(h, "Retry-After", "1");
+	if (err == DV_EOVERLOADED || err == DV_ESHUTDOWN || err == DV_EDBUNAVAIL || err == DV_EPLUGIN ||
+	    err == DV_EADDRLIMIT)
+		dv_http_hdr(c, "Retry-After", "1");
 	if (err == DV_ESHUTDOWN)
-		evhttp_add_header(h, "Connection", "close");
-	dv_http_send(s, req, route, dv_err_http_status(err), "application/json", b.data ? b.data : "{}",
-	    b.data ? b.len : 2, rid);
+		c->close_after = true;
+	dv_http_send(c, route, dv_err_http_status(err), "application/json", b.data ? b.data : "{}", b.data ? b.len : 2, rid);
 	dv_buf_fini(&b);
 }
 
-static void dv_http_send_json(struct dv_server *s, struct evhttp_request *req, int route, int status,
-    const struct dv_buf *b, unsigned long long rid)
+/* A request that cannot be read on: answer, then close (lingering). */
+static void dv_http_fail(struct dv_http_conn *c, int err, const char *msg)
 {
-	dv_http_send(s, req, route, status, "application/json", b->data ? b->data : "{}", b->data ? b->len : 2, rid);
+	c->close_after = true;
+	c->linger = true;
+	dv_http_send_error(c, DV_ROUTE_OTHER, err, msg, atomic_fetch_add(&dv_http_ids, 1));
 }
 
-static int dv_http_method(enum evhttp_cmd_type c)
+static void dv_http_send_json(struct dv_http_conn *c, int route, int status, const struct dv_buf *b,
+    unsigned long long rid)
 {
-	switch (c) {
-	case EVHTTP_REQ_GET: return DV_M_GET;
-	case EVHTTP_REQ_POST: return DV_M_POST;
-	case EVHTTP_REQ_PATCH: return DV_M_PATCH;
-	case EVHTTP_REQ_DELETE: return DV_M_DELETE;
-	case EVHTTP_REQ_PUT: return DV_M_PUT;
-	case EVHTTP_REQ_HEAD: return DV_M_HEAD;
-	default: return 0;
-	}
+	dv_http_send(c, route, status, "application/json", b->data ? b->data : "{}", b->data ? b->len : 2, rid);
 }
 
-static void dv_http_allow(struct evhttp_request *req, int allow)
+/* ---------------------------------------------------------------- requests */
+
+static int dv_http_method(const char *m)
+{
+	static const struct { const char *name; int bit; } ms[] = {{"GET", DV_M_GET}, {"POST", DV_M_POST},
+	    {"PATCH", DV_M_PATCH}, {"DELETE", DV_M_DELETE}, {"PUT", DV_M_PUT}, {"HEAD", DV_M_HEAD}};
+	for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+		if (!strcmp(m, ms[i].name))
+			return ms[i].bit;
+	return 0;
+}
+
+static void dv_http_allow(struct dv_http_conn *c, int allow)
 {
 	char a[64] = "";
 	static const struct { int bit; const char *name; } m[] = {
@@ -94,98 +238,101 @@ static void dv_http_allow(struct evhttp_request *req, int allow)
 	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
 		if (allow & m[i].bit)
 			snprintf(a + strlen(a), sizeof a - strlen(a), "%s%s", a[0] ? ", " : "", m[i].name);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", a);
+	dv_http_hdr(c, "Allow", a);
 }
 
 static char *dv_strdup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 /* Every /v1 operation: a job with the request's bytes, run by a worker
- * (dv_ops.c), which authenticates the key against the database. */
-static void dv_http_api(struct dv_server *s, struct evhttp_request *req, int op, uint64_t id)
+ * (dv_ops.c), which authenticates the key against the database. The body
+ * (malloc'd or NULL) is the job's or freed here. */
+static void dv_http_api(struct dv_http_conn *c, int op, uint64_t id, uint8_t *body, size_t n)
 {
+	struct dv_server *s = c->s;
 	int route = op == DV_API_RECOGNIZE ? DV_ROUTE_RECOGNIZE : op == DV_API_DETECT ? DV_ROUTE_DETECT : DV_ROUTE_API;
 	unsigned long long rid = atomic_fetch_add(&dv_http_ids, 1);
 	if (s->draining) {
-		dv_http_send_error(s, req, route, DV_ESHUTDOWN, NULL, rid);
+		free(body);
+		dv_http_send_error(c, route, DV_ESHUTDOWN, NULL, rid);
 		return;
 	}
-	struct evkeyvalq *in_h = evhttp_request_get_input_headers(req);
-	const char *key = dv_key_from_header(evhttp_find_header(in_h, "Authorization"), evhttp_find_header(in_h, "X-API-Key"));
+	const char *key = dv_key_from_header(dv_http1_field(&c->req, "Authorization"), dv_http1_field(&c->req, "X-API-Key"));
 	bool admin = false;
 	if (dv_api_is_admin(op)) {
 		const char *want = s->gen->conf->admin_key_sha256;
 		if (!want || !want[0]) {
-			dv_http_send_error(s, req, route, DV_EFORBIDDEN,
+			free(body);
+			dv_http_send_error(c, route, DV_EFORBIDDEN,
 			    "the admin API is disabled: set admin.key_sha256 in the configuration (dejaviewd admin key)", rid);
 			return;
 		}
 		char got[65];
 		dv_key_hash_hex(key ? key : "", got);
 		if (!key || strlen(want) != 64 || !dv_key_equal(got, want, 64)) {
-			evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
-			dv_http_send_error(s, req, route, DV_EUNAUTHORIZED, "this operation needs the admin key", rid);
+			free(body);
+			dv_http_hdr(c, "WWW-Authenticate", "Bearer");
+			dv_http_send_error(c, route, DV_EUNAUTHORIZED, "this operation needs the admin key", rid);
 			return;
 		}
 		admin = true;
 	} else if (!key || !*key) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
-		dv_http_send_error(s, req, route, DV_EUNAUTHORIZED,
-		    "send an API key: Authorization: Bearer <key> (or X-API-Key)", rid);
-		return;
-	}
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t n = evbuffer_get_length(in);
-	if ((long long)n > s->gen->conf->limits.body_bytes) {
-		dv_http_send_error(s, req, route, DV_ETOOLARGE, NULL, rid);
+		free(body);
+		dv_http_hdr(c, "WWW-Authenticate", "Bearer");
+		dv_http_send_error(c, route, DV_EUNAUTHORIZED, "send an API key: Authorization: Bearer <key> (or X-API-Key)", rid);
 		return;
 	}
 	int pop = op == DV_API_DETECT ? DV_OP_DETECT : DV_OP_RECOGNIZE;
 	struct dv_job *j = dv_job_new(pop, s->gen);
-	uint8_t *body = malloc(n ? n : 1);
-	if (!j || !body) {
+	if (!j) {
 		free(body);
-		dv_job_free(j);
-		dv_http_send_error(s, req, route, DV_ENOMEM, NULL, rid);
+		dv_http_send_error(c, route, DV_ENOMEM, NULL, rid);
 		return;
 	}
-	evbuffer_remove(in, body, n);
-	j->body = body;
-	j->body_len = n;
+	j->body = body ? body : malloc(1);
+	j->body_len = body ? n : 0;
 	j->api = op;
 	j->path_id = id;
 	j->admin = admin;
 	j->key = dv_strdup_or_null(admin ? NULL : key);
-	j->ctype = dv_strdup_or_null(evhttp_find_header(in_h, "Content-Type"));
-	j->query = dv_strdup_or_null(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)));
+	j->ctype = dv_strdup_or_null(dv_http1_field(&c->req, "Content-Type"));
+	j->query = dv_strdup_or_null(c->req.query);
 	j->origin = DV_ORIGIN_HTTP;
-	j->origin_ptr = req;
+	j->origin_ptr = c;
 	j->route = route;
 	int r = dv_server_submit(s, j);
 	if (r != 0) {
-		dv_http_send_error(s, req, route, r, NULL, j->id);
+		dv_http_send_error(c, route, r, NULL, j->id);
 		dv_job_free(j);
+		return;
 	}
-	/* Otherwise the request stays open until dv_http_complete. If the
-	 * client goes away meanwhile, evhttp keeps the request (it is not
-	 * "done") and frees it when we reply. */
+	c->inflight = 1;
+	/* the connection waits (reading paused) until dv_http_complete */
 }
 
 void dv_http_complete(struct dv_server *s, struct dv_job *j)
 {
-	struct evhttp_request *req = j->origin_ptr;
+	struct dv_http_conn *c = j->origin_ptr;
+	dv_check_magic(c->magic, DV_HTTP_MAGIC, __FILE__, __LINE__);
+	c->inflight = 0;
+	if (!c->bev) {
+		dv_http_close(c); /* the client went away meanwhile: free it now */
+		return;
+	}
 	if (j->err == DV_EUNAUTHORIZED)
-		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
+		dv_http_hdr(c, "WWW-Authenticate", "Bearer");
 	if (j->err)
-		dv_http_send_error(s, req, j->route, j->err, j->errmsg, j->id);
+		dv_http_send_error(c, j->route, j->err, j->errmsg, j->id);
 	else if (j->status == 204)
-		dv_http_send(s, req, j->route, 204, "application/json", "", 0, j->id);
+		dv_http_send(c, j->route, 204, "application/json", "", 0, j->id);
 	else
-		dv_http_send(s, req, j->route, j->status ? j->status : 200, j->reply_ctype ? j->reply_ctype : "application/json",
+		dv_http_send(c, j->route, j->status ? j->status : 200, j->reply_ctype ? j->reply_ctype : "application/json",
 		    j->reply.data ? j->reply.data : "{}", j->reply.data ? j->reply.len : 2, j->id);
+	(void)s;
 }
 
-static void dv_http_readyz(struct dv_server *s, struct evhttp_request *req, unsigned long long rid)
+static void dv_http_readyz(struct dv_http_conn *c, unsigned long long rid)
 {
+	struct dv_server *s = c->s;
 	char why[256];
 	bool ok = dv_server_ready(s, why, sizeof why);
 	struct dv_gauges g;
@@ -218,60 +365,61 @@ static void dv_http_readyz(struct dv_server *s, struct evhttp_request *req, unsi
 		}
 	dv_json_obj_close(&j);
 	dv_json_obj_close(&j);
-	dv_http_send_json(s, req, DV_ROUTE_READYZ, ok ? 200 : 503, &b, rid);
+	dv_http_send_json(c, DV_ROUTE_READYZ, ok ? 200 : 503, &b, rid);
 	dv_buf_fini(&b);
 }
 
-static void dv_http_handle(struct evhttp_request *req, void *arg)
+/* One whole request (head parsed, body read): answer it or make it a job. */
+static void dv_http_handle(struct dv_http_conn *c, uint8_t *body, size_t blen)
 {
-	struct dv_server *s = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct dv_server *s = c->s;
+	const char *path = c->req.path;
+	int method = dv_http_method(c->req.method);
+	bool get = method == DV_M_GET || method == DV_M_HEAD;
 	unsigned long long rid;
-	if (!path)
-		path = "/";
-	if (!strncmp(path, "/v1/", 4) && strcmp(path, "/v1/openapi.yaml")) {
+	if (!c->lis->ops && !strncmp(path, "/v1/", 4) && strcmp(path, "/v1/openapi.yaml")) {
 		uint64_t id;
 		int allow;
-		int op = dv_api_route(dv_http_method(cmd), path, &id, &allow);
+		int op = dv_api_route(method, path, &id, &allow);
 		if (op > 0) {
-			dv_http_api(s, req, op, id);
+			dv_http_api(c, op, id, body, blen);
 			return;
 		}
+		free(body);
 		rid = atomic_fetch_add(&dv_http_ids, 1);
 		int route = !strcmp(path, "/v1/recognize") ? DV_ROUTE_RECOGNIZE : !strcmp(path, "/v1/detect") ? DV_ROUTE_DETECT
 		                                                                                             : DV_ROUTE_API;
 		char msg[200];
 		if (op < 0) {
-			dv_http_allow(req, allow);
+			dv_http_allow(c, allow);
 			snprintf(msg, sizeof msg, "%.100s does not take this method", path);
-			dv_http_send_error(s, req, route, DV_EMETHOD, msg, rid);
+			dv_http_send_error(c, route, DV_EMETHOD, msg, rid);
 		} else {
 			snprintf(msg, sizeof msg, "no such resource: %.100s", path);
-			dv_http_send_error(s, req, route, DV_ENOTFOUND, msg, rid);
+			dv_http_send_error(c, route, DV_ENOTFOUND, msg, rid);
 		}
 		return;
 	}
+	free(body);
 	rid = atomic_fetch_add(&dv_http_ids, 1);
-	if (!strcmp(path, "/v1/openapi.yaml")) {
-		if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-			dv_http_allow(req, DV_M_GET | DV_M_HEAD);
-			dv_http_send_error(s, req, DV_ROUTE_API, DV_EMETHOD, NULL, rid);
+	if (!c->lis->ops && !strcmp(path, "/v1/openapi.yaml")) {
+		if (!get) {
+			dv_http_allow(c, DV_M_GET | DV_M_HEAD);
+			dv_http_send_error(c, DV_ROUTE_API, DV_EMETHOD, NULL, rid);
 			return;
 		}
-		dv_http_send(s, req, DV_ROUTE_API, 200, "application/yaml", dv_openapi_yaml, strlen(dv_openapi_yaml), rid);
+		dv_http_send(c, DV_ROUTE_API, 200, "application/yaml", dv_openapi_yaml, strlen(dv_openapi_yaml), rid);
 		return;
 	}
-	const struct dv_web_file *wf = dv_web_find(s->gen->web, path);
-	if (wf && (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)) {
+	const struct dv_web_file *wf = c->lis->ops ? NULL : dv_web_find(s->gen->web, path);
+	if (wf && get) {
 		/* the front-desk page: our own files only, from memory */
-		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-		evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-		evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-		evhttp_add_header(h, "Content-Security-Policy",
+		dv_http_hdr(c, "X-Content-Type-Options", "nosniff");
+		dv_http_hdr(c, "Referrer-Policy", "no-referrer");
+		dv_http_hdr(c, "Content-Security-Policy",
 		    "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
 		    "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
-		dv_http_send(s, req, DV_ROUTE_OTHER, 200, wf->ctype, wf->data, wf->len, rid);
+		dv_http_send(c, DV_ROUTE_OTHER, 200, wf->ctype, wf->data, wf->len, rid);
 		return;
 	}
 	int route = !strcmp(path, "/healthz") ? DV_ROUTE_HEALTHZ
@@ -279,21 +427,25 @@ static void dv_http_handle(struct evhttp_request *req, void *arg)
 	          : !strcmp(path, "/metrics") ? DV_ROUTE_METRICS
 	                                      : DV_ROUTE_OTHER;
 	if (route == DV_ROUTE_OTHER) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "no such resource: %.100s", path);
-		dv_http_send_error(s, req, route, DV_ENOTFOUND, msg, rid);
+		char msg[200];
+		if (c->lis->ops)
+			snprintf(msg, sizeof msg, "no such resource: %.100s (the operator listener serves /healthz, /readyz and /metrics)",
+			    path);
+		else
+			snprintf(msg, sizeof msg, "no such resource: %.100s", path);
+		dv_http_send_error(c, route, DV_ENOTFOUND, msg, rid);
 		return;
 	}
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-		dv_http_send_error(s, req, route, DV_EMETHOD, NULL, rid);
+	if (!get) {
+		dv_http_hdr(c, "Allow", "GET, HEAD");
+		dv_http_send_error(c, route, DV_EMETHOD, NULL, rid);
 		return;
 	}
 	if (route == DV_ROUTE_HEALTHZ) {
 		static const char ok[] = "{\"status\":\"ok\"}";
-		dv_http_send(s, req, route, 200, "application/json", ok, sizeof ok - 1, rid);
+		dv_http_send(c, route, 200, "application/json", ok, sizeof ok - 1, rid);
 	} else if (route == DV_ROUTE_READYZ) {
-		dv_http_readyz(s, req, rid);
+		dv_http_readyz(c, rid);
 	} else {
 		struct dv_gauges g;
 		dv_server_gauges(s, &g);
@@ -303,139 +455,406 @@ static void dv_http_handle(struct evhttp_request *req, void *arg)
 		dv_metrics_request(&s->metrics, DV_ROUTE_METRICS, 200);
 		dv_metrics_render(&s->metrics, &g, &b);
 		s->metrics.requests[DV_ROUTE_METRICS][200]--;
-		dv_http_send(s, req, route, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len, rid);
+		dv_http_send(c, route, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len, rid);
 		dv_buf_fini(&b);
 	}
 }
 
-/* ---------------------------------------------------------------- connections
- * evhttp (libevent 2.1) has no connection limit and no hook for the close of
- * a connection that never sends a request. We create each connection's
- * bufferevent (evhttp_set_bevcb) and hold one extra reference to it; when
- * evhttp frees the connection, the bufferevent loses its callbacks (its
- * socket stays open until the last reference goes), and a sweep every
- * 200 ms drops our reference, which closes the socket, and the count. At
- * the limit we stop accepting: new clients wait in the kernel's backlog, as
- * with nginx's worker_connections, and are served as connections close. */
+/* ---------------------------------------------------------------- reading */
 
-struct dv_http_conns {
-	struct bufferevent **bev;
-	long n, cap;
-	struct event *sweep;
-};
-static struct dv_http_conns dv_hc;
-
-static void dv_http_limit_check(struct dv_server *s)
+static void dv_http_dispatch(struct dv_http_conn *c, uint8_t *body, size_t n)
 {
-	if (!s->http_lis || s->draining)
-		return;
-	if (s->http_conns >= s->gen->conf->limits.connections)
-		evconnlistener_disable(s->http_lis);
-	else
-		evconnlistener_enable(s->http_lis);
+	c->state = HC_WAIT;
+	event_del(c->timer);
+	bufferevent_disable(c->bev, EV_READ);
+	dv_http_handle(c, body, n);
 }
 
-static void dv_http_sweep(evutil_socket_t fd, short what, void *arg)
+static int dv_http_status_err(long status)
 {
-	struct dv_server *s = arg;
-	long kept = 0;
-	for (long i = 0; i < dv_hc.n; i++) {
-		struct bufferevent *b = dv_hc.bev[i];
-		bufferevent_data_cb rd, wr;
-		bufferevent_event_cb ev;
-		void *a;
-		bufferevent_getcb(b, &rd, &wr, &ev, &a);
-		if (!rd && !wr && !ev) {
-			bufferevent_decref(b);
-			s->http_conns--;
-		} else {
-			dv_hc.bev[kept++] = b;
+	switch (status) {
+	case 414: return DV_EURITOOLONG;
+	case 431: return DV_EHEADTOOLARGE;
+	case 417: return DV_EEXPECT;
+	case 501: return DV_ENOTIMPL;
+	case 505: return DV_EHTTPVERSION;
+	case 503: return DV_ENOMEM;
+	default: return DV_EBADREQUEST;
+	}
+}
+
+/* The body's deadline: its grace, plus one second per body_min_rate bytes received. */
+static void dv_http_body_deadline(struct dv_http_conn *c)
+{
+	const struct dv_conf *conf = c->s->gen->conf;
+	dv_http_arm(c, c->t_phase + (double)conf->limits.body_timeout_ms +
+	                   (double)c->raw * 1000.0 / (double)conf->limits.body_min_rate);
+}
+
+/* The head has been parsed: decide how the body comes, or dispatch. */
+static void dv_http_headed(struct dv_http_conn *c)
+{
+	const struct dv_conf *conf = c->s->gen->conf;
+	c->have_req = true;
+	c->head_only = !strcmp(c->req.method, "HEAD");
+	c->close_after = !c->req.keep_alive;
+	if (c->req.content_length > conf->limits.body_bytes) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "the request body of %lld bytes exceeds the limit of %lld (limits.body_bytes)",
+		    c->req.content_length, conf->limits.body_bytes);
+		dv_http_fail(c, DV_ETOOLARGE, msg);
+		return;
+	}
+	if (c->req.chunked || c->req.content_length > 0) {
+		c->state = HC_BODY;
+		c->t_phase = dv_mono_ms();
+		c->raw = 0;
+		memset(&c->ch, 0, sizeof c->ch);
+		dv_buf_reset(&c->cbody);
+		dv_http_body_deadline(c);
+		if (c->req.expect_continue && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+			bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		return;
+	}
+	dv_http_dispatch(c, NULL, 0);
+}
+
+static void dv_http_process(struct dv_http_conn *c)
+{
+	const struct dv_conf *conf = c->s->gen->conf;
+	while (c->bev) {
+		struct evbuffer *in = bufferevent_get_input(c->bev);
+		size_t avail = evbuffer_get_length(in);
+		switch (c->state) {
+		case HC_LINGER:
+			c->lingered += avail;
+			evbuffer_drain(in, avail);
+			if (c->lingered > DV_LINGER_BYTES)
+				dv_http_close(c);
+			return;
+		case HC_WAIT:
+		case HC_WRITE:
+			return;
+		case HC_IDLE:
+			if (!avail)
+				return;
+			c->state = HC_HEAD;
+			c->t_phase = dv_mono_ms();
+			dv_http_arm(c, c->t_phase + (double)conf->limits.header_timeout_ms);
+			break;
+		case HC_HEAD: {
+			if (!avail)
+				return;
+			c->started = true;
+			size_t want = avail < DV_HTTP_MAX_HEAD + 1 ? avail : DV_HTTP_MAX_HEAD + 1;
+			const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
+			const char *why = NULL;
+			long r = dv_http1_parse(p, want, DV_HTTP_MAX_HEAD, &c->req, &why);
+			if (r == 0)
+				return;
+			if (r < 0) {
+				dv_http_fail(c, dv_http_status_err(-r), why);
+				return;
+			}
+			evbuffer_drain(in, (size_t)r);
+			dv_http_headed(c);
+			break;
+		}
+		case HC_BODY:
+			if (c->req.chunked) {
+				int rc = DV_CHUNKED_MORE;
+				while (rc == DV_CHUNKED_MORE && evbuffer_get_length(in) > 0) {
+					struct evbuffer_iovec v;
+					if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+						break;
+					size_t used = 0;
+					rc = dv_http1_chunked_feed(&c->ch, v.iov_base, v.iov_len, &c->cbody,
+					    (size_t)conf->limits.body_bytes, &used);
+					evbuffer_drain(in, used);
+					c->raw += used;
+				}
+				if (rc == DV_CHUNKED_EBAD) {
+					dv_http_fail(c, DV_EBADREQUEST, "the chunked body is malformed");
+					return;
+				}
+				if (rc == DV_CHUNKED_ETOOLARGE) {
+					char msg[120];
+					snprintf(msg, sizeof msg, "the request body exceeds the limit of %lld bytes (limits.body_bytes)",
+					    conf->limits.body_bytes);
+					dv_http_fail(c, DV_ETOOLARGE, msg);
+					return;
+				}
+				if (rc == DV_CHUNKED_MORE) {
+					dv_http_body_deadline(c);
+					return;
+				}
+				size_t n = 0;
+				uint8_t *body = (uint8_t *)dv_buf_steal(&c->cbody, &n);
+				dv_http_dispatch(c, body, n);
+			} else {
+				size_t want = (size_t)c->req.content_length;
+				if (avail < want) {
+					c->raw = avail;
+					dv_http_body_deadline(c);
+					return;
+				}
+				uint8_t *body = malloc(want);
+				if (!body) {
+					dv_http_fail(c, DV_ENOMEM, NULL);
+					return;
+				}
+				evbuffer_remove(in, body, want);
+				dv_http_dispatch(c, body, want);
+			}
+			break;
 		}
 	}
-	dv_hc.n = kept;
-	dv_http_limit_check(s);
 }
 
-static struct bufferevent *dv_http_bevcb(struct event_base *base, void *arg)
+static void dv_http_read(struct bufferevent *bev, void *arg)
 {
-	struct dv_server *s = arg;
-	if (dv_hc.n == dv_hc.cap) {
-		long cap = dv_hc.cap ? dv_hc.cap * 2 : 256;
-		struct bufferevent **v = realloc(dv_hc.bev, sizeof *v * (size_t)cap);
-		if (!v)
-			return NULL; /* evhttp then makes its own, uncounted */
-		dv_hc.bev = v;
-		dv_hc.cap = cap;
+	(void)bev;
+	dv_http_process(arg);
+}
+
+/* The reply has left: close, linger, or wait for the next request. */
+static void dv_http_written(struct bufferevent *bev, void *arg)
+{
+	struct dv_http_conn *c = arg;
+	if (c->state != HC_WRITE)
+		return;
+	if (c->close_after) {
+		if (!c->linger) {
+			dv_http_close(c);
+			return;
+		}
+		/* shut our side, drop what the client still sends, close at EOF or soon */
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
+		c->state = HC_LINGER;
+		c->lingered = 0;
+		bufferevent_enable(bev, EV_READ);
+		dv_http_arm(c, dv_mono_ms() + DV_LINGER_MS);
+		dv_http_process(c);
+		return;
 	}
-	struct bufferevent *b = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (!b)
+	c->state = HC_IDLE;
+	c->started = false;
+	dv_http_arm(c, dv_mono_ms() + (double)c->s->gen->conf->limits.idle_timeout_ms);
+	bufferevent_enable(bev, EV_READ);
+	dv_http_process(c); /* a pipelined request may be waiting */
+}
+
+static void dv_http_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct dv_http_conn *c = arg;
+	(void)bev;
+	if ((what & BEV_EVENT_EOF) && c->state == HC_WAIT) {
+		/* the client closed its side after the request: answer, then close */
+		c->close_after = true;
+		return;
+	}
+	/* EOF, an error, or a reply the client does not read (write timeout) */
+	if (what & BEV_EVENT_TIMEOUT)
+		c->s->metrics.http_timeouts[DV_HTTP_TIMEOUT_WRITE]++;
+	dv_http_close(c);
+}
+
+static void dv_http_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct dv_http_conn *c = arg;
+	const struct dv_conf *conf = c->s->gen->conf;
+	(void)fd;
+	(void)what;
+	char msg[200];
+	switch (c->state) {
+	case HC_HEAD:
+		if (!c->started) {
+			/* a connection that never sent a byte */
+			c->s->metrics.http_timeouts[DV_HTTP_TIMEOUT_IDLE]++;
+			dv_http_close(c);
+			return;
+		}
+		c->s->metrics.http_timeouts[DV_HTTP_TIMEOUT_HEADER]++;
+		snprintf(msg, sizeof msg, "the request line and headers did not arrive within %lld ms (limits.header_timeout_ms)",
+		    conf->limits.header_timeout_ms);
+		dv_http_fail(c, DV_EREQTIMEOUT, msg);
+		return;
+	case HC_BODY:
+		c->s->metrics.http_timeouts[DV_HTTP_TIMEOUT_BODY]++;
+		snprintf(msg, sizeof msg,
+		    "the request body did not arrive in time: %lld ms (limits.body_timeout_ms) plus its size at %lld bytes/s "
+		    "(limits.body_min_rate)",
+		    conf->limits.body_timeout_ms, conf->limits.body_min_rate);
+		dv_http_fail(c, DV_EREQTIMEOUT, msg);
+		return;
+	case HC_IDLE:
+		c->s->metrics.http_timeouts[DV_HTTP_TIMEOUT_IDLE]++;
+		dv_http_close(c);
+		return;
+	case HC_LINGER:
+		dv_http_close(c);
+		return;
+	default:
+		return;
+	}
+}
+
+/* ---------------------------------------------------------------- accepting */
+
+/* Refuse a connection before reading from it: one reply, then close. */
+static void dv_http_refuse(evutil_socket_t fd, int err)
+{
+	struct dv_buf b;
+	dv_buf_init(&b);
+	dv_err_json(&b, err, NULL);
+	char head[256];
+	int st = dv_err_http_status(err);
+	int hl = snprintf(head, sizeof head,
+	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nRetry-After: 1\r\nConnection: close\r\n\r\n",
+	    st, dv_http1_reason(st), b.len);
+	struct iovec v[2] = {{head, (size_t)hl}, {b.data, b.len}};
+	struct msghdr m = {.msg_iov = v, .msg_iovlen = 2};
+	ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)w;
+	dv_buf_fini(&b);
+	close(fd);
+}
+
+static void dv_http_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	struct dv_http_lis *L = arg;
+	struct dv_server *s = L->s;
+	const struct dv_conf *conf = s->gen->conf;
+	(void)l;
+	(void)salen;
+	char addr[64];
+	uint64_t key = dv_guard_key(sa, addr, sizeof addr);
+	if (!dv_guard_admit(L->guard, key, conf->limits.connections_per_address)) {
+		s->metrics.conn_refused_addr++;
+		dv_debug("connection refused: the address holds limits.connections_per_address listener=%s addr=%s", L->name,
+		    addr);
+		dv_http_refuse(fd, DV_EADDRLIMIT);
+		return;
+	}
+	struct dv_http_conn *c = calloc(1, sizeof *c);
+	struct bufferevent *bev = c ? bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	struct event *timer = c ? evtimer_new(s->base, dv_http_timeout, c) : NULL;
+	if (!c || !bev || !timer) {
+		dv_guard_release(L->guard, key);
+		free(c);
+		if (timer)
+			event_free(timer);
+		if (bev)
+			bufferevent_free(bev);
+		else
+			close(fd);
+		return;
+	}
+	c->magic = DV_HTTP_MAGIC;
+	c->s = s;
+	c->lis = L;
+	c->bev = bev;
+	c->timer = timer;
+	c->addr_key = key;
+	dv_buf_init(&c->cbody);
+	dv_buf_init(&c->hdrs);
+	c->req.content_length = -1;
+	c->next = L->list;
+	if (L->list)
+		L->list->prev = c;
+	L->list = c;
+	L->conns++;
+	/* the first request's head is due within header_timeout_ms of the connection */
+	c->state = HC_HEAD;
+	c->t_phase = dv_mono_ms();
+	dv_http_arm(c, c->t_phase + (double)conf->limits.header_timeout_ms);
+	struct timeval wt = {conf->limits.idle_timeout_ms / 1000, (conf->limits.idle_timeout_ms % 1000) * 1000};
+	bufferevent_set_timeouts(bev, NULL, &wt);
+	bufferevent_setcb(bev, dv_http_read, dv_http_written, dv_http_event, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	dv_http_limit_check(L);
+}
+
+/* ---------------------------------------------------------------- the listeners */
+
+static struct dv_http_lis *dv_http_listen(struct dv_server *s, const char *addr, bool ops, int *port)
+{
+	struct dv_http_lis *L = calloc(1, sizeof *L);
+	if (!L)
 		return NULL;
-	bufferevent_incref(b);
-	dv_hc.bev[dv_hc.n++] = b;
-	s->http_conns++;
-	if (s->http_conns >= s->gen->conf->limits.connections) {
-		s->metrics.conn_refused++;
-		dv_http_limit_check(s);
+	L->s = s;
+	L->ops = ops;
+	L->name = ops ? "ops" : "http";
+	L->guard = ops ? &L->own_guard : &s->guard;
+	L->l = dv_server_listen(s, ops ? "the operator listener" : "HTTP", addr, dv_http_accept, port);
+	if (!L->l) {
+		free(L);
+		return NULL;
 	}
-	return b;
-}
-
-size_t dv_http_pending_output(struct dv_server *s)
-{
-	size_t n = 0;
-	for (long i = 0; i < dv_hc.n; i++) {
-		bufferevent_data_cb rd, wr;
-		bufferevent_event_cb ev;
-		void *a;
-		bufferevent_getcb(dv_hc.bev[i], &rd, &wr, &ev, &a);
-		if (rd || wr || ev)
-			n += evbuffer_get_length(bufferevent_get_output(dv_hc.bev[i]));
-	}
-	return n;
+	evconnlistener_set_cb(L->l, dv_http_accept, L);
+	return L;
 }
 
 int dv_http_start(struct dv_server *s)
 {
 	const struct dv_conf *c = s->gen->conf;
-	if (!c->listen_http[0])
-		return 0;
-	s->http = evhttp_new(s->base);
-	if (!s->http)
-		return -1;
-	evhttp_set_max_body_size(s->http, c->limits.body_bytes);
-	evhttp_set_max_headers_size(s->http, 64 * 1024);
-	evhttp_set_timeout(s->http, (int)((c->limits.idle_timeout_ms + 999) / 1000));
-	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-	                                        EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	evhttp_set_gencb(s->http, dv_http_handle, s);
-	evhttp_set_bevcb(s->http, dv_http_bevcb, s);
-
-	s->http_lis = dv_server_listen(s, "HTTP", c->listen_http, NULL, &s->http_port);
-	if (!s->http_lis)
-		return -1;
-	if (!evhttp_bind_listener(s->http, s->http_lis)) {
-		dv_err("evhttp cannot take the listener addr=%s", c->listen_http);
-		return -1;
+	if (c->listen_http[0]) {
+		s->http = dv_http_listen(s, c->listen_http, false, &s->http_port);
+		if (!s->http)
+			return -1;
+		dv_info("listening for HTTP addr=%s port=%d", c->listen_http, s->http_port);
 	}
-	dv_hc.sweep = event_new(s->base, -1, EV_PERSIST, dv_http_sweep, s);
-	struct timeval tv = {0, 200000};
-	if (!dv_hc.sweep || event_add(dv_hc.sweep, &tv) != 0)
-		return -1;
-	dv_info("listening for HTTP addr=%s port=%d", c->listen_http, s->http_port);
+	if (c->listen_ops[0]) {
+		s->ops = dv_http_listen(s, c->listen_ops, true, &s->ops_port);
+		if (!s->ops)
+			return -1;
+		dv_info("listening for operators (/healthz /readyz /metrics) addr=%s port=%d", c->listen_ops, s->ops_port);
+	}
 	return 0;
 }
 
+long dv_http_conns(const struct dv_http_lis *L) { return L ? L->conns : 0; }
+
+/* Draining: the API listener's socket is closed (new clients are refused at
+ * once instead of waiting in a backlog); the operator listener stays, so
+ * /readyz can say "shutting down" until the process exits. */
 void dv_http_stop_accepting(struct dv_server *s)
 {
-	if (s->http_lis)
-		evconnlistener_disable(s->http_lis);
+	if (s->http && s->http->l) {
+		evconnlistener_free(s->http->l);
+		s->http->l = NULL;
+	}
+}
+
+static size_t dv_http_lis_pending(const struct dv_http_lis *L)
+{
+	size_t n = 0;
+	for (const struct dv_http_conn *c = L ? L->list : NULL; c; c = c->next)
+		if (c->bev)
+			n += evbuffer_get_length(bufferevent_get_output(c->bev));
+	return n;
+}
+
+size_t dv_http_pending_output(struct dv_server *s) { return dv_http_lis_pending(s->http) + dv_http_lis_pending(s->ops); }
+
+static void dv_http_lis_free(struct dv_http_lis *L)
+{
+	if (!L)
+		return;
+	if (L->l)
+		evconnlistener_free(L->l);
+	while (L->list) {
+		struct dv_http_conn *c = L->list;
+		c->inflight = 0; /* jobs finished after the loop stopped were freed by the server */
+		dv_http_close(c);
+	}
+	dv_guard_fini(&L->own_guard);
+	free(L);
 }
 
 void dv_http_free(struct dv_server *s)
 {
-	/* evhttp owns the listener once bound and frees it */
-	s->http_lis = NULL;
-	if (s->http)
-		evhttp_free(s->http);
-	s->http = NULL;
+	dv_http_lis_free(s->http);
+	dv_http_lis_free(s->ops);
+	s->http = s->ops = NULL;
 }

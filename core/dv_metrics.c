@@ -91,9 +91,15 @@ void dv_metrics_render(const struct dv_metrics *m, const struct dv_gauges *g, st
 	    "# HELP dv_workers Worker threads, and those whose plugins are up.\n# TYPE dv_workers gauge\n"
 	    "dv_workers{state=\"total\"} %d\ndv_workers{state=\"ready\"} %d\n"
 	    "# HELP dv_connections Open client connections.\n# TYPE dv_connections gauge\n"
-	    "dv_connections{listener=\"http\"} %ld\ndv_connections{listener=\"tcp\"} %ld\n"
-	    "# HELP dv_connections_refused_total Connections refused at the limit.\n# TYPE dv_connections_refused_total counter\n"
-	    "dv_connections_refused_total %llu\n"
+	    "dv_connections{listener=\"http\"} %ld\ndv_connections{listener=\"tcp\"} %ld\ndv_connections{listener=\"ops\"} %ld\n"
+	    "# HELP dv_connections_refused_total Connections refused: at a listener's limit (TCP), or because the client's "
+	    "address held limits.connections_per_address.\n# TYPE dv_connections_refused_total counter\n"
+	    "dv_connections_refused_total{reason=\"limit\"} %llu\ndv_connections_refused_total{reason=\"per_address\"} %llu\n"
+	    "# HELP dv_timeouts_total Connections cut by a deadline: an HTTP request's head or body, a TCP frame, an idle "
+	    "connection, a reply the client did not read.\n# TYPE dv_timeouts_total counter\n"
+	    "dv_timeouts_total{listener=\"http\",phase=\"header\"} %llu\ndv_timeouts_total{listener=\"http\",phase=\"body\"} %llu\n"
+	    "dv_timeouts_total{listener=\"http\",phase=\"idle\"} %llu\ndv_timeouts_total{listener=\"http\",phase=\"write\"} %llu\n"
+	    "dv_timeouts_total{listener=\"tcp\",phase=\"frame\"} %llu\ndv_timeouts_total{listener=\"tcp\",phase=\"idle\"} %llu\n"
 	    "# HELP dv_overload_rejections_total Requests answered 503 because the queue was full.\n"
 	    "# TYPE dv_overload_rejections_total counter\ndv_overload_rejections_total %llu\n"
 	    "# HELP dv_config_generation Configuration generation in use.\n# TYPE dv_config_generation gauge\n"
@@ -108,8 +114,12 @@ void dv_metrics_render(const struct dv_metrics *m, const struct dv_gauges *g, st
 	    "# HELP dv_uptime_seconds Seconds since start.\n# TYPE dv_uptime_seconds gauge\ndv_uptime_seconds %.1f\n"
 	    "# HELP dv_resident_memory_bytes Resident set size.\n# TYPE dv_resident_memory_bytes gauge\n"
 	    "dv_resident_memory_bytes %ld\n",
-	    g->queue_depth, g->queue_cap, g->inflight, g->workers, g->workers_ready, g->conns_http, g->conns_tcp,
-	    (unsigned long long)m->conn_refused, (unsigned long long)m->rejected_overload, g->generation,
+	    g->queue_depth, g->queue_cap, g->inflight, g->workers, g->workers_ready, g->conns_http, g->conns_tcp, g->conns_ops,
+	    (unsigned long long)m->conn_refused, (unsigned long long)m->conn_refused_addr,
+	    (unsigned long long)m->http_timeouts[DV_HTTP_TIMEOUT_HEADER], (unsigned long long)m->http_timeouts[DV_HTTP_TIMEOUT_BODY],
+	    (unsigned long long)m->http_timeouts[DV_HTTP_TIMEOUT_IDLE], (unsigned long long)m->http_timeouts[DV_HTTP_TIMEOUT_WRITE],
+	    (unsigned long long)m->tcp_timeouts[0], (unsigned long long)m->tcp_timeouts[1],
+	    (unsigned long long)m->rejected_overload, g->generation,
 	    (unsigned long long)m->reloads_ok, (unsigned long long)m->reloads_failed,
 	    (unsigned long long)(m->tcp_frames_in - m->tcp_bad_frames), (unsigned long long)m->tcp_bad_frames, g->db_up,
 	    g->ready, g->uptime_s, g->rss_bytes);

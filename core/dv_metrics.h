@@ -25,6 +25,8 @@ struct dv_hist {
 	double sum;
 };
 
+enum { DV_HTTP_TIMEOUT_HEADER, DV_HTTP_TIMEOUT_BODY, DV_HTTP_TIMEOUT_IDLE, DV_HTTP_TIMEOUT_WRITE, DV_HTTP_TIMEOUT_COUNT };
+
 struct dv_metrics {
 	uint64_t requests[DV_ROUTE_COUNT][600];
 	struct dv_hist stage[DV_STAGE_COUNT];
@@ -33,7 +35,10 @@ struct dv_metrics {
 	struct dv_hist request;
 	uint64_t rejected_overload;
 	uint64_t reloads_ok, reloads_failed;
-	uint64_t conn_refused;
+	uint64_t conn_refused;      /* at a listener's limits.connections (TCP) */
+	uint64_t conn_refused_addr; /* at limits.connections_per_address */
+	uint64_t http_timeouts[DV_HTTP_TIMEOUT_COUNT];
+	uint64_t tcp_timeouts[2];   /* a frame too slow; an idle connection */
 	uint64_t tcp_frames_in, tcp_bad_frames;
 	uint64_t trims;            /* idle returns of freed memory to the system */
 	int trimmed_since_job;     /* 1 once a trim ran after the last job finished */
@@ -46,7 +51,7 @@ void dv_hist_observe(struct dv_hist *h, double seconds);
 /* Gauges the server supplies when rendering. */
 struct dv_gauges {
 	int queue_depth, queue_cap, workers, workers_ready;
-	long conns_http, conns_tcp;
+	long conns_http, conns_tcp, conns_ops;
 	unsigned long generation;
 	int db_up, ready;
 	long long inflight;

@@ -12,7 +12,6 @@
 #include "dv_log.h"
 #include "dv_server.h"
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/listener.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -35,7 +34,8 @@ void dv_server_gauges(struct dv_server *s, struct dv_gauges *g)
 	g->workers = s->n_workers;
 	for (int i = 0; i < s->n_workers; i++)
 		g->workers_ready += atomic_load(&s->workers[i].ready);
-	g->conns_http = s->http_conns;
+	g->conns_http = dv_http_conns(s->http);
+	g->conns_ops = dv_http_conns(s->ops);
 	g->conns_tcp = s->tcp_conns;
 	g->generation = s->gen->id;
 	g->db_up = dv_db_monitor_up(s->db);
@@ -264,15 +264,12 @@ static void dv_server_reload(evutil_socket_t sig, short what, void *arg)
 	}
 	dv_conf_errs_fini(&errs);
 	const struct dv_conf *o = s->gen->conf, *n = g->conf;
-	if (strcmp(o->listen_http, n->listen_http) || strcmp(o->listen_tcp, n->listen_tcp) || o->workers != n->workers ||
+	if (strcmp(o->listen_http, n->listen_http) || strcmp(o->listen_tcp, n->listen_tcp) ||
+	    strcmp(o->listen_ops, n->listen_ops) || o->workers != n->workers ||
 	    strcmp(o->database, n->database))
 		dv_warn("listen addresses, workers and database take effect only after a restart; the running values are kept");
 	s->gen_seq++;
 	dv_queue_set_cap(&s->queue, (int)n->limits.queue);
-	if (s->http) {
-		evhttp_set_max_body_size(s->http, n->limits.body_bytes);
-		evhttp_set_timeout(s->http, (int)((n->limits.idle_timeout_ms + 999) / 1000));
-	}
 	dv_log_set_level(dv_log_level_parse(n->log_level));
 	if (s->pending) {
 		dv_warn("a reload was still loading its gallery; replaced by this one gen=%lu", s->pending->id);
@@ -310,7 +307,7 @@ static int dv_write_ports(struct dv_server *s)
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "http=%d\ntcp=%d\npid=%d\n", s->http_port, s->tcp_port, (int)getpid());
+	fprintf(f, "http=%d\ntcp=%d\nops=%d\npid=%d\n", s->http_port, s->tcp_port, s->ops_port, (int)getpid());
 	if (fclose(f) != 0)
 		return -1;
 	return rename(tmp, s->ports_file);
@@ -458,6 +455,7 @@ out_workers:
 	}
 	dv_http_free(s);
 	dv_tcp_free(s);
+	dv_guard_fini(&s->guard);
 	dv_gallery_stop(s->gallery);
 	dv_gen_unref(s->pending);
 	dv_db_monitor_stop(s->db);

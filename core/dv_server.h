@@ -3,6 +3,7 @@
 #ifndef DV_SERVER_H
 #define DV_SERVER_H
 #include "dv_gen.h"
+#include "dv_guard.h"
 #include "dv_metrics.h"
 #include "dv_queue.h"
 #include <pthread.h>
@@ -11,8 +12,8 @@
 #include <time.h>
 
 struct event_base;
-struct evhttp;
 struct evconnlistener;
+struct dv_http_lis;
 struct event;
 struct dv_db_monitor;
 struct sockaddr;
@@ -45,11 +46,10 @@ struct dv_server {
 	struct dv_metrics metrics;   /* loop thread only */
 	long long inflight;          /* loop thread only: accepted, not answered */
 
-	/* HTTP */
-	struct evhttp *http;
-	struct evconnlistener *http_lis;
-	long http_conns;
-	int http_port;
+	/* HTTP (dv_http.c): the API listener and the operator listener */
+	struct dv_http_lis *http, *ops;
+	int http_port, ops_port;
+	struct dv_guard guard;       /* connections per client address, HTTP and TCP together */
 	/* TCP */
 	struct evconnlistener *tcp_lis;
 	long tcp_conns;
@@ -80,8 +80,8 @@ int dv_server_submit(struct dv_server *s, struct dv_job *j);
 bool dv_server_ready(struct dv_server *s, char *why, size_t len);
 void dv_server_gauges(struct dv_server *s, struct dv_gauges *g);
 
-/* Resolve "host:port" and listen on it (port 0: any free port); cb may be
- * NULL (evhttp sets its own). Returns the listener and the bound port in
+/* Resolve "host:port" and listen on it (port 0: any free port), calling cb
+ * with s for each connection. Returns the listener and the bound port in
  * *port, or NULL with the reason logged under `what`. */
 struct evconnlistener *dv_server_listen(struct dv_server *s, const char *what, const char *addr,
     void (*cb)(struct evconnlistener *, int, struct sockaddr *, int, void *), int *port);
@@ -92,7 +92,9 @@ void dv_workers_join(struct dv_server *s);
 
 /* dv_http.c */
 int dv_http_start(struct dv_server *s);
+/* Close the API listener's socket (draining); the operator listener stays. */
 void dv_http_stop_accepting(struct dv_server *s);
+long dv_http_conns(const struct dv_http_lis *l);
 void dv_http_free(struct dv_server *s);
 /* Bytes of replies not yet written to sockets. */
 size_t dv_http_pending_output(struct dv_server *s);

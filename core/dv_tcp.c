@@ -1,7 +1,12 @@
 /* dv_tcp.c — the raw TCP listener, on the loop thread: accepts connections
- * up to the limit, cuts the byte stream into frames (dv_frame.c), submits
- * pipeline requests as jobs (many in flight per connection, answered by
- * request id) and writes result or error frames when jobs complete. */
+ * up to the limits (per listener, per client address), cuts the byte stream
+ * into frames (dv_frame.c) under deadlines (a frame's header within
+ * limits.header_timeout_ms of its first byte, its payload within
+ * limits.body_timeout_ms plus its size at limits.body_min_rate; a connection
+ * with nothing buffered and nothing in flight is idle after
+ * limits.idle_timeout_ms), submits pipeline requests as jobs (many in flight
+ * per connection, answered by request id) and writes result or error frames
+ * when jobs complete. */
 #include "dv_buf.h"
 #include "dv_api.h"
 #include "dv_err.h"
@@ -18,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DV_TCP_MAGIC 0x54435031u /* "TCP1" */
@@ -29,8 +35,19 @@ struct dv_tcp_conn {
 	int inflight;            /* jobs not yet answered */
 	bool closing;            /* close after the output is flushed */
 	char *key;               /* the API key accepted by an AUTH frame */
+	uint64_t addr_key;       /* dv_guard */
+	struct event *timer;     /* the frame's or the idle deadline */
+	bool in_frame, hdr_done; /* a frame has begun / its header is whole */
+	double t_frame, t_payload;
 	struct dv_tcp_conn *prev, *next;
 };
+
+static double dv_tcp_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
 
 static void dv_tcp_conn_free(struct dv_tcp_conn *c)
 {
@@ -56,6 +73,9 @@ static void dv_tcp_close(struct dv_tcp_conn *c)
 	if (c->bev) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
+		event_free(c->timer);
+		c->timer = NULL;
+		dv_guard_release(&c->s->guard, c->addr_key);
 		c->s->tcp_conns--;
 		dv_tcp_unlink(c);
 	}
@@ -99,6 +119,68 @@ static void dv_tcp_fatal(struct dv_tcp_conn *c, uint32_t id, int err, const char
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		dv_tcp_close(c);
+}
+
+static void dv_tcp_arm(struct dv_tcp_conn *c, double deadline)
+{
+	double ms = deadline - dv_tcp_now();
+	if (ms < 0)
+		ms = 0;
+	struct timeval tv = {(long)(ms / 1000), (long)((long long)ms % 1000) * 1000};
+	event_add(c->timer, &tv);
+}
+
+/* The deadline that applies now: the partial frame's, or idleness (none
+ * while answers are owed: waiting for our own replies is not idleness). */
+static void dv_tcp_rearm(struct dv_tcp_conn *c)
+{
+	if (!c->bev || c->closing)
+		return;
+	const struct dv_conf *conf = c->s->gen->conf;
+	size_t avail = evbuffer_get_length(bufferevent_get_input(c->bev));
+	if (avail == 0) {
+		c->in_frame = false;
+		if (c->inflight > 0)
+			event_del(c->timer);
+		else
+			dv_tcp_arm(c, dv_tcp_now() + (double)conf->limits.idle_timeout_ms);
+		return;
+	}
+	double now = dv_tcp_now();
+	if (!c->in_frame) {
+		c->in_frame = true;
+		c->hdr_done = false;
+		c->t_frame = now;
+	}
+	if (avail < DV_FRAME_HDR) {
+		dv_tcp_arm(c, c->t_frame + (double)conf->limits.header_timeout_ms);
+		return;
+	}
+	if (!c->hdr_done) {
+		c->hdr_done = true;
+		c->t_payload = now;
+	}
+	dv_tcp_arm(c, c->t_payload + (double)conf->limits.body_timeout_ms +
+	                  (double)(avail - DV_FRAME_HDR) * 1000.0 / (double)conf->limits.body_min_rate);
+}
+
+static void dv_tcp_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct dv_tcp_conn *c = arg;
+	(void)fd;
+	(void)what;
+	if (!c->bev || c->closing)
+		return;
+	if (c->in_frame) {
+		c->s->metrics.tcp_timeouts[0]++;
+		dv_tcp_fatal(c, 0, DV_ETIMEOUT,
+		    c->hdr_done ? "incomplete frame: timed out waiting for the rest (limits.body_timeout_ms, limits.body_min_rate)"
+		                : "incomplete frame: timed out waiting for the rest (limits.header_timeout_ms)");
+		return;
+	}
+	c->s->metrics.tcp_timeouts[1]++;
+	dv_debug("closing idle TCP connection");
+	dv_tcp_close(c);
 }
 
 static void dv_tcp_frame(struct dv_tcp_conn *c, const struct dv_frame_hdr *h, struct evbuffer *in)
@@ -258,8 +340,10 @@ static void dv_tcp_read(struct bufferevent *bev, void *arg)
 			break;
 		}
 		evbuffer_drain(in, DV_FRAME_HDR);
+		c->in_frame = false;
 		dv_tcp_frame(c, &h, in);
 	}
+	dv_tcp_rearm(c);
 }
 
 static void dv_tcp_write(struct bufferevent *bev, void *arg)
@@ -272,43 +356,54 @@ static void dv_tcp_write(struct bufferevent *bev, void *arg)
 static void dv_tcp_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct dv_tcp_conn *c = arg;
-	if (what & BEV_EVENT_TIMEOUT) {
-		/* Idle, or a frame that never completes. Waiting for our own
-		 * answers is not idleness. */
-		if (c->inflight > 0 && evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
-			bufferevent_enable(bev, EV_READ);
-			return;
-		}
-		dv_debug("closing idle TCP connection");
-		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
-			dv_tcp_fatal(c, 0, DV_ETIMEOUT, "incomplete frame: timed out waiting for the rest");
-			return;
-		}
-	}
+	(void)bev;
+	/* EOF, an error, or replies the client does not read (write timeout) */
 	dv_tcp_close(c);
+}
+
+/* Refuse before reading: one error frame, then close. */
+static void dv_tcp_refuse(evutil_socket_t fd, int err, const char *msg)
+{
+	struct dv_buf b;
+	dv_buf_init(&b);
+	dv_err_json(&b, err, msg);
+	uint8_t frame[DV_FRAME_HDR + 512];
+	size_t n = b.len < 512 ? b.len : 0;
+	dv_frame_write(frame, DV_FT_ERROR, 0, (uint32_t)n);
+	memcpy(frame + DV_FRAME_HDR, b.data, n);
+	ssize_t w = send(fd, frame, DV_FRAME_HDR + n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)w;
+	dv_buf_fini(&b);
+	close(fd);
 }
 
 static void dv_tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct dv_server *s = arg;
 	const struct dv_conf *conf = s->gen->conf;
+	(void)l;
+	(void)salen;
 	if (s->tcp_conns >= conf->limits.connections || s->draining) {
 		s->metrics.conn_refused++;
-		uint8_t frame[256];
-		const char *msg = s->draining ? "{\"error\":{\"code\":\"shutting_down\",\"message\":\"the server is shutting down\"}}"
-		                              : "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"connection limit reached\"}}";
-		size_t n = strlen(msg);
-		dv_frame_write(frame, DV_FT_ERROR, 0, (uint32_t)n);
-		memcpy(frame + DV_FRAME_HDR, msg, n);
-		ssize_t w = send(fd, frame, DV_FRAME_HDR + n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		(void)w;
-		close(fd);
+		dv_tcp_refuse(fd, s->draining ? DV_ESHUTDOWN : DV_ETOOMANYCONN, NULL);
+		return;
+	}
+	char addr[64];
+	uint64_t key = dv_guard_key(sa, addr, sizeof addr);
+	if (!dv_guard_admit(&s->guard, key, conf->limits.connections_per_address)) {
+		s->metrics.conn_refused_addr++;
+		dv_debug("connection refused: the address holds limits.connections_per_address listener=tcp addr=%s", addr);
+		dv_tcp_refuse(fd, DV_EADDRLIMIT, NULL);
 		return;
 	}
 	struct dv_tcp_conn *c = calloc(1, sizeof *c);
-	struct bufferevent *bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c || !bev) {
+	struct bufferevent *bev = c ? bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	struct event *timer = c ? evtimer_new(s->base, dv_tcp_timeout, c) : NULL;
+	if (!c || !bev || !timer) {
+		dv_guard_release(&s->guard, key);
 		free(c);
+		if (timer)
+			event_free(timer);
 		if (bev)
 			bufferevent_free(bev);
 		else
@@ -318,15 +413,18 @@ static void dv_tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct s
 	c->magic = DV_TCP_MAGIC;
 	c->s = s;
 	c->bev = bev;
+	c->timer = timer;
+	c->addr_key = key;
 	c->next = s->tcp_list;
 	if (s->tcp_list)
 		s->tcp_list->prev = c;
 	s->tcp_list = c;
 	s->tcp_conns++;
 	struct timeval tv = {conf->limits.idle_timeout_ms / 1000, (conf->limits.idle_timeout_ms % 1000) * 1000};
-	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_set_timeouts(bev, NULL, &tv);
 	bufferevent_setcb(bev, dv_tcp_read, dv_tcp_write, dv_tcp_event, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	dv_tcp_rearm(c);
 }
 
 void dv_tcp_complete(struct dv_server *s, struct dv_job *j)
@@ -357,6 +455,8 @@ void dv_tcp_complete(struct dv_server *s, struct dv_job *j)
 			dv_tcp_send(c, DV_FT_RESULT, j->tcp_req_id, j->reply.data, j->reply.len);
 			s->metrics.requests[DV_ROUTE_TCP][200]++;
 		}
+		if (c->inflight == 0)
+			dv_tcp_rearm(c);
 	} else if (c->inflight == 0) {
 		dv_tcp_conn_free(c);
 	}
@@ -383,10 +483,13 @@ size_t dv_tcp_pending_output(struct dv_server *s)
 	return n;
 }
 
+/* Draining: the listening socket is closed, so new clients are refused at
+ * once instead of waiting in a backlog. */
 void dv_tcp_stop_accepting(struct dv_server *s)
 {
 	if (s->tcp_lis)
-		evconnlistener_disable(s->tcp_lis);
+		evconnlistener_free(s->tcp_lis);
+	s->tcp_lis = NULL;
 }
 
 void dv_tcp_free(struct dv_server *s)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # serve.sh — quick start: installs what is missing, builds, starts a private
 # PostgreSQL when no database is configured, and runs dejaviewd in the
-# foreground on http://127.0.0.1:8080 (raw TCP on 127.0.0.1:7070).
+# foreground on http://127.0.0.1:8080 (raw TCP on 127.0.0.1:7070; /healthz,
+# /readyz and /metrics also on http://127.0.0.1:8081).
 #
 #   DV_DATABASE=conninfo   use this database instead of a private cluster
 #   DV_CONFIG=file         use this config instead of conf/dejaview.yaml

@@ -77,7 +77,7 @@ psql_db() { psql -h "$PG_HOST" -p 5432 -U postgres -d "$DV_DB_NAME" -X -qAt "$@"
 write_conf() {
 	f=$1; shift
 	{
-		echo "listen: {http: \"127.0.0.1:0\", tcp: \"127.0.0.1:0\"}"
+		echo "listen: {http: \"127.0.0.1:0\", tcp: \"127.0.0.1:0\", ops: \"127.0.0.1:0\"}"
 		echo "plugin_dir: \"$DV_PLUGIN_BUILD_DIR\""
 		echo "database: \"${DV_DB}\""
 		for line in "$@"; do echo "$line"; done
@@ -117,7 +117,9 @@ dv_start() {
 	done
 	HTTP=$(sed -n 's/^http=//p' "$T/ports")
 	TCP=$(sed -n 's/^tcp=//p' "$T/ports")
+	OPS=$(sed -n 's/^ops=//p' "$T/ports")
 	URL="http://127.0.0.1:$HTTP"
+	OPS_URL="http://127.0.0.1:$OPS"
 	# a tenant for the test: its key goes with every http call (KEY= to send none)
 	if [ -n "$DV_DB" ] && [ -z "${KEY:-}" ] && [ -z "${NO_TENANT:-}" ]; then
 		KEY=$(new_tenant test "$1") || { echo "# cannot create a tenant"; return 1; }

@@ -5,7 +5,7 @@
 # baseline afterwards.
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
-write_conf "$T/c.yaml" "workers: 2" "limits: {queue: 16, connections: 1024}" "$DEFAULT_PLUGINS"
+write_conf "$T/c.yaml" "workers: 2" "limits: {queue: 16, connections: 1024, connections_per_address: 1024}" "$DEFAULT_PLUGINS"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 "$IMG" 320 240 20,20,60 120,40,50,250,200,200 220,100,60,200,250,200 >"$T/a.ppm"
 LOAD="$DV_TOOLS/dv_load"

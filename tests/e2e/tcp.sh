@@ -4,7 +4,7 @@
 # or a clean close while other connections keep being served.
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
-write_conf "$T/c.yaml" "$DEFAULT_PLUGINS" "limits: {frame_bytes: 64KiB, idle_timeout_ms: 700, queue: 1024, inflight_per_connection: 1000}"
+write_conf "$T/c.yaml" "$DEFAULT_PLUGINS" "limits: {frame_bytes: 64KiB, body_timeout_ms: 700, queue: 1024, inflight_per_connection: 1000}"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 FT="$DV_TOOLS/dv_frametool"
 "$IMG" 80 60 10,10,20 >"$T/a.ppm"
@@ -46,10 +46,10 @@ printf 'DVF1\007\020\000\000\000\000\000\001\000\000\000\000' >"$T/ver"
 out=$("$FT" "$TCP" raw "$T/ver")
 has "$out" "unsupported frame version" "an unknown version is refused"
 out=$("$FT" "$TCP" partial "$T/a.ppm")
-has "$out" '"code":"timeout","message":"incomplete frame: timed out waiting for the rest"' "a truncated frame times out with an error frame"
+has "$out" '"code":"timeout","message":"incomplete frame: timed out waiting for the rest (limits.body_timeout_ms' "a truncated frame times out with an error frame"
 ms=$(echo "$out" | sed -n 's/elapsed_ms=//p')
 # a timer never fires early: the lower bound is the behaviour; how much later is this machine's business
-check "not before the idle timeout of 700 ms, give or take the coarse clock (cut after ${ms} ms)" test "${ms:-0}" -ge 600
+check "not before its deadline of 700 ms (limits.body_timeout_ms), give or take the coarse clock (cut after ${ms} ms)" test "${ms:-0}" -ge 600
 out=$("$FT" "$TCP" frame 0x01 1 "$T/hello")
 is "$out" "frame type=0x81 id=1 len=5 body=hello" "other connections are still served"
 http GET /metrics
