@@ -5,12 +5,13 @@
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
 GATE="$T/gate"
-write_conf "$T/c.yaml" "workers: 1" "limits: {queue: 1, connections: 4}" "plugins:
+write_conf "$T/c.yaml" "workers: 1" "limits: {queue: 1, connections: 4, header_timeout_ms: 3600000}" "plugins:
   detector: { so: detect_example, gate: \"$GATE\" }
 pipelines:
   detect: [decode, detect]"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 wait_ready
+METRICS_URL=$OPS_URL # the operator listener has slots of its own
 "$IMG" 60 40 5,5,20 >"$T/a.ppm"
 
 # one running (held at the gate), one queued, the third refused
@@ -34,20 +35,19 @@ done
 http GET /metrics
 has "$BODY" 'dv_overload_rejections_total 1' "overload rejections are counted"
 
-# connection limit 4: hold 4 idle connections open with bash's /dev/tcp
-if command -v bash >/dev/null; then
-	bash -c "exec 3<>/dev/tcp/127.0.0.1/$HTTP 4<>/dev/tcp/127.0.0.1/$HTTP 5<>/dev/tcp/127.0.0.1/$HTTP 6<>/dev/tcp/127.0.0.1/$HTTP; sleep 2" &
-	holder=$!
-	sleep 0.5
-	code=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$URL/healthz")
-	is "$code" 000 "at the connection limit a new client is not served"
-	kill $holder 2>/dev/null; wait $holder 2>/dev/null
-	sleep 0.5
-	code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$URL/healthz")
-	is "$code" 200 "once connections close, new clients are served again"
-	sleep 0.5
-	http GET /metrics
-	has "$BODY" 'dv_connections{listener="http"} 1' "the connection count returns to just this one"
-fi
+# connection limit 4: hold 4 idle connections (their header deadline is an
+# hour away); a fifth client waits in the backlog until one closes
+check "nothing else is connected" wait_metric 'dv_connections{listener="http"}' 0
+"$DV_TOOLS/dv_stall" "$HTTP" hold 4 /dev/null >"$T/hold.out" &
+holder=$!
+check "four connections are held" wait_metric 'dv_connections{listener="http"}' 4
+code=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$URL/healthz")
+is "$code" 000 "at the connection limit a new client is not served (it waits in the backlog)"
+code=$(curl -s -o /dev/null -m "$PATIENCE" -w '%{http_code}' "$OPS_URL/healthz")
+is "$code" 200 "the operator listener still answers /healthz"
+kill -TERM $holder; wait $holder
+check "once connections close, the count returns to zero" wait_metric 'dv_connections{listener="http"}' 0
+code=$(curl -s -o /dev/null -m "$PATIENCE" -w '%{http_code}' "$URL/healthz")
+is "$code" 200 "and new clients are served again"
 dv_stop
 done_testing

@@ -49,8 +49,40 @@ is "$CODE" 413 "an image over the pixel limit is 413"
 has "$BODY" '"code":"image_too_large"' "named image_too_large"
 head -c 70000 /dev/zero >"$T/huge"
 http POST /v1/detect --data-binary @"$T/huge"
-is "$CODE" 413 "a body over the size limit is 413 (answered by evhttp before the body is read)"
+is "$CODE" 413 "a body over the size limit is 413 (from its Content-Length, before the body is read)"
+has "$BODY" '{"error":{"code":"body_too_large","message":"the request body of 70000 bytes exceeds the limit of 65536 (limits.body_bytes)"}}' \
+	"as our JSON error"
 has "$HDRS" "Connection: close" "and the connection is closed"
+http POST /v1/detect --data-binary @"$T/huge" -H 'Expect: 100-continue'
+is "$CODE" 413 "with Expect: 100-continue, 413 instead of 100 Continue"
+has "$BODY" '"code":"body_too_large"' "as JSON too"
+http POST /v1/detect --data-binary @"$T/huge" -H 'Transfer-Encoding: chunked'
+is "$CODE" 413 "a chunked body that grows over the limit: 413"
+has "$BODY" '{"error":{"code":"body_too_large","message":"the request body exceeds the limit of 65536 bytes (limits.body_bytes)"}}' \
+	"as JSON"
+http POST /v1/detect --data-binary @"$T/two.ppm" -H 'Transfer-Encoding: chunked'
+has "$BODY" '"face_count":2' "a chunked upload within the limit is served"
+# the HTTP/1.1 framing itself, with raw requests
+raw() { printf "$1" >"$T/raw"; "$DV_TOOLS/dv_stall" -t $((PATIENCE * 1000)) "$HTTP" send "$T/raw" 0; }
+out=$(raw 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+is "$(printf '%s' "$out" | grep -c 'HTTP/1.1 200 OK')" 2 "two pipelined requests on one connection: two answers"
+has "$out" 'Connection: close' "the second closes it, as asked"
+out=$(raw 'GET /healthz HTTP/1.0\r\n\r\n')
+has "$out" 'HTTP/1.1 200 OK' "HTTP/1.0 is served"
+out=$(raw 'HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+has "$out" 'Content-Length: 15' "HEAD: the length of the body it would get"
+case $out in *'"status"'*) ok 1 "HEAD: and no body" ;; *) ok 0 "HEAD: and no body" ;; esac
+out=$(raw 'GARBAGE\r\n\r\n')
+has "$out" 'HTTP/1.1 400 Bad Request' "a malformed request line: 400"
+has "$out" '{"error":{"code":"bad_request","message":"the request line is not' "as JSON"
+out=$(raw 'GET /healthz HTTP/2.0\r\n\r\n')
+has "$out" '"code":"http_version_not_supported"' "another HTTP version: 505, as JSON"
+out=$(raw 'POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n')
+has "$out" 'both Content-Length and Transfer-Encoding' "Content-Length with Transfer-Encoding is refused (request smuggling)"
+out=$(raw 'GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n')
+has "$out" 'HTTP/1.1 400 ' "a space before a header's colon is refused"
+out=$(raw 'POST /v1/detect HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n')
+has "$out" '"code":"not_implemented"' "an unknown transfer coding: 501, as JSON"
 http POST /v1/detect --data-binary @"$T/two.ppm" -H 'Content-Type: text/html'
 is "$CODE" 415 "a non-image content type is 415"
 http POST '/v1/recognize?top_k=0' --data-binary @"$T/two.ppm"
