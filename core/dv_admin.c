@@ -149,7 +149,7 @@ static int dv_admin_reembed(const struct dv_conf *conf, struct dv_store *st)
 			continue;
 		}
 		free(jpg);
-		struct dv_image chip = {im.pixels, im.width, im.height, im.width * 3, 3};
+		struct dv_image chip = {.pixels = im.pixels, .width = im.width, .height = im.height, .stride = im.width * 3, .channels = 3};
 		if (in->mod->desc->embed(in->inst, &chip, 1, vec) != 0) {
 			dv_img_fini(&im);
 			failed++;

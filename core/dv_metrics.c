@@ -138,4 +138,9 @@ void dv_metrics_render(const struct dv_metrics *m, const struct dv_gauges *g, st
 	    "# TYPE dv_memory_trimmed_idle gauge\ndv_memory_trimmed_idle %d\n",
 	    g->gallery_faces, g->gallery_notes, g->gallery_connected, g->async_pending, (unsigned long long)m->trims,
 	    m->trimmed_since_job);
+	if (g->gallery_memory >= 0)
+		dv_buf_printf(o,
+		    "# HELP dv_gallery_memory_bytes Memory the matcher's gallery holds (vectors and index).\n"
+		    "# TYPE dv_gallery_memory_bytes gauge\ndv_gallery_memory_bytes %lld\n",
+		    g->gallery_memory);
 }

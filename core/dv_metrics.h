@@ -59,6 +59,7 @@ struct dv_gauges {
 	long rss_bytes;
 	long long gallery_faces;     /* faces in the served generation's matcher */
 	long long gallery_notes;     /* LISTEN/NOTIFY changes applied */
+	long long gallery_memory;    /* bytes the matcher holds; -1: the matcher does not say (ABI < 3.1) */
 	int gallery_connected;
 	int async_pending;
 };

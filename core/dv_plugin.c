@@ -274,14 +274,28 @@ int dv_module_open(struct dv_module **out, const struct dv_conf *conf, int role,
 		    rn, m->path, d->abi_major, d->abi_minor, DV_PLUGIN_ABI_MAJOR, DV_PLUGIN_ABI_MINOR);
 		goto fail;
 	}
-	if (d->size < offsetof(struct dv_plugin, matcher_count) + sizeof d->matcher_count) {
+	/* the size its minor defines: from its major's first minor up */
+	static const size_t min_size[] = {DV_PLUGIN_SIZE_3_0, DV_PLUGIN_SIZE_3_1};
+	_Static_assert(sizeof min_size / sizeof min_size[0] == DV_PLUGIN_ABI_MINOR + 1, "a size per minor");
+	size_t need = min_size[d->abi_minor];
+	if (d->size < need) {
 		dv_conf_errs_add(errs, file, cp->line, cp->col,
 		    "plugins.%s: %s declares a descriptor of %u bytes, shorter than ABI %u.%u requires (%zu); ABI %d.%d here",
-		    rn, m->path, d->size, d->abi_major, d->abi_minor,
-		    offsetof(struct dv_plugin, matcher_count) + sizeof d->matcher_count, DV_PLUGIN_ABI_MAJOR,
-		    DV_PLUGIN_ABI_MINOR);
+		    rn, m->path, d->size, d->abi_major, d->abi_minor, need, DV_PLUGIN_ABI_MAJOR, DV_PLUGIN_ABI_MINOR);
 		goto fail;
 	}
+	if (d->size > sizeof(struct dv_plugin)) {
+		dv_conf_errs_add(errs, file, cp->line, cp->col,
+		    "plugins.%s: %s declares a descriptor of %u bytes, longer than ABI %u.%u defines (%zu); ABI %d.%d here",
+		    rn, m->path, d->size, d->abi_major, d->abi_minor, need, DV_PLUGIN_ABI_MAJOR, DV_PLUGIN_ABI_MINOR);
+		goto fail;
+	}
+	/* From here on the host reads its own zero-filled copy: the fields of
+	 * minors newer than the plugin's are NULL/0, whatever follows the
+	 * plugin's descriptor in its memory. */
+	memset(&m->copy, 0, sizeof m->copy);
+	memcpy(&m->copy, d, d->size);
+	d = &m->copy;
 	if (d->kind < DV_PLUGIN_DETECTOR || d->kind > DV_PLUGIN_MATCHER) {
 		dv_conf_errs_add(errs, file, cp->line, cp->col,
 		    "plugins.%s: %s declares unknown plugin kind %u (ABI %u.%u); this dejaviewd (ABI %d.%d) knows kinds 1-4: detector, landmarker, embedder, matcher",

@@ -8,7 +8,8 @@
 struct dv_module {
 	char *path;
 	void *dl;
-	const struct dv_plugin *desc;
+	const struct dv_plugin *desc;      /* &copy once checked */
+	struct dv_plugin copy;             /* the plugin's descriptor, zero-filled past its size */
 	int role;
 	const struct dv_conf_plugin *conf; /* params; points into the generation's conf */
 	char *model_dir;

@@ -48,6 +48,8 @@ void dv_server_gauges(struct dv_server *s, struct dv_gauges *g)
 	dv_gallery_stats(s->gallery, &g->gallery_faces, &g->gallery_notes, &conn);
 	g->gallery_connected = conn;
 	g->async_pending = atomic_load(&s->async_pending);
+	const struct dv_instance *mi = s->gen->shared[DV_ROLE_MATCHER];
+	g->gallery_memory = mi && mi->mod->desc->matcher_memory ? mi->mod->desc->matcher_memory(mi->inst) : -1;
 }
 
 bool dv_server_ready(struct dv_server *s, char *why, size_t len)

@@ -286,6 +286,12 @@ static void gal_remove_row(struct mf *m, struct gal *g, int i)
 		memcpy(g->qs + 3 * (size_t)i, g->qs + 3 * (size_t)last, sizeof(float) * 3);
 		dv_u64map_put(&g->idx, g->ids[i], (uint64_t)i);
 	}
+	/* the freed slot holds the erased vector (i == last) or a copy of the
+	 * moved one: zero it, so an erased face leaves nothing in memory */
+	memset(g->vecs + (size_t)last * dim, 0, sizeof(float) * (size_t)dim);
+	memset(g->codes + (size_t)last * dim, 0, (size_t)dim);
+	memset(g->qs + 3 * (size_t)last, 0, sizeof(float) * 3);
+	g->ids[last] = 0;
 	g->n--;
 	m->total--;
 }
@@ -420,6 +426,20 @@ static int64_t mf_count(void *p)
 	return n;
 }
 
+static int64_t mf_memory(void *p)
+{
+	struct mf *m = p;
+	pthread_rwlock_rdlock(&m->lock);
+	int64_t b = (int64_t)sizeof *m + (int64_t)m->tenants.cap * 16 + (int64_t)m->n_gals * (int64_t)sizeof(struct gal *);
+	for (int i = 0; i < m->n_gals; i++) {
+		const struct gal *g = m->gals[i];
+		/* per row: id, float vector, int8 codes, 3 floats; the id index */
+		b += (int64_t)sizeof *g + (int64_t)g->cap * (8 + (int64_t)m->dim * 5 + 12) + (int64_t)g->idx.cap * 16;
+	}
+	pthread_rwlock_unlock(&m->lock);
+	return b;
+}
+
 static const struct dv_plugin mf_plugin = {
 	DV_PLUGIN_HEADER,
 	.kind = DV_PLUGIN_MATCHER,
@@ -434,6 +454,7 @@ static const struct dv_plugin mf_plugin = {
 	.matcher_remove = mf_remove,
 	.matcher_search = mf_search,
 	.matcher_count = mf_count,
+	.matcher_memory = mf_memory,
 };
 
 DV_PLUGIN_EXPORT const struct dv_plugin *dv_plugin_entry(void) { return &mf_plugin; }

@@ -237,7 +237,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct ctx c = {.bytes = photo, .len = plen};
-	c.img = (struct dv_image){im.pixels, im.width, im.height, im.width * 3, 3};
+	c.img = (struct dv_image){.pixels = im.pixels, .width = im.width, .height = im.height, .stride = im.width * 3, .channels = 3};
 
 	void (*set_naive)(int) = NULL;
 	/* libdvdarknet, and OpenBLAS with it, load with the first Darknet plugin
@@ -340,7 +340,7 @@ int main(int argc, char **argv)
 	}
 	s = measure(runs, run_align, &c);
 	printf("%-22s %-26s %9.2f %9.2f %8s %8s %7s\n", "align (dlib chip)", "core/dv_align.c", s.med, s.p95, "-", "-", "-");
-	c.chip = (struct dv_image){c.chipbuf, 150, 150, 450, 3};
+	c.chip = (struct dv_image){.pixels = c.chipbuf, .width = 150, .height = 150, .stride = 450, .channels = 3};
 	snprintf(cfg, sizeof cfg, "%s/face_recognition.cfg", g_model_dir);
 	double mf = cfg_mflop(cfg, 150, 150);
 	for (int v = 0; v < 3; v++) {

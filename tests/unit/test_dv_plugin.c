@@ -66,6 +66,7 @@ int main(void)
 	refused("bad_kind", "unknown plugin kind 9", abi, "unknown kind");
 	refused("bad_nofn", "lacks a function", NULL, "missing kind function");
 	refused("does_not_exist", "cannot load", NULL, "missing file");
+	refused("bad_short", "shorter than ABI 3.1 requires", abi, "a descriptor shorter than its minor defines");
 
 	/* failing create: the module loads, the instance does not */
 	struct dv_conf_errs e = {0};
@@ -126,6 +127,35 @@ int main(void)
 	ok(dv_instance_new(m, &in, err, sizeof err) != 0, "fail_create fails to create");
 	dv_module_close(m);
 	dv_conf_free(c);
+
+	/* a plugin built against an older minor (3.0): loads, its newer fields
+	 * read as NULL (not the 0xff bytes after its descriptor), and it runs */
+	dv_conf_errs_fini(&e);
+	snprintf(text, sizeof text, "plugin_dir: %s\nplugins:\n  matcher: {so: old_minor}\n", bad_dir);
+	c = dv_conf_parse("o.yaml", text, strlen(text), &e);
+	m = NULL;
+	ok(dv_module_open(&m, c, DV_ROLE_MATCHER, &e) == 0, "a plugin of ABI 3.0 loads on a host of ABI %d.%d",
+	    DV_PLUGIN_ABI_MAJOR, DV_PLUGIN_ABI_MINOR);
+	for (int i = 0; i < e.n; i++)
+		printf("#   %s\n", e.msg[i]);
+	if (m) {
+		is_int(m->desc->abi_minor, 0, "its minor is 0");
+		is_int(m->desc->size, (long long)DV_PLUGIN_SIZE_3_0, "its descriptor is 3.0's size");
+		ok(m->desc->matcher_memory == NULL, "the field 3.1 appended reads as NULL");
+		ok(dv_instance_new(m, &in, err, sizeof err) == 0, "it creates an instance");
+		float a[4] = {1, 0, 0, 0}, b[4] = {0, 1, 0, 0}, q[4] = {0.1f, 0.9f, 0, 0};
+		m->desc->matcher_add(in->inst, 1, 11, a, 4);
+		m->desc->matcher_add(in->inst, 1, 22, b, 4);
+		struct dv_match out[2] = {0};
+		int n = 0;
+		ok(m->desc->matcher_search(in->inst, 1, q, 4, 2, out, &n) == 0 && n == 1 && out[0].id == 22,
+		    "and it matches (22 nearest)");
+		is_int(m->desc->matcher_count(in->inst), 2, "and counts");
+		dv_instance_free(in);
+		dv_module_close(m);
+	}
+	dv_conf_free(c);
+	/* (tests/e2e/abi.sh runs it in dejaviewd: enrolment, recognition, /metrics) */
 
 	/* wrong role */
 	dv_conf_errs_fini(&e);

@@ -11,8 +11,18 @@
  *   - The first four fields of `struct dv_plugin` (magic, abi_major,
  *     abi_minor, size) keep their type and position forever.
  *   - Fields are only ever appended, at the end, with a minor bump. A plugin
- *     built against minor N runs on a host of minor >= N; the host reads only
- *     the first `size` bytes and treats absent fields as NULL/0.
+ *     built against minor N runs on a host of minor >= N: the host copies the
+ *     first `size` bytes of the plugin's descriptor into a zero-filled
+ *     descriptor of its own, so the fields the plugin does not know read as
+ *     NULL/0, never as the bytes that follow its descriptor.
+ *   - The structs passed in arrays (dv_face, dv_image, dv_match) have a fixed
+ *     size, with reserved room at the end: a minor bump may give meaning to
+ *     reserved words, where zero always means "not given" (the host zeroes
+ *     what it hands over; a plugin leaves reserved words as it got them, or
+ *     zero in structs it makes). Their sizes are asserted below.
+ *   - `struct dv_host` and `struct dv_embedder_info` grow at their end: the
+ *     host fills or zeroes its whole struct, a plugin touches only what its
+ *     header knows (dv_host.size says how much the host has).
  *   - Anything else (a field removed or changed) is a major bump; the loader
  *     refuses any plugin whose major differs from its own.
  *   - A plugin with a *newer* minor than the host is refused: it may rely on
@@ -22,6 +32,10 @@
  *   1.0 (2026-11-27)  first version: detector, landmarker, embedder, matcher.
  *   2.0 (2026-11-28)  struct dv_face gains `pass` and `input_size`: how the
  *                     detector found each face (said in replies).
+ *   3.0 (2026-12-01)  dv_face, dv_image and dv_match get reserved room, so
+ *                     that later minors can extend them without a major bump.
+ *   3.1 (2026-12-01)  dv_plugin gains matcher_memory: the bytes a matcher's
+ *                     gallery holds (dv_gallery_memory_bytes in /metrics).
  *
  * Threads: unless the descriptor sets DV_PLUGIN_SHARED, each worker thread
  * creates its own instance and calls it from that thread only, so an instance
@@ -46,8 +60,8 @@ extern "C" {
 #endif
 
 #define DV_PLUGIN_MAGIC 0x44565047u /* "DVPG" */
-#define DV_PLUGIN_ABI_MAJOR 2
-#define DV_PLUGIN_ABI_MINOR 0
+#define DV_PLUGIN_ABI_MAJOR 3
+#define DV_PLUGIN_ABI_MINOR 1
 #define DV_PLUGIN_ENTRY "dv_plugin_entry"
 
 /* Kinds of backend. The values are part of the ABI. */
@@ -85,6 +99,7 @@ struct dv_image {
 	int height;
 	int stride;   /* bytes per row, >= width * channels */
 	int channels; /* 3 (R,G,B) or 1 */
+	uint32_t reserved[8]; /* zero; for later minors */
 };
 
 #define DV_MAX_LANDMARKS 68
@@ -109,6 +124,7 @@ struct dv_face {
 	float landmarks[DV_MAX_LANDMARKS][2];
 	int pass;           /* enum dv_face_pass */
 	int input_size;     /* the detector's network input (pixels a side) for this face, 0 if none */
+	uint32_t reserved[16]; /* zero; for later minors */
 };
 
 /* What an embedder expects and produces, filled by embedder_info(). The
@@ -127,6 +143,7 @@ struct dv_embedder_info {
 struct dv_match {
 	uint64_t id;     /* the face id given to matcher_add */
 	float distance;  /* Euclidean distance (smaller is closer) */
+	uint32_t reserved[5]; /* zero; for later minors */
 };
 
 /* Parameters a plugin accepts from its YAML block. The host validates the
@@ -236,8 +253,25 @@ struct dv_plugin {
 	/* Number of vectors held (all tenants), for metrics. */
 	int64_t (*matcher_count)(void *instance);
 
+	/* --- 3.1 --- */
+	/* DV_PLUGIN_MATCHER, optional: bytes the gallery holds in memory
+	 * (vectors and index), for metrics and capacity planning. */
+	int64_t (*matcher_memory)(void *instance);
+
 	/* Append new fields here only, with a minor bump and a changelog line. */
 };
+
+/* The array structs never change size within a major version. */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && UINTPTR_MAX == 0xffffffffffffffffULL
+_Static_assert(sizeof(struct dv_image) == 56, "struct dv_image's size is part of ABI 3");
+_Static_assert(sizeof(struct dv_face) == 640, "struct dv_face's size is part of ABI 3");
+_Static_assert(sizeof(struct dv_match) == 32, "struct dv_match's size is part of ABI 3");
+#endif
+
+/* The size of the descriptor each minor of this major defines (the loader
+ * refuses a plugin declaring less than its minor's). */
+#define DV_PLUGIN_SIZE_3_0 (offsetof(struct dv_plugin, matcher_count) + sizeof(void *))
+#define DV_PLUGIN_SIZE_3_1 (offsetof(struct dv_plugin, matcher_memory) + sizeof(void *))
 
 /* The one exported function of every plugin. Define it with:
  *     DV_PLUGIN_EXPORT const struct dv_plugin *dv_plugin_entry(void)
