@@ -38,8 +38,10 @@ struct dv_reply {
 };
 
 /* Connect (and, over TCP, authenticate). api_key may be NULL for HTTP calls
- * that need none. timeout_ms bounds every later call too. NULL on failure,
- * with the reason in err. */
+ * that need none. timeout_ms bounds every later call too. NULL when the
+ * server cannot be reached, with the reason in err. A key the server refuses
+ * is not a failure of the connection: over TCP as over HTTP, every call then
+ * returns 0 with reply.status 401 and reply.code "unauthorized". */
 dv_client *dv_client_open(const char *host, int port, int transport, const char *api_key, int timeout_ms, char *err,
     size_t errlen);
 void dv_client_close(dv_client *c);

@@ -29,6 +29,8 @@ struct dv_client {
 	char err[256];
 	uint8_t *in;      /* read buffer */
 	size_t in_len, in_cap;
+	char *refusal;    /* TCP: the server's answer to AUTH when it refused the key */
+	size_t refusal_len;
 };
 
 static int dv_fail(dv_client *c, const char *fmt, ...)
@@ -227,12 +229,37 @@ static int dv_tcp_auth(dv_client *c)
 	size_t n;
 	if (dv_read_frame(c, &type, &id, &p, &n))
 		return -1;
-	if (type != 0x82) {
+	if (type == 0xFF) {
+		/* the key is refused: every call answers with this refusal (as
+		 * HTTP answers 401 to each), so callers see a status, not a broken
+		 * transport */
 		dv_fail(c, "authentication refused: %.200s", p);
+		c->refusal = p;
+		c->refusal_len = n;
+		return 0;
+	}
+	if (type != 0x82) {
+		dv_fail(c, "unexpected answer to AUTH (frame type 0x%02x)", type);
 		free(p);
 		return -1;
 	}
 	free(p);
+	return 0;
+}
+
+/* The AUTH refusal as a call's reply. */
+static int dv_refused(dv_client *c, struct dv_reply *out)
+{
+	memset(out, 0, sizeof *out);
+	out->body = malloc(c->refusal_len + 1);
+	if (!out->body)
+		return dv_fail(c, "out of memory");
+	memcpy(out->body, c->refusal, c->refusal_len + 1);
+	out->len = c->refusal_len;
+	snprintf(out->content_type, sizeof out->content_type, "application/json");
+	dv_error_fields(out);
+	if (!out->status)
+		out->status = 401;
 	return 0;
 }
 
@@ -267,6 +294,7 @@ void dv_client_close(dv_client *c)
 		close(c->fd);
 	free(c->key);
 	free(c->in);
+	free(c->refusal);
 	free(c);
 }
 
@@ -376,6 +404,8 @@ int dv_client_call(dv_client *c, const char *method, const char *path, const cha
 	memset(out, 0, sizeof *out);
 	if (c->transport == DV_CLIENT_HTTP)
 		return dv_http_call(c, method, path, ctype, body, len, out);
+	if (c->refusal)
+		return dv_refused(c, out);
 	uint32_t id = c->next_id++;
 	if (dv_tcp_send_call(c, id, method, path, ctype, body, len))
 		return -1;
@@ -405,6 +435,11 @@ int dv_client_batch(dv_client *c, struct dv_call *calls, int n)
 			    calls[i].len, &calls[i].reply);
 			got += calls[i].rc == 0;
 		}
+		return got;
+	}
+	if (c->refusal) {
+		for (int i = 0; i < n; i++)
+			got += (calls[i].rc = dv_refused(c, &calls[i].reply)) == 0;
 		return got;
 	}
 	uint32_t base = c->next_id;

@@ -898,17 +898,18 @@ out:
 
 /* ---------------------------------------------------------------- persons */
 
-static int dv_check_attrs(struct dv_job *j, const struct dv_jv *a, struct dv_buf *out)
+/* A person's attributes or a tenant's settings: a JSON object of at most 64 KiB. */
+static int dv_check_attrs(struct dv_job *j, const struct dv_jv *a, struct dv_buf *out, const char *what)
 {
 	if (!a || a->type == DV_JNULL)
 		return 0;
 	if (a->type != DV_JOBJ) {
-		dv_job_fail(j, DV_EINVALID, "attributes must be a JSON object");
+		dv_job_fail(j, DV_EINVALID, "%s must be a JSON object", what);
 		return -1;
 	}
 	dv_json_of(out, a);
 	if (out->len > 64 * 1024) {
-		dv_job_fail(j, DV_EINVALID, "attributes are limited to 64 KiB of JSON");
+		dv_job_fail(j, DV_EINVALID, "%s are limited to 64 KiB of JSON", what);
 		return -1;
 	}
 	return 0;
@@ -925,7 +926,7 @@ static void dv_op_person_write(struct dv_job *j, struct dv_ops_ctx *oc, bool cre
 	bool ext_null = false;
 	if (dv_in_query(j, &in, create ? NULL : qs) || !(o = dv_in_json(j, &in)) ||
 	    dv_jstr(j, o, "name", 200, &name, NULL) || dv_jstr(j, o, "external_id", 200, &ext, &ext_null) ||
-	    dv_check_attrs(j, dv_jv_get(o, "attributes"), &attrs))
+	    dv_check_attrs(j, dv_jv_get(o, "attributes"), &attrs, "attributes"))
 		goto out;
 	for (int i = 0; i < o->n; i++)
 		if (strcmp(o->keys[i], "name") && strcmp(o->keys[i], "external_id") && strcmp(o->keys[i], "attributes")) {
@@ -1020,7 +1021,7 @@ static void dv_op_tenant(struct dv_job *j, struct dv_ops_ctx *oc)
 			dv_job_fail(j, DV_EINVALID, "name is required");
 			break;
 		}
-		if (s && dv_check_attrs(j, s, &set))
+		if (s && dv_check_attrs(j, s, &set, "settings"))
 			break;
 		rc = dv_store_tenant_create(oc->store, name, set.data, &j->reply);
 		j->status = 201;
@@ -1055,7 +1056,8 @@ static void dv_op_tenant(struct dv_job *j, struct dv_ops_ctx *oc)
 			dv_job_fail(j, DV_EINVALID, "settings.reject_duplicates must be true or false");
 			break;
 		}
-		dv_check_attrs(j, s, &set);
+		if (dv_check_attrs(j, s, &set, "settings"))
+			break; /* refused before anything is written */
 		rc = dv_store_tenant_settings(oc->store, j->tenant, set.data, &j->reply);
 		break;
 	}

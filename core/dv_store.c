@@ -315,8 +315,16 @@ int dv_store_tenant_settings(struct dv_store *st, uint64_t tenant, const char *s
 {
 	char t[24];
 	const char *v[] = {U64(t, tenant), settings_json};
-	int rc = dv_store_exec(st,
-	    "UPDATE dv_tenants SET settings = jsonb_strip_nulls(settings || $2::jsonb) WHERE id = $1", 2, v);
+	/* the merged settings are checked before they are written: a patch
+	 * that would grow them past 64 KiB changes nothing */
+	int rc = dv_store_one(st, NULL,
+	    "UPDATE dv_tenants SET settings = jsonb_strip_nulls(settings || $2::jsonb) WHERE id = $1 "
+	    "AND octet_length(jsonb_strip_nulls(settings || $2::jsonb)::text) <= 65536 RETURNING id",
+	    2, v);
+	if (rc == DV_ENOTFOUND) {
+		snprintf(st->err, sizeof st->err, "the tenant's settings are limited to 64 KiB of JSON, merged; nothing was changed");
+		return DV_EINVALID;
+	}
 	return rc ? rc : dv_store_tenant_get(st, tenant, out);
 }
 

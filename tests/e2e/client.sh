@@ -53,8 +53,13 @@ is "$?" 1 "an unreadable image: exit 1"
 "$CLI" --port 1 person list 2>"$T/err"
 is "$?" 2 "no server: exit 2"
 DEJAVIEW_KEY=dvk_0000000000000000000000000000000000000000000000000000 "$CLI" person list 2>"$T/err"
-is "$?" 2 "a wrong key over TCP: refused at AUTH, exit 2"
-has "$(cat "$T/err")" "unauthorized" "saying unauthorized"
+is "$?" 3 "a wrong key over TCP: refused at AUTH, exit 3 (refused), not 2 (unreachable)"
+has "$(cat "$T/err")" "401 unauthorized" "saying 401 unauthorized"
+DEJAVIEW_KEY=dvk_0000000000000000000000000000000000000000000000000000 "$CLI" --http --port "$HTTP" person list 2>"$T/err"
+is "$?" 3 "the same over HTTP: exit 3"
+has "$(cat "$T/err")" "401 unauthorized" "saying 401 unauthorized"
+DEJAVIEW_KEY=dvk_0000000000000000000000000000000000000000000000000000 "$CLI" batch 3 "$T/a2.ppm" >"$T/out" 2>&1
+has "$(cat "$T/out")" "ok=0" "a batch with a refused key: every call refused, none sent"
 "$CLI" frobnicate 2>/dev/null
 is "$?" 1 "an unknown command: exit 1"
 out=$("$CLI" --key "$ADMIN" --port "$HTTP" tenant create shop)

@@ -111,6 +111,27 @@ http POST "/v1/persons/$IMP/faces" --data-binary @"$T/alice1.ppm"
 is "$CODE" 409 "then it is refused: 409"
 has "$BODY" '"code":"duplicate_face"' "coded duplicate_face"
 
+# --- settings over their limit change nothing
+big() { printf '{"settings":{"%s":"%s"}}' "$1" "$(head -c "$2" /dev/zero | tr '\0' x)" >"$T/big.json"; }
+settings_now() { psql_db -c "SELECT md5(settings::text) FROM dv_tenants t JOIN dv_api_keys k ON k.tenant_id = t.id WHERE k.prefix = substr('$KEY', 5, 12)"; }
+before=$(settings_now)
+big note 70000
+http PATCH /v1/tenant -H "$J" --data-binary @"$T/big.json"
+is "$CODE" 422 "settings of 70 KiB: 422"
+has "$BODY" '"code":"invalid_field","message":"settings are limited to 64 KiB of JSON"' "naming the limit"
+is "$(settings_now)" "$before" "and nothing was written"
+big note1 40000
+http PATCH /v1/tenant -H "$J" --data-binary @"$T/big.json"
+is "$CODE" 200 "40 KiB of settings are taken"
+before=$(settings_now)
+big note2 40000
+http PATCH /v1/tenant -H "$J" --data-binary @"$T/big.json"
+is "$CODE" 422 "40 KiB more, 80 KiB merged: 422"
+has "$BODY" 'limited to 64 KiB of JSON, merged; nothing was changed' "saying why"
+is "$(settings_now)" "$before" "and nothing was written"
+http PATCH /v1/tenant -H "$J" -d '{"settings":{"note1":null}}'
+has "$BODY" '"reject_duplicates": true' "a null removes a setting, the others stay"
+
 # --- verify
 http POST /v1/verify -F image_a=@"$T/alice1.ppm" -F image_b=@"$T/alice2.ppm"
 has "$BODY" '"same":true' "verify two photos of Alice: same"

@@ -13,7 +13,9 @@
  * for several input sizes, with the false detections.
  *
  * PAIRS.csv: img_a,img_b,same,set (paths relative to the file), as
- * ../shared/testdata/pairs.csv. Every image goes through the configured
+ * ../shared/testdata/pairs.csv; the columns are found by the header's names,
+ * and without a set column every pair belongs to one set named after the
+ * file. A file with no pair in it is an error, with the line that is wrong. Every image goes through the configured
  * recognize pipeline (decode, detect, landmarks, align, embed) through the
  * daemon's own plugin loader and pipeline engine; the largest face is taken.
  * Where nothing is detected (tight crops), the whole image is used as the
@@ -463,21 +465,66 @@ int main(int argc, char **argv)
 	else
 		strcpy(base, ".");
 	struct pair *pairs = NULL;
-	int np = 0, capp = 0;
+	int np = 0, capp = 0, bad = 0;
 	char *save = NULL;
 	int line = 0;
+	/* columns by the header (img_a, img_b, same and, optionally, set), or
+	 * img_a,img_b,same[,set] without one; without a set column every pair
+	 * belongs to one set named after the file */
+	int col[4] = {0, 1, 2, 3};
+	char one_set[256];
+	const char *fname = strrchr(pairs_path, '/') ? strrchr(pairs_path, '/') + 1 : pairs_path;
+	snprintf(one_set, sizeof one_set, "%.*s", (int)strcspn(fname, "."), fname);
 	for (char *l = strtok_r(text, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save)) {
-		if (line++ == 0 && strstr(l, "img_a"))
+		line++;
+		char *f[16];
+		int nf = 0;
+		char *sv = NULL;
+		for (char *t = strtok_r(l, ",", &sv); t && nf < 16; t = strtok_r(NULL, ",", &sv)) {
+			while (*t == ' ' || *t == '"')
+				t++;
+			size_t tl = strlen(t);
+			while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '"'))
+				t[--tl] = 0;
+			f[nf++] = t;
+		}
+		/* a first line whose third field is not 0 or 1 is a header */
+		if (line == 1 && !(nf >= 3 && (!strcmp(f[2], "0") || !strcmp(f[2], "1")))) {
+			static const char *const names[4] = {"img_a", "img_b", "same", "set"};
+			for (int k = 0; k < 4; k++) {
+				col[k] = -1;
+				for (int i = 0; i < nf; i++)
+					if (!strcmp(f[i], names[k]))
+						col[k] = i;
+			}
+			if (col[0] < 0 || col[1] < 0 || col[2] < 0) {
+				fprintf(stderr, "dv_eval: %s: the header must name the columns img_a, img_b and same (and, optionally, set)\n",
+				    pairs_path);
+				return 1;
+			}
 			continue;
-		char a[4096], b[4096], s[256];
-		int same;
-		if (sscanf(l, "%4095[^,],%4095[^,],%d,%255[^,\r\n]", a, b, &same, s) != 4)
+		}
+		int need = col[0] > col[1] ? col[0] : col[1];
+		need = need > col[2] ? need : col[2];
+		char *endp = NULL;
+		long same = nf > need ? strtol(f[col[2]], &endp, 10) : -1;
+		if (nf <= need || !*f[col[0]] || !*f[col[1]] || !endp || *endp || (same != 0 && same != 1)) {
+			if (bad++ < 5)
+				fprintf(stderr, "dv_eval: %s:%d: expected img_a,img_b,same(0 or 1)[,set]\n", pairs_path, line);
 			continue;
+		}
+		const char *set = col[3] >= 0 && col[3] < nf && *f[col[3]] ? f[col[3]] : one_set;
 		if (np == capp) {
 			capp = capp ? capp * 2 : 1024;
 			pairs = realloc(pairs, sizeof *pairs * (size_t)capp);
 		}
-		pairs[np++] = (struct pair){img_index(a), img_index(b), same, set_index(s), -1, {-1, -1, -1}};
+		pairs[np++] = (struct pair){img_index(f[col[0]]), img_index(f[col[1]]), (int)same, set_index(set), -1, {-1, -1, -1}};
+	}
+	if (bad)
+		fprintf(stderr, "dv_eval: %d malformed line%s skipped\n", bad, bad == 1 ? "" : "s");
+	if (np == 0) {
+		fprintf(stderr, "dv_eval: %s holds no pairs (expected lines img_a,img_b,same[,set])\n", pairs_path);
+		return 1;
 	}
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
