@@ -79,6 +79,8 @@ long dv_http1_parse(const char *buf, size_t len, size_t max_head, struct dv_http
 	}
 	if (skip + end > max_head)
 		return dv_fail(why, "the request head is too large", 431);
+	if (memchr(buf + skip, 0, end))
+		return dv_fail(why, "a NUL byte in the request head", 400);
 	char *h = malloc(end + 1);
 	if (!h)
 		return dv_fail(why, "out of memory", 503);

@@ -111,6 +111,14 @@ int main(void)
 	refused("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "HTTP/1.0", "TE in HTTP/1.0");
 	refused("POST / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n", 417, "100-continue", "another expectation");
 	{
+		/* found by make fuzz: a NUL inside a field line */
+		static const char nul[] = "GET /x HTTP/1.0\nC\023E\000\000@`\000\000In: keep-alive\n\n";
+		n = dv_http1_parse(nul, sizeof nul - 1, 4096, &r, &why);
+		is_int(n, -400, "a NUL byte in the head: 400");
+		contains(why, "NUL", "  and says why");
+		dv_http1_req_fini(&r);
+	}
+	{
 		char *big = malloc(DV_HTTP1_MAX_LINE + 64);
 		strcpy(big, "GET /");
 		memset(big + 5, 'a', DV_HTTP1_MAX_LINE + 10);
