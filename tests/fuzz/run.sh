@@ -14,7 +14,7 @@ targets=${*:-$all}
 w="$build/tests/fuzz"
 mkdir -p "$w"
 command -v "$cc" >/dev/null || { echo "make fuzz: $cc is not installed (apt-get install clang libclang-rt-14-dev)"; exit 1; }
-flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/core -I$build"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/core -I$build -I$src"
 flags="$flags -DDV_PLUGIN_DIR=\"/p\" -DDV_MODEL_DIR=\"/m\" -DDV_WEB_DIR=\"/w\" -DDV_SYSCONF_FILE=\"/c\""
 sources() {
 	case $1 in
