@@ -3,6 +3,7 @@
 #include "dv_gen.h"
 #include "dv_job.h"
 #include "dv_log.h"
+#include <malloc.h>
 #include <stdlib.h>
 
 static void dv_gen_free(struct dv_gen *g)
@@ -94,5 +95,8 @@ void dv_gen_unref(struct dv_gen *g)
 	if (atomic_fetch_sub(&g->refs, 1) == 1) {
 		dv_debug("configuration generation released gen=%lu", g->id);
 		dv_gen_free(g);
+		/* its networks were hundreds of MiB: give the pages back now, not
+		 * when the server is next idle (under steady traffic, never) */
+		malloc_trim(0);
 	}
 }
