@@ -246,7 +246,7 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"limits.image_pixels", KT_INT, OFF(limits.image_pixels), 1, 1LL << 32, "40000000", "largest decoded image, width x height"},
 	{"limits.faces", KT_INT, OFF(limits.faces), 1, 1000, "32", "most faces handled per image (the best-scored are kept)"},
 	{"limits.frame_bytes", KT_BYTES, OFF(limits.frame_bytes), 64, 1LL << 30, "10MiB", "largest TCP frame payload"},
-	{"limits.idle_timeout_ms", KT_INT, OFF(limits.idle_timeout_ms), 100, 86400000, "30000", "idle or slow connections are closed after this"},
+	{"limits.idle_timeout_ms", KT_INT, OFF(limits.idle_timeout_ms), 100, 86400000, "30000", "a connection with no request under way and nothing in flight is closed after this (HTTP keep-alive, TCP); so is one whose client stops reading a reply"},
 	{"limits.drain_timeout_ms", KT_INT, OFF(limits.drain_timeout_ms), 0, 86400000, "30000", "on SIGTERM, longest wait for in-flight jobs"},
 	{"limits.inflight_per_connection", KT_INT, OFF(limits.inflight_per_connection), 1, 100000, "64", "pipelined TCP requests in flight per connection"},
 	{"detect", KT_MAP, 0, 0, 0, NULL, "the detect stage"},
