@@ -29,6 +29,7 @@
 #include "dv_job.h"
 #include "dv_log.h"
 #include "dv_pipeline.h"
+#include "ev_pipe.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,95 +85,21 @@ static int set_index(const char *s)
 	return n_sets++;
 }
 
-static uint8_t *slurp(const char *p, size_t *n)
-{
-	FILE *f = fopen(p, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long l = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *b = malloc(l > 0 ? (size_t)l : 1);
-	if (!b || fread(b, 1, (size_t)l, f) != (size_t)l) {
-		free(b);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	*n = (size_t)l;
-	return b;
-}
+static struct ev_pipe evp;
 
-static int dim;
-
-/* Run the pipeline on one image; returns a job (caller frees). */
-static struct dv_job *run_op(int op, struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const uint8_t *b, size_t n,
-    const float *box)
-{
-	struct dv_job *j = dv_job_new(op, g);
-	j->body = malloc(n ? n : 1);
-	memcpy(j->body, b, n);
-	j->body_len = n;
-	j->keep_embeddings = true;
-	if (box) {
-		j->has_box = true;
-		memcpy(j->box, box, sizeof j->box);
-	}
-	dv_pipeline_run(j, ctx);
-	return j;
-}
-
-static struct dv_job *run(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const uint8_t *b, size_t n, const float *box)
-{
-	return run_op(DV_OP_RECOGNIZE, g, ctx, b, n, box);
-}
-
-static void embed_one(struct dv_gen *g, const struct dv_pipeline_ctx *ctx, const char *base, struct img *im)
+static void embed_one(const char *base, struct img *im)
 {
 	char path[8192];
 	snprintf(path, sizeof path, "%s/%s", base, im->path);
-	size_t n;
-	uint8_t *b = slurp(path, &n);
-	if (!b) {
-		im->error = 1;
-		return;
-	}
-	struct dv_job *j = run(g, ctx, b, n, NULL);
-	if (!j->err && j->n_embeddings == 0) {
-		/* nothing detected: a tight crop; the whole image is the face */
-		int w = 0, h = 0;
-		const char *wp = strstr(j->reply.data ? j->reply.data : "", "\"image\":{\"width\":");
-		if (wp && sscanf(wp, "\"image\":{\"width\":%d,\"height\":%d", &w, &h) == 2 && w > 0 && h > 0) {
-			float box[4] = {0, 0, (float)w, (float)h};
-			dv_job_free(j);
-			j = run(g, ctx, b, n, box);
-			im->fallback = 1;
-			im->w = w;
-			im->h = h;
-		}
-	}
-	if (!j->err && j->reply.data && strstr(j->reply.data, "\"pass\":\"whole_image\"")) {
-		/* the daemon's own whole-image fallback (detect.whole_image_max_side) */
-		const char *wp = strstr(j->reply.data, "\"image\":{\"width\":");
-		im->fallback = 1;
-		if (wp)
-			sscanf(wp, "\"image\":{\"width\":%d,\"height\":%d", &im->w, &im->h);
-	}
-	if (!j->err && j->n_embeddings > 0 && j->embeddings) {
-		int best = 0;
-		for (int i = 1; i < j->n_embeddings; i++)
-			if (j->face_boxes[5 * i + 2] * j->face_boxes[5 * i + 3] >
-			    j->face_boxes[5 * best + 2] * j->face_boxes[5 * best + 3])
-				best = i;
-		dim = j->embedding_dim;
-		im->emb = malloc(sizeof *im->emb * (size_t)dim);
-		memcpy(im->emb, j->embeddings + (size_t)best * dim, sizeof *im->emb * (size_t)dim);
-	} else if (j->err) {
-		im->error = 1;
-		fprintf(stderr, "dv_eval: %s: %s\n", im->path, j->errmsg);
-	}
-	dv_job_free(j);
-	free(b);
+	struct ev_face f;
+	ev_pipe_embed_file(&evp, path, &f);
+	im->emb = f.emb;
+	im->fallback = f.fallback;
+	im->w = f.w;
+	im->h = f.h;
+	im->error = f.error;
+	if (f.error)
+		fprintf(stderr, "dv_eval: %s: %s\n", im->path, f.why);
 }
 
 /* ---------------------------------------------------------------- recall */
@@ -221,7 +148,7 @@ static void recall(const char *dir, const struct dv_conf *base)
 			char path[8192];
 			snprintf(path, sizeof path, "%s/%s", dir, files[fi]);
 			size_t n;
-			char *xml = (char *)slurp(path, &n);
+			char *xml = (char *)ev_slurp(path, &n);
 			if (!xml)
 				continue;
 			xml = realloc(xml, n + 1);
@@ -243,12 +170,13 @@ static void recall(const char *dir, const struct dv_conf *base)
 				}
 				snprintf(path, sizeof path, "%s/%s", dir, name);
 				size_t il;
-				uint8_t *img = slurp(path, &il);
+				uint8_t *img = ev_slurp(path, &il);
 				if (!img)
 					continue;
 				struct timespec t0;
 				clock_gettime(CLOCK_MONOTONIC, &t0);
-				struct dv_job *j = run_op(DV_OP_DETECT, g, &ctx, img, il, NULL);
+				struct ev_pipe rp = {.g = g, .ctx = ctx};
+				struct dv_job *j = ev_pipe_run(&rp, DV_OP_DETECT, img, il, NULL);
 				ms += dv_ms_since(&t0);
 				images++;
 				free(img);
@@ -394,7 +322,7 @@ static int load_peer(const char *path)
 				break;
 			v[nv++] = x;
 		}
-		if (nv == 0 || (dim && nv != dim))
+		if (nv == 0 || (evp.dim && nv != evp.dim))
 			continue;
 		free(imgs[ix].peer[si]);
 		imgs[ix].peer[si] = malloc(sizeof(float) * (size_t)nv);
@@ -409,9 +337,6 @@ static int load_peer(const char *path)
 
 int main(int argc, char **argv)
 {
-	/* one core, as a worker runs (before the plugins bring in OpenMP and OpenBLAS) */
-	setenv("OMP_NUM_THREADS", "1", 1);
-	setenv("OPENBLAS_NUM_THREADS", "1", 1);
 	const char *conf = NULL, *outp = NULL, *dlib = NULL, *peer = NULL;
 	int o;
 	while ((o = getopt(argc, argv, "c:o:d:p:")) != -1) {
@@ -431,26 +356,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *pairs_path = argv[optind];
-	dv_log_set_level(DV_LOG_LVL_WARN);
-	struct dv_conf_errs e = {0};
-	struct dv_conf *c = dv_conf_load(conf, &e);
-	struct dv_gen *g = NULL;
-	if (!c || e.n || dv_gen_build(c, 1, &g, &e) != 0) {
-		for (int i = 0; i < e.n; i++)
-			fprintf(stderr, "%s\n", e.msg[i]);
+	/* one core, as a worker runs */
+	if (ev_pipe_open(&evp, conf) != 0)
 		return 1;
-	}
-	struct dv_pipeline_ctx ctx = {.conf = g->conf};
-	char err[768];
-	for (int r = 0; r < DV_ROLE_COUNT; r++)
-		if (g->shared[r])
-			ctx.inst[r] = g->shared[r];
-		else if (g->mods[r] && dv_instance_new(g->mods[r], &ctx.inst[r], err, sizeof err) != 0) {
-			fprintf(stderr, "%s\n", err);
-			return 1;
-		}
+	struct dv_gen *g = evp.g;
 	size_t plen;
-	char *text = (char *)slurp(pairs_path, &plen);
+	char *text = (char *)ev_slurp(pairs_path, &plen);
 	if (!text) {
 		fprintf(stderr, "dv_eval: cannot read %s\n", pairs_path);
 		return 1;
@@ -529,7 +440,7 @@ int main(int argc, char **argv)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < n_imgs; i++) {
-		embed_one(g, &ctx, base, &imgs[i]);
+		embed_one(base, &imgs[i]);
 		if (isatty(2) && (i % 25 == 0 || i == n_imgs - 1))
 			fprintf(stderr, "\rdv_eval: %d/%d images", i + 1, n_imgs);
 	}
@@ -538,9 +449,9 @@ int main(int argc, char **argv)
 	double secs = dv_ms_since(&t0) / 1000;
 	int have_peer = peer && load_peer(peer) > 0;
 	for (int i = 0; i < np; i++) {
-		pairs[i].d = dist(imgs[pairs[i].a].emb, imgs[pairs[i].b].emb, dim);
+		pairs[i].d = dist(imgs[pairs[i].a].emb, imgs[pairs[i].b].emb, evp.dim);
 		for (int k = 0; k < N_PEER; k++)
-			pairs[i].dp[k] = dist(imgs[pairs[i].a].peer[k], imgs[pairs[i].b].peer[k], dim);
+			pairs[i].dp[k] = dist(imgs[pairs[i].a].peer[k], imgs[pairs[i].b].peer[k], evp.dim);
 	}
 	double thr = g->conf->match_threshold;
 	printf("dejaview eval: %s, %d images in %.1f s (%.0f ms per image), threshold %.2f\n", pairs_path, n_imgs, secs,

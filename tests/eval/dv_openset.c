@@ -1,0 +1,275 @@
+/* dv_openset — make eval-openset: recall the right person or say "unknown",
+ * measured the way the server decides, on ../shared/testdata.
+ *
+ *   dv_openset -c CONFIG -t TESTDATA [-C CACHE_DIR] [-k CALIBRATION] [-f TARGET_FPIR]
+ *
+ * The split (deterministic): people with two photos or more are taken in
+ * turn, within each set in name order, as enrolled (their first photo is
+ * their one enrolled face, the others are probes that should get their name)
+ * or as strangers (every photo is a probe that should get no name); people
+ * with one photo are in turn enrolled (distractors: they only make the
+ * gallery larger) or strangers. Every probe is matched against the gallery:
+ * the set's own (the enrolled people with a photo in the set, their enrolled
+ * photo wherever it is) and the pooled one of every set. Per gallery:
+ *   TPIR@FPIR x  the share of enrolled visitors given their own name when the
+ *                threshold lets x of the strangers get a name (from the
+ *                strangers' own distances: the best this model can do);
+ *   at the decision  the server's default: the threshold at which N faces
+ *                give an expected FPIR of the target (the calibration table),
+ *                with what it really gives here: strangers named, visitors
+ *                recognised;
+ *   at 0.6       the fixed 1:1 threshold, for comparison;
+ *   top-3        visitors whose own name is among the three nearest people
+ *                (what a receptionist could confirm with one tap);
+ *   fte          failures to enrol (no usable photo). */
+#include "dv_calib.h"
+#include "ev_data.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct probe {
+	int item, ident, set;
+	int stranger;
+};
+
+static struct ev_data d;
+static int *ident_of;      /* item -> identity number */
+static char **ident_name;
+static int n_ident;
+static int *enrolled_item; /* identity -> its gallery item, -1 */
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct result {
+	int gallery, genuine, strangers, fte;
+	double t_def, fpir_def, tpir_def, tpir_at[3], fpir06, tpir06, top3;
+};
+
+static char *in_set; /* identity x set: has a photo there */
+
+/* Match the probes against the gallery of enrolled people who have a photo
+ * in `set` (-1: everyone). */
+static struct result evaluate(const struct probe *pr, int np, int set, const struct dv_calib *cal, double target)
+{
+	struct result r = {0};
+	int *gal = malloc(sizeof *gal * (size_t)n_ident), ng = 0;
+	for (int k = 0; k < n_ident; k++)
+		if (enrolled_item[k] >= 0 && (set < 0 || in_set[(size_t)k * d.n_sets + set]))
+			gal[ng++] = k;
+	r.gallery = ng;
+	double *sd = malloc(sizeof *sd * (size_t)np), *gd = malloc(sizeof *gd * (size_t)np);
+	int *gok = malloc(sizeof *gok * (size_t)np), ns = 0, nge = 0, top3 = 0;
+	for (int i = 0; i < np; i++) {
+		if (set >= 0 && pr[i].set != set)
+			continue;
+		const float *q = d.it[pr[i].item].f.emb;
+		double best[3] = {INFINITY, INFINITY, INFINITY};
+		int bid[3] = {-1, -1, -1};
+		for (int k = 0; k < ng; k++) {
+			double x = ev_dist(q, d.it[enrolled_item[gal[k]]].f.emb, d.dim);
+			for (int s = 0; s < 3; s++)
+				if (x < best[s]) {
+					for (int u = 2; u > s; u--) {
+						best[u] = best[u - 1];
+						bid[u] = bid[u - 1];
+					}
+					best[s] = x;
+					bid[s] = gal[k];
+					break;
+				}
+		}
+		if (pr[i].stranger) {
+			sd[ns++] = best[0];
+		} else {
+			gd[nge] = best[0];
+			gok[nge++] = bid[0] == pr[i].ident;
+			top3 += bid[0] == pr[i].ident || bid[1] == pr[i].ident || bid[2] == pr[i].ident;
+		}
+	}
+	r.genuine = nge;
+	r.strangers = ns;
+	qsort(sd, (size_t)ns, sizeof *sd, cmp_dbl);
+	static const double at[3] = {0.10, 0.01, 0.001};
+	for (int a = 0; a < 3; a++) {
+		/* the largest threshold that names at most at[a] of the strangers */
+		long allowed = (long)floor(at[a] * ns + 1e-9);
+		if (ns == 0 || (at[a] * ns < 1 && at[a] < 0.1)) {
+			r.tpir_at[a] = -1; /* too few strangers to measure */
+			continue;
+		}
+		double t = allowed < ns ? sd[allowed] - 1e-9 : INFINITY;
+		int ok = 0;
+		for (int i = 0; i < nge; i++)
+			ok += gok[i] && gd[i] <= t;
+		r.tpir_at[a] = nge ? (double)ok / nge : -1;
+	}
+	r.t_def = cal ? dv_calib_threshold(cal, ng, target) : 0.6;
+	int fn = 0, tp = 0, fn06 = 0, tp06 = 0;
+	for (int i = 0; i < ns; i++) {
+		fn += sd[i] <= r.t_def;
+		fn06 += sd[i] <= 0.6;
+	}
+	for (int i = 0; i < nge; i++) {
+		tp += gok[i] && gd[i] <= r.t_def;
+		tp06 += gok[i] && gd[i] <= 0.6;
+	}
+	r.fpir_def = ns ? (double)fn / ns : -1;
+	r.tpir_def = nge ? (double)tp / nge : -1;
+	r.fpir06 = ns ? (double)fn06 / ns : -1;
+	r.tpir06 = nge ? (double)tp06 / nge : -1;
+	r.top3 = nge ? (double)top3 / nge : -1;
+	free(gal);
+	free(sd);
+	free(gd);
+	free(gok);
+	return r;
+}
+
+static void pct(double v)
+{
+	if (v < 0)
+		printf(" %7s", "-");
+	else
+		printf(" %6.2f%%", 100 * v);
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = NULL, *dir = NULL, *cache = NULL, *calp = NULL;
+	double target = 0.01;
+	int o;
+	while ((o = getopt(argc, argv, "c:t:C:k:f:")) != -1) {
+		if (o == 'c')
+			conf = optarg;
+		else if (o == 't')
+			dir = optarg;
+		else if (o == 'C')
+			cache = optarg;
+		else if (o == 'k')
+			calp = optarg;
+		else if (o == 'f')
+			target = atof(optarg);
+		else
+			return 2;
+	}
+	if (!conf || !dir) {
+		fprintf(stderr, "usage: dv_openset -c CONFIG -t TESTDATA [-C CACHE_DIR] [-k CALIBRATION] [-f TARGET_FPIR]\n");
+		return 2;
+	}
+	struct ev_pipe p;
+	if (ev_data_load(dir, &d) != 0 || ev_pipe_open(&p, conf) != 0 || ev_data_embed(&d, &p, dir, conf, cache) != 0)
+		return 1;
+	struct dv_calib cal;
+	char err[300];
+	int have_cal = 0;
+	if (calp) {
+		if (dv_calib_load(calp, &cal, err, sizeof err) != 0)
+			fprintf(stderr, "%s: deciding at 0.6 instead\n", err);
+		else if (strcmp(cal.fingerprint, p.fingerprint))
+			fprintf(stderr, "%s is for %s, not %s (run make calibrate): deciding at 0.6 instead\n", calp, cal.fingerprint,
+			    p.fingerprint);
+		else
+			have_cal = 1;
+	}
+	/* identities, in name order */
+	char **names = malloc(sizeof *names * (size_t)d.n);
+	int nn = 0;
+	for (int i = 0; i < d.n; i++)
+		names[nn++] = d.it[i].ident;
+	qsort(names, (size_t)nn, sizeof *names, cmp_str);
+	ident_name = malloc(sizeof *ident_name * (size_t)nn);
+	for (int i = 0; i < nn; i++)
+		if (!n_ident || strcmp(ident_name[n_ident - 1], names[i]))
+			ident_name[n_ident++] = names[i];
+	ident_of = malloc(sizeof *ident_of * (size_t)d.n);
+	for (int i = 0; i < d.n; i++) {
+		char **f = bsearch(&d.it[i].ident, ident_name, (size_t)n_ident, sizeof *ident_name, cmp_str);
+		ident_of[i] = (int)(f - ident_name);
+	}
+	in_set = calloc((size_t)n_ident * d.n_sets, 1);
+	for (int i = 0; i < d.n; i++)
+		in_set[(size_t)ident_of[i] * d.n_sets + ev_data_set(&d, d.it[i].set)] = 1;
+	/* per identity: its usable photos (the gallery role first), its set */
+	int *count = calloc((size_t)n_ident, sizeof *count), *first = malloc(sizeof *first * (size_t)n_ident);
+	for (int k = 0; k < n_ident; k++)
+		first[k] = -1;
+	int fte = 0;
+	for (int i = 0; i < d.n; i++) {
+		int k = ident_of[i];
+		if (!d.it[i].f.emb) {
+			if (d.it[i].gallery)
+				fte++;
+			continue;
+		}
+		count[k]++;
+		if (first[k] < 0 || (d.it[i].gallery && !d.it[first[k]].gallery))
+			first[k] = i;
+	}
+	/* enrolled or stranger, in turn within each set (by the set of the
+	 * identity's first photo), people with one photo apart */
+	enrolled_item = malloc(sizeof *enrolled_item * (size_t)n_ident);
+	int *turn = calloc((size_t)d.n_sets * 2, sizeof *turn);
+	for (int k = 0; k < n_ident; k++) {
+		enrolled_item[k] = -1;
+		if (first[k] < 0)
+			continue;
+		int s = ev_data_set(&d, d.it[first[k]].set), single = count[k] < 2;
+		if (turn[2 * s + single]++ % 2 == 0)
+			enrolled_item[k] = first[k];
+	}
+	struct probe *pr = malloc(sizeof *pr * (size_t)d.n);
+	int np = 0;
+	for (int i = 0; i < d.n; i++) {
+		int k = ident_of[i];
+		if (!d.it[i].f.emb || enrolled_item[k] == i)
+			continue;
+		pr[np++] = (struct probe){.item = i, .ident = k, .set = ev_data_set(&d, d.it[i].set),
+		    .stranger = enrolled_item[k] < 0};
+	}
+	int fallback = 0, usable = 0;
+	for (int i = 0; i < d.n; i++) {
+		usable += d.it[i].f.emb != NULL;
+		fallback += d.it[i].f.emb && d.it[i].f.fallback;
+	}
+	printf("open-set recall on %s: %d photos (%d usable, %d taken whole), %d people; embedder %s %s\n", dir, d.n, usable,
+	    fallback, n_ident, p.model, p.fingerprint);
+	printf("decision: %s\n", have_cal ? "the threshold at which the gallery's N faces give an expected FPIR of the target, "
+	                                    "from the calibration table"
+	                                  : "fixed threshold 0.6 (no calibration table for this embedder)");
+	printf("target FPIR %.2g%s\n\n", target, have_cal ? "" : " (unused)");
+	printf("%-18s %7s %7s %7s %7s | %7s %8s %8s | %8s %8s %8s | %8s %8s | %8s\n", "set", "gallery", "visits", "strange",
+	    "thresh", "", "FPIR", "TPIR", "TPIR", "TPIR", "TPIR", "FPIR", "TPIR", "top-3");
+	printf("%-18s %7s %7s %7s %7s | %7s %8s %8s | %8s %8s %8s | %8s %8s | %8s\n", "", "", "", "", "(dec.)", "", "at dec.",
+	    "at dec.", "@FPIR10%", "@1%", "@0.1%", "at 0.6", "at 0.6", "");
+	for (int s = -1; s < d.n_sets; s++) {
+		struct result r = evaluate(pr, np, s, have_cal ? &cal : NULL, target);
+		if (s >= 0 && r.genuine + r.strangers == 0)
+			continue;
+		printf("%-18s %7d %7d %7d %7.4f | %7s", s < 0 ? "pooled (all sets)" : d.sets[s], r.gallery, r.genuine, r.strangers,
+		    r.t_def, "");
+		pct(r.fpir_def);
+		pct(r.tpir_def);
+		printf(" |");
+		for (int a = 0; a < 3; a++)
+			pct(r.tpir_at[a]);
+		printf(" |");
+		pct(r.fpir06);
+		pct(r.tpir06);
+		printf(" |");
+		pct(r.top3);
+		printf("\n");
+	}
+	printf("\nfailures to enrol (an identity's first photo not usable): %d\n", fte);
+	if (have_cal)
+		dv_calib_fini(&cal);
+	ev_pipe_close(&p);
+	return 0;
+}
