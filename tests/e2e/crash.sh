@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
 GATE="$T/gate"
-write_conf "$T/c.yaml" "workers: 2" "limits: {queue: 512, connections: 1024}" "plugins:
+write_conf "$T/c.yaml" "workers: 2" "limits: {queue: 512, connections: 1024, connections_per_address: 1024}" "plugins:
   detector:   { so: detect_example, gate: \"$GATE\" }
   landmarker: { so: landmarks_example }
   embedder:   { so: embed_example }

@@ -42,8 +42,9 @@ eventually() { # eventually COMMAND...: 0 once it succeeds, 1 if it never does w
 		sleep 0.05
 	done
 }
-# metric 'NAME{labels}': its value in the daemon's /metrics (empty if absent)
-metric() { curl -s -m "$PATIENCE" "${METRICS_URL:-$URL}/metrics" | awk -v n="$1" '$1 == n {print $2; exit}'; }
+# metric 'NAME{labels}': its value in the daemon's /metrics (empty if absent), read
+# on the operator listener, which a test's own clients cannot crowd out
+metric() { curl -s -m "$PATIENCE" "${METRICS_URL:-${OPS_URL:-$URL}}/metrics" | awk -v n="$1" '$1 == n {print $2; exit}'; }
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
 metric_ge() { _m=$(metric "$1"); [ -n "$_m" ] && [ "${_m%.*}" -ge "$2" ]; }
 # wait_metric 'NAME' VALUE: until /metrics shows exactly VALUE
