@@ -205,7 +205,7 @@ static struct yn *yn_parse(struct yparse *y, const char *text, size_t len, bool 
 
 /* ---------------------------------------------------------------- key table */
 
-enum { KT_MAP, KT_STR, KT_INT, KT_BYTES, KT_BOOL, KT_ADDR, KT_LEVEL, KT_PLUGINS, KT_PIPELINES, KT_DOUBLE, KT_ALIGN, KT_HOOKFILES, KT_HOOKTENANTS };
+enum { KT_MAP, KT_STR, KT_INT, KT_BYTES, KT_BOOL, KT_ADDR, KT_LEVEL, KT_PLUGINS, KT_PIPELINES, KT_DOUBLE, KT_ALIGN, KT_HOOKFILES, KT_HOOKTENANTS, KT_DECISION };
 
 struct dv_conf_key {
 	const char *path;
@@ -263,7 +263,13 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"web", KT_MAP, 0, 0, 0, NULL, "the front-desk page"},
 	{"web.dir", KT_STR, OFF(web_dir), 0, 0, DV_WEB_DIR, "folder of the page's static files, served at /; \"\" turns the page off"},
 	{"match", KT_MAP, 0, 0, 0, NULL, "matching"},
-	{"match.threshold", KT_DOUBLE, OFF(match_threshold), 0, 10, "0.6", "largest distance that counts as the same person (requests may override it within [0, 10])"},
+	{"match.decision", KT_DECISION, OFF(match_decision), 0, 0, "fpir",
+	    "fpir: a face gets a name when its distance is under the threshold at which this tenant's N enrolled faces give an expected false-positive identification rate of match.target_fpir (from the embedder's calibration table); threshold: under match.threshold, whatever N"},
+	{"match.target_fpir", KT_DOUBLE, OFF(match_target_fpir), 0, 1, "0.01",
+	    "with decision fpir: the share of strangers who may get someone's name (a tenant's settings.target_fpir overrides it)"},
+	{"match.calibration", KT_STR, OFF(match_calibration), 0, 0, "",
+	    "the embedder's calibration table (make calibrate); \"\" = the *.calibration.tsv in model_dir stamped with the embedder's fingerprint; a table of another embedder is refused"},
+	{"match.threshold", KT_DOUBLE, OFF(match_threshold), 0, 10, "0.6", "with decision threshold (or without a calibration table): largest distance that counts as the same person; a request's threshold overrides either decision (expert use)"},
 	{"match.threshold_max", KT_DOUBLE, OFF(match_threshold_max), 0, 10, "1.0", "largest threshold a request may ask for"},
 	{"match.top_k", KT_INT, OFF(match_top_k), 1, 100, "3", "candidates returned per face (requests may ask for up to 100)"},
 	{"hooks", KT_MAP, 0, 0, 0, NULL, "Lua business hooks (docs/hooks.md)"},
@@ -460,6 +466,7 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 	case KT_STR:
 	case KT_ADDR:
 	case KT_ALIGN:
+	case KT_DECISION:
 	case KT_LEVEL: {
 		if (k->type == KT_ADDR && value[0]) {
 			char *h;
@@ -474,6 +481,11 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 		if (k->type == KT_ALIGN && strcmp(value, "dlib") && strcmp(value, "faceapi") && strcmp(value, "box")) {
 			if (node)
 				CERR(cp, node, "%s: expected one of dlib, faceapi, box, got \"%s\"", k->path, value);
+			return -1;
+		}
+		if (k->type == KT_DECISION && strcmp(value, "fpir") && strcmp(value, "threshold")) {
+			if (node)
+				CERR(cp, node, "%s: expected one of fpir, threshold, got \"%s\"", k->path, value);
 			return -1;
 		}
 		if (k->type == KT_LEVEL && strcmp(value, "error") && strcmp(value, "warn") &&
@@ -845,6 +857,8 @@ void dv_conf_free(struct dv_conf *c)
 	free(c->model_dir);
 	free(c->log_level);
 	free(c->align_method);
+	free(c->match_decision);
+	free(c->match_calibration);
 	free(c->admin_key_sha256);
 	for (int i = 0; i < c->n_hooksets; i++) {
 		for (int k = 0; k < c->hooksets[i].n; k++)
@@ -870,7 +884,7 @@ void dv_conf_free(struct dv_conf *c)
 void dv_conf_print_reference(void)
 {
 	printf("%-34s %-8s %-16s %s\n", "key", "type", "default", "meaning");
-	static const char *const tn[] = {"map", "string", "integer", "bytes", "bool", "address", "level", "map", "map", "number", "method", "list", "map"};
+	static const char *const tn[] = {"map", "string", "integer", "bytes", "bool", "address", "level", "map", "map", "number", "method", "list", "map", "decision"};
 	for (size_t i = 0; i < DV_NKEYS; i++) {
 		const struct dv_conf_key *k = &dv_conf_keys[i];
 		char range[64] = "";

@@ -82,7 +82,10 @@ struct dv_conf {
 	int n_hooksets;
 	long long hook_time_ms, hook_instructions, hook_memory;
 	bool hook_watch;
-	double match_threshold;   /* distance at or below which a face is known */
+	double match_threshold;   /* distance at or below which a face is known (decision threshold) */
+	char *match_decision;     /* "fpir" or "threshold" */
+	double match_target_fpir; /* decision fpir: strangers who may get a name */
+	char *match_calibration;  /* the calibration table's path, "" = found in model_dir by fingerprint */
 	long long match_top_k;    /* candidates returned per face */
 	struct {
 		long long body_bytes, connections, queue, image_pixels, faces;

@@ -24,10 +24,41 @@ struct dv_gallery {
 	struct dv_gen *serve;      /* the generation to serve (a reference) */
 	struct dv_gen *loaded;     /* the one whose matcher is loaded (a reference) */
 	struct dv_u64map held;     /* face -> tenant, in loaded's matcher */
+	struct dv_u64map per_tenant; /* tenant -> faces held (the decision's N) */
 	struct dv_u64map gone;     /* deleted faces: never added again */
 	atomic_llong n_notes;
 	atomic_bool connected;
 };
+
+/* held and per_tenant change together (g->mu held) */
+static void dv_gal_count(struct dv_gallery *g, uint64_t tenant, int delta)
+{
+	uint64_t *n = dv_u64map_find(&g->per_tenant, tenant);
+	uint64_t v = (n ? *n : 0) + (uint64_t)(int64_t)delta;
+	if (n && v == 0)
+		dv_u64map_del(&g->per_tenant, tenant);
+	else if (n)
+		*n = v;
+	else if (delta > 0)
+		dv_u64map_put(&g->per_tenant, tenant, v);
+}
+
+static void dv_gal_hold(struct dv_gallery *g, uint64_t face, uint64_t tenant)
+{
+	if (dv_u64map_find(&g->held, face))
+		return;
+	if (dv_u64map_put(&g->held, face, tenant) == 0)
+		dv_gal_count(g, tenant, 1);
+}
+
+static void dv_gal_drop(struct dv_gallery *g, uint64_t face)
+{
+	uint64_t *t = dv_u64map_find(&g->held, face);
+	if (!t)
+		return;
+	dv_gal_count(g, *t, -1);
+	dv_u64map_del(&g->held, face);
+}
 
 static const struct dv_plugin *dv_gal_matcher(struct dv_gen *g, void **inst)
 {
@@ -119,6 +150,10 @@ static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen, char
 	}
 	dv_u64map_free(&g->held);
 	g->held = seen;
+	dv_u64map_free(&g->per_tenant);
+	for (size_t i = 0; i < g->held.cap; i++)
+		if (g->held.keys[i])
+			dv_gal_count(g, g->held.vals[i], 1);
 	if (g->loaded != gen) {
 		struct dv_gen *old = g->loaded;
 		g->loaded = dv_gen_ref(gen);
@@ -148,7 +183,7 @@ static void dv_gal_note(struct dv_gallery *g, PGconn *c, const char *payload)
 	if (op == 'd') {
 		pthread_mutex_lock(&g->mu);
 		dv_u64map_put(&g->gone, id, tenant);
-		dv_u64map_del(&g->held, id);
+		dv_gal_drop(g, id);
 		mp->matcher_remove(mi, tenant, id);
 		pthread_mutex_unlock(&g->mu);
 		return;
@@ -167,13 +202,13 @@ static void dv_gal_note(struct dv_gallery *g, PGconn *c, const char *payload)
 		memcpy(vec, PQgetvalue(r, 0, 0), sizeof(float) * (size_t)gen->einfo.dim);
 		pthread_mutex_lock(&g->mu);
 		if (!dv_u64map_find(&g->gone, id) && mp->matcher_add(mi, tenant, id, vec, gen->einfo.dim) == 0)
-			dv_u64map_put(&g->held, id, tenant);
+			dv_gal_hold(g, id, tenant);
 		pthread_mutex_unlock(&g->mu);
 	} else if (PQresultStatus(r) == PGRES_TUPLES_OK) {
 		/* gone, or re-embedded with another model: not in this gallery */
 		pthread_mutex_lock(&g->mu);
 		if (dv_u64map_find(&g->held, id)) {
-			dv_u64map_del(&g->held, id);
+			dv_gal_drop(g, id);
 			mp->matcher_remove(mi, tenant, id);
 		}
 		pthread_mutex_unlock(&g->mu);
@@ -306,6 +341,7 @@ void dv_gallery_stop(struct dv_gallery *g)
 	dv_gen_unref(g->serve);
 	dv_gen_unref(g->loaded);
 	dv_u64map_free(&g->held);
+	dv_u64map_free(&g->per_tenant);
 	dv_u64map_free(&g->gone);
 	pthread_mutex_destroy(&g->mu);
 	free(g->conninfo);
@@ -338,7 +374,7 @@ void dv_gallery_added(struct dv_gallery *g, struct dv_gen *gen, uint64_t tenant,
 	if (!g || !dv_u64map_find(&g->gone, face)) {
 		mp->matcher_add(mi, tenant, face, vec, dim);
 		if (g && gen == g->loaded)
-			dv_u64map_put(&g->held, face, tenant);
+			dv_gal_hold(g, face, tenant);
 	}
 	if (g)
 		pthread_mutex_unlock(&g->mu);
@@ -353,7 +389,7 @@ void dv_gallery_removed(struct dv_gallery *g, struct dv_gen *gen, uint64_t tenan
 	for (int i = 0; i < n; i++) {
 		if (g) {
 			dv_u64map_put(&g->gone, faces[i], tenant);
-			dv_u64map_del(&g->held, faces[i]);
+			dv_gal_drop(g, faces[i]);
 		}
 		if (mp)
 			mp->matcher_remove(mi, tenant, faces[i]);
@@ -373,4 +409,15 @@ void dv_gallery_stats(struct dv_gallery *g, long long *faces, long long *notes, 
 	pthread_mutex_unlock(&g->mu);
 	*notes = atomic_load(&g->n_notes);
 	*connected = atomic_load(&g->connected);
+}
+
+long long dv_gallery_tenant_faces(struct dv_gallery *g, uint64_t tenant)
+{
+	if (!g)
+		return 0;
+	pthread_mutex_lock(&g->mu);
+	uint64_t *n = dv_u64map_find(&g->per_tenant, tenant);
+	long long v = n ? (long long)*n : 0;
+	pthread_mutex_unlock(&g->mu);
+	return v;
 }

@@ -27,6 +27,9 @@ void dv_gallery_serve(struct dv_gallery *g, struct dv_gen *gen);
 void dv_gallery_added(struct dv_gallery *g, struct dv_gen *gen, uint64_t tenant, uint64_t face, const float *vec,
     int dim);
 void dv_gallery_removed(struct dv_gallery *g, struct dv_gen *gen, uint64_t tenant, const uint64_t *faces, int n);
+/* Faces of one tenant held for the served generation: the N of the
+ * decision by false-positive identification rate. */
+long long dv_gallery_tenant_faces(struct dv_gallery *g, uint64_t tenant);
 /* Faces held for the served generation, and notifications applied. */
 void dv_gallery_stats(struct dv_gallery *g, long long *faces, long long *notifications, bool *connected);
 #endif

@@ -3,8 +3,11 @@
 #include "dv_gen.h"
 #include "dv_job.h"
 #include "dv_log.h"
+#include <dirent.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void dv_gen_free(struct dv_gen *g)
 {
@@ -14,9 +17,93 @@ static void dv_gen_free(struct dv_gen *g)
 	}
 	dv_hooks_conf_free(g->hooks);
 	dv_web_free(g->web);
+	if (g->calib) {
+		dv_calib_fini(g->calib);
+		free(g->calib);
+	}
 	dv_conf_free(g->conf);
 	g->magic = 0;
 	free(g);
+}
+
+/* Does the table belong to the loaded embedder and alignment? */
+static bool dv_calib_fits(const struct dv_gen *g, const struct dv_calib *c, char *why, size_t len)
+{
+	if (strcmp(c->fingerprint, g->einfo.fingerprint)) {
+		snprintf(why, len, "it was measured for the embedder %s (%s), not for the loaded %s (%s)", c->model, c->fingerprint,
+		    g->einfo.model, g->einfo.fingerprint);
+		return false;
+	}
+	if (c->align[0] && strcmp(c->align, g->conf->align_method)) {
+		snprintf(why, len, "it was measured with align.method %s, not %s", c->align, g->conf->align_method);
+		return false;
+	}
+	return true;
+}
+
+/* The embedder's calibration table (match.decision fpir decides by it;
+ * either decision reports the expected rates with it). A table named in the
+ * config must fit the embedder, or the generation is refused; without one,
+ * the *.calibration.tsv in model_dir that fits is taken, and when none does,
+ * decision fpir falls back to match.threshold (said in the log and in every
+ * reply). */
+static int dv_gen_calibration(struct dv_gen *g, struct dv_conf_errs *errs)
+{
+	const struct dv_conf *conf = g->conf;
+	bool fpir = !strcmp(conf->match_decision, "fpir");
+	if (!g->has_embedder)
+		return 0;
+	struct dv_calib *c = calloc(1, sizeof *c);
+	if (!c)
+		return -1;
+	char err[600], why[400];
+	if (conf->match_calibration[0]) {
+		if (dv_calib_load(conf->match_calibration, c, err, sizeof err) != 0) {
+			dv_conf_errs_add(errs, conf->path, 0, 0, "match.calibration: %s", err);
+			free(c);
+			return -1;
+		}
+		if (!dv_calib_fits(g, c, why, sizeof why)) {
+			dv_conf_errs_add(errs, conf->path, 0, 0, "match.calibration: %s does not fit: %s; run make calibrate",
+			    conf->match_calibration, why);
+			dv_calib_fini(c);
+			free(c);
+			return -1;
+		}
+		g->calib = c;
+		return 0;
+	}
+	DIR *d = opendir(conf->model_dir);
+	struct dirent *e;
+	while (d && !g->calib && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 16 || strcmp(e->d_name + n - 16, ".calibration.tsv"))
+			continue;
+		char path[4200];
+		snprintf(path, sizeof path, "%s/%s", conf->model_dir, e->d_name);
+		if (dv_calib_load(path, c, err, sizeof err) != 0)
+			continue;
+		if (dv_calib_fits(g, c, why, sizeof why)) {
+			g->calib = c;
+			if (fpir)
+				dv_info("decision by false-positive identification rate calibration=%s target_fpir=%g", path,
+				    conf->match_target_fpir);
+			else
+				dv_info("decision by match.threshold %g; expected rates from calibration=%s", conf->match_threshold, path);
+		} else {
+			dv_calib_fini(c);
+		}
+	}
+	if (d)
+		closedir(d);
+	if (!g->calib) {
+		free(c);
+		if (fpir)
+			dv_warn("match.decision fpir: no calibration table in %s fits the embedder %s (%s): deciding by match.threshold %g "
+		        "(run make calibrate)",
+		    conf->model_dir, g->einfo.model, g->einfo.fingerprint, conf->match_threshold);
+	}
+	return 0;
 }
 
 int dv_gen_build(struct dv_conf *conf, unsigned long id, struct dv_gen **out, struct dv_conf_errs *errs)
@@ -56,6 +143,8 @@ int dv_gen_build(struct dv_conf *conf, unsigned long id, struct dv_gen **out, st
 		else
 			dv_instance_free(in); /* a trial: workers create their own */
 	}
+	if (!bad && dv_gen_calibration(g, errs) != 0)
+		bad++;
 	/* the hook files: read, compiled (a syntax error refuses the generation) and run once in a scratch state */
 	if (!bad && dv_hooks_conf_build(conf, &g->hooks, errs) != 0)
 		bad++;

@@ -3,6 +3,7 @@
  * and swaps it in only when it is complete. */
 #ifndef DV_GEN_H
 #define DV_GEN_H
+#include "dv_calib.h"
 #include "dv_conf.h"
 #include "dv_plugin.h"
 #include "dv_hooks.h"
@@ -22,6 +23,7 @@ struct dv_gen {
 	struct dv_instance *shared[DV_ROLE_COUNT];  /* DV_PLUGIN_SHARED instances */
 	bool has_embedder;
 	struct dv_embedder_info einfo;              /* the embedder's stamp (model, fingerprint, dim) */
+	struct dv_calib *calib;                     /* match.decision fpir: the embedder's calibration, or NULL */
 	atomic_int gallery_ready;                   /* the matcher holds the database's faces */
 	struct dv_hooks_conf *hooks;                /* the Lua hook files, or NULL */
 	struct dv_web *web;                         /* the page's files, or NULL */

@@ -17,6 +17,11 @@ struct dv_gen;
 
 enum dv_origin { DV_ORIGIN_HTTP = 1, DV_ORIGIN_TCP = 2, DV_ORIGIN_ASYNC = 3 };
 
+/* How a face is declared known: under the configured fixed threshold, under
+ * the threshold at which the tenant's gallery gives the target false-positive
+ * identification rate (the calibration table), or under the request's own. */
+enum dv_decision { DV_DECIDE_THRESHOLD = 0, DV_DECIDE_FPIR = 1, DV_DECIDE_REQUEST = 2 };
+
 struct dv_job {
 	uint32_t magic;
 	unsigned long long id;
@@ -27,7 +32,11 @@ struct dv_job {
 	uint8_t *body;
 	size_t body_len;
 	int top_k;              /* 0 = configured default */
-	double threshold;       /* < 0 = configured default */
+	double threshold;       /* < 0 = the decision's; >= 0: the request's own (expert use) */
+	/* how "known" was decided, for the reply (set by the service) */
+	int decision;           /* enum dv_decision */
+	long long gallery_n;    /* DV_DECIDE_FPIR: the tenant's enrolled faces */
+	double target_fpir;     /* DV_DECIDE_FPIR: the target */
 	bool has_box;           /* use this face box instead of the detector */
 	float box[4];           /* x, y, w, h */
 	bool keep_embeddings;   /* internal callers: keep the vectors below */

@@ -327,11 +327,13 @@ struct dv_rec {
 	char *settings_json;
 };
 
-/* The tenant's hooks, if any: its name (hooks.tenants may use it) and whether
- * a set applies. */
+/* The tenant's name and settings (for its hooks: hooks.tenants may name it;
+ * for its decision: settings.target_fpir); whether a set of hooks applies. */
 static bool dv_rec_hooks_on(struct dv_rec *r)
 {
-	if (!r->oc->hooks)
+	const struct dv_gen *g = r->outer->gen;
+	bool decide = g->calib && !strcmp(g->conf->match_decision, "fpir");
+	if (!r->oc->hooks && !decide)
 		return false;
 	struct dv_buf b;
 	dv_buf_init(&b);
@@ -350,7 +352,7 @@ static bool dv_rec_hooks_on(struct dv_rec *r)
 		dv_jv_free(t);
 	}
 	dv_buf_fini(&b);
-	return dv_hooks_for(r->oc->hooks, r->outer->tenant, r->tenant_name[0] ? r->tenant_name : NULL);
+	return r->oc->hooks && dv_hooks_for(r->oc->hooks, r->outer->tenant, r->tenant_name[0] ? r->tenant_name : NULL);
 }
 
 static void dv_rec_req(struct dv_rec *r, struct dv_hook_req *rq)
@@ -368,10 +370,48 @@ static int dv_rec_index(const struct dv_rec *r, uint64_t face)
 	return -1;
 }
 
+/* The tenant's own target_fpir setting, or -1. */
+static double dv_rec_target(const struct dv_rec *r)
+{
+	double v = -1;
+	if (!r->settings_json)
+		return v;
+	struct dv_jv *t = dv_jsonp_parse(r->settings_json, strlen(r->settings_json), NULL, 0);
+	const struct dv_jv *x = dv_jv_get(t, "target_fpir");
+	if (x && x->type == DV_JNUM && x->num > 0 && x->num <= 1)
+		v = x->num;
+	dv_jv_free(t);
+	return v;
+}
+
+/* "Known" is a decision: for a tenant with N enrolled faces, the threshold
+ * at which a stranger gets some name with the target probability (N x FMR(t)
+ * = target, from the embedder's calibration table), unless the request set
+ * its own or the configuration decides by a fixed threshold. */
+static void dv_rec_decide(struct dv_rec *r, struct dv_job *job, double *threshold)
+{
+	const struct dv_gen *g = job->gen;
+	if (g->calib)
+		job->gallery_n = dv_gallery_tenant_faces(r->oc->gallery, r->outer->tenant);
+	if (job->decision == DV_DECIDE_REQUEST || !g->calib || strcmp(g->conf->match_decision, "fpir")) {
+		if (job->decision != DV_DECIDE_REQUEST)
+			job->decision = DV_DECIDE_THRESHOLD;
+		return;
+	}
+	double target = dv_rec_target(r);
+	job->target_fpir = target > 0 ? target : g->conf->match_target_fpir;
+	job->decision = DV_DECIDE_FPIR;
+	*threshold = dv_calib_threshold(g->calib, job->gallery_n, job->target_fpir);
+}
+
 static int dv_rec_resolve(void *arg, struct dv_job *job, const struct dv_match *m, const int *n_m, int n_faces,
-    int top_k, double threshold)
+    int top_k, double *thresholdp)
 {
 	struct dv_rec *r = arg;
+	/* the tenant's name and settings (its hooks and its decision use them) */
+	r->hooks_on = dv_rec_hooks_on(r);
+	dv_rec_decide(r, job, thresholdp);
+	double threshold = *thresholdp;
 	int cap = n_faces * top_k;
 	r->faces = calloc((size_t)(cap ? cap : 1), sizeof *r->faces);
 	r->persons = calloc((size_t)(cap ? cap : 1), sizeof *r->persons);
@@ -420,7 +460,6 @@ static int dv_rec_resolve(void *arg, struct dv_job *job, const struct dv_match *
 	}
 	char rid[24];
 	snprintf(rid, sizeof rid, "%llu", r->outer->id);
-	r->hooks_on = dv_rec_hooks_on(r);
 	/* with hooks: the events and the hooks' writes commit together */
 	rc = r->hooks_on ? dv_store_begin(r->oc->store) : 0;
 	if (!rc)

@@ -5,6 +5,8 @@
  * reply (dv_http.c / dv_tcp.c), the only place that writes one. */
 #include "dv_pipeline.h"
 #include "dv_align.h"
+#include "dv_calib.h"
+#include "dv_gen.h"
 #include "dv_err.h"
 #include "dv_image.h"
 #include "dv_job.h"
@@ -269,6 +271,17 @@ typedef int (*dv_stage_fn)(struct dv_work *);
 static const dv_stage_fn dv_stages[DV_STAGE_COUNT] = {
 	dv_stage_decode, dv_stage_detect, dv_stage_landmarks, dv_stage_align, dv_stage_embed, dv_stage_match};
 
+/* With a calibration table: how likely a stranger is to come this close to
+ * someone in the tenant's gallery (min(1, N x FMR(d))). */
+static void dv_false_match(const struct dv_work *w, struct dv_json *j, double d)
+{
+	const struct dv_calib *cal = w->job->gen ? w->job->gen->calib : NULL;
+	if (!cal || !w->ctx->hooks)
+		return;
+	dv_json_key(j, "false_match_probability");
+	dv_json_num(j, dv_calib_fpir(cal, w->job->gallery_n, d));
+}
+
 double dv_similarity(double d, double threshold)
 {
 	if (threshold <= 0)
@@ -329,6 +342,7 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 					w->ctx->hooks->match_json(w->ctx->hooks_arg, j, m[0].id);
 				dv_json_key(j, "distance"); dv_json_float(j, m[0].distance);
 				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[0].distance, w->threshold));
+				dv_false_match(w, j, m[0].distance);
 				dv_json_obj_close(j);
 			} else {
 				dv_json_null(j);
@@ -344,6 +358,7 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 					w->ctx->hooks->match_json(w->ctx->hooks_arg, j, m[k].id);
 				dv_json_key(j, "distance"); dv_json_float(j, m[k].distance);
 				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[k].distance, w->threshold));
+				dv_false_match(w, j, m[k].distance);
 				dv_json_obj_close(j);
 			}
 			dv_json_arr_close(j);
@@ -386,6 +401,26 @@ static void dv_reply(struct dv_work *w)
 	if (w->have[DV_STAGE_MATCH]) {
 		dv_json_key(&j, "threshold");
 		dv_json_num(&j, w->threshold);
+		const struct dv_calib *cal = job->gen ? job->gen->calib : NULL;
+		static const char *const how[] = {"threshold", "fpir", "request"};
+		dv_json_key(&j, "decision");
+		dv_json_obj_open(&j);
+		dv_json_key(&j, "method");
+		dv_json_str(&j, how[job->decision]);
+		if (cal && w->ctx->hooks) {
+			/* N and what the threshold means for it, whichever way it was chosen */
+			dv_json_key(&j, "gallery_faces");
+			dv_json_int(&j, job->gallery_n);
+			if (job->decision == DV_DECIDE_FPIR) {
+				dv_json_key(&j, "target_fpir");
+				dv_json_num(&j, job->target_fpir);
+			}
+			dv_json_key(&j, "expected_fpir");
+			dv_json_num(&j, dv_calib_fpir(cal, job->gallery_n, w->threshold));
+			dv_json_key(&j, "expected_tpir");
+			dv_json_num(&j, 1 - dv_calib_fnmr(cal, w->threshold));
+		}
+		dv_json_obj_close(&j);
 	}
 	if (w->have[DV_STAGE_EMBED] && w->einfo.model[0]) {
 		dv_json_key(&j, "model");
@@ -426,6 +461,8 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 	struct dv_work w = {.job = job, .ctx = ctx};
 	w.top_k = job->top_k > 0 ? job->top_k : (int)ctx->conf->match_top_k;
 	w.threshold = job->threshold >= 0 ? job->threshold : ctx->conf->match_threshold;
+	if (job->threshold >= 0)
+		job->decision = DV_DECIDE_REQUEST;
 	for (int i = 0; i < p->n_stages; i++) {
 		int s = p->stages[i];
 		int role = dv_stage_role(s);
@@ -495,7 +532,9 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 	if (!job->err && w.have[DV_STAGE_MATCH] && w.ctx->hooks && w.ctx->hooks->resolve) {
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		w.ctx->hooks->resolve(w.ctx->hooks_arg, job, w.matches, w.n_matches, w.n_faces, w.top_k, w.threshold);
+		w.ctx->hooks->resolve(w.ctx->hooks_arg, job, w.matches, w.n_matches, w.n_faces, w.top_k, &w.threshold);
+		if (job->keep_embeddings)
+			job->threshold_used = w.threshold;
 		job->record_ms = dv_ms_since(&t0);
 	}
 	if (!job->err)

@@ -10,10 +10,11 @@ struct dv_json;
 
 /* What the recognition service adds to a pipeline reply (dv_ops.c). */
 struct dv_pipeline_hooks {
-	/* After the match stage: look up the matched faces (e.g. their persons);
-	 * may fail the job. */
+	/* After the match stage: decide (the threshold may be set here, once the
+	 * tenant is known: job->decision says how) and look up the matched faces
+	 * (e.g. their persons); may fail the job. */
 	int (*resolve)(void *arg, struct dv_job *job, const struct dv_match *m, const int *n_m, int n_faces, int top_k,
-	    double threshold);
+	    double *threshold);
 	/* Inside a match or candidate object: more members for face id. */
 	void (*match_json)(void *arg, struct dv_json *j, uint64_t face_id);
 	/* At the end of face i's object: more members. */
