@@ -5,6 +5,7 @@
  *   # model: dlib_resnet_v1
  *   # fingerprint: sha256:.../div256
  *   # align: dlib
+ *   # flip: false
  *   # photos: 5754   identities: 573   impostor_pairs: N   genuine_pairs: M
  *   # distance	fmr	fnmr	impostors_at_or_below	genuine_above
  *   0.2000	0	0.99	0	M
@@ -60,6 +61,10 @@ int dv_calib_parse(const char *text, size_t len, struct dv_calib *c, char *err, 
 			dv_calib_field(h, "model", c->model, sizeof c->model);
 			dv_calib_field(h, "fingerprint", c->fingerprint, sizeof c->fingerprint);
 			dv_calib_field(h, "align", c->align, sizeof c->align);
+			char fl[8] = "";
+			dv_calib_field(h, "flip", fl, sizeof fl);
+			if (fl[0])
+				c->flip = !strcmp(fl, "true");
 			if (!strncmp(h, "photos:", 7))
 				sscanf(h, "photos: %d identities: %d impostor_pairs: %lld genuine_pairs: %lld", &c->photos,
 				    &c->identities, &c->impostors, &c->genuine);

@@ -13,6 +13,7 @@
 
 struct dv_calib {
 	char model[64], fingerprint[80], align[16];
+	int flip;              /* measured with embed.flip */
 	int n;                 /* grid points, increasing distance */
 	double *dist, *fmr, *fnmr;
 	long long impostors, genuine; /* pairs measured */

@@ -38,6 +38,11 @@ static bool dv_calib_fits(const struct dv_gen *g, const struct dv_calib *c, char
 		snprintf(why, len, "it was measured with align.method %s, not %s", c->align, g->conf->align_method);
 		return false;
 	}
+	if (c->flip != g->conf->embed_flip) {
+		snprintf(why, len, "it was measured with embed.flip %s, not %s", c->flip ? "true" : "false",
+		    g->conf->embed_flip ? "true" : "false");
+		return false;
+	}
 	return true;
 }
 

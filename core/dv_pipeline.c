@@ -240,7 +240,42 @@ static int dv_stage_embed(struct dv_work *w)
 		return -1;
 	}
 	dv_plugin_clear_error();
-	int rc = in->mod->desc->embed(in->inst, w->views, w->n_faces, w->emb);
+	bool flip = w->ctx->conf->embed_flip && w->chips;
+	for (int i = 0; flip && i < w->n_faces; i++)
+		flip = w->aligned[i] == 'd' || w->aligned[i] == 'b'; /* materialised chips */
+	if (!flip) {
+		int rc = in->mod->desc->embed(in->inst, w->views, w->n_faces, w->emb);
+		return rc ? dv_plugin_fail(w, DV_ROLE_EMBEDDER, rc) : 0;
+	}
+	/* embed.flip: each chip and its mirror image, the two vectors averaged */
+	int n = w->n_faces, cw = w->einfo.chip_width, ch = w->einfo.chip_height, dim = w->einfo.dim;
+	size_t cs = (size_t)cw * ch * 3;
+	uint8_t *mir = malloc(cs * (size_t)n);
+	struct dv_image *v2 = calloc((size_t)n * 2, sizeof *v2);
+	float *e2 = calloc((size_t)n * 2 * dim, sizeof *e2);
+	int rc = DV_PLUGIN_ENOMEM;
+	if (mir && v2 && e2) {
+		for (int i = 0; i < n; i++) {
+			const uint8_t *src = w->chips + cs * (size_t)i;
+			uint8_t *dst = mir + cs * (size_t)i;
+			for (int y = 0; y < ch; y++)
+				for (int x = 0; x < cw; x++)
+					memcpy(dst + ((size_t)y * cw + x) * 3, src + ((size_t)y * cw + (cw - 1 - x)) * 3, 3);
+			v2[i] = w->views[i];
+			v2[n + i] = (struct dv_image){.pixels = dst, .width = cw, .height = ch, .stride = cw * 3, .channels = 3};
+		}
+		rc = in->mod->desc->embed(in->inst, v2, 2 * n, e2);
+		for (int i = 0; !rc && i < n; i++)
+			for (int k = 0; k < dim; k++)
+				w->emb[(size_t)i * dim + k] = 0.5f * (e2[(size_t)i * dim + k] + e2[(size_t)(n + i) * dim + k]);
+	}
+	free(mir);
+	free(v2);
+	free(e2);
+	if (rc == DV_PLUGIN_ENOMEM && (!mir || !v2 || !e2)) {
+		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
+		return -1;
+	}
 	return rc ? dv_plugin_fail(w, DV_ROLE_EMBEDDER, rc) : 0;
 }
 

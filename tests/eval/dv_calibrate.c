@@ -92,7 +92,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(f, "# dejaview calibration table (make calibrate, tests/eval/dv_calibrate.c)\n");
-	fprintf(f, "# model: %s\n# fingerprint: %s\n# align: %s\n", p.model, p.fingerprint, p.g->conf->align_method);
+	fprintf(f, "# model: %s\n# fingerprint: %s\n# align: %s\n# flip: %s\n", p.model, p.fingerprint,
+	    p.g->conf->align_method, p.g->conf->embed_flip ? "true" : "false");
 	fprintf(f, "# photos: %d identities: %d impostor_pairs: %lld genuine_pairs: %lld\n", used, n_id, n_imp, n_gen);
 	fprintf(f, "# data: ../shared/testdata/identities.csv, every set; %d of the photos taken whole (nothing detected)\n",
 	    fallback);

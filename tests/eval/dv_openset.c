@@ -54,6 +54,7 @@ struct result {
 };
 
 static char *in_set; /* identity x set: has a photo there */
+static double ratio = 1; /* -r: also require d1 <= ratio x d2 (the nearest other person) */
 
 /* Match the probes against the gallery of enrolled people who have a photo
  * in `set` (-1: everyone). */
@@ -66,6 +67,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			gal[ng++] = k;
 	r.gallery = ng;
 	double *sd = malloc(sizeof *sd * (size_t)np), *gd = malloc(sizeof *gd * (size_t)np);
+	double *sd2 = malloc(sizeof *sd2 * (size_t)np), *gd2 = malloc(sizeof *gd2 * (size_t)np);
 	int *gok = malloc(sizeof *gok * (size_t)np), ns = 0, nge = 0, top3 = 0;
 	for (int i = 0; i < np; i++) {
 		if (set >= 0 && pr[i].set != set)
@@ -87,8 +89,10 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 				}
 		}
 		if (pr[i].stranger) {
+			sd2[ns] = best[1];
 			sd[ns++] = best[0];
 		} else {
+			gd2[nge] = best[1];
 			gd[nge] = best[0];
 			gok[nge++] = bid[0] == pr[i].ident;
 			top3 += bid[0] == pr[i].ident || bid[1] == pr[i].ident || bid[2] == pr[i].ident;
@@ -113,12 +117,22 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	}
 	r.t_def = cal ? dv_calib_threshold(cal, ng, target) : 0.6;
 	int fn = 0, tp = 0, fn06 = 0, tp06 = 0;
+	if (getenv("DV_OPENSET_DEBUG") && set >= 0 && !strcmp(d.sets[set], getenv("DV_OPENSET_DEBUG"))) {
+		int k = 0;
+		for (int i = 0; i < np; i++)
+			if (pr[i].set == set && pr[i].stranger) {
+				if (sd[k] <= r.t_def)
+					fprintf(stderr, "stranger named: %s d1=%.3f d2=%.3f whole=%d\n", d.it[pr[i].item].path, sd[k], sd2[k],
+					    d.it[pr[i].item].f.fallback);
+				k++;
+			}
+	}
 	for (int i = 0; i < ns; i++) {
-		fn += sd[i] <= r.t_def;
+		fn += sd[i] <= r.t_def && sd[i] <= ratio * sd2[i];
 		fn06 += sd[i] <= 0.6;
 	}
 	for (int i = 0; i < nge; i++) {
-		tp += gok[i] && gd[i] <= r.t_def;
+		tp += gok[i] && gd[i] <= r.t_def && gd[i] <= ratio * gd2[i];
 		tp06 += gok[i] && gd[i] <= 0.6;
 	}
 	r.fpir_def = ns ? (double)fn / ns : -1;
@@ -129,6 +143,8 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	free(gal);
 	free(sd);
 	free(gd);
+	free(sd2);
+	free(gd2);
 	free(gok);
 	return r;
 }
@@ -146,7 +162,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL, *dir = NULL, *cache = NULL, *calp = NULL;
 	double target = 0.01;
 	int o;
-	while ((o = getopt(argc, argv, "c:t:C:k:f:")) != -1) {
+	while ((o = getopt(argc, argv, "c:t:C:k:f:r:")) != -1) {
 		if (o == 'c')
 			conf = optarg;
 		else if (o == 't')
@@ -157,6 +173,8 @@ int main(int argc, char **argv)
 			calp = optarg;
 		else if (o == 'f')
 			target = atof(optarg);
+		else if (o == 'r')
+			ratio = atof(optarg);
 		else
 			return 2;
 	}
