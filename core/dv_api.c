@@ -20,6 +20,7 @@ static const struct dv_route dv_routes[] = {
 	{DV_M_POST, "/v1/admin/tenants/{id}/keys", DV_API_ADMIN_KEY_CREATE, "admin_key_create"},
 	{DV_M_GET, "/v1/tenant", DV_API_TENANT_GET, "tenant_get"},
 	{DV_M_PATCH, "/v1/tenant", DV_API_TENANT_UPDATE, "tenant_update"},
+	{DV_M_GET, "/v1/tenant/operating_point", DV_API_OPERATING_POINT, "operating_point"},
 	{DV_M_POST, "/v1/keys", DV_API_KEY_CREATE, "key_create"},
 	{DV_M_GET, "/v1/keys", DV_API_KEY_LIST, "key_list"},
 	{DV_M_DELETE, "/v1/keys/{id}", DV_API_KEY_REVOKE, "key_revoke"},

@@ -31,6 +31,7 @@ enum dv_api_op {
 	DV_API_JOB_SUBMIT,
 	DV_API_JOB_GET,
 	DV_API_STATE_LIST,         /* the hooks' state: GET /v1/state?namespace=&key=&person_id= */
+	DV_API_OPERATING_POINT,    /* GET /v1/tenant/operating_point */
 	DV_API_COUNT
 };
 

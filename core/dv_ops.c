@@ -1289,6 +1289,7 @@ void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc)
 		break;
 	}
 	case DV_API_JOB_SUBMIT: dv_op_job_submit(j, oc); break;
+	case DV_API_OPERATING_POINT: dv_op_operating_point(j, oc); break;
 	case DV_API_STATE_LIST: {
 		static const char *const qs[] = {"namespace", "key", "person_id", NULL};
 		struct dv_in in = {0};

@@ -22,4 +22,6 @@ struct dv_ops_ctx {
 };
 
 void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc);
+/* dv_opoint.c: GET /v1/tenant/operating_point */
+void dv_op_operating_point(struct dv_job *j, struct dv_ops_ctx *oc);
 #endif

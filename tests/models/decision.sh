@@ -48,6 +48,14 @@ has "$BODY" "\"gallery_faces\":$N," "forty people: N = $N faces enrolled"
 t40=$(field threshold)
 check "a larger gallery, a stricter threshold ($t1 -> $t40)" awk -v a="$t1" -v b="$t40" 'BEGIN { exit !(b < a) }'
 has "$BODY" "\"name\": \"$WHO\"" "the enrolled person is still recognised"
+http GET /v1/tenant/operating_point
+has "$BODY" "\"decision\":\"fpir\",\"gallery_faces\":$N,\"target_fpir\":0.01,\"threshold\":$t40," \
+	"GET /v1/tenant/operating_point: the decision, N and the same threshold"
+has "$BODY" '"expected":{"strangers_named":0.0099' "the expected share of strangers named"
+has "$BODY" '"visitors_recognised":0.' "and of visitors recognised"
+rows=$(printf '%s' "$BODY" | grep -o '"gallery_faces":[0-9]*,"threshold":[0-9.e-]*' | tail -6 | sed 's/.*"threshold"://')
+check "as the gallery grows ten, a hundred, ... a million faces, the threshold tightens" \
+	sh -c "printf '%s\n' $(echo $rows) | sort -rn | tr '\n' ' ' | grep -qx '$(echo $rows) '"
 http PATCH /v1/tenant -H "$J" -d '{"settings":{"target_fpir":0.001}}'
 http POST /v1/recognize --data-binary @"$PROBE"
 has "$BODY" '"target_fpir":0.001,' "a tenant's own target"
