@@ -74,6 +74,7 @@ struct dv_conf {
 	char *log_level;
 	char *align_method;       /* "dlib", "faceapi" or "box" */
 	bool embed_flip;          /* embed.flip: average the chip's and its mirror's vectors */
+	double quality_min_enrol, quality_min_recognize;
 	long long whole_image_max_side; /* detect: whole-image fallback for images up to this size, 0 = off */
 	char *admin_key_sha256;   /* hex SHA-256 of the admin key, "" = no admin API */
 	char *node;               /* this server's name (async jobs), "" = the host name */

@@ -42,6 +42,7 @@ static const struct dv_err_info dv_err_table[DV_ERR_COUNT_] = {
 	[-DV_EEXPECT] = {"expectation_failed", 417, "the only expectation served is 100-continue"},
 	[-DV_ENOTIMPL] = {"not_implemented", 501, "the only transfer coding served is chunked"},
 	[-DV_EHTTPVERSION] = {"http_version_not_supported", 505, "only HTTP/1.0 and HTTP/1.1 are served"},
+	[-DV_ELOWQUALITY] = {"low_quality", 422, "the face's quality is too low to recognise it later"},
 };
 
 static const struct dv_err_info *dv_err_get(int err)

@@ -37,7 +37,8 @@ enum dv_err {
 	DV_EEXPECT = -29,        /* an Expect other than 100-continue */
 	DV_ENOTIMPL = -30,       /* a transfer coding other than chunked */
 	DV_EHTTPVERSION = -31,
-	DV_ERR_COUNT_ = 32
+	DV_ELOWQUALITY = -32,    /* an enrolment photo under quality.min_enrol */
+	DV_ERR_COUNT_ = 33
 };
 
 /* Stable machine-readable code, e.g. "no_face". */

@@ -56,6 +56,7 @@ void dv_job_free(struct dv_job *j)
 	free(j->embeddings);
 	free(j->face_boxes);
 	free(j->faces);
+	free(j->quality);
 	free(j->chips);
 	free(j->aligned);
 	free(j->matches);

@@ -14,6 +14,7 @@
 #define DV_JOB_MAGIC 0x4a4f4231u /* "JOB1" */
 
 struct dv_gen;
+struct dv_quality;
 
 enum dv_origin { DV_ORIGIN_HTTP = 1, DV_ORIGIN_TCP = 2, DV_ORIGIN_ASYNC = 3 };
 
@@ -78,6 +79,7 @@ struct dv_job {
 	int n_embeddings, embedding_dim; /* n_embeddings: the number of faces */
 	float *face_boxes;      /* keep_embeddings: x, y, w, h, score per face */
 	struct dv_face *faces;  /* keep_embeddings: the faces (box, score, pass, landmarks) */
+	struct dv_quality *quality; /* keep_embeddings: per face (recognize pipelines), or NULL */
 	uint8_t *chips;         /* keep_embeddings: per face the chip the embedder saw (RGB), when materialised */
 	char *aligned;          /* per face: 'd' dlib chip, 'b' box crop (both in chips), 'f' face-api crop (not kept) */
 	int chip_w, chip_h;

@@ -7,6 +7,7 @@
 #include "dv_err.h"
 #include "dv_form.h"
 #include "dv_gallery.h"
+#include "dv_quality.h"
 #include "dv_gen.h"
 #include "dv_hooks.h"
 #include "dv_image.h"
@@ -119,6 +120,23 @@ static int dv_in_int(struct dv_job *j, struct dv_in *in, const char *name, long 
 	}
 	*out = x;
 	return 0;
+}
+
+/* A true/false parameter (also 1/0, yes/no); absent = false. */
+static int dv_in_flag(struct dv_job *j, struct dv_in *in, const char *name, bool *out)
+{
+	const char *v = dv_in_get(in, name);
+	*out = false;
+	if (!v)
+		return 0;
+	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
+		return 0;
+	dv_job_fail(j, DV_EBADREQUEST, "%s must be true or false", name);
+	return -1;
 }
 
 static int dv_in_num(struct dv_job *j, struct dv_in *in, const char *name, double lo, double hi, double def,
@@ -445,8 +463,9 @@ static int dv_rec_resolve(void *arg, struct dv_job *job, const struct dv_match *
 	for (int i = 0; i < n_faces; i++) {
 		const struct dv_match *best = n_m[i] > 0 ? &m[(size_t)i * top_k] : NULL;
 		int at = best ? dv_rec_index(r, best->id) : -1;
-		bool known = best && best->distance <= threshold && at >= 0 && r->person_ids[at];
-		ev[i].kind = known ? "recognized" : "unknown";
+		bool unsure = job->quality && job->quality[i].score < job->gen->conf->quality_min_recognize;
+		bool known = !unsure && best && best->distance <= threshold && at >= 0 && r->person_ids[at];
+		ev[i].kind = known ? "recognized" : unsure ? "uncertain" : "unknown";
 		ev[i].person = known ? r->person_ids[at] : 0;
 		ev[i].face = known ? best->id : 0;
 		ev[i].distance = best ? best->distance : -1;
@@ -781,12 +800,12 @@ static int dv_enrol_in_tx(void *arg, uint64_t face_id)
 
 static void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	static const char *const qs[] = {"location", "camera", "box", "fields", NULL};
+	static const char *const qs[] = {"location", "camera", "box", "fields", "force", NULL};
 	static const char *const imgs[] = {"image", NULL};
 	struct dv_in in = {0};
 	const char *location, *camera;
 	float box[4];
-	bool have_box;
+	bool have_box, force = false;
 	struct dv_rec r = {.outer = j, .oc = oc};
 	struct dv_job *k = NULL;
 	uint8_t *jpg = NULL;
@@ -794,7 +813,7 @@ static void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 	struct dv_enrol_tx tx = {.r = &r};
 	if (dv_in_query(j, &in, qs) || dv_in_body(j, &in, imgs) || dv_in_label(j, &in, "location", &location) ||
 	    dv_in_label(j, &in, "camera", &camera) || dv_in_box(j, &in, box, &have_box) ||
-	    dv_in_fields(j, &in, &r.fields_json))
+	    dv_in_fields(j, &in, &r.fields_json) || dv_in_flag(j, &in, "force", &force))
 		goto out;
 	r.location = location;
 	r.camera = camera;
@@ -831,6 +850,21 @@ static void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 		goto out;
 	}
 	const struct dv_face *f = &k->faces[0];
+	/* a face too poor to recognise later is refused, with the reasons */
+	const struct dv_quality *q = k->quality ? &k->quality[0] : NULL;
+	if (q && q->score < j->gen->conf->quality_min_enrol && !force) {
+		struct dv_buf m;
+		dv_buf_init(&m);
+		dv_buf_printf(&m, "the face's quality is %.2f, under %.2f (quality.min_enrol):", q->score,
+		    j->gen->conf->quality_min_enrol);
+		for (int b = 0; b < DV_Q_REASONS; b++)
+			if (q->reasons & (1u << b))
+				dv_buf_printf(&m, " %s", dv_quality_reason(1u << b));
+		dv_buf_puts(&m, "; take another photo, or add ?force=true");
+		dv_job_fail(j, DV_ELOWQUALITY, "%s", m.data);
+		dv_buf_fini(&m);
+		goto out;
+	}
 	/* already enrolled as someone else? */
 	double dup_d = -1;
 	uint64_t dup_pid = 0;
@@ -870,7 +904,7 @@ static void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 		dv_image_encode_jpeg(k->chips, k->chip_w, k->chip_h, 90, &jpg, &jlen);
 	struct dv_face_row row = {.person = j->path_id, .vec = k->embeddings, .dim = k->embedding_dim,
 	    .model = k->einfo.model, .fingerprint = k->einfo.fingerprint, .box_json = boxj.data,
-	    .landmarks_json = lmj.data, .found_by = dv_pass_name(f->pass), .quality = dv_quality(f), .chip = jpg,
+	    .landmarks_json = lmj.data, .found_by = dv_pass_name(f->pass), .quality = q ? q->score : dv_quality(f), .chip = jpg,
 	    .chip_len = jlen};
 	uint64_t face_id = 0;
 	char rid[24];
@@ -891,6 +925,14 @@ static void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 		dv_json_key(&js, "box"); dv_json_raw(&js, boxj.data);
 		dv_json_key(&js, "score"); dv_json_float(&js, f->score);
 		dv_json_key(&js, "quality"); dv_json_num(&js, round(row.quality * 1e4) / 1e4);
+		if (q && q->reasons) {
+			dv_json_key(&js, "quality_reasons");
+			dv_json_arr_open(&js);
+			for (int b = 0; b < DV_Q_REASONS; b++)
+				if (q->reasons & (1u << b))
+					dv_json_str(&js, dv_quality_reason(1u << b));
+			dv_json_arr_close(&js);
+		}
 		dv_json_key(&js, "found_by"); dv_json_str(&js, row.found_by);
 		dv_json_key(&js, "chip"); dv_json_bool(&js, jpg != NULL);
 		if (dup_pid) {

@@ -7,6 +7,7 @@
 #include "dv_align.h"
 #include "dv_calib.h"
 #include "dv_gen.h"
+#include "dv_quality.h"
 #include "dv_err.h"
 #include "dv_image.h"
 #include "dv_job.h"
@@ -31,8 +32,32 @@ struct dv_work {
 	int *n_matches;
 	int top_k;
 	double threshold;
+	struct dv_quality *quality; /* per face, once assessed (dv_work_quality) */
 	bool have[DV_STAGE_COUNT];
 };
+
+/* Each face's quality, from its landmarks and (dlib or box alignment) its chip. */
+static void dv_work_quality(struct dv_work *w)
+{
+	if (w->quality || w->n_faces == 0 || !w->have[DV_STAGE_DETECT])
+		return;
+	w->quality = calloc((size_t)w->n_faces, sizeof *w->quality);
+	if (!w->quality)
+		return;
+	size_t cs = (size_t)w->einfo.chip_width * w->einfo.chip_height * 3;
+	for (int i = 0; i < w->n_faces; i++) {
+		const uint8_t *chip = w->chips && w->aligned && (w->aligned[i] == 'd' || w->aligned[i] == 'b')
+		                          ? w->chips + cs * (size_t)i
+		                          : NULL;
+		dv_quality_assess(&w->faces[i], chip, w->einfo.chip_width, w->einfo.chip_height, &w->quality[i]);
+	}
+}
+
+/* A face too poor to judge gets no name (and is no stranger either). */
+static bool dv_work_unsure(const struct dv_work *w, int i)
+{
+	return w->quality && w->quality[i].score < w->ctx->conf->quality_min_recognize;
+}
 
 static struct dv_image dv_view(const struct dv_img *im)
 {
@@ -365,10 +390,23 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 			}
 			dv_json_arr_close(j);
 		}
+		if (w->quality) {
+			dv_json_key(j, "quality");
+			dv_json_num(j, w->quality[i].score);
+			if (w->quality[i].reasons) {
+				dv_json_key(j, "quality_reasons");
+				dv_json_arr_open(j);
+				for (int b = 0; b < DV_Q_REASONS; b++)
+					if (w->quality[i].reasons & (1u << b))
+						dv_json_str(j, dv_quality_reason(1u << b));
+				dv_json_arr_close(j);
+			}
+		}
 		if (w->have[DV_STAGE_MATCH]) {
 			const struct dv_match *m = w->matches + (size_t)i * w->top_k;
 			int n = w->n_matches[i];
-			bool known = n > 0 && m[0].distance <= w->threshold;
+			bool unsure = dv_work_unsure(w, i);
+			bool known = !unsure && n > 0 && m[0].distance <= w->threshold;
 			dv_json_key(j, "match");
 			if (known) {
 				dv_json_obj_open(j);
@@ -383,7 +421,9 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 				dv_json_null(j);
 			}
 			dv_json_key(j, "unknown");
-			dv_json_bool(j, !known);
+			dv_json_bool(j, !known && !unsure);
+			dv_json_key(j, "uncertain");
+			dv_json_bool(j, unsure);
 			dv_json_key(j, "candidates");
 			dv_json_arr_open(j);
 			for (int k = 0; k < n; k++) {
@@ -516,7 +556,14 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 		if (s == DV_STAGE_DETECT && w.n_faces == 0 && job->op == DV_OP_RECOGNIZE)
 			dv_debug("no face in image");
 	}
+	if (!job->err && w.have[DV_STAGE_DETECT] && w.n_faces > 0 && job->op == DV_OP_RECOGNIZE)
+		dv_work_quality(&w);
 	if (!job->err && job->keep_embeddings && w.have[DV_STAGE_DETECT] && w.n_faces > 0) {
+		if (w.quality) {
+			job->quality = malloc(sizeof *job->quality * (size_t)w.n_faces);
+			if (job->quality)
+				memcpy(job->quality, w.quality, sizeof *job->quality * (size_t)w.n_faces);
+		}
 		job->faces = malloc(sizeof *job->faces * (size_t)w.n_faces);
 		if (job->faces)
 			memcpy(job->faces, w.faces, sizeof *job->faces * (size_t)w.n_faces);
@@ -582,4 +629,5 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 	free(w.emb);
 	free(w.matches);
 	free(w.n_matches);
+	free(w.quality);
 }

@@ -101,7 +101,7 @@ int dv_store_persons_of_faces(struct dv_store *st, uint64_t tenant, const uint64
 
 /* ---- events */
 struct dv_event_row {
-	const char *kind;        /* recognized, unknown, enrolled */
+	const char *kind;        /* recognized, unknown, uncertain, enrolled */
 	uint64_t person, face;   /* 0 = none */
 	double distance, similarity; /* < 0 = none */
 	const char *box_json;

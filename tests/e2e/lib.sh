@@ -81,6 +81,9 @@ write_conf() {
 		echo "listen: {http: \"127.0.0.1:0\", tcp: \"127.0.0.1:0\", ops: \"127.0.0.1:0\"}"
 		echo "plugin_dir: \"$DV_PLUGIN_BUILD_DIR\""
 		echo "database: \"${DV_DB}\""
+		# the example plugins' faces are flat squares, with no detail for the
+		# quality bars to judge: off, unless a test sets QUALITY_LINE itself
+		[ -n "${QUALITY_LINE-x}" ] && echo "${QUALITY_LINE:-quality: {min_enrol: 0, min_recognize: 0}}"
 		for line in "$@"; do echo "$line"; done
 	} >"$f"
 }

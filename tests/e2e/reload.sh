@@ -25,7 +25,7 @@ kill -HUP "$DV_PID"
 check "the reload is refused" wait_metric 'dv_config_reloads_total{result="failed"}' 1
 http POST /v1/detect --data-binary @"$T/three.ppm"
 case $BODY in *truncated*) ok 1 "a bad reload keeps the old generation" ;; *) ok 0 "a bad reload keeps the old generation" ;; esac
-check "the refusal is logged with file:line:column and the key" grep -q "reload refused: $T/c.yaml:4:20: unknown key 'limits.quue' (did you mean 'queue'?)" "$T/dejaviewd.log"
+check "the refusal is logged with file:line:column and the key" grep -q "reload refused: $T/c.yaml:5:20: unknown key 'limits.quue' (did you mean 'queue'?)" "$T/dejaviewd.log"
 # a plugin that cannot load: refused too
 write_conf "$T/c.yaml" "limits: {faces: 1}" 'plugins:
   detector: { so: no_such_plugin }'

@@ -49,12 +49,13 @@ static int cmp_dbl(const void *a, const void *b)
 }
 
 struct result {
-	int gallery, genuine, strangers, fte;
+	int gallery, genuine, strangers, fte, uncertain;
 	double t_def, fpir_def, tpir_def, tpir_at[3], fpir06, tpir06, top3;
 };
 
 static char *in_set; /* identity x set: has a photo there */
 static double ratio = 1; /* -r: also require d1 <= ratio x d2 (the nearest other person) */
+static double qbar = 0;  /* probes under this quality are answered "uncertain" (neither named nor unknown) */
 
 /* Match the probes against the gallery of enrolled people who have a photo
  * in `set` (-1: everyone). */
@@ -127,13 +128,22 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 				k++;
 			}
 	}
-	for (int i = 0; i < ns; i++) {
-		fn += sd[i] <= r.t_def && sd[i] <= ratio * sd2[i];
-		fn06 += sd[i] <= 0.6;
-	}
-	for (int i = 0; i < nge; i++) {
-		tp += gok[i] && gd[i] <= r.t_def && gd[i] <= ratio * gd2[i];
-		tp06 += gok[i] && gd[i] <= 0.6;
+	int k = 0, g = 0;
+	r.uncertain = 0;
+	for (int i = 0; i < np; i++) {
+		if (set >= 0 && pr[i].set != set)
+			continue;
+		bool unsure = d.it[pr[i].item].f.q.score < qbar;
+		r.uncertain += unsure;
+		if (pr[i].stranger) {
+			fn += !unsure && sd[k] <= r.t_def && sd[k] <= ratio * sd2[k];
+			fn06 += sd[k] <= 0.6;
+			k++;
+		} else {
+			tp += !unsure && gok[g] && gd[g] <= r.t_def && gd[g] <= ratio * gd2[g];
+			tp06 += gok[g] && gd[g] <= 0.6;
+			g++;
+		}
 	}
 	r.fpir_def = ns ? (double)fn / ns : -1;
 	r.tpir_def = nge ? (double)tp / nge : -1;
@@ -162,7 +172,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL, *dir = NULL, *cache = NULL, *calp = NULL;
 	double target = 0.01;
 	int o;
-	while ((o = getopt(argc, argv, "c:t:C:k:f:r:")) != -1) {
+	while ((o = getopt(argc, argv, "c:t:C:k:f:r:q:")) != -1) {
 		if (o == 'c')
 			conf = optarg;
 		else if (o == 't')
@@ -175,6 +185,8 @@ int main(int argc, char **argv)
 			target = atof(optarg);
 		else if (o == 'r')
 			ratio = atof(optarg);
+		else if (o == 'q')
+			qbar = atof(optarg);
 		else
 			return 2;
 	}
@@ -286,6 +298,35 @@ int main(int argc, char **argv)
 		printf("\n");
 	}
 	printf("\nfailures to enrol (an identity's first photo not usable): %d\n", fte);
+	/* how quality is spread over the photos, and what its bars would refuse */
+	int why[DV_Q_REASONS] = {0};
+	double *qs = malloc(sizeof *qs * (size_t)d.n);
+	int nq = 0;
+	for (int i = 0; i < d.n; i++) {
+		if (!d.it[i].f.emb)
+			continue;
+		qs[nq++] = d.it[i].f.q.score;
+		for (int b = 0; b < DV_Q_REASONS; b++)
+			why[b] += (d.it[i].f.q.reasons >> b) & 1;
+	}
+	qsort(qs, (size_t)nq, sizeof *qs, cmp_dbl);
+	printf("\nquality of the %d photos: percentiles 1%% %.2f, 5%% %.2f, 10%% %.2f, 50%% %.2f; under the parts' bars:", nq,
+	    qs[nq / 100], qs[nq / 20], qs[nq / 10], qs[nq / 2]);
+	for (int b = 0; b < DV_Q_REASONS; b++)
+		printf(" %s %d", dv_quality_reason(1u << b), why[b]);
+	printf("\n");
+	free(qs);
+	printf("probes under a quality bar answered uncertain (pooled, at the decision):\n%8s %10s %8s %8s\n", "bar",
+	    "uncertain", "FPIR", "TPIR");
+	static const double bars[] = {0, 0.1, 0.2, 0.3, 0.5};
+	double keep = qbar;
+	for (size_t b = 0; b < sizeof bars / sizeof *bars; b++) {
+		qbar = bars[b];
+		struct result r = evaluate(pr, np, -1, have_cal ? &cal : NULL, target);
+		printf("%8.2f %9.2f%% %7.2f%% %7.2f%%\n", qbar, 100.0 * r.uncertain / (r.genuine + r.strangers), 100 * r.fpir_def,
+		    100 * r.tpir_def);
+	}
+	qbar = keep;
 	if (have_cal)
 		dv_calib_fini(&cal);
 	ev_pipe_close(&p);

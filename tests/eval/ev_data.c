@@ -88,6 +88,8 @@ static void ev_key(const struct ev_data *d, const struct ev_pipe *p, const char 
 		dv_sha256_update(&s, text, n);
 	free(text);
 	dv_sha256_update(&s, (const uint8_t *)p->fingerprint, strlen(p->fingerprint));
+	static const char version[] = "ev_data 2: with quality";
+	dv_sha256_update(&s, (const uint8_t *)version, sizeof version);
 	for (int r = 0; r < DV_ROLE_COUNT; r++)
 		if (p->g->mods[r]) {
 			struct stat st;
@@ -116,7 +118,8 @@ static int ev_cache_read(struct ev_data *d, const char *file)
 		int has = 0;
 		ok = fread(&x->fallback, sizeof x->fallback, 1, f) == 1 && fread(&x->error, sizeof x->error, 1, f) == 1 &&
 		     fread(&x->w, sizeof x->w, 1, f) == 1 && fread(&x->h, sizeof x->h, 1, f) == 1 &&
-		     fread(x->box, sizeof x->box, 1, f) == 1 && fread(&has, sizeof has, 1, f) == 1;
+		     fread(x->box, sizeof x->box, 1, f) == 1 && fread(&x->q, sizeof x->q, 1, f) == 1 &&
+		     fread(&has, sizeof has, 1, f) == 1;
 		if (ok && has) {
 			x->emb = malloc(sizeof *x->emb * (size_t)dim);
 			ok = fread(x->emb, sizeof *x->emb, (size_t)dim, f) == (size_t)dim;
@@ -145,6 +148,7 @@ static void ev_cache_write(const struct ev_data *d, const char *file)
 		fwrite(&x->w, sizeof x->w, 1, f);
 		fwrite(&x->h, sizeof x->h, 1, f);
 		fwrite(x->box, sizeof x->box, 1, f);
+		fwrite(&x->q, sizeof x->q, 1, f);
 		fwrite(&has, sizeof has, 1, f);
 		if (has)
 			fwrite(x->emb, sizeof *x->emb, (size_t)d->dim, f);

@@ -119,6 +119,11 @@ void ev_pipe_embed_file(struct ev_pipe *p, const char *path, struct ev_face *out
 		out->emb = malloc(sizeof *out->emb * (size_t)p->dim);
 		memcpy(out->emb, j->embeddings + (size_t)best * p->dim, sizeof *out->emb * (size_t)p->dim);
 		memcpy(out->box, j->face_boxes + 5 * best, sizeof out->box);
+		const uint8_t *chip = j->chips && j->aligned && (j->aligned[best] == 'd' || j->aligned[best] == 'b')
+		                          ? j->chips + (size_t)best * j->chip_w * j->chip_h * 3
+		                          : NULL;
+		if (j->faces)
+			dv_quality_assess(&j->faces[best], chip, j->chip_w, j->chip_h, &out->q);
 		if (!out->w)
 			ev_image_size(j, &out->w, &out->h);
 	} else if (j->err) {

@@ -7,6 +7,7 @@
 #include "dv_gen.h"
 #include "dv_job.h"
 #include "dv_pipeline.h"
+#include "dv_quality.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@ struct ev_face {
 	int w, h;       /* the image's size */
 	float box[4];
 	int error;      /* the image could not be decoded */
+	struct dv_quality q; /* of the face taken */
 	char why[300];
 };
 /* Embed the largest face of the photo at path. */

@@ -32,7 +32,7 @@ int main(void)
 	}
 	char text[2048];
 	snprintf(text, sizeof text,
-	    "plugin_dir: %s\nlimits: {faces: 3}\n"
+	    "plugin_dir: %s\nlimits: {faces: 3}\nquality: {min_enrol: 0, min_recognize: 0}\n"
 	    "plugins:\n  detector: {so: detect_example}\n  landmarker: {so: landmarks_example}\n"
 	    "  embedder: {so: embed_example, chip: 16, grid: 2}\n  matcher: {so: match_example}\n"
 	    "pipelines:\n  detect: [decode, detect, landmarks]\n  recognize: [decode, detect, align, embed, match]\n",
@@ -69,7 +69,7 @@ int main(void)
 	/* recognize against an empty gallery: unknown */
 	j = run(DV_OP_RECOGNIZE, img, len, 0);
 	is_int(j->err, 0, "recognize runs");
-	contains(j->reply.data, "\"match\":null,\"unknown\":true,\"candidates\":[]", "empty gallery: unknown");
+	contains(j->reply.data, "\"match\":null,\"unknown\":true,\"uncertain\":false,\"candidates\":[]", "empty gallery: unknown");
 	contains(j->reply.data, "\"embedder\":\"example_color_grid\"", "model stamp in the reply");
 	dv_job_free(j);
 
