@@ -38,6 +38,7 @@ struct dv_job {
 	int decision;           /* enum dv_decision */
 	long long gallery_n;    /* DV_DECIDE_FPIR: the tenant's enrolled faces */
 	double target_fpir;     /* DV_DECIDE_FPIR: the target */
+	double confirm_threshold; /* up to this distance a nearest person is worth asking about; 0 = no confirmation */
 	bool has_box;           /* use this face box instead of the detector */
 	float box[4];           /* x, y, w, h */
 	bool keep_embeddings;   /* internal callers: keep the vectors below */

@@ -414,12 +414,16 @@ static void dv_rec_decide(struct dv_rec *r, struct dv_job *job, double *threshol
 	if (job->decision == DV_DECIDE_REQUEST || !g->calib || strcmp(g->conf->match_decision, "fpir")) {
 		if (job->decision != DV_DECIDE_REQUEST)
 			job->decision = DV_DECIDE_THRESHOLD;
+		job->confirm_threshold = *threshold + 0.05;
 		return;
 	}
 	double target = dv_rec_target(r);
 	job->target_fpir = target > 0 ? target : g->conf->match_target_fpir;
 	job->decision = DV_DECIDE_FPIR;
 	*threshold = dv_calib_threshold(g->calib, job->gallery_n, job->target_fpir);
+	/* a person within the threshold of ten times the target is worth asking about */
+	double loose = job->target_fpir * 10 > 0.5 ? 0.5 : job->target_fpir * 10;
+	job->confirm_threshold = dv_calib_threshold(g->calib, job->gallery_n, loose);
 }
 
 static int dv_rec_resolve(void *arg, struct dv_job *job, const struct dv_match *m, const int *n_m, int n_faces,
@@ -579,8 +583,15 @@ static void dv_rec_fini(struct dv_rec *r)
 	free(r->person_ids);
 }
 
+static bool dv_rec_same_person(void *arg, uint64_t a, uint64_t b)
+{
+	struct dv_rec *r = arg;
+	int ia = dv_rec_index(r, a), ib = dv_rec_index(r, b);
+	return ia >= 0 && ib >= 0 && r->person_ids[ia] && r->person_ids[ia] == r->person_ids[ib];
+}
+
 static const struct dv_pipeline_hooks dv_rec_hooks = {dv_rec_resolve, dv_rec_match_json, dv_rec_face_json,
-    dv_rec_reply_json};
+    dv_rec_reply_json, dv_rec_same_person};
 
 /* The client's "fields" for the hooks: a JSON object (JSON body member, or a
  * multipart/query text holding JSON). */

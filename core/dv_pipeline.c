@@ -331,6 +331,29 @@ typedef int (*dv_stage_fn)(struct dv_work *);
 static const dv_stage_fn dv_stages[DV_STAGE_COUNT] = {
 	dv_stage_decode, dv_stage_detect, dv_stage_landmarks, dv_stage_align, dv_stage_embed, dv_stage_match};
 
+/* What a front desk should do with face i: greet (known), offer enrolment
+ * (unknown), ask for a better look (uncertain), or ask "are you ...?" with the
+ * candidates (confirm): when a nearest person is not within the threshold
+ * but within the looser one of ten times the target, or when a second
+ * person is nearly as close as the one recognised. */
+static const char *dv_face_decision(const struct dv_work *w, int i, bool known, bool unsure)
+{
+	if (unsure)
+		return "uncertain";
+	const struct dv_match *m = w->matches + (size_t)i * w->top_k;
+	int n = w->n_matches[i];
+	double loose = w->job->confirm_threshold;
+	if (known) {
+		/* the nearest other face within 0.03 of the recognised one (another
+		 * person's only if the service says whose: the candidates list it) */
+		if (n > 1 && loose > 0 && m[1].distance - m[0].distance < 0.03 && m[1].distance <= loose &&
+		    (!w->ctx->hooks || !w->ctx->hooks->same_person || !w->ctx->hooks->same_person(w->ctx->hooks_arg, m[0].id, m[1].id)))
+			return "confirm";
+		return "known";
+	}
+	return n > 0 && loose > 0 && m[0].distance <= loose ? "confirm" : "unknown";
+}
+
 /* With a calibration table: how likely a stranger is to come this close to
  * someone in the tenant's gallery (min(1, N x FMR(d))). */
 static void dv_false_match(const struct dv_work *w, struct dv_json *j, double d)
@@ -420,10 +443,14 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 			} else {
 				dv_json_null(j);
 			}
+			/* unknown: confidently nobody of this tenant (offer enrolment) */
+			const char *decision = dv_face_decision(w, i, known, unsure);
 			dv_json_key(j, "unknown");
-			dv_json_bool(j, !known && !unsure);
+			dv_json_bool(j, !strcmp(decision, "unknown"));
 			dv_json_key(j, "uncertain");
 			dv_json_bool(j, unsure);
+			dv_json_key(j, "decision");
+			dv_json_str(j, decision);
 			dv_json_key(j, "candidates");
 			dv_json_arr_open(j);
 			for (int k = 0; k < n; k++) {

@@ -21,6 +21,8 @@ struct dv_pipeline_hooks {
 	void (*face_json)(void *arg, struct dv_json *j, int face);
 	/* At the end of the top-level reply object: more members. */
 	void (*reply_json)(void *arg, struct dv_json *j);
+	/* Are two matched faces of one person? (NULL: they are taken as two) */
+	bool (*same_person)(void *arg, uint64_t face_a, uint64_t face_b);
 };
 
 struct dv_pipeline_ctx {

@@ -171,6 +171,31 @@ async function recognize(photo) {
   status('');
   let unknown = false;
   for (const f of r.faces) {
+    if (f.decision === 'uncertain') {
+      const why = (f.quality_reasons || []).map((x) => x.replace(/_/g, ' ')).join(', ');
+      box.append(el('div', { class: 'face unknown', 'data-decision': 'uncertain' }, el('div', {},
+        el('div', { class: 'name' }, 'Not sure'),
+        el('p', { class: 'hook' }, 'The face is hard to see' + (why ? ' (' + why + ')' : '') + ': please look at the camera and capture again.'))));
+      continue;
+    }
+    if (f.decision === 'confirm' && r.faces.length === 1) {
+      /* the server is not sure enough to greet: ask, with the nearest people */
+      const seen = new Set(), picks = [];
+      for (const c of f.candidates || []) {
+        if (!c.person || seen.has(c.person.id) || picks.length === 3) continue;
+        seen.add(c.person.id);
+        picks.push(c);
+      }
+      const row = el('div', { class: 'confirm' });
+      for (const c of picks) {
+        row.append(el('div', { class: 'face known' }, await chip(c.face_id),
+          el('div', {}, el('button', { class: 'primary', 'data-confirm': c.person.id, onclick: () => confirmAs(c.person) }, 'Yes, ' + c.person.name))));
+      }
+      box.append(el('div', { class: 'face unknown', 'data-decision': 'confirm' }, el('div', {},
+        el('div', { class: 'name' }, 'Is this one of them?'), row,
+        el('button', { class: 'secondary', onclick: () => { $('enrol').hidden = false; $('enrol-name').focus(); } }, 'No, a new visitor'))));
+      continue;
+    }
     if (f.match && f.match.person) {
       const p = f.match.person;
       box.append(el('div', { class: 'face known' }, await chip(f.match.face_id),
@@ -187,6 +212,17 @@ async function recognize(photo) {
     $('enrol-name').focus();
   }
   loadVisits();
+}
+
+/* The receptionist confirmed who it is: this photo becomes one more face of
+ * theirs (recorded as an enrolment), so that next time they are recognised. */
+async function confirmAs(person) {
+  try {
+    await api('POST', '/v1/persons/' + person.id + '/faces?location=front-desk', state.lastPhoto, 'application/octet-stream');
+    $('result').hidden = true;
+    status('Welcome, ' + person.name + '! This photo was added to their faces.');
+    loadVisits();
+  } catch (e) { status(e.message, true); }
 }
 
 $('enrol').addEventListener('submit', async (ev) => {

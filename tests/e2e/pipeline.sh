@@ -21,7 +21,7 @@ has "$BODY" '"detect":' "detect stage timed"
 
 http POST '/v1/recognize?top_k=5&threshold=0.3&location=door-1' --data-binary @"$T/two.ppm" -H 'Content-Type: image/x-portable-pixmap'
 is "$CODE" 200 "recognize answers 200"
-has "$BODY" '"match":null,"unknown":true,"uncertain":false,"candidates":[]' "an empty gallery gives unknown"
+has "$BODY" '"match":null,"unknown":true,"uncertain":false,"decision":"unknown","candidates":[]' "an empty gallery gives unknown"
 has "$BODY" '"threshold":0.3' "the request's threshold is used"
 has "$BODY" '"model":{"embedder":"example_color_grid"' "the embedder is named"
 

@@ -21,6 +21,11 @@
  *   at 0.6       the fixed 1:1 threshold, for comparison;
  *   top-3        visitors whose own name is among the three nearest people
  *                (what a receptionist could confirm with one tap);
+ *   +confirm     visitors recognised when the server's "confirm" decision
+ *                (a nearest person within the threshold of ten times the
+ *                target, not within the target's) lets a receptionist pick
+ *                among the three nearest; asked: the share of all probes
+ *                that needed it (strangers too: a receptionist says "no");
  *   fte          failures to enrol (no usable photo). */
 #include "dv_calib.h"
 #include "ev_data.h"
@@ -51,6 +56,7 @@ static int cmp_dbl(const void *a, const void *b)
 struct result {
 	int gallery, genuine, strangers, fte, uncertain;
 	double t_def, fpir_def, tpir_def, tpir_at[3], fpir06, tpir06, top3;
+	double tpir_conf, asked; /* with a receptionist confirming among the top 3 when the decision says confirm */
 };
 
 static char *in_set; /* identity x set: has a photo there */
@@ -70,6 +76,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	double *sd = malloc(sizeof *sd * (size_t)np), *gd = malloc(sizeof *gd * (size_t)np);
 	double *sd2 = malloc(sizeof *sd2 * (size_t)np), *gd2 = malloc(sizeof *gd2 * (size_t)np);
 	int *gok = malloc(sizeof *gok * (size_t)np), ns = 0, nge = 0, top3 = 0;
+	char *g3 = malloc((size_t)np); /* the right person among the three nearest */
 	for (int i = 0; i < np; i++) {
 		if (set >= 0 && pr[i].set != set)
 			continue;
@@ -96,7 +103,8 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			gd2[nge] = best[1];
 			gd[nge] = best[0];
 			gok[nge++] = bid[0] == pr[i].ident;
-			top3 += bid[0] == pr[i].ident || bid[1] == pr[i].ident || bid[2] == pr[i].ident;
+			g3[nge - 1] = bid[0] == pr[i].ident || bid[1] == pr[i].ident || bid[2] == pr[i].ident;
+			top3 += g3[nge - 1];
 		}
 	}
 	r.genuine = nge;
@@ -117,7 +125,8 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 		r.tpir_at[a] = nge ? (double)ok / nge : -1;
 	}
 	r.t_def = cal ? dv_calib_threshold(cal, ng, target) : 0.6;
-	int fn = 0, tp = 0, fn06 = 0, tp06 = 0;
+	double t_loose = cal ? dv_calib_threshold(cal, ng, fmin(0.5, 10 * target)) : 0.65;
+	int fn = 0, tp = 0, fn06 = 0, tp06 = 0, tpc = 0, asked = 0;
 	if (getenv("DV_OPENSET_DEBUG") && set >= 0 && !strcmp(d.sets[set], getenv("DV_OPENSET_DEBUG"))) {
 		int k = 0;
 		for (int i = 0; i < np; i++)
@@ -138,9 +147,14 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 		if (pr[i].stranger) {
 			fn += !unsure && sd[k] <= r.t_def && sd[k] <= ratio * sd2[k];
 			fn06 += sd[k] <= 0.6;
+			asked += !unsure && sd[k] > r.t_def && sd[k] <= t_loose;
 			k++;
 		} else {
-			tp += !unsure && gok[g] && gd[g] <= r.t_def && gd[g] <= ratio * gd2[g];
+			bool yes = !unsure && gok[g] && gd[g] <= r.t_def && gd[g] <= ratio * gd2[g];
+			bool ask = !unsure && gd[g] > r.t_def && gd[g] <= t_loose;
+			tp += yes;
+			tpc += yes || (ask && g3[g]);
+			asked += ask;
 			tp06 += gok[g] && gd[g] <= 0.6;
 			g++;
 		}
@@ -150,6 +164,9 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	r.fpir06 = ns ? (double)fn06 / ns : -1;
 	r.tpir06 = nge ? (double)tp06 / nge : -1;
 	r.top3 = nge ? (double)top3 / nge : -1;
+	r.tpir_conf = nge ? (double)tpc / nge : -1;
+	r.asked = nge + ns ? (double)asked / (nge + ns) : -1;
+	free(g3);
 	free(gal);
 	free(sd);
 	free(gd);
@@ -275,18 +292,20 @@ int main(int argc, char **argv)
 	                                    "from the calibration table"
 	                                  : "fixed threshold 0.6 (no calibration table for this embedder)");
 	printf("target FPIR %.2g%s\n\n", target, have_cal ? "" : " (unused)");
-	printf("%-18s %7s %7s %7s %7s | %7s %8s %8s | %8s %8s %8s | %8s %8s | %8s\n", "set", "gallery", "visits", "strange",
-	    "thresh", "", "FPIR", "TPIR", "TPIR", "TPIR", "TPIR", "FPIR", "TPIR", "top-3");
-	printf("%-18s %7s %7s %7s %7s | %7s %8s %8s | %8s %8s %8s | %8s %8s | %8s\n", "", "", "", "", "(dec.)", "", "at dec.",
-	    "at dec.", "@FPIR10%", "@1%", "@0.1%", "at 0.6", "at 0.6", "");
+	printf("%-18s %7s %7s %7s %7s | %8s %8s %8s %8s | %8s %8s %8s | %8s %8s | %8s\n", "set", "gallery", "visits", "strange",
+	    "thresh", "FPIR", "TPIR", "TPIR", "asked", "TPIR", "TPIR", "TPIR", "FPIR", "TPIR", "top-3");
+	printf("%-18s %7s %7s %7s %7s | %8s %8s %8s %8s | %8s %8s %8s | %8s %8s | %8s\n", "", "", "", "", "(dec.)", "at dec.",
+	    "at dec.", "+confirm", "", "@FPIR10%", "@1%", "@0.1%", "at 0.6", "at 0.6", "");
 	for (int s = -1; s < d.n_sets; s++) {
 		struct result r = evaluate(pr, np, s, have_cal ? &cal : NULL, target);
 		if (s >= 0 && r.genuine + r.strangers == 0)
 			continue;
-		printf("%-18s %7d %7d %7d %7.4f | %7s", s < 0 ? "pooled (all sets)" : d.sets[s], r.gallery, r.genuine, r.strangers,
-		    r.t_def, "");
+		printf("%-18s %7d %7d %7d %7.4f |", s < 0 ? "pooled (all sets)" : d.sets[s], r.gallery, r.genuine, r.strangers,
+		    r.t_def);
 		pct(r.fpir_def);
 		pct(r.tpir_def);
+		pct(r.tpir_conf);
+		pct(r.asked);
 		printf(" |");
 		for (int a = 0; a < 3; a++)
 			pct(r.tpir_at[a]);

@@ -61,6 +61,17 @@ http POST /v1/recognize --data-binary @"$PROBE"
 has "$BODY" '"target_fpir":0.001,' "a tenant's own target"
 tt=$(field threshold)
 check "a lower target, a stricter threshold ($t40 -> $tt)" awk -v a="$t40" -v b="$tt" 'BEGIN { exit !(b < a) }'
+# confirm: the nearest person just outside the threshold is worth asking about
+"$DV_TOOLS/dv_topnm" -b 1 "$PROBE" >"$T/near.ppm"
+http POST /v1/recognize --data-binary @"$T/near.ppm"
+has "$BODY" '"decision":"known"' "a slightly blurred copy of an enrolled photo: decision known"
+dn=$(printf '%s' "$BODY" | sed -n 's/.*"match":{[^}]*}[^}]*,"distance":\([0-9.e-]*\).*/\1/p')
+[ -n "$dn" ] || dn=$(printf '%s' "$BODY" | grep -o '"distance":[0-9.e-]*' | head -1 | cut -d: -f2)
+just_under=$(awk -v d="$dn" 'BEGIN { printf "%.4f", d - 0.01 }')
+http POST "/v1/recognize?threshold=$just_under" --data-binary @"$T/near.ppm"
+has "$BODY" '"match":null,"unknown":false,"uncertain":false,"decision":"confirm"' \
+	"with the threshold just under its distance ($dn): decision confirm, not unknown"
+has "$BODY" "\"candidates\":[{\"face_id\":" "the candidates to ask about come with it"
 http POST '/v1/recognize?threshold=0.5' --data-binary @"$PROBE"
 has "$BODY" '"threshold":0.5,"decision":{"method":"request"' "a request's threshold overrides the decision (method request)"
 dv_stop

@@ -48,7 +48,7 @@ for set in face_recognition opencv4nodejs_twd dlib_johns; do
 	for f in "$D/$set"/*/*; do
 		others=$((others + 1))
 		http POST /v1/recognize --data-binary @"$f"
-		case $BODY in *'"unknown":false'*) false_match=$((false_match + 1)); echo "# $(basename "$(dirname "$f")")/$(basename "$f") matched someone" ;; esac
+		case $BODY in *'"match":{"face_id"'*) false_match=$((false_match + 1)); echo "# $(basename "$(dirname "$f")")/$(basename "$f") matched someone" ;; esac
 	done
 done
 echo "# other sets: $others photos, $false_match matched an enrolled person"

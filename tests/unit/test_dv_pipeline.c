@@ -69,7 +69,7 @@ int main(void)
 	/* recognize against an empty gallery: unknown */
 	j = run(DV_OP_RECOGNIZE, img, len, 0);
 	is_int(j->err, 0, "recognize runs");
-	contains(j->reply.data, "\"match\":null,\"unknown\":true,\"uncertain\":false,\"candidates\":[]", "empty gallery: unknown");
+	contains(j->reply.data, "\"match\":null,\"unknown\":true,\"uncertain\":false,\"decision\":\"unknown\",\"candidates\":[]", "empty gallery: unknown");
 	contains(j->reply.data, "\"embedder\":\"example_color_grid\"", "model stamp in the reply");
 	dv_job_free(j);
 
