@@ -88,7 +88,7 @@ static void ev_key(const struct ev_data *d, const struct ev_pipe *p, const char 
 		dv_sha256_update(&s, text, n);
 	free(text);
 	dv_sha256_update(&s, (const uint8_t *)p->fingerprint, strlen(p->fingerprint));
-	static const char version[] = "ev_data 2: with quality";
+	static const char version[] = "ev_data 3: quality with the blur ramp 0.005-0.03";
 	dv_sha256_update(&s, (const uint8_t *)version, sizeof version);
 	for (int r = 0; r < DV_ROLE_COUNT; r++)
 		if (p->g->mods[r]) {
