@@ -351,6 +351,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < threads; i++)
 		pthread_join(tid[i], NULL);
+	free(tid);
 	fclose(acks);
 	long bad = 0;
 	printf("{\"seconds\":%.0f,\"requests\":%ld,\"ops\":{", (test_now_ms() - t0) / 1000, atomic_load(&total));
