@@ -165,10 +165,48 @@ static long json_id(const char *body, const char *field)
 	return atol(p);
 }
 
+/* 4xx answers by operation and error code, to tell the client's own mistakes
+ * (a photo with no face to enrol) from anything the server should not say */
+#define MAX_CODES 32
+static struct {
+	int op;
+	char code[40];
+	long n;
+} codes[MAX_CODES];
+static int n_codes;
+static pthread_mutex_t code_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void count_code(int op, const struct reply *r)
+{
+	char code[40] = "?";
+	const char *p = r->body ? strstr(r->body, "\"code\"") : NULL;
+	if (p && (p = strchr(p + 6, '"'))) {
+		size_t n = strcspn(p + 1, "\"");
+		if (n >= sizeof code)
+			n = sizeof code - 1;
+		memcpy(code, p + 1, n);
+		code[n] = 0;
+	}
+	pthread_mutex_lock(&code_mu);
+	int i = 0;
+	while (i < n_codes && (codes[i].op != op || strcmp(codes[i].code, code)))
+		i++;
+	if (i == n_codes && n_codes < MAX_CODES) {
+		codes[i].op = op;
+		snprintf(codes[i].code, sizeof codes[i].code, "%s", code);
+		n_codes++;
+	}
+	if (i < n_codes)
+		codes[i].n++;
+	pthread_mutex_unlock(&code_mu);
+}
+
 static void tally(int op, int rc, const struct reply *r)
 {
 	atomic_fetch_add(&total, 1);
 	int k = rc ? 4 : r->status < 400 ? 0 : r->status < 500 ? 1 : r->status == 503 ? 2 : 3;
+	if (k == 1)
+		count_code(op, r);
 	atomic_fetch_add(&st_count[op][k], 1);
 	if (!rc && r->status == 503 && !r->retry_after)
 		atomic_fetch_add(&st_count[op][5], 1);
@@ -362,6 +400,9 @@ int main(int argc, char **argv)
 		    atomic_load(&st_count[op][5]));
 		bad += atomic_load(&st_count[op][3]) + atomic_load(&st_count[op][4]) + atomic_load(&st_count[op][5]);
 	}
+	printf("},\"4xx_codes\":{");
+	for (int i = 0; i < n_codes; i++)
+		printf("%s\"%s %s\":%ld", i ? "," : "", op_names[codes[i].op], codes[i].code, codes[i].n);
 	printf("},\"failures\":%ld}\n", bad);
 	return bad ? 1 : 0;
 }
