@@ -1,42 +1,61 @@
-/* dv_api.c — the route table of the HTTP API v1 (see dv_api.h). */
+/* dv_api.c — the route table of the HTTP API v1 (see dv_api.h): the loop
+ * thread routes a request with it; a worker runs the route's handler. */
 #include "dv_api.h"
+#include "dv_ops.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Flags of a route. */
+enum { DV_R_ADMIN = 1, /* needs the admin key, not a tenant's */
+       DV_R_PLUGINS = 2 /* runs the image pipeline: needs the workers' plugins */ };
+
+/* The route table: method, path, operation, its name (metrics, logs), the
+ * handler a worker runs (dv_ops.c calls it; dv_op_*.c), and flags. */
 struct dv_route {
 	int method;
 	const char *pattern; /* "{id}" matches a positive decimal integer */
 	int op;
 	const char *name;
+	dv_op_fn *run;
+	int flags;
 };
 
 static const struct dv_route dv_routes[] = {
-	{DV_M_POST, "/v1/recognize", DV_API_RECOGNIZE, "recognize"},
-	{DV_M_POST, "/v1/detect", DV_API_DETECT, "detect"},
-	{DV_M_POST, "/v1/verify", DV_API_VERIFY, "verify"},
-	{DV_M_POST, "/v1/admin/tenants", DV_API_ADMIN_TENANT_CREATE, "admin_tenant_create"},
-	{DV_M_GET, "/v1/admin/tenants", DV_API_ADMIN_TENANT_LIST, "admin_tenant_list"},
-	{DV_M_POST, "/v1/admin/tenants/{id}/keys", DV_API_ADMIN_KEY_CREATE, "admin_key_create"},
-	{DV_M_GET, "/v1/tenant", DV_API_TENANT_GET, "tenant_get"},
-	{DV_M_PATCH, "/v1/tenant", DV_API_TENANT_UPDATE, "tenant_update"},
-	{DV_M_GET, "/v1/tenant/operating_point", DV_API_OPERATING_POINT, "operating_point"},
-	{DV_M_POST, "/v1/keys", DV_API_KEY_CREATE, "key_create"},
-	{DV_M_GET, "/v1/keys", DV_API_KEY_LIST, "key_list"},
-	{DV_M_DELETE, "/v1/keys/{id}", DV_API_KEY_REVOKE, "key_revoke"},
-	{DV_M_POST, "/v1/persons", DV_API_PERSON_CREATE, "person_create"},
-	{DV_M_GET, "/v1/persons", DV_API_PERSON_LIST, "person_list"},
-	{DV_M_GET, "/v1/persons/{id}", DV_API_PERSON_GET, "person_get"},
-	{DV_M_PATCH, "/v1/persons/{id}", DV_API_PERSON_UPDATE, "person_update"},
-	{DV_M_DELETE, "/v1/persons/{id}", DV_API_PERSON_DELETE, "person_delete"},
-	{DV_M_POST, "/v1/persons/{id}/faces", DV_API_FACE_ADD, "face_add"},
-	{DV_M_GET, "/v1/persons/{id}/faces", DV_API_FACE_LIST, "face_list"},
-	{DV_M_DELETE, "/v1/faces/{id}", DV_API_FACE_DELETE, "face_delete"},
-	{DV_M_GET, "/v1/faces/{id}/chip", DV_API_FACE_CHIP, "face_chip"},
-	{DV_M_GET, "/v1/events", DV_API_EVENT_LIST, "event_list"},
-	{DV_M_POST, "/v1/jobs", DV_API_JOB_SUBMIT, "job_submit"},
-	{DV_M_GET, "/v1/jobs/{id}", DV_API_JOB_GET, "job_get"},
-	{DV_M_GET, "/v1/state", DV_API_STATE_LIST, "state_list"},
+	/* images (dv_op_image.c, dv_op_faces.c: enrolment) */
+	{DV_M_POST, "/v1/recognize", DV_API_RECOGNIZE, "recognize", dv_op_recognize, DV_R_PLUGINS},
+	{DV_M_POST, "/v1/detect", DV_API_DETECT, "detect", dv_op_detect, DV_R_PLUGINS},
+	{DV_M_POST, "/v1/verify", DV_API_VERIFY, "verify", dv_op_verify, DV_R_PLUGINS},
+	{DV_M_POST, "/v1/persons/{id}/faces", DV_API_FACE_ADD, "face_add", dv_op_face_add, DV_R_PLUGINS},
+	/* people and what is known of them (dv_op_persons.c) */
+	{DV_M_POST, "/v1/persons", DV_API_PERSON_CREATE, "person_create", dv_op_person_create, 0},
+	{DV_M_GET, "/v1/persons", DV_API_PERSON_LIST, "person_list", dv_op_person_list, 0},
+	{DV_M_GET, "/v1/persons/{id}", DV_API_PERSON_GET, "person_get", dv_op_person_get, 0},
+	{DV_M_PATCH, "/v1/persons/{id}", DV_API_PERSON_UPDATE, "person_update", dv_op_person_update, 0},
+	{DV_M_DELETE, "/v1/persons/{id}", DV_API_PERSON_DELETE, "person_delete", dv_op_person_delete, 0},
+	{DV_M_GET, "/v1/events", DV_API_EVENT_LIST, "event_list", dv_op_event_list, 0},
+	{DV_M_GET, "/v1/state", DV_API_STATE_LIST, "state_list", dv_op_state_list, 0},
+	/* faces (dv_op_faces.c) */
+	{DV_M_GET, "/v1/persons/{id}/faces", DV_API_FACE_LIST, "face_list", dv_op_face_list, 0},
+	{DV_M_DELETE, "/v1/faces/{id}", DV_API_FACE_DELETE, "face_delete", dv_op_face_delete, 0},
+	{DV_M_GET, "/v1/faces/{id}/chip", DV_API_FACE_CHIP, "face_chip", dv_op_face_chip, 0},
+	/* the tenant and its keys (dv_op_tenant.c, dv_opoint.c) */
+	{DV_M_GET, "/v1/tenant", DV_API_TENANT_GET, "tenant_get", dv_op_tenant_get, 0},
+	{DV_M_PATCH, "/v1/tenant", DV_API_TENANT_UPDATE, "tenant_update", dv_op_tenant_update, 0},
+	{DV_M_GET, "/v1/tenant/operating_point", DV_API_OPERATING_POINT, "operating_point", dv_op_operating_point, 0},
+	{DV_M_POST, "/v1/keys", DV_API_KEY_CREATE, "key_create", dv_op_key_create, 0},
+	{DV_M_GET, "/v1/keys", DV_API_KEY_LIST, "key_list", dv_op_key_list, 0},
+	{DV_M_DELETE, "/v1/keys/{id}", DV_API_KEY_REVOKE, "key_revoke", dv_op_key_revoke, 0},
+	/* background jobs (dv_op_jobs.c) */
+	{DV_M_POST, "/v1/jobs", DV_API_JOB_SUBMIT, "job_submit", dv_op_job_submit, 0},
+	{DV_M_GET, "/v1/jobs/{id}", DV_API_JOB_GET, "job_get", dv_op_job_get, 0},
+	/* the admin API: the admin key (dv_op_tenant.c) */
+	{DV_M_POST, "/v1/admin/tenants", DV_API_ADMIN_TENANT_CREATE, "admin_tenant_create",
+	    dv_op_admin_tenant_create, DV_R_ADMIN},
+	{DV_M_GET, "/v1/admin/tenants", DV_API_ADMIN_TENANT_LIST, "admin_tenant_list",
+	    dv_op_admin_tenant_list, DV_R_ADMIN},
+	{DV_M_POST, "/v1/admin/tenants/{id}/keys", DV_API_ADMIN_KEY_CREATE, "admin_key_create",
+	    dv_op_key_create, DV_R_ADMIN},
 };
 #define DV_NROUTES (sizeof dv_routes / sizeof dv_routes[0])
 
@@ -80,23 +99,37 @@ int dv_api_route(int method, const char *path, uint64_t *id, int *allow)
 	return *allow ? -1 : 0;
 }
 
-const char *dv_api_name(int op)
+static const struct dv_route *dv_route_of(int op)
 {
 	for (size_t i = 0; i < DV_NROUTES; i++)
 		if (dv_routes[i].op == op)
-			return dv_routes[i].name;
-	return "none";
+			return &dv_routes[i];
+	return NULL;
+}
+
+const char *dv_api_name(int op)
+{
+	const struct dv_route *r = dv_route_of(op);
+	return r ? r->name : "none";
+}
+
+dv_op_fn *dv_api_handler(int op)
+{
+	const struct dv_route *r = dv_route_of(op);
+	return r ? r->run : NULL;
 }
 
 int dv_api_is_admin(int op)
 {
-	return op == DV_API_ADMIN_TENANT_CREATE || op == DV_API_ADMIN_TENANT_LIST || op == DV_API_ADMIN_KEY_CREATE;
+	const struct dv_route *r = dv_route_of(op);
+	return r && (r->flags & DV_R_ADMIN);
 }
 
 int dv_api_op_by_name(const char *name)
 {
 	static const struct { const char *n; int op; } ops[] = {
-	    {"recognize", DV_API_RECOGNIZE}, {"detect", DV_API_DETECT}, {"verify", DV_API_VERIFY}, {"enrol", DV_API_FACE_ADD},
+	    {"recognize", DV_API_RECOGNIZE}, {"detect", DV_API_DETECT}, {"verify", DV_API_VERIFY}, {"enrol",
+	    DV_API_FACE_ADD},
 	    {"enroll", DV_API_FACE_ADD}};
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (!strcmp(ops[i].n, name))
@@ -106,6 +139,6 @@ int dv_api_op_by_name(const char *name)
 
 int dv_api_needs_plugins(int op)
 {
-	return op == DV_API_NONE || op == DV_API_RECOGNIZE || op == DV_API_DETECT || op == DV_API_VERIFY ||
-	       op == DV_API_FACE_ADD;
+	const struct dv_route *r = dv_route_of(op);
+	return op == DV_API_NONE || (r && (r->flags & DV_R_PLUGINS));
 }

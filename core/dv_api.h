@@ -1,6 +1,6 @@
-/* dv_api.h — the HTTP API's routes (pure): method + path -> operation and
- * path id. The loop thread routes with it (dv_http.c); workers run the
- * operations (dv_ops.c). */
+/* dv_api.h — the HTTP API's routes (pure): method + path -> operation, path
+ * id and handler. The loop thread routes with it (dv_http.c); workers run
+ * the handlers (dv_ops.c). */
 #ifndef DV_API_H
 #define DV_API_H
 #include <stdint.h>
@@ -42,6 +42,11 @@ enum { DV_M_GET = 1, DV_M_POST = 2, DV_M_PATCH = 4, DV_M_DELETE = 8, DV_M_PUT = 
  * this method (405; *allow gets the methods it has, DV_M_* bits). */
 int dv_api_route(int method, const char *path, uint64_t *id, int *allow);
 const char *dv_api_name(int op);
+/* The handler a worker runs for the operation (dv_ops.h), or NULL. */
+struct dv_job;
+struct dv_ops_ctx;
+typedef void dv_op_fn(struct dv_job *j, struct dv_ops_ctx *oc);
+dv_op_fn *dv_api_handler(int op);
 /* Admin operations need the configured admin key, not a tenant key. */
 int dv_api_is_admin(int op);
 /* The operation of an async job's "op" (recognize, detect, verify, enrol), or 0. */

@@ -2,6 +2,7 @@
  * (worker threads) and metrics (loop thread). Allocation failure is sticky:
  * callers check b->failed once at the end. */
 #include "dv_buf.h"
+#include "dv_jsonp.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -173,3 +174,49 @@ void dv_json_float(struct dv_json *j, float v)
 void dv_json_bool(struct dv_json *j, bool v) { dv_json_sep(j); dv_buf_puts(j->b, v ? "true" : "false"); }
 void dv_json_null(struct dv_json *j) { dv_json_sep(j); dv_buf_puts(j->b, "null"); }
 void dv_json_raw(struct dv_json *j, const char *json) { dv_json_sep(j); dv_buf_puts(j->b, json); }
+
+/* Re-serialise a parsed JSON value (client JSON passed on to PostgreSQL or to the hooks). */
+void dv_json_value(struct dv_buf *b, const struct dv_jv *v)
+{
+	switch (v->type) {
+	case DV_JNULL: dv_buf_puts(b, "null"); break;
+	case DV_JBOOL: dv_buf_puts(b, v->b ? "true" : "false"); break;
+	case DV_JNUM: dv_buf_printf(b, "%.17g", v->num); break;
+	case DV_JSTR: dv_json_escape(b, v->str, v->len); break;
+	case DV_JARR:
+		dv_buf_puts(b, "[");
+		for (int i = 0; i < v->n; i++) {
+			if (i)
+				dv_buf_puts(b, ",");
+			dv_json_value(b, v->items[i]);
+		}
+		dv_buf_puts(b, "]");
+		break;
+	case DV_JOBJ:
+		dv_buf_puts(b, "{");
+		for (int i = 0; i < v->n; i++) {
+			if (i)
+				dv_buf_puts(b, ",");
+			dv_json_escape(b, v->keys[i], strlen(v->keys[i]));
+			dv_buf_puts(b, ":");
+			dv_json_value(b, v->items[i]);
+		}
+		dv_buf_puts(b, "}");
+		break;
+	}
+}
+
+void dv_strv_free(char **v, int n)
+{
+	for (int i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void *dv_memdup(const void *src, size_t len)
+{
+	void *p = malloc(len ? len : 1);
+	if (p && len)
+		memcpy(p, src, len);
+	return p;
+}

@@ -48,4 +48,13 @@ void dv_json_null(struct dv_json *j);
 void dv_json_raw(struct dv_json *j, const char *json);
 /* Escape s as a JSON string (with quotes) into b. */
 void dv_json_escape(struct dv_buf *b, const char *s, size_t n);
+/* Free n strings of v (NULL entries allowed) and v itself. */
+void dv_strv_free(char **v, int n);
+/* A malloc'd copy of len bytes (at least one byte is allocated), or NULL. */
+void *dv_memdup(const void *src, size_t len);
+
+struct dv_jv;
+/* A parsed JSON value (dv_jsonp.h), written back as compact JSON. */
+void dv_json_value(struct dv_buf *b, const struct dv_jv *v);
+
 #endif

@@ -24,12 +24,28 @@
 /* ---------------------------------------------------------------- names */
 
 static const char *const dv_stage_names[DV_STAGE_COUNT] = {
-	"decode", "detect", "landmarks", "align", "embed", "match"};
+	"decode", "detect", "landmarks", "align", "embed", "match", "record", "hooks"};
+/* what each stage does, for --help-stages (docs/config.md) */
+static const char *const dv_stage_help[DV_STAGE_COUNT] = {
+	"the image bytes into pixels (JPEG, PNG, PNM; EXIF orientation), under limits.image_pixels",
+	"the faces' boxes (plugins.detector), at most limits.faces",
+	"each face's landmarks (plugins.landmarker)",
+	"each face's chip as the embedder wants it (align.method: dlib's chip, face-api's crop, or the box)",
+	"each face's vector (plugins.embedder)",
+	"each face's nearest faces in the tenant's gallery (plugins.matcher) and the decision: known, unknown, "
+	"confirm or uncertain, at the tenant's threshold",
+	"the persons of the matched faces; on recognize, one event per face, in the request's transaction "
+	"(without it nothing is looked up or stored: a dry recognize)",
+	"the tenant's Lua hooks (hooks.scripts, hooks.tenants) for each face, in the same transaction, which "
+	"then commits: the events and the hooks' writes are kept together or not at all"};
+/* the stage each one needs before it */
+static const int dv_stage_needs[DV_STAGE_COUNT] = {-1, DV_STAGE_DECODE, DV_STAGE_DETECT, DV_STAGE_DETECT,
+    DV_STAGE_ALIGN, DV_STAGE_EMBED, DV_STAGE_MATCH, DV_STAGE_RECORD};
 static const char *const dv_role_names[DV_ROLE_COUNT] = {
 	"detector", "landmarker", "embedder", "matcher"};
 static const char *const dv_op_names[DV_OP_COUNT] = {"recognize", "detect"};
 static const int dv_stage_roles[DV_STAGE_COUNT] = {
-	-1, DV_ROLE_DETECTOR, DV_ROLE_LANDMARKER, -1, DV_ROLE_EMBEDDER, DV_ROLE_MATCHER};
+	-1, DV_ROLE_DETECTOR, DV_ROLE_LANDMARKER, -1, DV_ROLE_EMBEDDER, DV_ROLE_MATCHER, -1, -1};
 
 const char *dv_stage_name(int s) { return s >= 0 && s < DV_STAGE_COUNT ? dv_stage_names[s] : "?"; }
 const char *dv_role_name(int r) { return r >= 0 && r < DV_ROLE_COUNT ? dv_role_names[r] : "?"; }
@@ -205,7 +221,8 @@ static struct yn *yn_parse(struct yparse *y, const char *text, size_t len, bool 
 
 /* ---------------------------------------------------------------- key table */
 
-enum { KT_MAP, KT_STR, KT_INT, KT_BYTES, KT_BOOL, KT_ADDR, KT_LEVEL, KT_PLUGINS, KT_PIPELINES, KT_DOUBLE, KT_ALIGN, KT_HOOKFILES, KT_HOOKTENANTS, KT_DECISION };
+enum { KT_MAP, KT_STR, KT_INT, KT_BYTES, KT_BOOL, KT_ADDR, KT_LEVEL, KT_PLUGINS, KT_PIPELINES, KT_DOUBLE, KT_ALIGN,
+    KT_HOOKFILES, KT_HOOKTENANTS, KT_DECISION };
 
 struct dv_conf_key {
 	const char *path;
@@ -219,75 +236,118 @@ struct dv_conf_key {
 #define OFF(f) offsetof(struct dv_conf, f)
 static const struct dv_conf_key dv_conf_keys[] = {
 	{"listen", KT_MAP, 0, 0, 0, NULL, "listeners"},
-	{"listen.http", KT_ADDR, OFF(listen_http), 0, 0, "127.0.0.1:8080", "HTTP listener, host:port; \"\" disables it; port 0 picks a free port"},
-	{"listen.tcp", KT_ADDR, OFF(listen_tcp), 0, 0, "127.0.0.1:7070", "raw TCP listener, host:port; \"\" disables it"},
+	{"listen.http", KT_ADDR, OFF(listen_http), 0, 0, "127.0.0.1:8080",
+	    "HTTP listener, host:port; \"\" disables it; port 0 picks a free port"},
+	{"listen.tcp", KT_ADDR, OFF(listen_tcp), 0, 0, "127.0.0.1:7070",
+	    "raw TCP listener, host:port; \"\" disables it"},
 	{"listen.ops", KT_ADDR, OFF(listen_ops), 0, 0, "127.0.0.1:8081",
-	    "operator listener: /healthz, /readyz and /metrics only, with connection slots of its own, so they answer under any client load; \"\" disables it (the HTTP listener serves them too)"},
-	{"workers", KT_INT, OFF(workers), 0, 256, "0", "worker threads, each owning its plugin instances and a core; 0 = one per CPU this process may use"},
-	{"database", KT_STR, OFF(database), 0, 0, "", "libpq connection string or URI; \"\" runs without a database (never ready)"},
-	{"migrate_on_start", KT_BOOL, OFF(migrate_on_start), 0, 0, "true", "apply pending SQL migrations when the database is reached"},
-	{"plugin_dir", KT_STR, OFF(plugin_dir), 0, 0, DV_PLUGIN_DIR, "where plugin .so files named without a '/' are found"},
+	    "operator listener: /healthz, /readyz and /metrics only, with connection slots of its own, so they "
+	    "answer under any client load; \"\" disables it (the HTTP listener serves them too)"},
+	{"workers", KT_INT, OFF(workers), 0, 256, "0",
+	    "worker threads, each owning its plugin instances and a core; 0 = one per CPU this process may use"},
+	{"database", KT_STR, OFF(database), 0, 0, "",
+	    "libpq connection string or URI; \"\" runs without a database (never ready)"},
+	{"migrate_on_start", KT_BOOL, OFF(migrate_on_start), 0, 0, "true",
+	    "apply pending SQL migrations when the database is reached"},
+	{"plugin_dir", KT_STR, OFF(plugin_dir), 0, 0, DV_PLUGIN_DIR,
+	    "where plugin .so files named without a '/' are found"},
 	{"model_dir", KT_STR, OFF(model_dir), 0, 0, DV_MODEL_DIR, "where plugins find their model files"},
 	{"log", KT_MAP, 0, 0, 0, NULL, "logging"},
 	{"log.level", KT_LEVEL, OFF(log_level), 0, 0, "info", "error, warn, info or debug"},
 	{"limits", KT_MAP, 0, 0, 0, NULL, "limits on what clients control"},
-	{"limits.body_bytes", KT_BYTES, OFF(limits.body_bytes), 1024, 1LL << 30, "10MiB", "largest HTTP request body (413 beyond)"},
-	{"limits.connections", KT_INT, OFF(limits.connections), 1, 1000000, "1024", "open connections per listener; beyond it HTTP clients wait in the backlog and TCP clients get an error frame"},
+	{"limits.body_bytes", KT_BYTES, OFF(limits.body_bytes), 1024, 1LL << 30, "10MiB",
+	    "largest HTTP request body (413 beyond)"},
+	{"limits.connections", KT_INT, OFF(limits.connections), 1, 1000000, "1024",
+	    "open connections per listener; beyond it HTTP clients wait in the backlog and TCP clients get an error "
+	    "frame"},
 	{"limits.connections_per_address", KT_INT, OFF(limits.connections_per_address), 1, 1000000, "128",
-	    "open connections one client address may hold (HTTP and TCP together; IPv6 by /64); beyond it HTTP answers 429 too_many_connections and TCP an error frame"},
-	{"limits.ops_connections", KT_INT, OFF(limits.ops_connections), 1, 100000, "64", "open connections of the operator listener (listen.ops)"},
+	    "open connections one client address may hold (HTTP and TCP together; IPv6 by /64); beyond it HTTP "
+	    "answers 429 too_many_connections and TCP an error frame"},
+	{"limits.ops_connections", KT_INT, OFF(limits.ops_connections), 1, 100000, "64",
+	    "open connections of the operator listener (listen.ops)"},
 	{"limits.header_timeout_ms", KT_INT, OFF(limits.header_timeout_ms), 100, 86400000, "10000",
-	    "an HTTP request's line and headers (a TCP frame's header) must arrive within this, counted from its first byte (from the connection's start for the first one); 408 request_timeout beyond"},
+	    "an HTTP request's line and headers (a TCP frame's header) must arrive within this, counted from its "
+	    "first byte (from the connection's start for the first one); 408 request_timeout beyond"},
 	{"limits.body_timeout_ms", KT_INT, OFF(limits.body_timeout_ms), 100, 86400000, "10000",
-	    "grace for a request body (a TCP frame's payload): it must arrive within this plus its size over limits.body_min_rate"},
+	    "grace for a request body (a TCP frame's payload): it must arrive within this plus its size over "
+	    "limits.body_min_rate"},
 	{"limits.body_min_rate", KT_BYTES, OFF(limits.body_min_rate), 1, 1LL << 30, "16KiB",
-	    "slowest average transfer, in bytes per second, a body may take after its grace (a slow sender is cut with 408)"},
-	{"limits.queue", KT_INT, OFF(limits.queue), 1, 1000000, "64", "jobs waiting for a worker; a full queue answers 503 + Retry-After"},
-	{"limits.image_pixels", KT_INT, OFF(limits.image_pixels), 1, 1LL << 32, "40000000", "largest decoded image, width x height"},
-	{"limits.faces", KT_INT, OFF(limits.faces), 1, 1000, "32", "most faces handled per image (the best-scored are kept)"},
+	    "slowest average transfer, in bytes per second, a body may take after its grace (a slow sender is cut "
+	    "with 408)"},
+	{"limits.queue", KT_INT, OFF(limits.queue), 1, 1000000, "64",
+	    "jobs waiting for a worker; a full queue answers 503 + Retry-After"},
+	{"limits.image_pixels", KT_INT, OFF(limits.image_pixels), 1, 1LL << 32, "40000000",
+	    "largest decoded image, width x height"},
+	{"limits.faces", KT_INT, OFF(limits.faces), 1, 1000, "32",
+	    "most faces handled per image (the best-scored are kept)"},
 	{"limits.frame_bytes", KT_BYTES, OFF(limits.frame_bytes), 64, 1LL << 30, "10MiB", "largest TCP frame payload"},
-	{"limits.idle_timeout_ms", KT_INT, OFF(limits.idle_timeout_ms), 100, 86400000, "30000", "a connection with no request under way and nothing in flight is closed after this (HTTP keep-alive, TCP); so is one whose client stops reading a reply"},
-	{"limits.drain_timeout_ms", KT_INT, OFF(limits.drain_timeout_ms), 0, 86400000, "30000", "on SIGTERM, longest wait for in-flight jobs"},
-	{"limits.inflight_per_connection", KT_INT, OFF(limits.inflight_per_connection), 1, 100000, "64", "pipelined TCP requests in flight per connection"},
+	{"limits.idle_timeout_ms", KT_INT, OFF(limits.idle_timeout_ms), 100, 86400000, "30000",
+	    "a connection with no request under way and nothing in flight is closed after this (HTTP keep-alive, "
+	    "TCP); so is one whose client stops reading a reply"},
+	{"limits.drain_timeout_ms", KT_INT, OFF(limits.drain_timeout_ms), 0, 86400000, "30000",
+	    "on SIGTERM, longest wait for in-flight jobs"},
+	{"limits.inflight_per_connection", KT_INT, OFF(limits.inflight_per_connection), 1, 100000, "64",
+	    "pipelined TCP requests in flight per connection"},
 	{"detect", KT_MAP, 0, 0, 0, NULL, "the detect stage"},
 	{"detect.whole_image_max_side", KT_INT, OFF(whole_image_max_side), 0, 100000, "256",
-	    "when the detector finds nothing in an image at most this many pixels a side (and not more than 2:1), the whole image is taken as the face, with found_by.pass \"whole_image\" (tight crops); 0 = never"},
+	    "when the detector finds nothing in an image at most this many pixels a side (and not more than 2:1), "
+	    "the whole image is taken as the face, with found_by.pass \"whole_image\" (tight crops); 0 = never"},
 	{"align", KT_MAP, 0, 0, 0, NULL, "alignment of faces for the embedder"},
 	{"align.method", KT_ALIGN, OFF(align_method), 0, 0, "dlib",
-	    "dlib: dlib's face chip from 68 landmarks (what the ResNet was trained on); faceapi: face-api's crop from the eye and mouth centres, as its descriptors are computed; box: the detection box"},
+	    "dlib: dlib's face chip from 68 landmarks (what the ResNet was trained on); faceapi: face-api's crop "
+	    "from the eye and mouth centres, as its descriptors are computed; box: the detection box"},
 	{"quality", KT_MAP, 0, 0, 0, NULL, "face quality (size, sharpness, pose, exposure, eyes), in [0, 1]"},
 	{"quality.min_enrol", KT_DOUBLE, OFF(quality_min_enrol), 0, 1, "0.3",
-	    "an enrolment photo whose face is below this is refused: 422 low_quality with the reasons (?force=true enrols it anyway)"},
+	    "an enrolment photo whose face is below this is refused: 422 low_quality with the reasons (?force=true "
+	    "enrols it anyway)"},
 	{"quality.min_recognize", KT_DOUBLE, OFF(quality_min_recognize), 0, 1, "0.1",
 	    "a face below this is answered \"uncertain\": no name, and not a stranger either"},
 	{"embed", KT_MAP, 0, 0, 0, NULL, "the embed stage"},
 	{"embed.flip", KT_BOOL, OFF(embed_flip), 0, 0, "false",
-	    "embed each face's chip and its mirror image and average the two vectors (test-time augmentation: one more embedding per face; needs its own calibration table)"},
-	{"limits.async_jobs", KT_INT, OFF(limits.async_jobs), 1, 1000000, "1000", "async jobs accepted but not finished; beyond it POST /v1/jobs answers 503"},
+	    "embed each face's chip and its mirror image and average the two vectors (test-time augmentation: one "
+	    "more embedding per face; needs its own calibration table)"},
+	{"limits.async_jobs", KT_INT, OFF(limits.async_jobs), 1, 1000000, "1000",
+	    "async jobs accepted but not finished; beyond it POST /v1/jobs answers 503"},
 	{"admin", KT_MAP, 0, 0, 0, NULL, "the admin API (/v1/admin/...)"},
 	{"admin.key_sha256", KT_STR, OFF(admin_key_sha256), 0, 0, "",
-	    "hex SHA-256 of the admin key (dejaviewd admin key prints a new key and this line); \"\" disables the admin API"},
+	    "hex SHA-256 of the admin key (dejaviewd admin key prints a new key and this line); \"\" disables the "
+	    "admin API"},
 	{"node", KT_STR, OFF(node), 0, 0, "", "this server's name, recorded with async jobs; \"\" = the host name"},
 	{"web", KT_MAP, 0, 0, 0, NULL, "the front-desk page"},
-	{"web.dir", KT_STR, OFF(web_dir), 0, 0, DV_WEB_DIR, "folder of the page's static files, served at /; \"\" turns the page off"},
+	{"web.dir", KT_STR, OFF(web_dir), 0, 0, DV_WEB_DIR,
+	    "folder of the page's static files, served at /; \"\" turns the page off"},
 	{"match", KT_MAP, 0, 0, 0, NULL, "matching"},
 	{"match.decision", KT_DECISION, OFF(match_decision), 0, 0, "fpir",
-	    "fpir: a face gets a name when its distance is under the threshold at which this tenant's N enrolled faces give an expected false-positive identification rate of match.target_fpir (from the embedder's calibration table); threshold: under match.threshold, whatever N"},
+	    "fpir: a face gets a name when its distance is under the threshold at which this tenant's N enrolled "
+	    "faces give an expected false-positive identification rate of match.target_fpir (from the embedder's "
+	    "calibration table); threshold: under match.threshold, whatever N"},
 	{"match.target_fpir", KT_DOUBLE, OFF(match_target_fpir), 0, 1, "0.01",
-	    "with decision fpir: the share of strangers who may get someone's name (a tenant's settings.target_fpir overrides it)"},
+	    "with decision fpir: the share of strangers who may get someone's name (a tenant's settings.target_fpir "
+	    "overrides it)"},
 	{"match.calibration", KT_STR, OFF(match_calibration), 0, 0, "",
-	    "the embedder's calibration table (make calibrate); \"\" = the *.calibration.tsv in model_dir stamped with the embedder's fingerprint; a table of another embedder is refused"},
-	{"match.threshold", KT_DOUBLE, OFF(match_threshold), 0, 10, "0.6", "with decision threshold (or without a calibration table): largest distance that counts as the same person; a request's threshold overrides either decision (expert use)"},
-	{"match.threshold_max", KT_DOUBLE, OFF(match_threshold_max), 0, 10, "1.0", "largest threshold a request may ask for"},
-	{"match.top_k", KT_INT, OFF(match_top_k), 1, 100, "3", "candidates returned per face (requests may ask for up to 100)"},
+	    "the embedder's calibration table (make calibrate); \"\" = the *.calibration.tsv in model_dir stamped "
+	    "with the embedder's fingerprint; a table of another embedder is refused"},
+	{"match.threshold", KT_DOUBLE, OFF(match_threshold), 0, 10, "0.6",
+	    "with decision threshold (or without a calibration table): largest distance that counts as the same "
+	    "person; a request's threshold overrides either decision (expert use)"},
+	{"match.threshold_max", KT_DOUBLE, OFF(match_threshold_max), 0, 10, "1.0",
+	    "largest threshold a request may ask for"},
+	{"match.top_k", KT_INT, OFF(match_top_k), 1, 100, "3",
+	    "candidates returned per face (requests may ask for up to 100)"},
 	{"hooks", KT_MAP, 0, 0, 0, NULL, "Lua business hooks (docs/hooks.md)"},
-	{"hooks.scripts", KT_HOOKFILES, 0, 0, 0, NULL, "hook files for every tenant, in order (paths relative to this file)"},
-	{"hooks.tenants", KT_HOOKTENANTS, 0, 0, 0, NULL, "tenant name (or id) -> its own list of hook files, instead of hooks.scripts"},
+	{"hooks.scripts", KT_HOOKFILES, 0, 0, 0, NULL,
+	    "hook files for every tenant, in order (paths relative to this file)"},
+	{"hooks.tenants", KT_HOOKTENANTS, 0, 0, 0, NULL,
+	    "tenant name (or id) -> its own list of hook files, instead of hooks.scripts"},
 	{"hooks.time_ms", KT_INT, OFF(hook_time_ms), 1, 60000, "50", "wall-clock budget of one hook call"},
-	{"hooks.instructions", KT_INT, OFF(hook_instructions), 1000, 10000000000LL, "10000000", "Lua instructions one hook call may run (the JIT is off, so this is exact)"},
-	{"hooks.memory", KT_BYTES, OFF(hook_memory), 1048576, 1LL << 34, "64MiB", "memory of a worker's Lua state, all hooks together"},
-	{"hooks.watch", KT_BOOL, OFF(hook_watch), 0, 0, "false", "reload the hooks when a hook file changes (checked every second), as on SIGHUP"},
-	{"plugins", KT_PLUGINS, 0, 0, 0, NULL, "backends by role: detector, landmarker, embedder, matcher; each {so: NAME, params...}"},
+	{"hooks.instructions", KT_INT, OFF(hook_instructions), 1000, 10000000000LL, "10000000",
+	    "Lua instructions one hook call may run (the JIT is off, so this is exact)"},
+	{"hooks.memory", KT_BYTES, OFF(hook_memory), 1048576, 1LL << 34, "64MiB",
+	    "memory of a worker's Lua state, all hooks together"},
+	{"hooks.watch", KT_BOOL, OFF(hook_watch), 0, 0, "false",
+	    "reload the hooks when a hook file changes (checked every second), as on SIGHUP"},
+	{"plugins", KT_PLUGINS, 0, 0, 0, NULL,
+	    "backends by role: detector, landmarker, embedder, matcher; each {so: NAME, params...}"},
 	{"pipelines", KT_PIPELINES, 0, 0, 0, NULL, "operation -> list of stages (recognize, detect)"},
 };
 #define DV_NKEYS (sizeof dv_conf_keys / sizeof dv_conf_keys[0])
@@ -466,7 +526,10 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 	char *base = (char *)cp->c;
 	if (node && node->type != YN_SCALAR) {
 		CERR(cp, node, "%s: expected %s, got %s", k->path,
-		    k->type == KT_INT || k->type == KT_BYTES ? "an integer" : k->type == KT_DOUBLE ? "a number" : k->type == KT_BOOL ? "true or false" : "a string",
+		    k->type == KT_INT || k->type == KT_BYTES ? "an integer"
+		    : k->type == KT_DOUBLE                   ? "a number"
+		    : k->type == KT_BOOL                     ? "true or false"
+		                                             : "a string",
 		    yn_kind(node));
 		return -1;
 	}
@@ -481,7 +544,9 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 			int port;
 			if (dv_conf_split_addr(value, &h, &port) != 0) {
 				if (node)
-					CERR(cp, node, "%s: expected host:port (e.g. 127.0.0.1:8080) or \"\", got \"%s\"", k->path, value);
+					CERR(cp, node,
+					    "%s: expected host:port (e.g. 127.0.0.1:8080) or \"\", got \"%s\"",
+					    k->path, value);
 				return -1;
 			}
 			free(h);
@@ -499,7 +564,8 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 		if (k->type == KT_LEVEL && strcmp(value, "error") && strcmp(value, "warn") &&
 		    strcmp(value, "info") && strcmp(value, "debug")) {
 			if (node)
-				CERR(cp, node, "%s: expected one of error, warn, info, debug, got \"%s\"", k->path, value);
+				CERR(cp, node, "%s: expected one of error, warn, info, debug, got \"%s\"", k->path,
+				    value);
 			return -1;
 		}
 		char **dst = (char **)(base + k->off);
@@ -517,12 +583,14 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 		if (r != 0 || (node && node->quoted)) {
 			if (node)
 				CERR(cp, node, "%s: expected %s, got \"%s\"", k->path,
-				    k->type == KT_INT ? "an integer" : "a size in bytes (e.g. 1048576, 512KiB, 10MiB)", value);
+				    k->type == KT_INT ? "an integer" : "a size in bytes (e.g. 1048576, 512KiB, 10MiB)",
+				    value);
 			return -1;
 		}
 		if (v < k->min || v > k->max) {
 			if (node)
-				CERR(cp, node, "%s: expected a value between %lld and %lld, got %lld", k->path, k->min, k->max, v);
+				CERR(cp, node, "%s: expected a value between %lld and %lld, got %lld", k->path,
+				    k->min, k->max, v);
 			return -1;
 		}
 		*(long long *)(base + k->off) = v;
@@ -539,7 +607,8 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 		}
 		if (v < (double)k->min || v > (double)k->max) {
 			if (node)
-				CERR(cp, node, "%s: expected a number between %lld and %lld, got %g", k->path, k->min, k->max, v);
+				CERR(cp, node, "%s: expected a number between %lld and %lld, got %g", k->path, k->min,
+				    k->max, v);
 			return -1;
 		}
 		*(double *)(base + k->off) = v;
@@ -561,121 +630,144 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 
 /* ---------------------------------------------------------------- sections */
 
-static void dv_conf_plugins(struct dv_cparse *cp, const struct yn *map)
+/* The index of scalar k among n names, or -1. */
+static int dv_name_index(const struct yn *k, const char *const *names, int n)
+{
+	for (int i = 0; k->type == YN_SCALAR && i < n; i++)
+		if (!strcmp(k->str, names[i]))
+			return i;
+	return -1;
+}
+
+/* A section mapping names of a list to values: each known name's entry goes
+ * to fn (with the name's index); a wrong shape or an unknown name is an error. */
+struct dv_named_map {
+	const char *section, *what, *kind, *expected; /* for the errors */
+	const char *const *names;
+	int n;
+	void (*fn)(struct dv_cparse *cp, int idx, const struct yn *k, const struct yn *v);
+};
+
+static void dv_conf_named_map(struct dv_cparse *cp, const struct yn *map, const struct dv_named_map *m)
 {
 	if (map->type != YN_MAP) {
-		CERR(cp, map, "plugins: expected a mapping of role to plugin, got %s", yn_kind(map));
+		CERR(cp, map, "%s: expected a mapping of %s, got %s", m->section, m->what, yn_kind(map));
 		return;
 	}
 	for (int i = 0; i + 1 < map->n; i += 2) {
-		const struct yn *k = map->kids[i], *v = map->kids[i + 1];
-		int role = -1;
-		for (int r = 0; r < DV_ROLE_COUNT; r++)
-			if (k->type == YN_SCALAR && !strcmp(k->str, dv_role_names[r]))
-				role = r;
-		if (role < 0) {
-			CERR(cp, k, "plugins: unknown role '%s' (expected detector, landmarker, embedder or matcher)",
-			    k->type == YN_SCALAR ? k->str : "?");
+		const struct yn *k = map->kids[i];
+		int idx = dv_name_index(k, m->names, m->n);
+		if (idx < 0)
+			CERR(cp, k, "%s: unknown %s '%s' (expected %s)", m->section, m->kind,
+			    k->type == YN_SCALAR ? k->str : "?", m->expected);
+		else
+			m->fn(cp, idx, k, map->kids[i + 1]);
+	}
+}
+
+/* plugins.ROLE: {so: NAME, params...} */
+static void dv_conf_plugin(struct dv_cparse *cp, int role, const struct yn *k, const struct yn *v)
+{
+	struct dv_conf_plugin *pl = &cp->c->plugins[role];
+	if (v->type != YN_MAP) {
+		CERR(cp, v, "plugins.%s: expected a mapping with 'so' and the plugin's parameters, got %s",
+		    dv_role_names[role], yn_kind(v));
+		return;
+	}
+	pl->present = true;
+	pl->line = k->line;
+	pl->col = k->col;
+	for (int j = 0; j + 1 < v->n; j += 2) {
+		const struct yn *pk = v->kids[j], *pv = v->kids[j + 1];
+		if (pk->type != YN_SCALAR)
 			continue;
-		}
-		struct dv_conf_plugin *pl = &cp->c->plugins[role];
-		if (v->type != YN_MAP) {
-			CERR(cp, v, "plugins.%s: expected a mapping with 'so' and the plugin's parameters, got %s",
-			    dv_role_names[role], yn_kind(v));
-			continue;
-		}
-		pl->present = true;
-		pl->line = k->line;
-		pl->col = k->col;
-		for (int j = 0; j + 1 < v->n; j += 2) {
-			const struct yn *pk = v->kids[j], *pv = v->kids[j + 1];
-			if (pk->type != YN_SCALAR)
-				continue;
-			if (!strcmp(pk->str, "so")) {
-				if (pv->type != YN_SCALAR || !pv->str[0]) {
-					CERR(cp, pv, "plugins.%s.so: expected a plugin name or path", dv_role_names[role]);
-					continue;
-				}
-				free(pl->so);
-				pl->so = strdup(pv->str);
+		if (!strcmp(pk->str, "so")) {
+			if (pv->type != YN_SCALAR || !pv->str[0]) {
+				CERR(cp, pv, "plugins.%s.so: expected a plugin name or path", dv_role_names[role]);
 				continue;
 			}
-			struct dv_conf_param *np = realloc(pl->params, sizeof *np * (pl->n_params + 1));
-			if (!np)
-				return;
-			pl->params = np;
-			struct dv_conf_param *p = &pl->params[pl->n_params++];
-			p->key = strdup(pk->str);
-			p->value = strdup(pv->type == YN_SCALAR ? pv->str : "");
-			p->is_scalar = pv->type == YN_SCALAR;
-			p->line = pv->line;
-			p->col = pv->col;
+			free(pl->so);
+			pl->so = strdup(pv->str);
+			continue;
 		}
-		if (!pl->so)
-			CERR(cp, k, "plugins.%s: missing required key 'so' (the plugin to load)", dv_role_names[role]);
+		struct dv_conf_param *np = realloc(pl->params, sizeof *np * (pl->n_params + 1));
+		if (!np)
+			return;
+		pl->params = np;
+		struct dv_conf_param *p = &pl->params[pl->n_params++];
+		p->key = strdup(pk->str);
+		p->value = strdup(pv->type == YN_SCALAR ? pv->str : "");
+		p->is_scalar = pv->type == YN_SCALAR;
+		p->line = pv->line;
+		p->col = pv->col;
 	}
+	if (!pl->so)
+		CERR(cp, k, "plugins.%s: missing required key 'so' (the plugin to load)", dv_role_names[role]);
+}
+
+static void dv_conf_plugins(struct dv_cparse *cp, const struct yn *map)
+{
+	static const struct dv_named_map m = {"plugins", "role to plugin", "role",
+	    "detector, landmarker, embedder or matcher", dv_role_names, DV_ROLE_COUNT, dv_conf_plugin};
+	dv_conf_named_map(cp, map, &m);
+}
+
+#define DV_STAGE_LIST "decode, detect, landmarks, align, embed, match, record, hooks"
+
+/* pipelines.OP: [stages]; each must come after the one it needs, in the one order */
+static void dv_conf_pipeline(struct dv_cparse *cp, int op, const struct yn *k, const struct yn *v)
+{
+	(void)k;
+	const char *on = dv_op_names[op];
+	if (v->type != YN_SEQ) {
+		CERR(cp, v, "pipelines.%s: expected a list of stages, got %s", on, yn_kind(v));
+		return;
+	}
+	struct dv_conf_pipeline *pp = &cp->c->pipelines[op];
+	pp->present = true;
+	pp->n_stages = 0;
+	int last = -1;
+	bool seen[DV_STAGE_COUNT] = {false};
+	for (int j = 0; j < v->n; j++) {
+		const struct yn *s = v->kids[j];
+		int st = dv_name_index(s, dv_stage_names, DV_STAGE_COUNT);
+		if (st < 0) {
+			CERR(cp, s, "pipelines.%s: unknown stage '%s' (expected " DV_STAGE_LIST ")", on,
+			    s->type == YN_SCALAR ? s->str : "?");
+			continue;
+		}
+		if (st <= last) {
+			CERR(cp, s, "pipelines.%s: stage '%s' is out of order (stages run in the order "
+			    DV_STAGE_LIST ")", on, s->str);
+			continue;
+		}
+		/* Each stage needs the output of an earlier one. */
+		int need = dv_stage_needs[st];
+		if (need >= 0 && !seen[need])
+			CERR(cp, s, "pipelines.%s: stage '%s' needs stage '%s' before it", on, s->str,
+			    dv_stage_names[need]);
+		/* detect answers faces only: it never stores */
+		if (op == DV_OP_DETECT && st >= DV_STAGE_RECORD)
+			CERR(cp, s, "pipelines.detect: stage '%s' stores, and detect never does "
+			    "(put it in pipelines.recognize)", s->str);
+		int role = dv_stage_roles[st];
+		if (role >= 0 && !cp->c->plugins[role].present)
+			CERR(cp, s, "pipelines.%s: stage '%s' needs a plugin under plugins.%s", on, s->str,
+			    dv_role_names[role]);
+		seen[st] = true;
+		last = st;
+		if (pp->n_stages < DV_MAX_STAGES)
+			pp->stages[pp->n_stages++] = st;
+	}
+	if (pp->n_stages == 0 || pp->stages[0] != DV_STAGE_DECODE)
+		CERR(cp, v, "pipelines.%s: the first stage must be 'decode'", on);
 }
 
 static void dv_conf_pipelines(struct dv_cparse *cp, const struct yn *map)
 {
-	if (map->type != YN_MAP) {
-		CERR(cp, map, "pipelines: expected a mapping of operation to stages, got %s", yn_kind(map));
-		return;
-	}
-	for (int i = 0; i + 1 < map->n; i += 2) {
-		const struct yn *k = map->kids[i], *v = map->kids[i + 1];
-		int op = -1;
-		for (int o = 0; o < DV_OP_COUNT; o++)
-			if (k->type == YN_SCALAR && !strcmp(k->str, dv_op_names[o]))
-				op = o;
-		if (op < 0) {
-			CERR(cp, k, "pipelines: unknown operation '%s' (expected recognize or detect)",
-			    k->type == YN_SCALAR ? k->str : "?");
-			continue;
-		}
-		if (v->type != YN_SEQ) {
-			CERR(cp, v, "pipelines.%s: expected a list of stages, got %s", dv_op_names[op], yn_kind(v));
-			continue;
-		}
-		struct dv_conf_pipeline *pp = &cp->c->pipelines[op];
-		pp->present = true;
-		pp->n_stages = 0;
-		int last = -1;
-		bool seen[DV_STAGE_COUNT] = {false};
-		for (int j = 0; j < v->n; j++) {
-			const struct yn *s = v->kids[j];
-			int st = -1;
-			for (int x = 0; x < DV_STAGE_COUNT; x++)
-				if (s->type == YN_SCALAR && !strcmp(s->str, dv_stage_names[x]))
-					st = x;
-			if (st < 0) {
-				CERR(cp, s, "pipelines.%s: unknown stage '%s' (expected decode, detect, landmarks, align, embed, match)",
-				    dv_op_names[op], s->type == YN_SCALAR ? s->str : "?");
-				continue;
-			}
-			if (st <= last) {
-				CERR(cp, s, "pipelines.%s: stage '%s' is out of order (stages run in the order decode, detect, landmarks, align, embed, match)",
-				    dv_op_names[op], s->str);
-				continue;
-			}
-			/* Each stage needs the output of an earlier one. */
-			static const int need[DV_STAGE_COUNT] = {-1, DV_STAGE_DECODE, DV_STAGE_DETECT, DV_STAGE_DETECT,
-			    DV_STAGE_ALIGN, DV_STAGE_EMBED};
-			if (need[st] >= 0 && !seen[need[st]])
-				CERR(cp, s, "pipelines.%s: stage '%s' needs stage '%s' before it", dv_op_names[op], s->str,
-				    dv_stage_names[need[st]]);
-			int role = dv_stage_roles[st];
-			if (role >= 0 && !cp->c->plugins[role].present)
-				CERR(cp, s, "pipelines.%s: stage '%s' needs a plugin under plugins.%s", dv_op_names[op], s->str,
-				    dv_role_names[role]);
-			seen[st] = true;
-			last = st;
-			if (pp->n_stages < DV_MAX_STAGES)
-				pp->stages[pp->n_stages++] = st;
-		}
-		if (pp->n_stages == 0 || pp->stages[0] != DV_STAGE_DECODE)
-			CERR(cp, v, "pipelines.%s: the first stage must be 'decode'", dv_op_names[op]);
-	}
+	static const struct dv_named_map m = {"pipelines", "operation to stages", "operation", "recognize or detect",
+	    dv_op_names, DV_OP_COUNT, dv_conf_pipeline};
+	dv_conf_named_map(cp, map, &m);
 }
 
 /* A list of hook files, for every tenant (tenant NULL) or for one. Paths are
@@ -684,7 +776,8 @@ static void dv_conf_hookset(struct dv_cparse *cp, const char *tenant, const stru
 {
 	const char *what = tenant ? "hooks.tenants" : "hooks.scripts";
 	if (v->type != YN_SEQ) {
-		CERR(cp, v, "%s%s%s: expected a list of hook files, got %s", what, tenant ? "." : "", tenant ? tenant : "",
+		CERR(cp, v, "%s%s%s: expected a list of hook files, got %s", what, tenant ? "." : "",
+		    tenant ? tenant : "",
 		    yn_kind(v));
 		return;
 	}
@@ -764,7 +857,8 @@ static void dv_conf_walk(struct dv_cparse *cp, const struct yn *map, const char 
 			break;
 		case KT_HOOKTENANTS:
 			if (v->type != YN_MAP) {
-				CERR(cp, v, "hooks.tenants: expected a mapping of tenant to a list of hook files, got %s", yn_kind(v));
+				CERR(cp, v, "hooks.tenants: expected a mapping of tenant to a list of hook files, "
+				    "got %s", yn_kind(v));
 				break;
 			}
 			for (int t = 0; t + 1 < v->n; t += 2)
@@ -889,10 +983,21 @@ void dv_conf_free(struct dv_conf *c)
 	free(c);
 }
 
+void dv_conf_print_stages(void)
+{
+	for (int s = 0; s < DV_STAGE_COUNT; s++) {
+		char needs[64] = "";
+		if (dv_stage_needs[s] >= 0)
+			snprintf(needs, sizeof needs, " (after %s)", dv_stage_names[dv_stage_needs[s]]);
+		printf("- `%s`%s: %s.\n", dv_stage_names[s], needs, dv_stage_help[s]);
+	}
+}
+
 void dv_conf_print_reference(void)
 {
 	printf("%-34s %-8s %-16s %s\n", "key", "type", "default", "meaning");
-	static const char *const tn[] = {"map", "string", "integer", "bytes", "bool", "address", "level", "map", "map", "number", "method", "list", "map", "decision"};
+	static const char *const tn[] = {"map", "string", "integer", "bytes", "bool", "address", "level", "map",
+	    "map", "number", "method", "list", "map", "decision"};
 	for (size_t i = 0; i < DV_NKEYS; i++) {
 		const struct dv_conf_key *k = &dv_conf_keys[i];
 		char range[64] = "";

@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Pipeline stages, in the only order they may appear. */
+/* Pipeline stages, in the only order they may appear (dv_pipeline.c runs
+ * the image stages, dv_record.c the last two). */
 enum dv_stage {
 	DV_STAGE_DECODE = 0,
 	DV_STAGE_DETECT,
@@ -15,6 +16,8 @@ enum dv_stage {
 	DV_STAGE_ALIGN,
 	DV_STAGE_EMBED,
 	DV_STAGE_MATCH,
+	DV_STAGE_RECORD, /* the persons of the matches; the events, in the request's transaction */
+	DV_STAGE_HOOKS,  /* the tenant's Lua hooks, in that transaction; commits it */
 	DV_STAGE_COUNT
 };
 
@@ -129,4 +132,6 @@ int dv_stage_role(int stage);
 int dv_conf_split_addr(const char *addr, char **host, int *port);
 /* Print the reference of every key (for --help-config and the README). */
 void dv_conf_print_reference(void);
+/* The stages, in order, with what each needs and does (--help-stages). */
+void dv_conf_print_stages(void);
 #endif

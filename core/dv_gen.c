@@ -1,7 +1,7 @@
 /* dv_gen.c — configuration generations, built on the main thread at start
  * and on SIGHUP, released by whichever thread drops the last reference. */
 #include "dv_gen.h"
-#include "dv_job.h"
+#include "dv_assert.h"
 #include "dv_log.h"
 #include <dirent.h>
 #include <malloc.h>
@@ -150,6 +150,19 @@ int dv_gen_build(struct dv_conf *conf, unsigned long id, struct dv_gen **out, st
 	}
 	if (!bad && dv_gen_calibration(g, errs) != 0)
 		bad++;
+	/* a recognize pipeline that matches but records nothing is allowed (a dry
+	 * run) but is rarely what an operator meant: say so */
+	const struct dv_conf_pipeline *rp = &conf->pipelines[DV_OP_RECOGNIZE];
+	bool matches = false, records = false, hooks = false;
+	for (int i = 0; rp->present && i < rp->n_stages; i++) {
+		matches |= rp->stages[i] == DV_STAGE_MATCH;
+		records |= rp->stages[i] == DV_STAGE_RECORD;
+		hooks |= rp->stages[i] == DV_STAGE_HOOKS;
+	}
+	if (!bad && matches && !records)
+		dv_warn("pipelines.recognize has no 'record' stage: recognitions name no persons and store no events (a dry run)");
+	else if (!bad && records && !hooks && conf->n_hooksets > 0)
+		dv_warn("pipelines.recognize has no 'hooks' stage: the configured hooks run on enrolment only");
 	/* the hook files: read, compiled (a syntax error refuses the generation) and run once in a scratch state */
 	if (!bad && dv_hooks_conf_build(conf, &g->hooks, errs) != 0)
 		bad++;
@@ -175,7 +188,7 @@ int dv_gen_build(struct dv_conf *conf, unsigned long id, struct dv_gen **out, st
 struct dv_gen *dv_gen_ref(struct dv_gen *g)
 {
 	if (g) {
-		dv_check_magic(g->magic, DV_GEN_MAGIC, __FILE__, __LINE__);
+		DV_CHECK_MAGIC(g, DV_GEN_MAGIC);
 		atomic_fetch_add(&g->refs, 1);
 	}
 	return g;
@@ -185,8 +198,10 @@ void dv_gen_unref(struct dv_gen *g)
 {
 	if (!g)
 		return;
-	dv_check_magic(g->magic, DV_GEN_MAGIC, __FILE__, __LINE__);
-	if (atomic_fetch_sub(&g->refs, 1) == 1) {
+	DV_CHECK_MAGIC(g, DV_GEN_MAGIC);
+	int was = atomic_fetch_sub(&g->refs, 1);
+	DV_ASSERT(was >= 1); /* one unref per ref */
+	if (was == 1) {
 		dv_debug("configuration generation released gen=%lu", g->id);
 		dv_gen_free(g);
 		/* its networks were hundreds of MiB: give the pages back now, not

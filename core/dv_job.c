@@ -10,13 +10,7 @@
 
 static atomic_ullong dv_job_ids;
 
-void dv_check_magic(uint32_t got, uint32_t want, const char *file, int line)
-{
-	if (got != want) {
-		dv_err("object magic check failed, memory is corrupt got=%#x want=%#x at=%s:%d", got, want, file, line);
-		abort();
-	}
-}
+
 
 double dv_ms_since(const struct timespec *t)
 {
@@ -61,6 +55,8 @@ void dv_job_free(struct dv_job *j)
 	free(j->aligned);
 	free(j->matches);
 	free(j->n_matches);
+	dv_strv_free(j->best_person_json, j->n_best);
+	free(j->best_person);
 	dv_buf_fini(&j->reply);
 	dv_gen_unref(j->gen);
 	free(j);

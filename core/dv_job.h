@@ -4,6 +4,7 @@
  * origin pointer is only dereferenced on the loop thread. */
 #ifndef DV_JOB_H
 #define DV_JOB_H
+#include "dv_assert.h"
 #include "dv_buf.h"
 #include "dv_conf.h"
 #include <dejaview/plugin.h>
@@ -89,6 +90,9 @@ struct dv_job {
 	int *n_matches;
 	int top_k_used;
 	double threshold_used;
+	uint64_t *best_person;   /* keep_embeddings, with a record stage: per face, its nearest face's person (0: none) */
+	char **best_person_json; /* ... and that person's JSON (owned), or NULL */
+	int n_best;              /* entries of best_person and best_person_json */
 
 	struct dv_job *next;    /* queue links */
 };
@@ -99,6 +103,5 @@ void dv_job_free(struct dv_job *j);
 /* Set the error once; the first error wins. */
 void dv_job_fail(struct dv_job *j, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 double dv_ms_since(const struct timespec *t);
-#define DV_CHECK_JOB(j) dv_check_magic((j) ? (j)->magic : 0, DV_JOB_MAGIC, __FILE__, __LINE__)
-void dv_check_magic(uint32_t got, uint32_t want, const char *file, int line);
+#define DV_CHECK_JOB(j) DV_CHECK_MAGIC(j, DV_JOB_MAGIC)
 #endif

@@ -2,7 +2,9 @@
  * UTC timestamp, the level and the current request id of the calling thread.
  * Never log secrets, raw images, embeddings or landmarks. */
 #include "dv_log.h"
+#include "dv_assert.h"
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -72,4 +74,19 @@ void dv_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	dv_vlog(level, NULL, fmt, ap);
 	va_end(ap);
+}
+
+/* dv_assert.h: the last line logged before an abort */
+_Noreturn void dv_assert_fail(const char *cond, const char *file, int line)
+{
+	dv_err("assertion failed, stopping cond=\"%s\" at=%s:%d", cond, file, line);
+	abort();
+}
+
+void dv_check_magic(uint32_t got, uint32_t want, const char *file, int line)
+{
+	if (got != want) {
+		dv_err("object magic check failed, memory is corrupt got=%#x want=%#x at=%s:%d", got, want, file, line);
+		abort();
+	}
 }

@@ -19,7 +19,7 @@
 static void dv_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: dejaviewd [-c FILE] [--check-config | --migrate | --help-config]\n"
+	    "usage: dejaviewd [-c FILE] [--check-config | --migrate | --help-config | --help-stages]\n"
 	    "       dejaviewd [-c FILE] admin COMMAND   (dejaviewd admin help)\n"
 	    "\n"
 	    "  -c, --config FILE   configuration file (default %s)\n"
@@ -28,6 +28,7 @@ static void dv_usage(FILE *f)
 	    "      --migrate       apply pending database migrations and exit\n"
 	    "      --ports-file F  after binding, write the HTTP and TCP ports to F\n"
 	    "      --help-config   print every configuration key with its default\n"
+	    "      --help-stages   print the pipeline stages, in order, with what each does\n"
 	    "  -V, --version       print the version\n"
 	    "\n"
 	    "signals: SIGHUP reloads the configuration (kept only if valid);\n"
@@ -65,13 +66,14 @@ static int dv_check_config(const char *path)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_MIGRATE = 256, OPT_PORTS, OPT_HELPCONF };
+	enum { OPT_MIGRATE = 256, OPT_PORTS, OPT_HELPCONF, OPT_HELPSTAGES };
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"check-config", no_argument, NULL, 't'},
 	    {"migrate", no_argument, NULL, OPT_MIGRATE},
 	    {"ports-file", required_argument, NULL, OPT_PORTS},
 	    {"help-config", no_argument, NULL, OPT_HELPCONF},
+	    {"help-stages", no_argument, NULL, OPT_HELPSTAGES},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -91,6 +93,7 @@ int main(int argc, char **argv)
 		case OPT_MIGRATE: mode = 'm'; break;
 		case OPT_PORTS: ports = optarg; break;
 		case OPT_HELPCONF: dv_conf_print_reference(); return 0;
+		case OPT_HELPSTAGES: dv_conf_print_stages(); return 0;
 		case 'V': printf("dejaviewd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, DV_PLUGIN_ABI_MAJOR, DV_PLUGIN_ABI_MINOR); return 0;
 		case 'h': dv_usage(stdout); return 0;
 		default: dv_usage(stderr); return 2;

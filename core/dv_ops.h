@@ -1,8 +1,10 @@
 /* dv_ops.h — the HTTP API's operations, run on a worker thread: the key is
- * authenticated against the database, the request body read (dv_form.h),
- * the image pipeline run where the operation needs it, the database written
- * (dv_store.h) and the matcher kept current (dv_gallery.h); the reply body
- * and status go into the job, which the loop thread sends. */
+ * authenticated against the database, the request's inputs read
+ * (dv_input.h), the image pipeline run where the operation needs it, the
+ * database written (dv_store.h) and the matcher kept current (dv_gallery.h);
+ * the reply body and status go into the job, which the loop thread sends.
+ * dv_ops.c dispatches through the route table's handler column (dv_api.c);
+ * the handlers live in one file per family, below. */
 #ifndef DV_OPS_H
 #define DV_OPS_H
 #include "dv_pipeline.h"
@@ -11,6 +13,7 @@
 struct dv_job;
 struct dv_store;
 struct dv_gallery;
+struct dv_field;
 
 struct dv_ops_ctx {
 	struct dv_pipeline_ctx pipe;   /* this worker's plugin instances */
@@ -21,7 +24,36 @@ struct dv_ops_ctx {
 	struct dv_hooks *hooks;        /* this worker's Lua hooks, or NULL */
 };
 
+/* Run job j's operation (j->api) to its reply or error. */
 void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc);
+
+/* The store's answer rc for job j: 0 (returned), or j failed — a 404 saying
+ * notfound (a constant) when nothing of the tenant's was found, else the
+ * store's error. */
+int dv_ops_store_rc(struct dv_job *j, struct dv_ops_ctx *oc, int rc, const char *notfound);
+
+/* An operation's handler: leaves j->err, or j->reply and j->status. */
+typedef void dv_op_fn(struct dv_job *j, struct dv_ops_ctx *oc);
+
+/* dv_op_image.c: recognize, detect, verify */
+dv_op_fn dv_op_recognize, dv_op_detect, dv_op_verify;
+/* Run pipeline op (enum dv_op) on an image for job j, as mode (enum
+ * dv_run_mode) says; returns the sub-job holding the faces, vectors and
+ * matches (the caller frees it), or NULL with j failed. */
+struct dv_job *dv_ops_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int op, const struct dv_field *img,
+    const float *box, int top_k, double threshold, int mode, const struct dv_visit *visit);
+/* dv_op_faces.c: enrolment and faces */
+dv_op_fn dv_op_face_add, dv_op_face_list, dv_op_face_delete, dv_op_face_chip;
+/* dv_op_persons.c: people, events, the hooks' state */
+dv_op_fn dv_op_person_create, dv_op_person_update, dv_op_person_get, dv_op_person_delete, dv_op_person_list;
+dv_op_fn dv_op_event_list, dv_op_state_list;
+/* dv_op_tenant.c: the tenant, its keys, the admin API */
+dv_op_fn dv_op_tenant_get, dv_op_tenant_update, dv_op_key_create, dv_op_key_list, dv_op_key_revoke;
+dv_op_fn dv_op_admin_tenant_create, dv_op_admin_tenant_list;
 /* dv_opoint.c: GET /v1/tenant/operating_point */
-void dv_op_operating_point(struct dv_job *j, struct dv_ops_ctx *oc);
+dv_op_fn dv_op_operating_point;
+/* dv_op_jobs.c: background jobs */
+dv_op_fn dv_op_job_submit, dv_op_job_get;
+/* An async job's end: its result into dv_jobs, then its webhook. */
+void dv_ops_async_finish(struct dv_job *j, struct dv_ops_ctx *oc);
 #endif

@@ -12,29 +12,15 @@
 #include "dv_image.h"
 #include "dv_job.h"
 #include "dv_log.h"
+#include "dv_gallery.h"
+#include "dv_jsonp.h"
+#include "dv_store.h"
+#include "dv_work.h"
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct dv_work {
-	struct dv_job *job;
-	const struct dv_pipeline_ctx *ctx;
-	struct dv_img img;
-	struct dv_face *faces;
-	int n_faces;
-	int n_found;          /* before the faces limit */
-	struct dv_embedder_info einfo;
-	uint8_t *chips;       /* n_faces chips, RGB */
-	char *aligned;        /* per face: 'd' dlib chip, 'f' face-api crop, 'b' box crop */
-	struct dv_image *views; /* per face: the chip, or (faceapi) a crop of the image */
-	float *emb;           /* n_faces * dim */
-	struct dv_match *matches; /* n_faces * top_k */
-	int *n_matches;
-	int top_k;
-	double threshold;
-	struct dv_quality *quality; /* per face, once assessed (dv_work_quality) */
-	bool have[DV_STAGE_COUNT];
-};
 
 /* Each face's quality, from its landmarks and (dlib or box alignment) its chip. */
 static void dv_work_quality(struct dv_work *w)
@@ -54,7 +40,7 @@ static void dv_work_quality(struct dv_work *w)
 }
 
 /* A face too poor to judge gets no name (and is no stranger either). */
-static bool dv_work_unsure(const struct dv_work *w, int i)
+bool dv_work_unsure(const struct dv_work *w, int i)
 {
 	return w->quality && w->quality[i].score < w->ctx->conf->quality_min_recognize;
 }
@@ -85,6 +71,11 @@ static int dv_stage_decode(struct dv_work *w)
 	free(w->job->body);
 	w->job->body = NULL;
 	return 0;
+}
+
+void dv_face_box_json(struct dv_buf *b, const struct dv_face *f)
+{
+	dv_buf_printf(b, "{\"x\":%.2f,\"y\":%.2f,\"w\":%.2f,\"h\":%.2f}", f->x, f->y, f->w, f->h);
 }
 
 const char *dv_pass_name(int pass)
@@ -151,6 +142,7 @@ static int dv_stage_detect(struct dv_work *w)
 	}
 	w->n_found = n;
 	w->n_faces = n > max ? max : n;
+	DV_ASSERT(w->n_faces >= 0 && w->n_faces <= max);
 	return 0;
 }
 
@@ -304,10 +296,61 @@ static int dv_stage_embed(struct dv_work *w)
 	return rc ? dv_plugin_fail(w, DV_ROLE_EMBEDDER, rc) : 0;
 }
 
+/* The tenant's own target_fpir setting, or -1. */
+static double dv_tenant_target(const struct dv_work *w)
+{
+	double v = -1;
+	const char *sj = w->tenant.settings_json;
+	if (!sj)
+		return v;
+	struct dv_jv *t = dv_jsonp_parse(sj, strlen(sj), NULL, 0);
+	const struct dv_jv *x = dv_jv_get(t, "target_fpir");
+	if (x && x->type == DV_JNUM && x->num > 0 && x->num <= 1)
+		v = x->num;
+	dv_jv_free(t);
+	return v;
+}
+
+/* "Known" is a decision: for a tenant with N enrolled faces, the threshold
+ * at which a stranger gets some name with the target probability (N x FMR(t)
+ * = target, from the embedder's calibration table), unless the request set
+ * its own or the configuration decides by a fixed threshold. A bare run
+ * keeps the fixed threshold. */
+static int dv_decide(struct dv_work *w)
+{
+	struct dv_job *job = w->job;
+	const struct dv_gen *g = job->gen;
+	if (!dv_work_service(w) || !g)
+		return 0;
+	if (g->calib)
+		job->gallery_n = dv_gallery_tenant_faces(w->ctx->gallery, w->ctx->tenant);
+	if (job->decision == DV_DECIDE_REQUEST || !g->calib || strcmp(g->conf->match_decision, "fpir")) {
+		if (job->decision != DV_DECIDE_REQUEST)
+			job->decision = DV_DECIDE_THRESHOLD;
+		job->confirm_threshold = w->threshold + 0.05;
+		return 0;
+	}
+	/* the tenant may set its own target (settings.target_fpir) */
+	if (dv_work_tenant(w) != 0)
+		return -1;
+	double target = dv_tenant_target(w);
+	job->target_fpir = target > 0 ? target : g->conf->match_target_fpir;
+	job->decision = DV_DECIDE_FPIR;
+	w->threshold = dv_calib_threshold(g->calib, job->gallery_n, job->target_fpir);
+	/* a person within the threshold of ten times the target is worth asking about */
+	double loose = job->target_fpir * 10 > 0.5 ? 0.5 : job->target_fpir * 10;
+	job->confirm_threshold = dv_calib_threshold(g->calib, job->gallery_n, loose);
+	return 0;
+}
+
+/* The nearest faces of each face in the tenant's gallery, and the decision. */
 static int dv_stage_match(struct dv_work *w)
 {
+	if (dv_decide(w) != 0)
+		return -1;
 	if (w->n_faces == 0)
 		return 0;
+	DV_ASSERT(w->emb != NULL && w->top_k >= 1 && w->einfo.dim > 0); /* the embed stage ran first */
 	struct dv_instance *in = w->ctx->inst[DV_ROLE_MATCHER];
 	w->matches = calloc((size_t)w->n_faces * w->top_k, sizeof *w->matches);
 	w->n_matches = calloc((size_t)w->n_faces, sizeof *w->n_matches);
@@ -327,44 +370,6 @@ static int dv_stage_match(struct dv_work *w)
 	return 0;
 }
 
-typedef int (*dv_stage_fn)(struct dv_work *);
-static const dv_stage_fn dv_stages[DV_STAGE_COUNT] = {
-	dv_stage_decode, dv_stage_detect, dv_stage_landmarks, dv_stage_align, dv_stage_embed, dv_stage_match};
-
-/* What a front desk should do with face i: greet (known), offer enrolment
- * (unknown), ask for a better look (uncertain), or ask "are you ...?" with the
- * candidates (confirm): when a nearest person is not within the threshold
- * but within the looser one of ten times the target, or when a second
- * person is nearly as close as the one recognised. */
-static const char *dv_face_decision(const struct dv_work *w, int i, bool known, bool unsure)
-{
-	if (unsure)
-		return "uncertain";
-	const struct dv_match *m = w->matches + (size_t)i * w->top_k;
-	int n = w->n_matches[i];
-	double loose = w->job->confirm_threshold;
-	if (known) {
-		/* the nearest other face within 0.03 of the recognised one (another
-		 * person's only if the service says whose: the candidates list it) */
-		if (n > 1 && loose > 0 && m[1].distance - m[0].distance < 0.03 && m[1].distance <= loose &&
-		    (!w->ctx->hooks || !w->ctx->hooks->same_person || !w->ctx->hooks->same_person(w->ctx->hooks_arg, m[0].id, m[1].id)))
-			return "confirm";
-		return "known";
-	}
-	return n > 0 && loose > 0 && m[0].distance <= loose ? "confirm" : "unknown";
-}
-
-/* With a calibration table: how likely a stranger is to come this close to
- * someone in the tenant's gallery (min(1, N x FMR(d))). */
-static void dv_false_match(const struct dv_work *w, struct dv_json *j, double d)
-{
-	const struct dv_calib *cal = w->job->gen ? w->job->gen->calib : NULL;
-	if (!cal || !w->ctx->hooks)
-		return;
-	dv_json_key(j, "false_match_probability");
-	dv_json_num(j, dv_calib_fpir(cal, w->job->gallery_n, d));
-}
-
 double dv_similarity(double d, double threshold)
 {
 	if (threshold <= 0)
@@ -373,184 +378,9 @@ double dv_similarity(double d, double threshold)
 	return 1.0 / (1.0 + exp(10.0 * (d / threshold - 1.0)));
 }
 
-static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
-{
-	dv_json_key(j, "faces");
-	dv_json_arr_open(j);
-	for (int i = 0; i < w->n_faces; i++) {
-		const struct dv_face *f = &w->faces[i];
-		dv_json_obj_open(j);
-		dv_json_key(j, "box");
-		dv_json_obj_open(j);
-		dv_json_key(j, "x"); dv_json_float(j, f->x);
-		dv_json_key(j, "y"); dv_json_float(j, f->y);
-		dv_json_key(j, "w"); dv_json_float(j, f->w);
-		dv_json_key(j, "h"); dv_json_float(j, f->h);
-		dv_json_obj_close(j);
-		dv_json_key(j, "score");
-		dv_json_float(j, f->score);
-		dv_json_key(j, "found_by");
-		dv_json_obj_open(j);
-		dv_json_key(j, "pass");
-		dv_json_str(j, dv_pass_name(f->pass));
-		if (f->input_size > 0) {
-			dv_json_key(j, "input_size");
-			dv_json_int(j, f->input_size);
-		}
-		dv_json_obj_close(j);
-		if (w->aligned && w->aligned[i]) {
-			dv_json_key(j, "alignment");
-			dv_json_str(j, w->aligned[i] == 'd' ? "dlib_68" : w->aligned[i] == 'f' ? "faceapi_68" : "box");
-		}
-		if (f->n_landmarks > 0 && f->n_landmarks <= DV_MAX_LANDMARKS) {
-			dv_json_key(j, "landmarks");
-			dv_json_arr_open(j);
-			for (int k = 0; k < f->n_landmarks; k++) {
-				dv_json_arr_open(j);
-				dv_json_float(j, f->landmarks[k][0]);
-				dv_json_float(j, f->landmarks[k][1]);
-				dv_json_arr_close(j);
-			}
-			dv_json_arr_close(j);
-		}
-		if (w->quality) {
-			dv_json_key(j, "quality");
-			dv_json_num(j, w->quality[i].score);
-			if (w->quality[i].reasons) {
-				dv_json_key(j, "quality_reasons");
-				dv_json_arr_open(j);
-				for (int b = 0; b < DV_Q_REASONS; b++)
-					if (w->quality[i].reasons & (1u << b))
-						dv_json_str(j, dv_quality_reason(1u << b));
-				dv_json_arr_close(j);
-			}
-		}
-		if (w->have[DV_STAGE_MATCH]) {
-			const struct dv_match *m = w->matches + (size_t)i * w->top_k;
-			int n = w->n_matches[i];
-			bool unsure = dv_work_unsure(w, i);
-			bool known = !unsure && n > 0 && m[0].distance <= w->threshold;
-			dv_json_key(j, "match");
-			if (known) {
-				dv_json_obj_open(j);
-				dv_json_key(j, "face_id"); dv_json_uint(j, m[0].id);
-				if (w->ctx->hooks && w->ctx->hooks->match_json)
-					w->ctx->hooks->match_json(w->ctx->hooks_arg, j, m[0].id);
-				dv_json_key(j, "distance"); dv_json_float(j, m[0].distance);
-				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[0].distance, w->threshold));
-				dv_false_match(w, j, m[0].distance);
-				dv_json_obj_close(j);
-			} else {
-				dv_json_null(j);
-			}
-			/* unknown: confidently nobody of this tenant (offer enrolment) */
-			const char *decision = dv_face_decision(w, i, known, unsure);
-			dv_json_key(j, "unknown");
-			dv_json_bool(j, !strcmp(decision, "unknown"));
-			dv_json_key(j, "uncertain");
-			dv_json_bool(j, unsure);
-			dv_json_key(j, "decision");
-			dv_json_str(j, decision);
-			dv_json_key(j, "candidates");
-			dv_json_arr_open(j);
-			for (int k = 0; k < n; k++) {
-				dv_json_obj_open(j);
-				dv_json_key(j, "face_id"); dv_json_uint(j, m[k].id);
-				if (w->ctx->hooks && w->ctx->hooks->match_json)
-					w->ctx->hooks->match_json(w->ctx->hooks_arg, j, m[k].id);
-				dv_json_key(j, "distance"); dv_json_float(j, m[k].distance);
-				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[k].distance, w->threshold));
-				dv_false_match(w, j, m[k].distance);
-				dv_json_obj_close(j);
-			}
-			dv_json_arr_close(j);
-		}
-		if (w->ctx->hooks && w->ctx->hooks->face_json)
-			w->ctx->hooks->face_json(w->ctx->hooks_arg, j, i);
-		dv_json_obj_close(j);
-	}
-	dv_json_arr_close(j);
-}
-
-static void dv_reply(struct dv_work *w)
-{
-	struct dv_job *job = w->job;
-	struct dv_json j;
-	dv_json_init(&j, &job->reply);
-	dv_json_obj_open(&j);
-	dv_reply_faces(w, &j);
-	dv_json_key(&j, "face_count");
-	dv_json_int(&j, w->n_faces);
-	if (w->n_found > w->n_faces) {
-		/* more faces than limits.faces: the best-scored were kept */
-		dv_json_key(&j, "faces_truncated");
-		dv_json_bool(&j, true);
-		dv_json_key(&j, "faces_limit");
-		dv_json_int(&j, w->n_faces);
-	}
-	if (w->have[DV_STAGE_DECODE]) {
-		dv_json_key(&j, "image");
-		dv_json_obj_open(&j);
-		dv_json_key(&j, "width"); dv_json_int(&j, w->img.width);
-		dv_json_key(&j, "height"); dv_json_int(&j, w->img.height);
-		dv_json_key(&j, "format"); dv_json_str(&j, w->img.format);
-		if (w->img.orientation > 1) {
-			dv_json_key(&j, "exif_orientation");
-			dv_json_int(&j, w->img.orientation);
-		}
-		dv_json_obj_close(&j);
-	}
-	if (w->have[DV_STAGE_MATCH]) {
-		dv_json_key(&j, "threshold");
-		dv_json_num(&j, w->threshold);
-		const struct dv_calib *cal = job->gen ? job->gen->calib : NULL;
-		static const char *const how[] = {"threshold", "fpir", "request"};
-		dv_json_key(&j, "decision");
-		dv_json_obj_open(&j);
-		dv_json_key(&j, "method");
-		dv_json_str(&j, how[job->decision]);
-		if (cal && w->ctx->hooks) {
-			/* N and what the threshold means for it, whichever way it was chosen */
-			dv_json_key(&j, "gallery_faces");
-			dv_json_int(&j, job->gallery_n);
-			if (job->decision == DV_DECIDE_FPIR) {
-				dv_json_key(&j, "target_fpir");
-				dv_json_num(&j, job->target_fpir);
-			}
-			dv_json_key(&j, "expected_fpir");
-			dv_json_num(&j, dv_calib_fpir(cal, job->gallery_n, w->threshold));
-			dv_json_key(&j, "expected_tpir");
-			dv_json_num(&j, 1 - dv_calib_fnmr(cal, w->threshold));
-		}
-		dv_json_obj_close(&j);
-	}
-	if (w->have[DV_STAGE_EMBED] && w->einfo.model[0]) {
-		dv_json_key(&j, "model");
-		dv_json_obj_open(&j);
-		dv_json_key(&j, "embedder"); dv_json_str(&j, w->einfo.model);
-		dv_json_key(&j, "fingerprint"); dv_json_str(&j, w->einfo.fingerprint);
-		dv_json_obj_close(&j);
-	}
-	if (w->ctx->hooks && w->ctx->hooks->reply_json)
-		w->ctx->hooks->reply_json(w->ctx->hooks_arg, &j);
-	dv_json_key(&j, "timings_ms");
-	dv_json_obj_open(&j);
-	dv_json_key(&j, "queue");
-	dv_json_num(&j, job->queue_ms);
-	for (int s = 0; s < DV_STAGE_COUNT; s++)
-		if (job->stage_ran[s]) {
-			dv_json_key(&j, dv_stage_name(s));
-			dv_json_num(&j, job->stage_ms[s]);
-		}
-	if (job->record_ms >= 0) {
-		dv_json_key(&j, "record");
-		dv_json_num(&j, job->record_ms);
-	}
-	dv_json_obj_close(&j);
-	dv_json_obj_close(&j);
-	if (job->reply.failed)
-		dv_job_fail(job, DV_ENOMEM, "out of memory while writing the reply");
-}
+typedef int (*dv_stage_fn)(struct dv_work *);
+static const dv_stage_fn dv_stages[DV_STAGE_COUNT] = {dv_stage_decode, dv_stage_detect, dv_stage_landmarks,
+    dv_stage_align, dv_stage_embed, dv_stage_match, dv_stage_record, dv_stage_hooks};
 
 void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 {
@@ -567,6 +397,15 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 		job->decision = DV_DECIDE_REQUEST;
 	for (int i = 0; i < p->n_stages; i++) {
 		int s = p->stages[i];
+		/* record and hooks belong to the service: a bare run skips both, a
+		 * run that only looks up (enrol, detect) skips the hooks */
+		if (s >= DV_STAGE_RECORD && !dv_work_service(&w))
+			continue;
+		if (s == DV_STAGE_HOOKS && ctx->mode != DV_RUN_RECORD)
+			continue;
+		/* each face's quality, before anything decides on it */
+		if (s == DV_STAGE_MATCH && job->op == DV_OP_RECOGNIZE)
+			dv_work_quality(&w);
 		int role = dv_stage_role(s);
 		if (role >= 0 && !ctx->inst[role]) {
 			dv_job_fail(job, DV_EPLUGIN, "the %s plugin is not available", dv_role_name(role));
@@ -637,17 +476,29 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 			}
 		}
 	}
-	/* the service's lookups (persons, events) see the kept faces */
-	if (!job->err && w.have[DV_STAGE_MATCH] && w.ctx->hooks && w.ctx->hooks->resolve) {
-		struct timespec t0;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		w.ctx->hooks->resolve(w.ctx->hooks_arg, job, w.matches, w.n_matches, w.n_faces, w.top_k, &w.threshold);
-		if (job->keep_embeddings)
-			job->threshold_used = w.threshold;
-		job->record_ms = dv_ms_since(&t0);
+	/* for the metric of the service's PostgreSQL and hooks work */
+	if (job->stage_ran[DV_STAGE_RECORD] || job->stage_ran[DV_STAGE_HOOKS])
+		job->record_ms = (job->stage_ran[DV_STAGE_RECORD] ? job->stage_ms[DV_STAGE_RECORD] : 0) +
+		                 (job->stage_ran[DV_STAGE_HOOKS] ? job->stage_ms[DV_STAGE_HOOKS] : 0);
+	/* enrolment asks whose each face's nearest is */
+	if (!job->err && job->keep_embeddings && w.have[DV_STAGE_RECORD] && w.n_faces > 0) {
+		job->best_person = calloc((size_t)w.n_faces, sizeof *job->best_person);
+		job->best_person_json = calloc((size_t)w.n_faces, sizeof *job->best_person_json);
+		job->n_best = job->best_person_json ? w.n_faces : 0;
+		for (int i = 0; job->best_person && job->best_person_json && i < w.n_faces; i++) {
+			if (w.n_matches[i] == 0)
+				continue;
+			uint64_t id = w.matches[(size_t)i * w.top_k].id;
+			const char *pj = dv_record_person(&w, id);
+			for (int k = 0; pj && k < w.rec.n; k++)
+				if (w.rec.faces[k] == id)
+					job->best_person[i] = w.rec.person_ids[k];
+			job->best_person_json[i] = pj ? strdup(pj) : NULL;
+		}
 	}
 	if (!job->err)
-		dv_reply(&w);
+		dv_reply_write(&w);
+	dv_record_fini(&w);
 	dv_img_fini(&w.img);
 	free(w.faces);
 	free(w.chips);

@@ -1,36 +1,39 @@
-/* dv_pipeline.h — runs one job's configured stages on a worker thread. */
+/* dv_pipeline.h — runs one job's configured stages on a worker thread:
+ * decode ▸ detect ▸ landmarks ▸ align ▸ embed ▸ match (dv_pipeline.c) ▸
+ * record ▸ hooks (dv_record.c), then writes the reply (dv_reply.c). */
 #ifndef DV_PIPELINE_H
 #define DV_PIPELINE_H
 #include "dv_conf.h"
 #include "dv_plugin.h"
 
 struct dv_job;
+struct dv_store;
+struct dv_gallery;
+struct dv_hooks;
 
-struct dv_json;
+/* What a run may look up and write. */
+enum dv_run_mode {
+	DV_RUN_BARE = 0, /* the stages alone: the fixed threshold, no lookups, nothing stored (tools, verify) */
+	DV_RUN_LOOKUP,   /* the tenant's decision and the persons of the matches; nothing stored (detect, enrol) */
+	DV_RUN_RECORD    /* and the record and hooks stages write (recognize) */
+};
 
-/* What the recognition service adds to a pipeline reply (dv_ops.c). */
-struct dv_pipeline_hooks {
-	/* After the match stage: decide (the threshold may be set here, once the
-	 * tenant is known: job->decision says how) and look up the matched faces
-	 * (e.g. their persons); may fail the job. */
-	int (*resolve)(void *arg, struct dv_job *job, const struct dv_match *m, const int *n_m, int n_faces, int top_k,
-	    double *threshold);
-	/* Inside a match or candidate object: more members for face id. */
-	void (*match_json)(void *arg, struct dv_json *j, uint64_t face_id);
-	/* At the end of face i's object: more members. */
-	void (*face_json)(void *arg, struct dv_json *j, int face);
-	/* At the end of the top-level reply object: more members. */
-	void (*reply_json)(void *arg, struct dv_json *j);
-	/* Are two matched faces of one person? (NULL: they are taken as two) */
-	bool (*same_person)(void *arg, uint64_t face_a, uint64_t face_b);
+/* What the client said about the visit, for the events and the hooks. */
+struct dv_visit {
+	const char *location, *camera; /* or NULL */
+	const char *fields_json;       /* the client's "fields" object, or NULL */
 };
 
 struct dv_pipeline_ctx {
 	const struct dv_conf *conf;
 	struct dv_instance *inst[DV_ROLE_COUNT]; /* NULL for roles not configured */
 	uint64_t tenant;                         /* the matcher's partition */
-	const struct dv_pipeline_hooks *hooks;   /* NULL: the bare pipeline reply */
-	void *hooks_arg;
+	int mode;                                /* enum dv_run_mode */
+	/* the recognition service (mode > DV_RUN_BARE): this worker's */
+	struct dv_store *store;                  /* database connection */
+	struct dv_gallery *gallery;              /* the tenants' face counts (the decision) */
+	struct dv_hooks *hooks;                  /* Lua hooks, or NULL */
+	const struct dv_visit *visit;            /* or NULL */
 };
 
 /* Run the job's pipeline. On return either job->err is set (with
@@ -40,6 +43,9 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx);
 
 /* Similarity in [0, 1] for a distance, 0.5 at the threshold. */
 double dv_similarity(double distance, double threshold);
+/* A face's box as JSON: {"x","y","w","h"} in pixels. */
+struct dv_buf;
+void dv_face_box_json(struct dv_buf *b, const struct dv_face *f);
 /* "direct", "canvas", "scale", "whole_image" or "client_box" (enum dv_face_pass). */
 const char *dv_pass_name(int pass);
 

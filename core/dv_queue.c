@@ -51,6 +51,7 @@ int dv_queue_push_ex(struct dv_queue *q, struct dv_job *j, bool over_cap)
 			q->head = j;
 		q->tail = j;
 		q->len++;
+		DV_ASSERT(q->head != NULL && q->len > 0);
 		atomic_store(&q->depth, q->len);
 		pthread_cond_signal(&q->cv);
 	}
@@ -69,6 +70,7 @@ struct dv_job *dv_queue_pop(struct dv_queue *q)
 		if (!q->head)
 			q->tail = NULL;
 		q->len--;
+		DV_ASSERT(q->len >= 0 && (q->len == 0) == (q->head == NULL));
 		atomic_store(&q->depth, q->len);
 		j->next = NULL;
 	}

@@ -13,7 +13,7 @@ conf() { write_conf "$T/c.yaml" "plugins:
   embedder:   { so: embed_example }
   matcher:    { so: $1 }
 pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]"; }
+  recognize: [decode, detect, landmarks, align, embed, match, record, hooks]"; }
 conf "$DV_TEST_PLUGIN_DIR/old_minor.so"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts with a plugin of ABI 3.0"; done_testing; }
 ok 0 "dejaviewd starts with a plugin of ABI 3.0"

@@ -16,7 +16,7 @@ write_conf "$T/c.yaml" "workers: 2" "limits: {queue: 512, connections: 1024, con
   embedder:   { so: embed_example }
   matcher:    { so: match_flat }
 pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]"
+  recognize: [decode, detect, landmarks, align, embed, match, record, hooks]"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 wait_ready
 J='Content-Type: application/json'

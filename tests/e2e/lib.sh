@@ -93,7 +93,7 @@ DEFAULT_PLUGINS='plugins:
   embedder:   { so: embed_example }
   matcher:    { so: match_example }
 pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]
+  recognize: [decode, detect, landmarks, align, embed, match, record, hooks]
   detect:    [decode, detect, landmarks]'
 
 # The example plugins with the real matcher (the recognition service's tests)
@@ -103,7 +103,7 @@ SERVICE_PLUGINS='plugins:
   embedder:   { so: embed_example }
   matcher:    { so: match_flat }
 pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]
+  recognize: [decode, detect, landmarks, align, embed, match, record, hooks]
   detect:    [decode, detect, landmarks]'
 
 # dv_start CONF: start dejaviewd, wait until its ports are known.

@@ -12,7 +12,7 @@ conf() { # conf FILE GRID
   embedder:   { so: embed_example, grid: $2 }
   matcher:    { so: match_flat }
 pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]"
+  recognize: [decode, detect, landmarks, align, embed, match, record, hooks]"
 }
 conf "$T/c2.yaml" 2
 conf "$T/c3.yaml" 3

@@ -14,7 +14,7 @@ write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" "workers: 1" 'plugi
   embedder:   { so: embed_darknet }
   matcher:    { so: match_example }
 pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]
+  recognize: [decode, detect, landmarks, align, embed, match, record, hooks]
   detect:    [decode, detect]'
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts with the Darknet plugins"; done_testing; }
 ok 0 "dejaviewd starts with the Darknet plugins"

@@ -35,7 +35,7 @@ for tiles in 0 2; do
   embedder:   { so: embed_darknet }
   matcher:    { so: match_flat }
 pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]
+  recognize: [decode, detect, landmarks, align, embed, match, record, hooks]
   detect:    [decode, detect]"
 	dv_start "$T/c$tiles.yaml" || { ok 1 "dejaviewd starts (tile_scale $tiles)"; continue; }
 	wait_ready || echo "# not ready"

@@ -46,7 +46,7 @@ plugins:
   embedder:   { so: embed_example }
   matcher:    { so: match_flat }
 pipelines:
-  recognize: [decode, detect, landmarks, align, embed, match]
+  recognize: [decode, detect, landmarks, align, embed, match, record, hooks]
   detect:    [decode, detect, landmarks]
 EOF2
 	i=0

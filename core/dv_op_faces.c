@@ -1,0 +1,269 @@
+/* dv_op_faces.c — enrolment and faces: POST /v1/persons/{id}/faces (the
+ * recognize pipeline up to its record stage, quality and duplicate checks,
+ * the face, its chip and the on_enrolled hooks in one transaction, then the
+ * matcher), GET /v1/persons/{id}/faces, DELETE /v1/faces/{id},
+ * GET /v1/faces/{id}/chip. */
+#include "dv_ops.h"
+#include "dv_err.h"
+#include "dv_gen.h"
+#include "dv_input.h"
+#include "dv_job.h"
+#include "dv_jsonp.h"
+#include "dv_store.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dv_gallery.h"
+#include "dv_hooks.h"
+#include "dv_image.h"
+#include "dv_pipeline.h"
+#include "dv_quality.h"
+#include "dv_record.h"
+#include <math.h>
+
+/* Quality in [0, 1]: the detector's confidence, times how far the face is
+ * from too small to embed well (112 px a side and more count in full), halved
+ * when no detector found it (a whole-image guess or a client's box). */
+static double dv_quality(const struct dv_face *f)
+{
+	double side = fmin(f->w, f->h);
+	double q = (f->pass == DV_PASS_CLIENT ? 1.0 : f->score) * fmin(1.0, side / 112.0);
+	if (f->pass == DV_PASS_WHOLE_IMAGE || f->pass == DV_PASS_CLIENT)
+		q *= 0.5;
+	return fmax(0, fmin(1, q));
+}
+
+struct dv_enrol_tx {
+	struct dv_hookrun hr;  /* the tenant's hooks, when it has any */
+	bool hooks_on;
+	struct dv_job *k;
+	uint64_t person;
+	char *person_json;
+	char *hooks_out;
+};
+
+/* on_enrolled, inside the enrolment's transaction */
+static int dv_enrol_in_tx(void *arg, uint64_t face_id)
+{
+	struct dv_enrol_tx *t = arg;
+	if (!t->hooks_on)
+		return 0;
+	struct dv_hook_event he = {.kind = "enrolled", .person = t->person, .person_json = t->person_json,
+	    .distance = -1, .similarity = -1, .face = face_id, .box = &t->k->faces[0], .face_index = 0};
+	struct dv_buf out;
+	dv_buf_init(&out);
+	dv_hookrun_fire(&t->hr, &he, &out);
+	t->hooks_out = out.data;
+	return 0;
+}
+
+void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	static const char *const qs[] = {"location", "camera", "box", "fields", "force", NULL};
+	static const char *const imgs[] = {"image", NULL};
+	struct dv_in in = {0};
+	float box[4];
+	bool have_box, force = false;
+	struct dv_visit visit = {0};
+	char *fields = NULL;
+	struct dv_tenant_brief brief = {0};
+	struct dv_job *k = NULL;
+	uint8_t *jpg = NULL;
+	char *dup_person = NULL;
+	struct dv_enrol_tx tx = {.person = j->path_id};
+	if (dv_in_query(j, &in, qs) || dv_in_body(j, &in, imgs) || dv_in_label(j, &in, "location", &visit.location) ||
+	    dv_in_label(j, &in, "camera", &visit.camera) || dv_in_box(j, &in, box, &have_box) ||
+	    dv_in_fields(j, &in, &fields) || dv_in_flag(j, &in, "force", &force))
+		goto out;
+	visit.fields_json = fields;
+	/* the person first: a clear 404 before any image work */
+	struct dv_buf pb;
+	dv_buf_init(&pb);
+	int rc = dv_store_person_get(oc->store, j->tenant, j->path_id, &pb);
+	tx.person_json = pb.data;
+	if (rc) {
+		dv_job_fail(j, rc, rc == DV_ENOTFOUND ? "no such person" : "%s", oc->store->err);
+		goto out;
+	}
+	/* the recognize pipeline, up to its record stage: whose is the nearest face? */
+	k = dv_ops_run_image(j, oc, DV_OP_RECOGNIZE, dv_form_get(&in.form, "image"), have_box ? box : NULL, 1, -1,
+	    DV_RUN_LOOKUP,
+	    &visit);
+	if (!k)
+		goto out;
+	if (k->n_embeddings == 0) {
+		dv_job_fail(j, DV_ENOFACE, "no face was found in the image: enrol a photo with one face");
+		goto out;
+	}
+	if (k->n_embeddings > 1) {
+		struct dv_buf m;
+		dv_buf_init(&m);
+		dv_buf_printf(&m, "the image has %d faces: name one with box=x,y,w,h (found:", k->n_embeddings);
+		for (int i = 0; i < k->n_embeddings && i < 6; i++)
+			dv_buf_printf(&m, " %.0f,%.0f,%.0f,%.0f", k->faces[i].x, k->faces[i].y, k->faces[i].w,
+			    k->faces[i].h);
+		dv_buf_puts(&m, ")");
+		dv_job_fail(j, DV_EMULTIFACE, "%s", m.data);
+		dv_buf_fini(&m);
+		goto out;
+	}
+	if (!k->embeddings || !k->einfo.model[0]) {
+		dv_job_fail(j, DV_ENOPIPELINE, "the recognize pipeline has no embed stage: faces cannot be enrolled");
+		goto out;
+	}
+	const struct dv_face *f = &k->faces[0];
+	/* a face too poor to recognise later is refused, with the reasons */
+	const struct dv_quality *q = k->quality ? &k->quality[0] : NULL;
+	if (q && q->score < j->gen->conf->quality_min_enrol && !force) {
+		struct dv_buf m;
+		dv_buf_init(&m);
+		dv_buf_printf(&m, "the face's quality is %.2f, under %.2f (quality.min_enrol):", q->score,
+		    j->gen->conf->quality_min_enrol);
+		for (int b = 0; b < DV_Q_REASONS; b++)
+			if (q->reasons & (1u << b))
+				dv_buf_printf(&m, " %s", dv_quality_reason(1u << b));
+		dv_buf_puts(&m, "; take another photo, or add ?force=true");
+		dv_job_fail(j, DV_ELOWQUALITY, "%s", m.data);
+		dv_buf_fini(&m);
+		goto out;
+	}
+	/* already enrolled as someone else? */
+	double dup_d = -1;
+	uint64_t dup_pid = 0;
+	if (k->matches && k->n_matches && k->n_matches[0] > 0 && k->matches[0].distance <= k->threshold_used) {
+		uint64_t pid = k->n_best > 0 ? k->best_person[0] : 0;
+		if (pid && pid != j->path_id && k->best_person_json[0]) {
+			dup_pid = pid;
+			dup_d = k->matches[0].distance;
+			dup_person = strdup(k->best_person_json[0]);
+		}
+	}
+	if (dup_pid) {
+		bool refuse = false;
+		rc = dv_store_tenant_flag(oc->store, j->tenant, "reject_duplicates", &refuse);
+		if (rc) {
+			dv_job_fail(j, rc, "%s", oc->store->err);
+			goto out;
+		}
+		if (refuse) {
+			dv_job_fail(j, DV_EDUPLICATE,
+			    "this face is already enrolled as person %" PRIu64 " (distance %.3f); the tenant refuses "
+			    "duplicates",
+			    dup_pid, dup_d);
+			goto out;
+		}
+	}
+	struct dv_buf boxj, lmj;
+	dv_buf_init(&boxj);
+	dv_buf_init(&lmj);
+	dv_face_box_json(&boxj, f);
+	if (f->n_landmarks > 0) {
+		dv_buf_puts(&lmj, "[");
+		for (int i = 0; i < f->n_landmarks; i++)
+			dv_buf_printf(&lmj, "%s[%.2f,%.2f]", i ? "," : "", f->landmarks[i][0], f->landmarks[i][1]);
+		dv_buf_puts(&lmj, "]");
+	}
+	size_t jlen = 0;
+	if (k->chips && k->aligned && k->aligned[0] != 'f')
+		dv_image_encode_jpeg(k->chips, k->chip_w, k->chip_h, 90, &jpg, &jlen);
+	struct dv_face_row row = {.person = j->path_id, .vec = k->embeddings, .dim = k->embedding_dim,
+	    .model = k->einfo.model, .fingerprint = k->einfo.fingerprint, .box_json = boxj.data,
+	    .landmarks_json = lmj.data, .found_by = dv_pass_name(f->pass), .quality = q ? q->score : dv_quality(f),
+	    .chip = jpg,
+	    .chip_len = jlen};
+	uint64_t face_id = 0;
+	char rid[24];
+	snprintf(rid, sizeof rid, "%llu", j->id);
+	/* the tenant's on_enrolled hooks run in the enrolment's transaction */
+	tx.hr = (struct dv_hookrun){.hooks = oc->hooks, .store = oc->store, .tenant = j->tenant, .brief = &brief,
+	    .visit = &visit, .request_id = j->id};
+	if (oc->hooks) {
+		rc = dv_tenant_brief_get(oc->store, j->tenant, &brief);
+		if (rc) {
+			dv_job_fail(j, rc, "%s", oc->store->err);
+			goto out;
+		}
+		tx.hooks_on = dv_hookrun_on(&tx.hr);
+	}
+	tx.k = k;
+	rc = dv_store_face_add(oc->store, j->tenant, &row, visit.location, visit.camera, rid, &face_id,
+	    dv_enrol_in_tx, &tx);
+	if (rc) {
+		dv_job_fail(j, rc, rc == DV_ENOTFOUND ? "no such person (deleted meanwhile?)" : "%s", oc->store->err);
+	} else {
+		/* committed: the matcher knows it before the client does */
+		dv_gallery_added(oc->gallery, j->gen, j->tenant, face_id, k->embeddings, k->embedding_dim);
+		struct dv_json js;
+		dv_json_init(&js, &j->reply);
+		dv_json_obj_open(&js);
+		dv_json_key(&js, "face_id"); dv_json_uint(&js, face_id);
+		dv_json_key(&js, "person_id"); dv_json_uint(&js, j->path_id);
+		dv_json_key(&js, "box"); dv_json_raw(&js, boxj.data);
+		dv_json_key(&js, "score"); dv_json_float(&js, f->score);
+		dv_json_key(&js, "quality"); dv_json_num(&js, round(row.quality * 1e4) / 1e4);
+		if (q && q->reasons) {
+			dv_json_key(&js, "quality_reasons");
+			dv_json_arr_open(&js);
+			for (int b = 0; b < DV_Q_REASONS; b++)
+				if (q->reasons & (1u << b))
+					dv_json_str(&js, dv_quality_reason(1u << b));
+			dv_json_arr_close(&js);
+		}
+		dv_json_key(&js, "found_by"); dv_json_str(&js, row.found_by);
+		dv_json_key(&js, "chip"); dv_json_bool(&js, jpg != NULL);
+		if (dup_pid) {
+			dv_json_key(&js, "duplicate_of");
+			dv_json_obj_open(&js);
+			dv_json_key(&js, "person"); dv_json_raw(&js, dup_person);
+			dv_json_key(&js, "distance"); dv_json_num(&js, dup_d);
+			dv_json_obj_close(&js);
+		}
+		dv_json_key(&js, "model");
+		dv_json_obj_open(&js);
+		dv_json_key(&js, "embedder"); dv_json_str(&js, k->einfo.model);
+		dv_json_key(&js, "fingerprint"); dv_json_str(&js, k->einfo.fingerprint);
+		dv_json_obj_close(&js);
+		if (tx.hooks_on) {
+			if (tx.hooks_out && strcmp(tx.hooks_out, "{}")) {
+				dv_json_key(&js, "hooks");
+				dv_json_raw(&js, tx.hooks_out);
+			}
+			dv_hookrun_json(&tx.hr, &js, "hook_status");
+		}
+		dv_json_obj_close(&js);
+		j->status = 201;
+	}
+	dv_buf_fini(&boxj);
+	dv_buf_fini(&lmj);
+out:
+	free(tx.person_json);
+	free(tx.hooks_out);
+	free(jpg);
+	free(dup_person);
+	dv_job_free(k);
+	dv_hookrun_fini(&tx.hr);
+	dv_tenant_brief_fini(&brief);
+	free(fields);
+	dv_in_fini(&in);
+}
+
+void dv_op_face_list(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	dv_ops_store_rc(j, oc, dv_store_face_list(oc->store, j->tenant, j->path_id, &j->reply), "no such person");
+}
+
+void dv_op_face_delete(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	if (dv_ops_store_rc(j, oc, dv_store_face_delete(oc->store, j->tenant, j->path_id), "no such face"))
+		return;
+	dv_gallery_removed(oc->gallery, j->gen, j->tenant, &j->path_id, 1);
+	dv_buf_printf(&j->reply, "{\"deleted\":true,\"id\":%" PRIu64 "}", j->path_id);
+}
+
+void dv_op_face_chip(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	int rc = dv_store_face_chip(oc->store, j->tenant, j->path_id, &j->reply);
+	if (!dv_ops_store_rc(j, oc, rc, "no such face, or it has no chip"))
+		j->reply_ctype = "image/jpeg";
+}

@@ -1,0 +1,89 @@
+/* dv_op_tenant.c — a tenant and its keys: GET/PATCH /v1/tenant,
+ * POST/GET /v1/keys, DELETE /v1/keys/{id}; and, with the admin key,
+ * POST/GET /v1/admin/tenants and POST /v1/admin/tenants/{id}/keys.
+ * (GET /v1/tenant/operating_point is dv_opoint.c.) */
+#include "dv_ops.h"
+#include "dv_api.h"
+#include "dv_err.h"
+#include "dv_input.h"
+#include "dv_job.h"
+#include "dv_jsonp.h"
+#include "dv_store.h"
+#include <inttypes.h>
+
+void dv_op_admin_tenant_create(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	struct dv_in in = {0};
+	struct dv_buf set;
+	dv_buf_init(&set);
+	const struct dv_jv *o;
+	const char *name;
+	if ((o = dv_in_json(j, &in)) && !dv_jstr(j, o, "name", 200, &name, NULL)) {
+		const struct dv_jv *s = dv_jv_get(o, "settings");
+		if (!name) {
+			dv_job_fail(j, DV_EINVALID, "name is required");
+		} else if (!s || !dv_check_attrs(j, s, &set, "settings")) {
+			dv_ops_store_rc(j, oc, dv_store_tenant_create(oc->store, name, set.data, &j->reply),
+			    "no such resource");
+			j->status = 201;
+		}
+	}
+	dv_buf_fini(&set);
+	dv_in_fini(&in);
+}
+
+void dv_op_admin_tenant_list(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	dv_ops_store_rc(j, oc, dv_store_tenant_list(oc->store, &j->reply), "no such resource");
+}
+
+/* A key for the caller's tenant, or (admin) for tenant {id}. */
+void dv_op_key_create(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	struct dv_in in = {0};
+	const struct dv_jv *o;
+	const char *name;
+	if ((o = dv_in_json(j, &in)) && !dv_jstr(j, o, "name", 200, &name, NULL)) {
+		uint64_t t = j->api == DV_API_KEY_CREATE ? j->tenant : j->path_id;
+		dv_ops_store_rc(j, oc, dv_store_key_create(oc->store, t, name, &j->reply), "no such resource");
+		j->status = 201;
+	}
+	dv_in_fini(&in);
+}
+
+void dv_op_tenant_get(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	dv_ops_store_rc(j, oc, dv_store_tenant_get(oc->store, j->tenant, &j->reply), "no such resource");
+}
+
+void dv_op_tenant_update(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	struct dv_in in = {0};
+	struct dv_buf set;
+	dv_buf_init(&set);
+	const struct dv_jv *o = dv_in_json(j, &in);
+	if (o) {
+		const struct dv_jv *s = dv_jv_get(o, "settings");
+		const struct dv_jv *rd = s ? dv_jv_get(s, "reject_duplicates") : NULL;
+		if (!s || s->type != DV_JOBJ || o->n != 1)
+			dv_job_fail(j, DV_EINVALID, "send {\"settings\": {...}} (e.g. reject_duplicates: true)");
+		else if (rd && rd->type != DV_JBOOL && rd->type != DV_JNULL)
+			dv_job_fail(j, DV_EINVALID, "settings.reject_duplicates must be true or false");
+		else if (!dv_check_attrs(j, s, &set, "settings")) /* refused before anything is written */
+			dv_ops_store_rc(j, oc, dv_store_tenant_settings(oc->store, j->tenant, set.data, &j->reply),
+			    "no such resource");
+	}
+	dv_buf_fini(&set);
+	dv_in_fini(&in);
+}
+
+void dv_op_key_list(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	dv_ops_store_rc(j, oc, dv_store_key_list(oc->store, j->tenant, &j->reply), "no such resource");
+}
+
+void dv_op_key_revoke(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	if (!dv_ops_store_rc(j, oc, dv_store_key_revoke(oc->store, j->tenant, j->path_id), "no such resource"))
+		dv_buf_printf(&j->reply, "{\"revoked\":true,\"id\":%" PRIu64 "}", j->path_id);
+}

@@ -1,0 +1,79 @@
+/* dv_work.h — one pipeline run's working state, shared by the files that
+ * run its stages (private to them): dv_pipeline.c (the engine and the image
+ * stages, decode to match), dv_record.c (record and hooks) and dv_reply.c
+ * (the reply body). Lives on the worker's stack for one run. */
+#ifndef DV_WORK_H
+#define DV_WORK_H
+#include "dv_buf.h"
+#include "dv_image.h"
+#include "dv_pipeline.h"
+#include "dv_record.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dv_job;
+struct dv_quality;
+struct dv_event_row;
+
+/* What the record and hooks stages found and wrote. */
+struct dv_record {
+	uint64_t *faces;      /* the matched face ids, each once */
+	char **persons;       /* their person's JSON (NULL: a face of nobody, erased meanwhile) */
+	uint64_t *person_ids; /* their person's id (0: none) */
+	int n;
+	struct dv_event_row *ev; /* per face, once recorded */
+	char **boxes;         /* per face: its box as JSON (the events' copy) */
+	int events_written;
+	bool in_tx;           /* the request's transaction is open (the hooks stage commits it) */
+	/* hooks */
+	bool hooks_on;        /* the tenant has hooks and they ran */
+	struct dv_hookrun hr;
+	char **face_hooks;    /* per face: {"hook": {...}, ...} */
+	int n_face_hooks;
+};
+
+struct dv_work {
+	struct dv_job *job;
+	const struct dv_pipeline_ctx *ctx;
+	struct dv_img img;
+	struct dv_face *faces;
+	int n_faces;
+	int n_found;          /* before the faces limit */
+	struct dv_embedder_info einfo;
+	uint8_t *chips;       /* n_faces chips, RGB */
+	char *aligned;        /* per face: 'd' dlib chip, 'f' face-api crop, 'b' box crop */
+	struct dv_image *views; /* per face: the chip, or (faceapi) a crop of the image */
+	float *emb;           /* n_faces * dim */
+	struct dv_match *matches; /* n_faces * top_k */
+	int *n_matches;
+	int top_k;
+	double threshold;
+	struct dv_quality *quality; /* per face, once assessed (dv_work_quality) */
+	bool have[DV_STAGE_COUNT];
+	/* the tenant (service runs): fetched once, by the first stage that needs it */
+	bool have_tenant;
+	struct dv_tenant_brief tenant;
+	struct dv_record rec;
+};
+
+/* A service run (the recognition service's lookups and writes), not a bare one. */
+static inline bool dv_work_service(const struct dv_work *w) { return w->ctx->mode != DV_RUN_BARE && w->ctx->store; }
+/* Face i is too poor to judge: no name, and no stranger either. */
+bool dv_work_unsure(const struct dv_work *w, int i);
+/* The tenant's name and settings, fetched once (0, or the store's error). */
+int dv_work_tenant(struct dv_work *w);
+
+/* dv_record.c: the record and hooks stages; what they found, for the reply */
+int dv_stage_record(struct dv_work *w);
+int dv_stage_hooks(struct dv_work *w);
+/* After the stages: roll back a transaction an error left open; free. */
+void dv_record_fini(struct dv_work *w);
+/* The person JSON of a matched face, or NULL (no record stage, or nobody's). */
+const char *dv_record_person(const struct dv_work *w, uint64_t face);
+/* Are two matched faces one person's? (false when unknown) */
+bool dv_record_same_person(const struct dv_work *w, uint64_t a, uint64_t b);
+
+/* dv_reply.c: the reply body, into w->job->reply */
+void dv_reply_write(struct dv_work *w);
+
+#endif
