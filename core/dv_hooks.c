@@ -1,4 +1,10 @@
-/* dv_hooks.c — Lua hooks (see dv_hooks.h and docs/hooks.md). */
+/* dv_hooks.c — Lua hooks (see dv_hooks.h and docs/hooks.md).
+ *
+ * Every function that works on a Lua stack states its stack effect in the
+ * Lua manual's notation, [-o, +p, x]: it pops o values, pushes p, and x says
+ * what it may raise — "-" nothing, "m" only a memory error, "e" any error
+ * (a raised error unwinds to the lua_pcall of dv_hooks_fire). The dv.*
+ * functions are called from Lua: their arguments are the stack they get. */
 #include "dv_hooks.h"
 #include "dv_err.h"
 #include "dv_jsonp.h"
@@ -218,6 +224,7 @@ static void *dv_lua_alloc(void *ud, void *p, size_t osize, size_t nsize)
 
 #define DV_TICK 1000
 
+/* The count hook: [-0, +0, e] (raises when the budget is spent). */
 static void dv_lua_count(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
@@ -247,6 +254,7 @@ static void dv_lua_count(lua_State *L, lua_Debug *ar)
 	}
 }
 
+/* The running hook's state. [-0, +0, e] (outside a hook: an error) */
 static struct dv_hooks *dv_cur(lua_State *L)
 {
 	lua_getfield(L, LUA_REGISTRYINDEX, "dv_hooks");
@@ -259,6 +267,7 @@ static struct dv_hooks *dv_cur(lua_State *L)
 
 /* ---------------------------------------------------------------- JSON <-> Lua */
 
+/* A parsed JSON value as Lua (null as nil). [-0, +1, m] */
 static void dv_push_jv(lua_State *L, const struct dv_jv *v)
 {
 	switch (v ? v->type : DV_JNULL) {
@@ -283,6 +292,7 @@ static void dv_push_jv(lua_State *L, const struct dv_jv *v)
 	}
 }
 
+/* JSON text as Lua (NULL or invalid: nil). [-0, +1, m] */
 static void dv_push_json(lua_State *L, const char *json)
 {
 	if (!json) {
@@ -294,7 +304,8 @@ static void dv_push_json(lua_State *L, const char *json)
 	dv_jv_free(v);
 }
 
-/* Encode the value at idx; 0, or -1 with a reason pushed... raised by the caller. */
+/* Encode the value at idx as JSON into b; 0, or -1 with the reason in *why
+ * (the caller raises it). [-0, +0, m] */
 static int dv_to_json(lua_State *L, int idx, struct dv_buf *b, int depth, const char **why)
 {
 	if (depth > 32) {
@@ -380,6 +391,7 @@ static int dv_to_json(lua_State *L, int idx, struct dv_buf *b, int depth, const 
 
 /* ---------------------------------------------------------------- dv.* */
 
+/* Argument i as a person id. [-0, +0, e] */
 static uint64_t dv_arg_person(lua_State *L, int i)
 {
 	lua_Number n = luaL_checknumber(L, i);
@@ -388,6 +400,7 @@ static uint64_t dv_arg_person(lua_State *L, int i)
 	return (uint64_t)n;
 }
 
+/* Argument i as a namespace, the hook's own by default. [-0, +0, e] */
 static const char *dv_arg_ns(lua_State *L, int i, struct dv_hooks *h)
 {
 	const char *ns = luaL_optstring(L, i, h->ns);
@@ -396,6 +409,7 @@ static const char *dv_arg_ns(lua_State *L, int i, struct dv_hooks *h)
 	return ns;
 }
 
+/* Argument i as a state key. [-0, +0, e] */
 static const char *dv_arg_key(lua_State *L, int i)
 {
 	size_t n;
@@ -422,6 +436,7 @@ static struct dv_store *dv_hook_store(struct dv_hooks *h)
 	return h->rq->store;
 }
 
+/* Raise the store's failure as a Lua error. [-0, +0, e] (does not return) */
 static int dv_l_fail(lua_State *L, struct dv_hooks *h, int rc)
 {
 	if (!h->rq->store)
@@ -430,7 +445,7 @@ static int dv_l_fail(lua_State *L, struct dv_hooks *h, int rc)
 }
 
 /* The store's JSON answer in h->scratch, decoded onto the Lua stack; nil
- * when nothing was found and that is not an error. */
+ * when nothing was found and that is not an error. [-0, +1, e] */
 static int dv_l_json_result(lua_State *L, struct dv_hooks *h, int rc, bool notfound_nil)
 {
 	if (rc == DV_ENOTFOUND && notfound_nil) {
@@ -443,6 +458,7 @@ static int dv_l_json_result(lua_State *L, struct dv_hooks *h, int rc, bool notfo
 	return 1;
 }
 
+/* dv.get(person, key [, ns]) -> value or nil. [-0, +1, e] */
 static int dv_l_get(lua_State *L)
 {
 	struct dv_hooks *h = dv_cur(L);
@@ -453,6 +469,7 @@ static int dv_l_get(lua_State *L)
 	return dv_l_json_result(L, h, rc, true);
 }
 
+/* dv.set(person, key, value [, ns]). [-0, +0, e] */
 static int dv_l_set(lua_State *L)
 {
 	struct dv_hooks *h = dv_cur(L);
@@ -468,6 +485,7 @@ static int dv_l_set(lua_State *L)
 	return rc ? dv_l_fail(L, h, rc) : 0;
 }
 
+/* dv.incr(person, key [, by [, ns]]) -> the new number. [-0, +1, e] */
 static int dv_l_incr(lua_State *L)
 {
 	struct dv_hooks *h = dv_cur(L);
@@ -485,7 +503,7 @@ static int dv_l_incr(lua_State *L)
 
 /* The {since = seconds, kind = "..."} options of dv.visits and dv.events;
  * returns the kind to filter on, NULL for "any". The string stays alive in
- * the options table, which is on the stack for the whole call. */
+ * the options table, which is on the stack for the whole call. [-0, +0, e] */
 static const char *dv_arg_since_kind(lua_State *L, int idx, double *since, const char *kind)
 {
 	if (lua_istable(L, idx)) {
@@ -498,7 +516,7 @@ static const char *dv_arg_since_kind(lua_State *L, int idx, double *since, const
 	return strcmp(kind, "any") ? kind : NULL;
 }
 
-/* dv.visits(person [, {since = seconds, kind = "recognized"}]) */
+/* dv.visits(person [, {since = seconds, kind = "recognized"}]) -> a count. [-0, +1, e] */
 static int dv_l_visits(lua_State *L)
 {
 	struct dv_hooks *h = dv_cur(L);
@@ -513,7 +531,7 @@ static int dv_l_visits(lua_State *L)
 	return 1;
 }
 
-/* dv.events(person [, {since = seconds, kind = "recognized", limit = 10}]) */
+/* dv.events(person [, {since = seconds, kind = "recognized", limit = 10}]) -> a list. [-0, +1, e] */
 static int dv_l_events(lua_State *L)
 {
 	struct dv_hooks *h = dv_cur(L);
@@ -533,6 +551,7 @@ static int dv_l_events(lua_State *L)
 	return dv_l_json_result(L, h, rc, false);
 }
 
+/* dv.reply(key, value): a member of this hook's reply. [-0, +0, e] */
 static int dv_l_reply(lua_State *L)
 {
 	struct dv_hooks *h = dv_cur(L);
@@ -545,6 +564,7 @@ static int dv_l_reply(lua_State *L)
 	return 0;
 }
 
+/* dv.log(...): one log line (never biometric data). [-0, +1, e] */
 static int dv_l_log(lua_State *L)
 {
 	struct dv_hooks *h = dv_cur(L);
@@ -569,6 +589,7 @@ static int dv_l_log(lua_State *L)
 	return 0;
 }
 
+/* dv.now() -> seconds since 1970 (UTC). [-0, +1, -] */
 static int dv_l_now(lua_State *L)
 {
 	struct timespec t;
@@ -577,7 +598,7 @@ static int dv_l_now(lua_State *L)
 	return 1;
 }
 
-/* dv.date(format [, time]): strftime in UTC, %-conversions only */
+/* dv.date(format [, time]) -> text: strftime in UTC, %-conversions only. [-0, +1, e] */
 static int dv_l_date(lua_State *L)
 {
 	const char *fmt = luaL_optstring(L, 1, "%Y-%m-%dT%H:%M:%SZ");
@@ -600,7 +621,7 @@ static const luaL_Reg dv_api[] = {
 
 /* ---------------------------------------------------------------- sandboxes */
 
-/* A shallow copy of library `lib` without the names in `drop`. */
+/* A shallow copy of library `lib` without the names in `drop`. [-0, +1, m] */
 static void dv_copy_lib(lua_State *L, const char *lib, const char *const *drop)
 {
 	lua_newtable(L);
@@ -621,6 +642,8 @@ static void dv_copy_lib(lua_State *L, const char *lib, const char *const *drop)
 	lua_pop(L, 1);
 }
 
+/* A hook file's sandbox: the safe base functions, copies of string, table
+ * and math, and dv. [-0, +1, m] */
 static void dv_make_env(lua_State *L)
 {
 	static const char *const base[] = {"assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber",
@@ -777,6 +800,7 @@ bool dv_hooks_for(const struct dv_hooks *h, uint64_t tenant, const char *tenant_
 	return s && s->n > 0;
 }
 
+/* The event table a hook receives. [-0, +1, m] */
 static void dv_push_event(lua_State *L, const struct dv_hook_req *rq, const struct dv_hook_event *ev)
 {
 	lua_newtable(L);

@@ -16,9 +16,11 @@
  * output into its Darknet buffer; the other layers' forwards do nothing, and
  * their Darknet buffers are freed. Layer outputs share buffers by lifetime.
  * Layers after the run (none in our three nets) stay on Darknet. The state
- * hangs on the first layer's (otherwise unused) rolling_mean pointer and is
- * released by dn_onednn_release before Darknet frees the network; nets for
- * batches of 2-8 images (dn_onednn_batch) hang on it and share its weights.
+ * of each network's run is kept in a side table of ours, found by the
+ * network's layers array (Darknet hands a layer's forward the network by
+ * value), and released by dn_onednn_release before Darknet frees the
+ * network; nets for batches of 2-8 images (dn_onednn_batch) hang on it and
+ * share its weights.
  * Sums are taken in oneDNN's order, not Darknet's: the golden tests'
  * tolerances hold. */
 #include "config.h"
@@ -27,6 +29,8 @@
 #include <darknet.h>
 #ifdef HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,9 +126,60 @@ static void dn_exec(struct dn_net *d, float *in, float *out)
 	dnnl_stream_wait(d->st);
 }
 
+/* ---- the side table: network (its layers array) -> its run */
+
+static pthread_mutex_t dn_runs_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct dn_run_entry {
+	const layer *layers;
+	struct dn_net *d;
+} *dn_runs;
+static int dn_runs_n, dn_runs_cap;
+
+/* Keep d as net's run; -1 when out of memory. */
+static int dn_runs_put(const layer *layers, struct dn_net *d)
+{
+	int rc = 0;
+	pthread_mutex_lock(&dn_runs_mu);
+	if (dn_runs_n == dn_runs_cap) {
+		int cap = dn_runs_cap ? dn_runs_cap * 2 : 16;
+		struct dn_run_entry *e = realloc(dn_runs, sizeof *e * (size_t)cap);
+		if (e) {
+			dn_runs = e;
+			dn_runs_cap = cap;
+		}
+	}
+	if (dn_runs_n < dn_runs_cap)
+		dn_runs[dn_runs_n++] = (struct dn_run_entry){layers, d};
+	else
+		rc = -1;
+	pthread_mutex_unlock(&dn_runs_mu);
+	return rc;
+}
+
+/* net's run, or NULL; take = remove it from the table */
+static struct dn_net *dn_runs_get(const layer *layers, int take)
+{
+	struct dn_net *d = NULL;
+	pthread_mutex_lock(&dn_runs_mu);
+	for (int i = 0; i < dn_runs_n; i++)
+		if (dn_runs[i].layers == layers) {
+			d = dn_runs[i].d;
+			if (take)
+				dn_runs[i] = dn_runs[--dn_runs_n];
+			break;
+		}
+	pthread_mutex_unlock(&dn_runs_mu);
+	return d;
+}
+
 static void dn_forward_net(layer l, network net)
 {
-	struct dn_net *d = (struct dn_net *)l.rolling_mean;
+	(void)l;
+	struct dn_net *d = dn_runs_get(net.layers, 0);
+	if (!d) { /* cannot happen: the forward is set only with the entry */
+		fprintf(stderr, "dn_onednn: a network ran without its oneDNN state\n");
+		abort();
+	}
 	dn_exec(d, net.input, net.layers[d->end - 1].output);
 }
 
@@ -733,7 +788,8 @@ int dn_onednn_convs(network *net, int own, int *own_layers)
 {
 	if (own_layers)
 		*own_layers = 0;
-	if (net->n < 1 || net->layers[0].type != CONVOLUTIONAL || net->layers[0].rolling_mean || net->layers[0].batch != 1)
+	if (net->n < 1 || net->layers[0].type != CONVOLUTIONAL || dn_runs_get(net->layers, 0) ||
+	    net->layers[0].batch != 1)
 		return 0;
 	int end = 0;
 	while (end < net->n && dn_supported(net, end))
@@ -759,7 +815,10 @@ int dn_onednn_convs(network *net, int own, int *own_layers)
 	struct dn_net *d = end >= 1 ? dn_build(net, end, 1, own, NULL) : NULL;
 	if (!d)
 		return 0;
-	net->layers[0].rolling_mean = (float *)d;
+	if (dn_runs_put(net->layers, d) != 0) {
+		dn_net_free(d);
+		return 0;
+	}
 	net->layers[0].forward = dn_forward_net;
 	for (int i = 1; i < end; i++)
 		net->layers[i].forward = dn_forward_done;
@@ -777,8 +836,8 @@ int dn_onednn_batch(network *net, int n, float *in, float *out)
 {
 	if (net->n < 1 || net->layers[0].forward != dn_forward_net || n < 1 || n > DN_BATCH_MAX)
 		return -1;
-	struct dn_net *d = (struct dn_net *)net->layers[0].rolling_mean;
-	if (d->end != net->n)
+	struct dn_net *d = dn_runs_get(net->layers, 0);
+	if (!d || d->end != net->n)
 		return -1; /* Darknet would have to run the rest */
 	if (n > 1 && !d->batched[n])
 		d->batched[n] = dn_build(net, d->end, n, 0, d);
@@ -793,11 +852,10 @@ int dn_onednn_runs(const layer *l) { return l->forward == dn_forward_net || l->f
 void dn_onednn_release(network *net)
 {
 	if (net->n > 0 && net->layers[0].forward == dn_forward_net) {
-		struct dn_net *d = (struct dn_net *)net->layers[0].rolling_mean;
-		for (int i = 0; i < d->end; i++)
+		struct dn_net *d = dn_runs_get(net->layers, 1);
+		for (int i = 0; d && i < d->end; i++)
 			net->layers[i].forward = NULL;
 		dn_net_free(d);
-		net->layers[0].rolling_mean = NULL;
 	}
 }
 #else
