@@ -3,7 +3,7 @@
  * 150, 0.25) + extract_image_chip; reproducing them (including dlib's
  * rounding of landmarks, the pyramid's integer arithmetic and its -1.25/-0.75
  * offsets, and truncation when sampling) is what lets the port approach
- * dlib's published accuracy. Every step follows ../shared/MODELS.md §8. */
+ * dlib's published accuracy. Each step below names the dlib step it follows. */
 #include "dv_align.h"
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* dv_align.h — dlib's face chip: get_face_chip_details + extract_image_chip
- * from 68 landmarks, as ../shared/MODELS.md section 8 specifies. Pure. */
+ * from 68 landmarks, as dlib computes them (dv_align.c). Pure. */
 #ifndef DV_ALIGN_H
 #define DV_ALIGN_H
 #include <stdint.h>

@@ -191,7 +191,7 @@ static int dv_module_check_params(const struct dv_module *m, const char *file, c
 
 /* OpenBLAS 0.3.21 (Debian 12) names the CPU's core from its family and model
  * and, on a model it does not know, falls back to its SSE3 "Prescott" kernels
- * (seen: an AVX-512 Xeon under a hypervisor, 32 instead of 155 GFLOP/s).
+ * (a several-fold slower sgemm, e.g. on an AVX-512 Xeon under a hypervisor).
  * Plugins bring OpenBLAS into the process, and it picks its kernels when it
  * loads; so before the first plugin, unless the user has set
  * OPENBLAS_CORETYPE, name the core from the instruction sets the CPU and OS

@@ -1,6 +1,6 @@
 /* dv_quality.c — face quality: see dv_quality.h. Each part is a soft ramp
  * from 0 (unusable) to 1 (fine), with its bar at the ramp's middle; the bars
- * were set on ../shared/testdata (make eval-openset prints how the parts are
+ * were set on labelled photos (make eval-openset prints how the parts are
  * spread there and what refusing below each bar does to recall and false
  * alarms), where nearly every photo passes. */
 #include "dv_quality.h"

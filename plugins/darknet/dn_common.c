@@ -169,7 +169,7 @@ size_t dn_strip_training(struct network *n)
 	for (int i = 0; i < n->n; i++) {
 		struct layer *l = &n->layers[i];
 		/* forward_network zero-fills delta only when it exists; the rest is
-		 * written by backward/update alone (MODELS.md 6.6) */
+		 * written by backward/update alone: inference never reads them */
 		float **bufs[] = {&l->delta, &l->weight_updates, &l->bias_updates, &l->scale_updates, &l->mean_delta,
 		    &l->variance_delta, &l->x_norm};
 		size_t sizes[] = {(size_t)l->outputs * l->batch, (size_t)l->nweights, (size_t)l->n, (size_t)l->n, (size_t)l->n,

@@ -1,7 +1,8 @@
 /* dn_gemm.c — libdvdarknet: Darknet's matrix multiply, replaced. libdarknet
  * calls gemm() through its PLT; the Darknet plugins link this library before
  * libdarknet, so its definition comes first in their dlopen group and the
- * calls bind here (MODELS.md section 1) — once per process, whichever plugin
+ * calls bind here (the dynamic linker binds a symbol to its first definition
+ * in the lookup order) — once per process, whichever plugin
  * loads first. It forwards to OpenBLAS's single-threaded sgemm: workers, not
  * BLAS threads, use the cores. The call counter lets dn_gemm_check() (in
  * each plugin) prove the replacement took effect. */

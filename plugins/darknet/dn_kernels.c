@@ -1,5 +1,5 @@
 /* dn_kernels.c — our own vectorised kernels, where they beat the library
- * (MODELS.md 5.4; chosen in dn_onednn.c, named in the start-up log).
+ * (chosen layer by layer in dn_onednn.c, named in the start-up log).
  *
  * dn_c0p: a 3-channel 3x3 'valid' convolution to 16 channels followed by a
  * 2x2/2 max pool — the detector's first two layers — in one pass. oneDNN runs

@@ -1,5 +1,5 @@
 /* dn_onednn.c — a Darknet network run on oneDNN (Debian libdnnl), through
- * the layers' forward pointers (MODELS.md 5.4). Darknet still parses the cfg,
+ * the layers' forward pointers (each Darknet layer calls l.forward(l, net)). Darknet still parses the cfg,
  * loads the weights and holds the graph; from it we build one oneDNN
  * primitive per layer for the longest run of layers from the input that
  * oneDNN can do — convolution (bias and leaky/relu fused), max and average

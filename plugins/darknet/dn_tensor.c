@@ -1,10 +1,10 @@
 /* dn_tensor.c — face-api's preprocessing (toBatchTensor + normalize), bit-exact
- * with tfjs-cpu (MODELS.md section 2). Pure; compiled into every Darknet plugin
+ * with tfjs-cpu's resizeBilinear and its per-channel normalisation. Pure; compiled into every Darknet plugin
  * and into the oracle check. */
 #include "dn_common.h"
 #if defined(__GNUC__) && !defined(__clang__)
 /* the row loops below vectorise only under GCC's dynamic cost model (-O2
- * uses "very cheap"): 640x480 to 608 2.2 -> 1.4 ms. Vectorised IEEE
+ * uses "very cheap"; make bench measures the resize). Vectorised IEEE
  * arithmetic, no contraction (-ffp-contract=off): the same bits. */
 #pragma GCC optimize("vect-cost-model=dynamic")
 #endif

@@ -23,7 +23,7 @@ struct de {
 };
 
 static const struct dv_param de_params[] = {
-	{"batch", DV_PARAM_INT, 1, DN_BATCH, "8", "faces of one photo run through the net per pass, up to 8, in powers of two (make bench measures it: on one AVX-512 core the cost per face is the same within 5% at any batch size; a batch size's buffers are kept once used)"},
+	{"batch", DV_PARAM_INT, 1, DN_BATCH, "8", "faces of one photo run through the net per pass, up to 8, in powers of two (make bench measures the cost per face at each size; a batch size's buffers are kept once used)"},
 	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "how the network runs: onednn (the whole net on oneDNN in its blocked layouts, with our own kernels where they win; the default when built with it), onednn-only (no own kernels), or darknet (its layers, im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "face_recognition", "model name: NAME.cfg and NAME.weights in model_dir"},
 	{"input_divisor", DV_PARAM_DOUBLE, 1, 1000, "256",

@@ -28,11 +28,11 @@ struct dl {
 };
 
 static const struct dv_param dl_params[] = {
-	{"batch", DV_PARAM_INT, 1, DN_BATCH, "1", "faces of one photo run through the net per pass, up to 8, in powers of two (make bench measures it: on one AVX-512 core one by one is fastest, a batch of 8 costs up to 40% more per face)"},
+	{"batch", DV_PARAM_INT, 1, DN_BATCH, "1", "faces of one photo run through the net per pass, up to 8, in powers of two (make bench measures the cost per face at each size)"},
 	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "how the network runs: onednn (the whole net on oneDNN in its blocked layouts, with our own kernels where they win; the default when built with it), onednn-only (no own kernels), or darknet (its layers, im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "face_landmark_68", "face_landmark_68, or face_landmark_68_tiny (faster, less exact)"},
 	{"origin", DV_PARAM_STRING, 0, 0, "crop", "crop: points relative to the crop's floored origin (exact); box: shifted by the unfloored box origin as face-api does"},
-	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (same sums, 1.3-1.7x faster)"},
+	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (the same sums, faster than im2col + gemm)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -3,7 +3,7 @@
  * (AVX-512, AVX2, portable C).
  *
  * Exact, and fast at a million faces. A full float32 scan of 1M x 128 floats
- * reads 512 MB per query, which memory bandwidth makes ~40 ms on one core.
+ * reads 512 MB per query: memory bandwidth bounds it, whatever the CPU.
  * So each vector x is also kept as int8 codes c with a scale s (x ~ s*c) and
  * the norm r = |x - s*c| of what the codes miss. The scan reads only the
  * codes (128 MB) and computes dq = |q - s*c|; by the triangle inequality
