@@ -112,16 +112,16 @@ static void dv_server_spawn(struct dv_server *s, struct dv_job *sub)
 		dv_err("out of memory: async job lost job=%llu", (unsigned long long)sub->async_id);
 		return;
 	}
-	j->api = sub->spawn_api;
-	j->body = (uint8_t *)sub->spawn_body;
-	j->body_len = sub->spawn_len;
+	j->req.api = sub->spawn_api;
+	j->req.body = (uint8_t *)sub->spawn_body;
+	j->req.body_len = sub->spawn_len;
 	sub->spawn_body = NULL;
-	j->ctype = strdup("application/json");
+	j->req.ctype = strdup("application/json");
 	j->tenant = sub->tenant;
 	j->async_id = sub->async_id;
-	j->path_id = sub->path_id;
-	j->webhook = sub->webhook;
-	sub->webhook = NULL;
+	j->req.path_id = sub->req.path_id;
+	j->req.webhook = sub->req.webhook;
+	sub->req.webhook = NULL;
 	j->origin = DV_ORIGIN_ASYNC;
 	j->route = DV_ROUTE_API;
 	if (dv_queue_push_ex(&s->queue, j, true) == 0) {
@@ -141,18 +141,18 @@ static void dv_server_done(evutil_socket_t fd, short what, void *arg)
 		struct dv_job *next = j->next;
 		DV_CHECK_JOB(j);
 		for (int st = 0; st < DV_STAGE_COUNT; st++)
-			if (j->stage_ran[st])
-				dv_hist_observe(&s->metrics.stage[st], j->stage_ms[st] / 1e3);
-		dv_hist_observe(&s->metrics.queue_wait, j->queue_ms / 1e3);
-		if (j->record_ms >= 0)
-			dv_hist_observe(&s->metrics.record, j->record_ms / 1e3);
+			if (j->res.stage_ran[st])
+				dv_hist_observe(&s->metrics.stage[st], j->res.stage_ms[st] / 1e3);
+		dv_hist_observe(&s->metrics.queue_wait, j->res.queue_ms / 1e3);
+		if (j->res.record_ms >= 0)
+			dv_hist_observe(&s->metrics.record, j->res.record_ms / 1e3);
 		dv_hist_observe(&s->metrics.request, dv_ms_since(&j->t_start) / 1e3);
 		if (j->origin == DV_ORIGIN_HTTP)
 			dv_http_complete(s, j);
 		else if (j->origin == DV_ORIGIN_TCP)
 			dv_tcp_complete(s, j);
 		/* DV_ORIGIN_ASYNC: the worker stored the result (and called the webhook) */
-		if (j->spawn_body && !j->err)
+		if (j->spawn_body && !j->res.err)
 			dv_server_spawn(s, j);
 		s->inflight--;
 		s->metrics.trimmed_since_job = 0;
@@ -253,6 +253,10 @@ static void dv_server_reload(evutil_socket_t sig, short what, void *arg)
 	struct dv_conf_errs errs = {0};
 	struct dv_conf *c = dv_conf_load(s->conf_path, &errs);
 	struct dv_gen *g = NULL;
+	/* the hook files as this reload reads them: hooks.watch reloads again
+	 * only when they change after it, refused or not */
+	if (c)
+		s->hooks_mtime = dv_hooks_conf_mtime(c);
 	if (c && errs.n == 0)
 		dv_gen_build(c, s->gen_seq + 1, &g, &errs);
 	else
