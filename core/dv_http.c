@@ -288,14 +288,14 @@ static void dv_http_api(struct dv_http_conn *c, int op, uint64_t id, uint8_t *bo
 		dv_http_send_error(c, route, DV_ENOMEM, NULL, rid);
 		return;
 	}
-	j->body = body ? body : malloc(1);
-	j->body_len = body ? n : 0;
-	j->api = op;
-	j->path_id = id;
-	j->admin = admin;
-	j->key = dv_strdup_or_null(admin ? NULL : key);
-	j->ctype = dv_strdup_or_null(dv_http1_field(&c->req, "Content-Type"));
-	j->query = dv_strdup_or_null(c->req.query);
+	j->req.body = body ? body : malloc(1);
+	j->req.body_len = body ? n : 0;
+	j->req.api = op;
+	j->req.path_id = id;
+	j->req.admin = admin;
+	j->req.key = dv_strdup_or_null(admin ? NULL : key);
+	j->req.ctype = dv_strdup_or_null(dv_http1_field(&c->req, "Content-Type"));
+	j->req.query = dv_strdup_or_null(c->req.query);
 	j->origin = DV_ORIGIN_HTTP;
 	j->origin_ptr = c;
 	j->route = route;
@@ -318,15 +318,16 @@ void dv_http_complete(struct dv_server *s, struct dv_job *j)
 		dv_http_close(c); /* the client went away meanwhile: free it now */
 		return;
 	}
-	if (j->err == DV_EUNAUTHORIZED)
+	if (j->res.err == DV_EUNAUTHORIZED)
 		dv_http_hdr(c, "WWW-Authenticate", "Bearer");
-	if (j->err)
-		dv_http_send_error(c, j->route, j->err, j->errmsg, j->id);
-	else if (j->status == 204)
+	if (j->res.err)
+		dv_http_send_error(c, j->route, j->res.err, j->res.errmsg, j->id);
+	else if (j->res.status == 204)
 		dv_http_send(c, j->route, 204, "application/json", "", 0, j->id);
 	else
-		dv_http_send(c, j->route, j->status ? j->status : 200, j->reply_ctype ? j->reply_ctype : "application/json",
-		    j->reply.data ? j->reply.data : "{}", j->reply.data ? j->reply.len : 2, j->id);
+		dv_http_send(c, j->route, j->res.status ? j->res.status : 200,
+		    j->res.reply_ctype ? j->res.reply_ctype : "application/json",
+		    j->res.reply.data ? j->res.reply.data : "{}", j->res.reply.data ? j->res.reply.len : 2, j->id);
 	(void)s;
 }
 

@@ -23,9 +23,9 @@ int dv_in_query(struct dv_job *j, struct dv_in *in, const char *const *allowed)
 {
 	TAILQ_INIT(&in->q);
 	in->have_q = true;
-	if (!j->query || !*j->query)
+	if (!j->req.query || !*j->req.query)
 		return 0;
-	if (evhttp_parse_query_str(j->query, &in->q) != 0) {
+	if (evhttp_parse_query_str(j->req.query, &in->q) != 0) {
 		dv_job_fail(j, DV_EBADREQUEST, "the query string is malformed");
 		return -1;
 	}
@@ -56,7 +56,7 @@ const char *dv_in_get(struct dv_in *in, const char *name)
 int dv_in_body(struct dv_job *j, struct dv_in *in, const char *const *image_keys)
 {
 	char err[256];
-	int r = dv_form_parse(&in->form, j->ctype, j->body, j->body_len, image_keys, err, sizeof err);
+	int r = dv_form_parse(&in->form, j->req.ctype, j->req.body, j->req.body_len, image_keys, err, sizeof err);
 	if (r) {
 		dv_job_fail(j, r, "%s", err);
 		return -1;
@@ -67,11 +67,11 @@ int dv_in_body(struct dv_job *j, struct dv_in *in, const char *const *image_keys
 /* JSON body only (CRUD operations). An empty body is an empty object. */
 const struct dv_jv *dv_in_json(struct dv_job *j, struct dv_in *in)
 {
-	if (j->body_len == 0) {
+	if (j->req.body_len == 0) {
 		in->form.json = dv_jsonp_parse("{}", 2, NULL, 0);
 		return in->form.json;
 	}
-	if (j->ctype && strncasecmp(j->ctype, "application/json", 16)) {
+	if (j->req.ctype && strncasecmp(j->req.ctype, "application/json", 16)) {
 		dv_job_fail(j, DV_EMEDIATYPE, "send application/json");
 		return NULL;
 	}

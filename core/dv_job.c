@@ -26,11 +26,11 @@ struct dv_job *dv_job_new(int op, struct dv_gen *gen)
 		return NULL;
 	j->magic = DV_JOB_MAGIC;
 	j->id = atomic_fetch_add(&dv_job_ids, 1) + 1;
-	j->op = op;
-	j->threshold = -1;
-	j->record_ms = -1;
+	j->req.op = op;
+	j->req.threshold = -1;
+	j->res.record_ms = -1;
 	j->gen = dv_gen_ref(gen);
-	dv_buf_init(&j->reply);
+	dv_buf_init(&j->res.reply);
 	clock_gettime(CLOCK_MONOTONIC, &j->t_start);
 	return j;
 }
@@ -41,34 +41,34 @@ void dv_job_free(struct dv_job *j)
 		return;
 	DV_CHECK_JOB(j);
 	j->magic = 0;
-	free(j->body);
-	free(j->key);
-	free(j->ctype);
-	free(j->query);
-	free(j->webhook);
+	free(j->req.body);
+	free(j->req.key);
+	free(j->req.ctype);
+	free(j->req.query);
+	free(j->req.webhook);
 	free(j->spawn_body);
-	free(j->embeddings);
-	free(j->face_boxes);
-	free(j->faces);
-	free(j->quality);
-	free(j->chips);
-	free(j->aligned);
-	free(j->matches);
-	free(j->n_matches);
-	dv_strv_free(j->best_person_json, j->n_best);
-	free(j->best_person);
-	dv_buf_fini(&j->reply);
+	free(j->res.embeddings);
+	free(j->res.face_boxes);
+	free(j->res.faces);
+	free(j->res.quality);
+	free(j->res.chips);
+	free(j->res.aligned);
+	free(j->res.matches);
+	free(j->res.n_matches);
+	dv_strv_free(j->res.best_person_json, j->res.n_best);
+	free(j->res.best_person);
+	dv_buf_fini(&j->res.reply);
 	dv_gen_unref(j->gen);
 	free(j);
 }
 
 void dv_job_fail(struct dv_job *j, int err, const char *fmt, ...)
 {
-	if (j->err)
+	if (j->res.err)
 		return;
-	j->err = err;
+	j->res.err = err;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(j->errmsg, sizeof j->errmsg, fmt, ap);
+	vsnprintf(j->res.errmsg, sizeof j->res.errmsg, fmt, ap);
 	va_end(ap);
 }

@@ -24,77 +24,87 @@ enum dv_origin { DV_ORIGIN_HTTP = 1, DV_ORIGIN_TCP = 2, DV_ORIGIN_ASYNC = 3 };
  * identification rate (the calibration table), or under the request's own. */
 enum dv_decision { DV_DECIDE_THRESHOLD = 0, DV_DECIDE_FPIR = 1, DV_DECIDE_REQUEST = 2 };
 
-struct dv_job {
-	uint32_t magic;
-	unsigned long long id;
-	int op;                 /* enum dv_op */
-	struct dv_gen *gen;     /* configuration generation (a reference) */
-
-	/* input, owned */
+/* What was asked: written where the job is made (a listener on the loop
+ * thread, or a worker for its own sub-jobs), read by the worker. Owned. */
+struct dv_job_req {
+	int op;                 /* enum dv_op: the pipeline to run */
+	int api;                /* enum dv_api_op: the HTTP API operation; 0 = a bare pipeline job */
 	uint8_t *body;
 	size_t body_len;
+	char *ctype;            /* Content-Type, or NULL */
+	char *query;            /* the query string, or NULL */
+	uint64_t path_id;       /* the {id} of the path */
+	char *key;              /* the presented API key, or NULL */
+	bool admin;             /* the key is the configured admin key */
 	int top_k;              /* 0 = configured default */
 	double threshold;       /* < 0 = the decision's; >= 0: the request's own (expert use) */
-	/* how "known" was decided, for the reply (set by the service) */
+	bool has_box;           /* use this face box instead of the detector */
+	float box[4];           /* x, y, w, h */
+	bool keep_embeddings;   /* internal callers: keep the faces, vectors and matches (res) */
+	char *webhook;          /* async: called when done */
+};
+
+/* What came of it: written by the worker, read by the loop thread once the
+ * job is back (and by a worker from its own sub-jobs). Owned. */
+struct dv_job_res {
+	int err;                /* 0 or a dv_err */
+	char errmsg[256];
+	struct dv_buf reply;    /* JSON on success */
+	int status;             /* HTTP status on success (0 = 200) */
+	const char *reply_ctype; /* static; NULL = application/json */
+	/* timings */
+	double stage_ms[DV_STAGE_COUNT];
+	bool stage_ran[DV_STAGE_COUNT];
+	double queue_ms;
+	double record_ms;       /* the record and hooks stages together; -1 when neither ran */
+	double run_ms;
+	/* how "known" was decided, for the reply */
 	int decision;           /* enum dv_decision */
 	long long gallery_n;    /* DV_DECIDE_FPIR: the tenant's enrolled faces */
 	double target_fpir;     /* DV_DECIDE_FPIR: the target */
 	double confirm_threshold; /* up to this distance a nearest person is worth asking about; 0 = no confirmation */
-	bool has_box;           /* use this face box instead of the detector */
-	float box[4];           /* x, y, w, h */
-	bool keep_embeddings;   /* internal callers: keep the vectors below */
+	/* req.keep_embeddings: what the stages found */
+	float *embeddings;      /* n_embeddings x embedding_dim (NULL, dim 0 without embed) */
+	int n_embeddings, embedding_dim; /* n_embeddings: the number of faces */
+	float *face_boxes;      /* x, y, w, h, score per face */
+	struct dv_face *faces;  /* the faces (box, score, pass, landmarks) */
+	struct dv_quality *quality; /* per face (recognize pipelines), or NULL */
+	uint8_t *chips;         /* per face the chip the embedder saw (RGB), when materialised */
+	char *aligned;          /* per face: 'd' dlib chip, 'b' box crop (both in chips), 'f' face-api crop (not kept) */
+	int chip_w, chip_h;
+	struct dv_embedder_info einfo; /* with an embed stage */
+	struct dv_match *matches; /* with a match stage: n_embeddings x top_k_used */
+	int *n_matches;
+	int top_k_used;
+	double threshold_used;
+	uint64_t *best_person;   /* with a record stage: per face, its nearest face's person (0: none) */
+	char **best_person_json; /* ... and that person's JSON, or NULL */
+	int n_best;              /* entries of best_person and best_person_json */
+};
 
-	/* the HTTP API (dv_api.h): set on the loop thread, run by dv_ops.c */
-	int api;                /* enum dv_api_op; 0 = a bare pipeline job */
-	uint64_t path_id;       /* the {id} of the path */
-	char *key;              /* the presented API key (owned), or NULL */
-	bool admin;             /* the key is the configured admin key */
-	char *ctype;            /* Content-Type (owned), or NULL */
-	char *query;            /* the query string (owned), or NULL */
+/* A job is its envelope — who it is, where it came from and where its answer
+ * goes — around what was asked (req) and what came of it (res). */
+struct dv_job {
+	uint32_t magic;
+	unsigned long long id;  /* the request id (logs, X-Request-Id) */
+	struct dv_gen *gen;     /* configuration generation (a reference) */
 	uint64_t tenant;        /* set by the worker once authenticated */
 	uint64_t async_id;      /* an async job's dv_jobs row (0: synchronous) */
-	char *webhook;          /* async: called when done (owned) */
-	char *spawn_body;       /* async submission: the job to run next (loop thread submits it) */
-	size_t spawn_len;
-	int spawn_api;
-	int status;             /* HTTP status on success (0 = 200) */
-	const char *reply_ctype; /* static; NULL = application/json */
-
 	/* origin: loop thread only */
-	int origin;
-	void *origin_ptr;       /* evhttp_request* or struct dv_tcp_conn* */
+	int origin;             /* enum dv_origin */
+	void *origin_ptr;       /* the HTTP connection or struct dv_tcp_conn* */
 	uint32_t tcp_req_id;
 	bool tcp_call;          /* a CALL frame: answered with a RESPONSE frame */
 	int route;              /* metrics route */
 	struct timespec t_start;
-
-	/* result: written by the worker, read by the loop after completion */
-	int err;                /* 0 or a dv_err */
-	char errmsg[256];
-	struct dv_buf reply;    /* JSON on success */
-	double stage_ms[DV_STAGE_COUNT];
-	bool stage_ran[DV_STAGE_COUNT];
-	double queue_ms;
-	double record_ms;       /* recognize: persons, events, hooks and commit in PostgreSQL; -1 when not run */
-	double run_ms;
-	float *embeddings;      /* keep_embeddings: n_embeddings x embedding_dim (NULL, dim 0 without embed) */
-	int n_embeddings, embedding_dim; /* n_embeddings: the number of faces */
-	float *face_boxes;      /* keep_embeddings: x, y, w, h, score per face */
-	struct dv_face *faces;  /* keep_embeddings: the faces (box, score, pass, landmarks) */
-	struct dv_quality *quality; /* keep_embeddings: per face (recognize pipelines), or NULL */
-	uint8_t *chips;         /* keep_embeddings: per face the chip the embedder saw (RGB), when materialised */
-	char *aligned;          /* per face: 'd' dlib chip, 'b' box crop (both in chips), 'f' face-api crop (not kept) */
-	int chip_w, chip_h;
-	struct dv_embedder_info einfo; /* keep_embeddings, with an embed stage */
-	struct dv_match *matches; /* keep_embeddings, with a match stage: n_embeddings x top_k_used */
-	int *n_matches;
-	int top_k_used;
-	double threshold_used;
-	uint64_t *best_person;   /* keep_embeddings, with a record stage: per face, its nearest face's person (0: none) */
-	char **best_person_json; /* ... and that person's JSON (owned), or NULL */
-	int n_best;              /* entries of best_person and best_person_json */
-
+	/* an async submission's follow-up: the job the loop thread queues next */
+	char *spawn_body;
+	size_t spawn_len;
+	int spawn_api;
 	struct dv_job *next;    /* queue links */
+
+	struct dv_job_req req;
+	struct dv_job_res res;
 };
 
 /* A new job owning a copy of nothing: the caller sets body (malloc'd). */

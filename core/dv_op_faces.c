@@ -50,7 +50,7 @@ static int dv_enrol_in_tx(void *arg, uint64_t face_id)
 	if (!t->hooks_on)
 		return 0;
 	struct dv_hook_event he = {.kind = "enrolled", .person = t->person, .person_json = t->person_json,
-	    .distance = -1, .similarity = -1, .face = face_id, .box = &t->k->faces[0], .face_index = 0};
+	    .distance = -1, .similarity = -1, .face = face_id, .box = &t->k->res.faces[0], .face_index = 0};
 	struct dv_buf out;
 	dv_buf_init(&out);
 	dv_hookrun_fire(&t->hr, &he, &out);
@@ -71,7 +71,7 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 	struct dv_job *k = NULL;
 	uint8_t *jpg = NULL;
 	char *dup_person = NULL;
-	struct dv_enrol_tx tx = {.person = j->path_id};
+	struct dv_enrol_tx tx = {.person = j->req.path_id};
 	if (dv_in_query(j, &in, qs) || dv_in_body(j, &in, imgs) || dv_in_label(j, &in, "location", &visit.location) ||
 	    dv_in_label(j, &in, "camera", &visit.camera) || dv_in_box(j, &in, box, &have_box) ||
 	    dv_in_fields(j, &in, &fields) || dv_in_flag(j, &in, "force", &force))
@@ -80,7 +80,7 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 	/* the person first: a clear 404 before any image work */
 	struct dv_buf pb;
 	dv_buf_init(&pb);
-	int rc = dv_store_person_get(oc->store, j->tenant, j->path_id, &pb);
+	int rc = dv_store_person_get(oc->store, j->tenant, j->req.path_id, &pb);
 	tx.person_json = pb.data;
 	if (rc) {
 		dv_job_fail(j, rc, rc == DV_ENOTFOUND ? "no such person" : "%s", oc->store->err);
@@ -92,29 +92,30 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 	    &visit);
 	if (!k)
 		goto out;
-	if (k->n_embeddings == 0) {
+	if (k->res.n_embeddings == 0) {
 		dv_job_fail(j, DV_ENOFACE, "no face was found in the image: enrol a photo with one face");
 		goto out;
 	}
-	if (k->n_embeddings > 1) {
+	if (k->res.n_embeddings > 1) {
 		struct dv_buf m;
 		dv_buf_init(&m);
-		dv_buf_printf(&m, "the image has %d faces: name one with box=x,y,w,h (found:", k->n_embeddings);
-		for (int i = 0; i < k->n_embeddings && i < 6; i++)
-			dv_buf_printf(&m, " %.0f,%.0f,%.0f,%.0f", k->faces[i].x, k->faces[i].y, k->faces[i].w,
-			    k->faces[i].h);
+		dv_buf_printf(&m, "the image has %d faces: name one with box=x,y,w,h (found:", k->res.n_embeddings);
+		for (int i = 0; i < k->res.n_embeddings && i < 6; i++)
+			dv_buf_printf(&m, " %.0f,%.0f,%.0f,%.0f", k->res.faces[i].x, k->res.faces[i].y,
+			    k->res.faces[i].w,
+			    k->res.faces[i].h);
 		dv_buf_puts(&m, ")");
 		dv_job_fail(j, DV_EMULTIFACE, "%s", m.data);
 		dv_buf_fini(&m);
 		goto out;
 	}
-	if (!k->embeddings || !k->einfo.model[0]) {
+	if (!k->res.embeddings || !k->res.einfo.model[0]) {
 		dv_job_fail(j, DV_ENOPIPELINE, "the recognize pipeline has no embed stage: faces cannot be enrolled");
 		goto out;
 	}
-	const struct dv_face *f = &k->faces[0];
+	const struct dv_face *f = &k->res.faces[0];
 	/* a face too poor to recognise later is refused, with the reasons */
-	const struct dv_quality *q = k->quality ? &k->quality[0] : NULL;
+	const struct dv_quality *q = k->res.quality ? &k->res.quality[0] : NULL;
 	if (q && q->score < j->gen->conf->quality_min_enrol && !force) {
 		struct dv_buf m;
 		dv_buf_init(&m);
@@ -131,12 +132,13 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 	/* already enrolled as someone else? */
 	double dup_d = -1;
 	uint64_t dup_pid = 0;
-	if (k->matches && k->n_matches && k->n_matches[0] > 0 && k->matches[0].distance <= k->threshold_used) {
-		uint64_t pid = k->n_best > 0 ? k->best_person[0] : 0;
-		if (pid && pid != j->path_id && k->best_person_json[0]) {
+	const struct dv_job_res *kr = &k->res;
+	if (kr->matches && kr->n_matches && kr->n_matches[0] > 0 && kr->matches[0].distance <= kr->threshold_used) {
+		uint64_t pid = k->res.n_best > 0 ? k->res.best_person[0] : 0;
+		if (pid && pid != j->req.path_id && k->res.best_person_json[0]) {
 			dup_pid = pid;
-			dup_d = k->matches[0].distance;
-			dup_person = strdup(k->best_person_json[0]);
+			dup_d = k->res.matches[0].distance;
+			dup_person = strdup(k->res.best_person_json[0]);
 		}
 	}
 	if (dup_pid) {
@@ -165,10 +167,10 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 		dv_buf_puts(&lmj, "]");
 	}
 	size_t jlen = 0;
-	if (k->chips && k->aligned && k->aligned[0] != 'f')
-		dv_image_encode_jpeg(k->chips, k->chip_w, k->chip_h, 90, &jpg, &jlen);
-	struct dv_face_row row = {.person = j->path_id, .vec = k->embeddings, .dim = k->embedding_dim,
-	    .model = k->einfo.model, .fingerprint = k->einfo.fingerprint, .box_json = boxj.data,
+	if (k->res.chips && k->res.aligned && k->res.aligned[0] != 'f')
+		dv_image_encode_jpeg(k->res.chips, k->res.chip_w, k->res.chip_h, 90, &jpg, &jlen);
+	struct dv_face_row row = {.person = j->req.path_id, .vec = k->res.embeddings, .dim = k->res.embedding_dim,
+	    .model = k->res.einfo.model, .fingerprint = k->res.einfo.fingerprint, .box_json = boxj.data,
 	    .landmarks_json = lmj.data, .found_by = dv_pass_name(f->pass), .quality = q ? q->score : dv_quality(f),
 	    .chip = jpg,
 	    .chip_len = jlen};
@@ -193,12 +195,12 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 		dv_job_fail(j, rc, rc == DV_ENOTFOUND ? "no such person (deleted meanwhile?)" : "%s", oc->store->err);
 	} else {
 		/* committed: the matcher knows it before the client does */
-		dv_gallery_added(oc->gallery, j->gen, j->tenant, face_id, k->embeddings, k->embedding_dim);
+		dv_gallery_added(oc->gallery, j->gen, j->tenant, face_id, k->res.embeddings, k->res.embedding_dim);
 		struct dv_json js;
-		dv_json_init(&js, &j->reply);
+		dv_json_init(&js, &j->res.reply);
 		dv_json_obj_open(&js);
 		dv_json_key(&js, "face_id"); dv_json_uint(&js, face_id);
-		dv_json_key(&js, "person_id"); dv_json_uint(&js, j->path_id);
+		dv_json_key(&js, "person_id"); dv_json_uint(&js, j->req.path_id);
 		dv_json_key(&js, "box"); dv_json_raw(&js, boxj.data);
 		dv_json_key(&js, "score"); dv_json_float(&js, f->score);
 		dv_json_key(&js, "quality"); dv_json_num(&js, round(row.quality * 1e4) / 1e4);
@@ -221,8 +223,8 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 		}
 		dv_json_key(&js, "model");
 		dv_json_obj_open(&js);
-		dv_json_key(&js, "embedder"); dv_json_str(&js, k->einfo.model);
-		dv_json_key(&js, "fingerprint"); dv_json_str(&js, k->einfo.fingerprint);
+		dv_json_key(&js, "embedder"); dv_json_str(&js, k->res.einfo.model);
+		dv_json_key(&js, "fingerprint"); dv_json_str(&js, k->res.einfo.fingerprint);
 		dv_json_obj_close(&js);
 		if (tx.hooks_on) {
 			if (tx.hooks_out && strcmp(tx.hooks_out, "{}")) {
@@ -232,7 +234,7 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 			dv_hookrun_json(&tx.hr, &js, "hook_status");
 		}
 		dv_json_obj_close(&js);
-		j->status = 201;
+		j->res.status = 201;
 	}
 	dv_buf_fini(&boxj);
 	dv_buf_fini(&lmj);
@@ -250,20 +252,21 @@ out:
 
 void dv_op_face_list(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	dv_ops_store_rc(j, oc, dv_store_face_list(oc->store, j->tenant, j->path_id, &j->reply), "no such person");
+	dv_ops_store_rc(j, oc, dv_store_face_list(oc->store, j->tenant, j->req.path_id, &j->res.reply),
+	    "no such person");
 }
 
 void dv_op_face_delete(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	if (dv_ops_store_rc(j, oc, dv_store_face_delete(oc->store, j->tenant, j->path_id), "no such face"))
+	if (dv_ops_store_rc(j, oc, dv_store_face_delete(oc->store, j->tenant, j->req.path_id), "no such face"))
 		return;
-	dv_gallery_removed(oc->gallery, j->gen, j->tenant, &j->path_id, 1);
-	dv_buf_printf(&j->reply, "{\"deleted\":true,\"id\":%" PRIu64 "}", j->path_id);
+	dv_gallery_removed(oc->gallery, j->gen, j->tenant, &j->req.path_id, 1);
+	dv_buf_printf(&j->res.reply, "{\"deleted\":true,\"id\":%" PRIu64 "}", j->req.path_id);
 }
 
 void dv_op_face_chip(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	int rc = dv_store_face_chip(oc->store, j->tenant, j->path_id, &j->reply);
+	int rc = dv_store_face_chip(oc->store, j->tenant, j->req.path_id, &j->res.reply);
 	if (!dv_ops_store_rc(j, oc, rc, "no such face, or it has no chip"))
-		j->reply_ctype = "image/jpeg";
+		j->res.reply_ctype = "image/jpeg";
 }

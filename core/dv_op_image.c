@@ -31,21 +31,21 @@ struct dv_job *dv_ops_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop
 	}
 	struct dv_job *k = dv_job_new(pop, j->gen);
 	if (k)
-		k->body = dv_memdup(img->data, img->len);
-	if (!k || !k->body) {
+		k->req.body = dv_memdup(img->data, img->len);
+	if (!k || !k->req.body) {
 		dv_job_free(k);
 		dv_job_fail(j, DV_ENOMEM, "out of memory");
 		return NULL;
 	}
-	k->body_len = img->len;
-	k->keep_embeddings = true;
-	k->top_k = top_k;
-	k->threshold = threshold;
-	k->queue_ms = j->queue_ms;
+	k->req.body_len = img->len;
+	k->req.keep_embeddings = true;
+	k->req.top_k = top_k;
+	k->req.threshold = threshold;
+	k->res.queue_ms = j->res.queue_ms;
 	k->id = j->id;
 	if (box) {
-		k->has_box = true;
-		memcpy(k->box, box, sizeof k->box);
+		k->req.has_box = true;
+		memcpy(k->req.box, box, sizeof k->req.box);
 	}
 	struct dv_pipeline_ctx pc = oc->pipe;
 	pc.tenant = j->tenant;
@@ -58,14 +58,14 @@ struct dv_job *dv_ops_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop
 	}
 	dv_pipeline_run(k, &pc);
 	for (int s = 0; s < DV_STAGE_COUNT; s++)
-		if (k->stage_ran[s]) {
-			j->stage_ran[s] = true;
-			j->stage_ms[s] += k->stage_ms[s];
+		if (k->res.stage_ran[s]) {
+			j->res.stage_ran[s] = true;
+			j->res.stage_ms[s] += k->res.stage_ms[s];
 		}
-	if (k->record_ms >= 0) /* summed over the images of the job; -1 until one records */
-		j->record_ms = (j->record_ms < 0 ? 0 : j->record_ms) + k->record_ms;
-	if (k->err) {
-		dv_job_fail(j, k->err, "%s", k->errmsg);
+	if (k->res.record_ms >= 0) /* summed over the images of the job; -1 until one records */
+		j->res.record_ms = (j->res.record_ms < 0 ? 0 : j->res.record_ms) + k->res.record_ms;
+	if (k->res.err) {
+		dv_job_fail(j, k->res.err, "%s", k->res.errmsg);
 		dv_job_free(k);
 		return NULL;
 	}
@@ -93,9 +93,9 @@ static void dv_op_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop)
 	    pop == DV_OP_RECOGNIZE ? DV_RUN_RECORD : DV_RUN_LOOKUP, &visit);
 	if (k) {
 		/* the pipeline's reply is the answer */
-		dv_buf_fini(&j->reply);
-		j->reply = k->reply;
-		dv_buf_init(&k->reply);
+		dv_buf_fini(&j->res.reply);
+		j->res.reply = k->res.reply;
+		dv_buf_init(&k->res.reply);
 		dv_job_free(k);
 	}
 out:
@@ -114,22 +114,23 @@ static float *dv_one_vector(struct dv_job *j, struct dv_ops_ctx *oc, const struc
 	if (!k)
 		return NULL;
 	float *v = NULL;
-	*n_faces = k->n_embeddings;
-	if (k->n_embeddings == 0 || !k->embeddings) {
-		dv_job_fail(j, k->embeddings || k->n_embeddings == 0 ? DV_ENOFACE : DV_ENOPIPELINE,
-		    k->n_embeddings == 0 ? "no face was found in %s" : "the recognize pipeline has no embed stage (%s)",
+	*n_faces = k->res.n_embeddings;
+	if (k->res.n_embeddings == 0 || !k->res.embeddings) {
+		dv_job_fail(j, k->res.embeddings || k->res.n_embeddings == 0 ? DV_ENOFACE : DV_ENOPIPELINE,
+		    k->res.n_embeddings == 0 ? "no face was found in %s" : "the recognize pipeline has no embed "
+		    "stage (%s)",
 		    which);
 	} else {
 		int best = 0;
-		for (int i = 1; i < k->n_embeddings; i++)
-			if (k->faces[i].w * k->faces[i].h > k->faces[best].w * k->faces[best].h)
+		for (int i = 1; i < k->res.n_embeddings; i++)
+			if (k->res.faces[i].w * k->res.faces[i].h > k->res.faces[best].w * k->res.faces[best].h)
 				best = i;
-		*dim = k->embedding_dim;
-		*face = k->faces[best];
-		*einfo = k->einfo;
+		*dim = k->res.embedding_dim;
+		*face = k->res.faces[best];
+		*einfo = k->res.einfo;
 		v = malloc(sizeof *v * (size_t)*dim);
 		if (v)
-			memcpy(v, k->embeddings + (size_t)best * *dim, sizeof *v * (size_t)*dim);
+			memcpy(v, k->res.embeddings + (size_t)best * *dim, sizeof *v * (size_t)*dim);
 	}
 	dv_job_free(k);
 	return v;
@@ -207,7 +208,7 @@ void dv_op_verify(struct dv_job *j, struct dv_ops_ctx *oc)
 		(void)best_face;
 	}
 	struct dv_json js;
-	dv_json_init(&js, &j->reply);
+	dv_json_init(&js, &j->res.reply);
 	dv_json_obj_open(&js);
 	dv_json_key(&js, "same"); dv_json_bool(&js, d <= thr);
 	dv_json_key(&js, "distance"); dv_json_num(&js, d);

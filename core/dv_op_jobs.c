@@ -25,7 +25,7 @@ void dv_op_job_submit(struct dv_job *j, struct dv_ops_ctx *oc)
 	static const char *const imgs[] = {"image", "image_a", "image_b", NULL};
 	const struct dv_jv *o;
 	const char *op, *hook;
-	if (j->ctype && strncasecmp(j->ctype, "application/json", 16)) {
+	if (j->req.ctype && strncasecmp(j->req.ctype, "application/json", 16)) {
 		dv_job_fail(j, DV_EMEDIATYPE,
 		    "send the job as application/json: {\"op\": \"recognize\", \"image\": base64, ...}");
 		goto out;
@@ -81,7 +81,7 @@ void dv_op_job_submit(struct dv_job *j, struct dv_ops_ctx *oc)
 		goto out;
 	}
 	/* the loop thread queues the work once this 202 is on its way */
-	j->spawn_body = dv_memdup(j->body, j->body_len);
+	j->spawn_body = dv_memdup(j->req.body, j->req.body_len);
 	if (!j->spawn_body) {
 		atomic_fetch_sub(oc->async_pending, 1);
 		dv_store_job_finish(oc->store, id, 503, NULL,
@@ -89,23 +89,23 @@ void dv_op_job_submit(struct dv_job *j, struct dv_ops_ctx *oc)
 		dv_job_fail(j, DV_ENOMEM, "out of memory");
 		goto out;
 	}
-	j->spawn_len = j->body_len;
+	j->spawn_len = j->req.body_len;
 	j->spawn_api = api;
 	j->async_id = id;
-	j->path_id = (uint64_t)person;
+	j->req.path_id = (uint64_t)person;
 	if (hook)
-		j->webhook = strdup(hook);
-	dv_buf_printf(&j->reply, "{\"id\":%" PRIu64 ",\"status\":\"queued\",\"op\":", id);
-	dv_json_escape(&j->reply, op, strlen(op));
-	dv_buf_puts(&j->reply, "}");
-	j->status = 202;
+		j->req.webhook = strdup(hook);
+	dv_buf_printf(&j->res.reply, "{\"id\":%" PRIu64 ",\"status\":\"queued\",\"op\":", id);
+	dv_json_escape(&j->res.reply, op, strlen(op));
+	dv_buf_puts(&j->res.reply, "}");
+	j->res.status = 202;
 out:
 	dv_in_fini(&in);
 }
 
 void dv_op_job_get(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	dv_ops_store_rc(j, oc, dv_store_job_get(oc->store, j->tenant, j->path_id, &j->reply), "no such job");
+	dv_ops_store_rc(j, oc, dv_store_job_get(oc->store, j->tenant, j->req.path_id, &j->res.reply), "no such job");
 }
 
 /* An async job's end: the result or the error into dv_jobs, then the webhook. */
@@ -114,25 +114,25 @@ void dv_ops_async_finish(struct dv_job *j, struct dv_ops_ctx *oc)
 	struct dv_buf err, body;
 	dv_buf_init(&err);
 	dv_buf_init(&body);
-	int status = j->err ? dv_err_http_status(j->err) : j->status ? j->status : 200;
-	if (j->err) {
-		dv_buf_printf(&err, "{\"code\":\"%s\",\"message\":", dv_err_code(j->err));
-		const char *m = j->errmsg[0] ? j->errmsg : dv_err_message(j->err);
+	int status = j->res.err ? dv_err_http_status(j->res.err) : j->res.status ? j->res.status : 200;
+	if (j->res.err) {
+		dv_buf_printf(&err, "{\"code\":\"%s\",\"message\":", dv_err_code(j->res.err));
+		const char *m = j->res.errmsg[0] ? j->res.errmsg : dv_err_message(j->res.err);
 		dv_json_escape(&err, m, strlen(m));
 		dv_buf_printf(&err, ",\"status\":%d}", status);
 	}
 	int rc = dv_store_job_finish(oc->store, j->async_id, status,
-	    j->err ? NULL : (j->reply.data ? j->reply.data : "{}"),
-	    j->err ? err.data : NULL);
+	    j->res.err ? NULL : (j->res.reply.data ? j->res.reply.data : "{}"),
+	    j->res.err ? err.data : NULL);
 	if (rc)
 		dv_warn("async job result not stored job=%" PRIu64 " reason=\"%s\"", j->async_id, oc->store->err);
-	if (j->webhook) {
+	if (j->req.webhook) {
 		dv_buf_printf(&body,
 		    "{\"id\":%" PRIu64 ",\"status\":\"%s\",\"http_status\":%d,\"result\":%s,\"error\":%s}",
-		    j->async_id, j->err ? "failed" : "done", status,
-		    j->err ? "null" : (j->reply.data ? j->reply.data : "{}"),
-		    j->err ? err.data : "null");
-		int code = dv_webhook_post(j->webhook, body.data, body.len, 5000);
+		    j->async_id, j->res.err ? "failed" : "done", status,
+		    j->res.err ? "null" : (j->res.reply.data ? j->res.reply.data : "{}"),
+		    j->res.err ? err.data : "null");
+		int code = dv_webhook_post(j->req.webhook, body.data, body.len, 5000);
 		if (code < 200 || code > 299)
 			dv_warn("webhook call failed job=%" PRIu64 " status=%d", j->async_id, code);
 		dv_store_job_webhook(oc->store, j->async_id, code);

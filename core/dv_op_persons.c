@@ -41,12 +41,12 @@ static void dv_op_person_write(struct dv_job *j, struct dv_ops_ctx *oc, bool cre
 			dv_job_fail(j, DV_EINVALID, "name is required");
 			goto out;
 		}
-		rc = dv_store_person_create(oc->store, j->tenant, name, ext, attrs.data, &j->reply);
-		j->status = 201;
+		rc = dv_store_person_create(oc->store, j->tenant, name, ext, attrs.data, &j->res.reply);
+		j->res.status = 201;
 	} else {
 		const char *rep = in.have_q ? evhttp_find_header(&in.q, "replace") : NULL;
-		rc = dv_store_person_update(oc->store, j->tenant, j->path_id, name, ext, ext_null, attrs.data,
-		    rep && (!strcmp(rep, "1") || !strcmp(rep, "true")), &j->reply);
+		rc = dv_store_person_update(oc->store, j->tenant, j->req.path_id, name, ext, ext_null, attrs.data,
+		    rep && (!strcmp(rep, "1") || !strcmp(rep, "true")), &j->res.reply);
 	}
 	if (rc)
 		dv_job_fail(j, rc, rc == DV_ECONFLICT ? "external_id is already used by another person of this tenant"
@@ -61,19 +61,20 @@ void dv_op_person_update(struct dv_job *j, struct dv_ops_ctx *oc) { dv_op_person
 
 void dv_op_person_get(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	dv_ops_store_rc(j, oc, dv_store_person_get(oc->store, j->tenant, j->path_id, &j->reply), "no such person");
+	dv_ops_store_rc(j, oc, dv_store_person_get(oc->store, j->tenant, j->req.path_id, &j->res.reply),
+	    "no such person");
 }
 
 void dv_op_person_delete(struct dv_job *j, struct dv_ops_ctx *oc)
 {
 	uint64_t *faces = NULL;
 	int n = 0;
-	if (dv_ops_store_rc(j, oc, dv_store_person_delete(oc->store, j->tenant, j->path_id, &faces, &n),
+	if (dv_ops_store_rc(j, oc, dv_store_person_delete(oc->store, j->tenant, j->req.path_id, &faces, &n),
 	    "no such person"))
 		return;
 	dv_gallery_removed(oc->gallery, j->gen, j->tenant, faces, n);
 	free(faces);
-	dv_buf_printf(&j->reply, "{\"deleted\":true,\"id\":%" PRIu64 ",\"faces_deleted\":%d}", j->path_id, n);
+	dv_buf_printf(&j->res.reply, "{\"deleted\":true,\"id\":%" PRIu64 ",\"faces_deleted\":%d}", j->req.path_id, n);
 }
 
 static void dv_op_list(struct dv_job *j, struct dv_ops_ctx *oc, bool events)
@@ -94,7 +95,7 @@ static void dv_op_list(struct dv_job *j, struct dv_ops_ctx *oc, bool events)
 			goto out;
 		}
 		rc = dv_store_event_list(oc->store, j->tenant, (uint64_t)person, kind, since, (int)limit,
-		    (uint64_t)after, &j->reply);
+		    (uint64_t)after, &j->res.reply);
 		if (rc == DV_EINVALID)
 			dv_job_fail(j, DV_EBADREQUEST, "since must be a timestamp such as 2026-11-28T09:00:00Z");
 	} else {
@@ -103,7 +104,7 @@ static void dv_op_list(struct dv_job *j, struct dv_ops_ctx *oc, bool events)
 			dv_job_fail(j, DV_EBADREQUEST, "query is limited to 200 characters");
 			goto out;
 		}
-		rc = dv_store_person_list(oc->store, j->tenant, q, (int)limit, (uint64_t)after, &j->reply);
+		rc = dv_store_person_list(oc->store, j->tenant, q, (int)limit, (uint64_t)after, &j->res.reply);
 	}
 	if (rc)
 		dv_job_fail(j, rc, "%s", oc->store->err);
@@ -125,7 +126,7 @@ void dv_op_state_list(struct dv_job *j, struct dv_ops_ctx *oc)
 		if (!ns || !*ns || strlen(ns) > 100) {
 			dv_job_fail(j, DV_EBADREQUEST, "namespace is required (a hook's name, e.g. attendance)");
 		} else {
-			int rc = dv_store_state_report(oc->store, j->tenant, ns, key, (uint64_t)person, &j->reply);
+			int rc = dv_store_state_report(oc->store, j->tenant, ns, key, (uint64_t)person, &j->res.reply);
 			if (rc)
 				dv_job_fail(j, rc, "%s", oc->store->err);
 		}

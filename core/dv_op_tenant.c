@@ -23,9 +23,9 @@ void dv_op_admin_tenant_create(struct dv_job *j, struct dv_ops_ctx *oc)
 		if (!name) {
 			dv_job_fail(j, DV_EINVALID, "name is required");
 		} else if (!s || !dv_check_attrs(j, s, &set, "settings")) {
-			dv_ops_store_rc(j, oc, dv_store_tenant_create(oc->store, name, set.data, &j->reply),
+			dv_ops_store_rc(j, oc, dv_store_tenant_create(oc->store, name, set.data, &j->res.reply),
 			    "no such resource");
-			j->status = 201;
+			j->res.status = 201;
 		}
 	}
 	dv_buf_fini(&set);
@@ -34,7 +34,7 @@ void dv_op_admin_tenant_create(struct dv_job *j, struct dv_ops_ctx *oc)
 
 void dv_op_admin_tenant_list(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	dv_ops_store_rc(j, oc, dv_store_tenant_list(oc->store, &j->reply), "no such resource");
+	dv_ops_store_rc(j, oc, dv_store_tenant_list(oc->store, &j->res.reply), "no such resource");
 }
 
 /* A key for the caller's tenant, or (admin) for tenant {id}. */
@@ -44,16 +44,16 @@ void dv_op_key_create(struct dv_job *j, struct dv_ops_ctx *oc)
 	const struct dv_jv *o;
 	const char *name;
 	if ((o = dv_in_json(j, &in)) && !dv_jstr(j, o, "name", 200, &name, NULL)) {
-		uint64_t t = j->api == DV_API_KEY_CREATE ? j->tenant : j->path_id;
-		dv_ops_store_rc(j, oc, dv_store_key_create(oc->store, t, name, &j->reply), "no such resource");
-		j->status = 201;
+		uint64_t t = j->req.api == DV_API_KEY_CREATE ? j->tenant : j->req.path_id;
+		dv_ops_store_rc(j, oc, dv_store_key_create(oc->store, t, name, &j->res.reply), "no such resource");
+		j->res.status = 201;
 	}
 	dv_in_fini(&in);
 }
 
 void dv_op_tenant_get(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	dv_ops_store_rc(j, oc, dv_store_tenant_get(oc->store, j->tenant, &j->reply), "no such resource");
+	dv_ops_store_rc(j, oc, dv_store_tenant_get(oc->store, j->tenant, &j->res.reply), "no such resource");
 }
 
 void dv_op_tenant_update(struct dv_job *j, struct dv_ops_ctx *oc)
@@ -70,7 +70,7 @@ void dv_op_tenant_update(struct dv_job *j, struct dv_ops_ctx *oc)
 		else if (rd && rd->type != DV_JBOOL && rd->type != DV_JNULL)
 			dv_job_fail(j, DV_EINVALID, "settings.reject_duplicates must be true or false");
 		else if (!dv_check_attrs(j, s, &set, "settings")) /* refused before anything is written */
-			dv_ops_store_rc(j, oc, dv_store_tenant_settings(oc->store, j->tenant, set.data, &j->reply),
+			dv_ops_store_rc(j, oc, dv_store_tenant_settings(oc->store, j->tenant, set.data, &j->res.reply),
 			    "no such resource");
 	}
 	dv_buf_fini(&set);
@@ -79,11 +79,11 @@ void dv_op_tenant_update(struct dv_job *j, struct dv_ops_ctx *oc)
 
 void dv_op_key_list(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	dv_ops_store_rc(j, oc, dv_store_key_list(oc->store, j->tenant, &j->reply), "no such resource");
+	dv_ops_store_rc(j, oc, dv_store_key_list(oc->store, j->tenant, &j->res.reply), "no such resource");
 }
 
 void dv_op_key_revoke(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	if (!dv_ops_store_rc(j, oc, dv_store_key_revoke(oc->store, j->tenant, j->path_id), "no such resource"))
-		dv_buf_printf(&j->reply, "{\"revoked\":true,\"id\":%" PRIu64 "}", j->path_id);
+	if (!dv_ops_store_rc(j, oc, dv_store_key_revoke(oc->store, j->tenant, j->req.path_id), "no such resource"))
+		dv_buf_printf(&j->res.reply, "{\"revoked\":true,\"id\":%" PRIu64 "}", j->req.path_id);
 }

@@ -49,7 +49,7 @@ void dv_op_operating_point(struct dv_job *j, struct dv_ops_ctx *oc)
 	dv_buf_fini(&b);
 	bool fpir = g->calib && !strcmp(conf->match_decision, "fpir");
 	struct dv_json w;
-	dv_json_init(&w, &j->reply);
+	dv_json_init(&w, &j->res.reply);
 	dv_json_obj_open(&w);
 	dv_json_key(&w, "decision");
 	dv_json_str(&w, fpir ? "fpir" : "threshold");

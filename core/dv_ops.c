@@ -20,15 +20,15 @@ int dv_ops_store_rc(struct dv_job *j, struct dv_ops_ctx *oc, int rc, const char 
 void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc)
 {
 	DV_CHECK_JOB(j);
-	if (j->api == DV_API_NONE) {
+	if (j->req.api == DV_API_NONE) {
 		/* a bare pipeline job: no tenant, nothing looked up or stored */
 		dv_pipeline_run(j, &oc->pipe);
 		return;
 	}
-	dv_op_fn *run = dv_api_handler(j->api);
+	dv_op_fn *run = dv_api_handler(j->req.api);
 	DV_ASSERT(run != NULL); /* every route has a handler: dv_api.c */
-	if (!j->admin && !j->async_id) {
-		int rc = dv_store_auth(oc->store, j->key, &j->tenant);
+	if (!j->req.admin && !j->async_id) {
+		int rc = dv_store_auth(oc->store, j->req.key, &j->tenant);
 		if (rc) {
 			dv_job_fail(j, rc, rc == DV_EUNAUTHORIZED ? "the API key is unknown or revoked" : "%s",
 			    oc->store->err);
@@ -38,10 +38,10 @@ void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc)
 	if (j->async_id && j->origin == DV_ORIGIN_ASYNC)
 		dv_store_job_start(oc->store, j->async_id);
 	run(j, oc);
-	if (j->reply.failed)
+	if (j->res.reply.failed)
 		dv_job_fail(j, DV_ENOMEM, "out of memory while writing the reply");
-	if (j->err)
-		dv_buf_reset(&j->reply);
+	if (j->res.err)
+		dv_buf_reset(&j->res.reply);
 	if (j->origin == DV_ORIGIN_ASYNC)
 		dv_ops_async_finish(j, oc);
 }

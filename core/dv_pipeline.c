@@ -61,15 +61,15 @@ static int dv_plugin_fail(struct dv_work *w, int role, int rc)
 static int dv_stage_decode(struct dv_work *w)
 {
 	char err[256];
-	int r = dv_image_decode(w->job->body, w->job->body_len, w->ctx->conf->limits.image_pixels, &w->img, err,
+	int r = dv_image_decode(w->job->req.body, w->job->req.body_len, w->ctx->conf->limits.image_pixels, &w->img, err,
 	    sizeof err);
 	if (r != 0) {
 		dv_job_fail(w->job, r, "%s", err);
 		return -1;
 	}
 	/* the bytes are no longer needed: give the memory back early */
-	free(w->job->body);
-	w->job->body = NULL;
+	free(w->job->req.body);
+	w->job->req.body = NULL;
 	return 0;
 }
 
@@ -102,9 +102,9 @@ static int dv_stage_detect(struct dv_work *w)
 	}
 	struct dv_image v = dv_view(&w->img);
 	int n = 0;
-	if (w->job->has_box) {
+	if (w->job->req.has_box) {
 		/* the client named the face: no detection */
-		const float *b = w->job->box;
+		const float *b = w->job->req.box;
 		if (!(b[2] >= 1 && b[3] >= 1) || b[0] + b[2] <= 0 || b[1] + b[3] <= 0 || b[0] >= w->img.width ||
 		    b[1] >= w->img.height) {
 			dv_job_fail(w->job, DV_EBADREQUEST, "the given face box is empty or outside the image");
@@ -323,23 +323,23 @@ static int dv_decide(struct dv_work *w)
 	if (!dv_work_service(w) || !g)
 		return 0;
 	if (g->calib)
-		job->gallery_n = dv_gallery_tenant_faces(w->ctx->gallery, w->ctx->tenant);
-	if (job->decision == DV_DECIDE_REQUEST || !g->calib || strcmp(g->conf->match_decision, "fpir")) {
-		if (job->decision != DV_DECIDE_REQUEST)
-			job->decision = DV_DECIDE_THRESHOLD;
-		job->confirm_threshold = w->threshold + 0.05;
+		job->res.gallery_n = dv_gallery_tenant_faces(w->ctx->gallery, w->ctx->tenant);
+	if (job->res.decision == DV_DECIDE_REQUEST || !g->calib || strcmp(g->conf->match_decision, "fpir")) {
+		if (job->res.decision != DV_DECIDE_REQUEST)
+			job->res.decision = DV_DECIDE_THRESHOLD;
+		job->res.confirm_threshold = w->threshold + 0.05;
 		return 0;
 	}
 	/* the tenant may set its own target (settings.target_fpir) */
 	if (dv_work_tenant(w) != 0)
 		return -1;
 	double target = dv_tenant_target(w);
-	job->target_fpir = target > 0 ? target : g->conf->match_target_fpir;
-	job->decision = DV_DECIDE_FPIR;
-	w->threshold = dv_calib_threshold(g->calib, job->gallery_n, job->target_fpir);
+	job->res.target_fpir = target > 0 ? target : g->conf->match_target_fpir;
+	job->res.decision = DV_DECIDE_FPIR;
+	w->threshold = dv_calib_threshold(g->calib, job->res.gallery_n, job->res.target_fpir);
 	/* a person within the threshold of ten times the target is worth asking about */
-	double loose = job->target_fpir * 10 > 0.5 ? 0.5 : job->target_fpir * 10;
-	job->confirm_threshold = dv_calib_threshold(g->calib, job->gallery_n, loose);
+	double loose = job->res.target_fpir * 10 > 0.5 ? 0.5 : job->res.target_fpir * 10;
+	job->res.confirm_threshold = dv_calib_threshold(g->calib, job->res.gallery_n, loose);
 	return 0;
 }
 
@@ -385,16 +385,17 @@ static const dv_stage_fn dv_stages[DV_STAGE_COUNT] = {dv_stage_decode, dv_stage_
 void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 {
 	DV_CHECK_JOB(job);
-	const struct dv_conf_pipeline *p = &ctx->conf->pipelines[job->op];
+	const struct dv_conf_pipeline *p = &ctx->conf->pipelines[job->req.op];
 	if (!p->present) {
-		dv_job_fail(job, DV_ENOPIPELINE, "no pipeline is configured for operation '%s'", dv_op_name(job->op));
+		dv_job_fail(job, DV_ENOPIPELINE, "no pipeline is configured for operation '%s'",
+		    dv_op_name(job->req.op));
 		return;
 	}
 	struct dv_work w = {.job = job, .ctx = ctx};
-	w.top_k = job->top_k > 0 ? job->top_k : (int)ctx->conf->match_top_k;
-	w.threshold = job->threshold >= 0 ? job->threshold : ctx->conf->match_threshold;
-	if (job->threshold >= 0)
-		job->decision = DV_DECIDE_REQUEST;
+	w.top_k = job->req.top_k > 0 ? job->req.top_k : (int)ctx->conf->match_top_k;
+	w.threshold = job->req.threshold >= 0 ? job->req.threshold : ctx->conf->match_threshold;
+	if (job->req.threshold >= 0)
+		job->res.decision = DV_DECIDE_REQUEST;
 	for (int i = 0; i < p->n_stages; i++) {
 		int s = p->stages[i];
 		/* record and hooks belong to the service: a bare run skips both, a
@@ -404,7 +405,7 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 		if (s == DV_STAGE_HOOKS && ctx->mode != DV_RUN_RECORD)
 			continue;
 		/* each face's quality, before anything decides on it */
-		if (s == DV_STAGE_MATCH && job->op == DV_OP_RECOGNIZE)
+		if (s == DV_STAGE_MATCH && job->req.op == DV_OP_RECOGNIZE)
 			dv_work_quality(&w);
 		int role = dv_stage_role(s);
 		if (role >= 0 && !ctx->inst[role]) {
@@ -414,89 +415,90 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int r = dv_stages[s](&w);
-		job->stage_ms[s] = dv_ms_since(&t0);
-		job->stage_ran[s] = true;
+		job->res.stage_ms[s] = dv_ms_since(&t0);
+		job->res.stage_ran[s] = true;
 		if (r != 0)
 			break;
 		w.have[s] = true;
-		if (s == DV_STAGE_DETECT && w.n_faces == 0 && job->op == DV_OP_RECOGNIZE)
+		if (s == DV_STAGE_DETECT && w.n_faces == 0 && job->req.op == DV_OP_RECOGNIZE)
 			dv_debug("no face in image");
 	}
-	if (!job->err && w.have[DV_STAGE_DETECT] && w.n_faces > 0 && job->op == DV_OP_RECOGNIZE)
+	if (!job->res.err && w.have[DV_STAGE_DETECT] && w.n_faces > 0 && job->req.op == DV_OP_RECOGNIZE)
 		dv_work_quality(&w);
-	if (!job->err && job->keep_embeddings && w.have[DV_STAGE_DETECT] && w.n_faces > 0) {
+	if (!job->res.err && job->req.keep_embeddings && w.have[DV_STAGE_DETECT] && w.n_faces > 0) {
 		if (w.quality) {
-			job->quality = malloc(sizeof *job->quality * (size_t)w.n_faces);
-			if (job->quality)
-				memcpy(job->quality, w.quality, sizeof *job->quality * (size_t)w.n_faces);
+			job->res.quality = malloc(sizeof *job->res.quality * (size_t)w.n_faces);
+			if (job->res.quality)
+				memcpy(job->res.quality, w.quality, sizeof *job->res.quality * (size_t)w.n_faces);
 		}
-		job->faces = malloc(sizeof *job->faces * (size_t)w.n_faces);
-		if (job->faces)
-			memcpy(job->faces, w.faces, sizeof *job->faces * (size_t)w.n_faces);
+		job->res.faces = malloc(sizeof *job->res.faces * (size_t)w.n_faces);
+		if (job->res.faces)
+			memcpy(job->res.faces, w.faces, sizeof *job->res.faces * (size_t)w.n_faces);
 		if (w.have[DV_STAGE_ALIGN] && w.chips && w.aligned) {
 			size_t cs = (size_t)w.einfo.chip_width * w.einfo.chip_height * 3;
-			job->chips = malloc(cs * (size_t)w.n_faces);
-			job->aligned = malloc((size_t)w.n_faces);
-			if (job->chips && job->aligned) {
-				memcpy(job->chips, w.chips, cs * (size_t)w.n_faces);
-				memcpy(job->aligned, w.aligned, (size_t)w.n_faces);
-				job->chip_w = w.einfo.chip_width;
-				job->chip_h = w.einfo.chip_height;
+			job->res.chips = malloc(cs * (size_t)w.n_faces);
+			job->res.aligned = malloc((size_t)w.n_faces);
+			if (job->res.chips && job->res.aligned) {
+				memcpy(job->res.chips, w.chips, cs * (size_t)w.n_faces);
+				memcpy(job->res.aligned, w.aligned, (size_t)w.n_faces);
+				job->res.chip_w = w.einfo.chip_width;
+				job->res.chip_h = w.einfo.chip_height;
 			}
 		}
 		if (w.have[DV_STAGE_EMBED])
-			job->einfo = w.einfo;
+			job->res.einfo = w.einfo;
 		if (w.have[DV_STAGE_MATCH]) {
-			job->matches = malloc(sizeof *job->matches * (size_t)w.n_faces * w.top_k);
-			job->n_matches = malloc(sizeof *job->n_matches * (size_t)w.n_faces);
-			if (job->matches && job->n_matches) {
-				memcpy(job->matches, w.matches, sizeof *job->matches * (size_t)w.n_faces * w.top_k);
-				memcpy(job->n_matches, w.n_matches, sizeof *job->n_matches * (size_t)w.n_faces);
+			job->res.matches = malloc(sizeof *job->res.matches * (size_t)w.n_faces * w.top_k);
+			job->res.n_matches = malloc(sizeof *job->res.n_matches * (size_t)w.n_faces);
+			if (job->res.matches && job->res.n_matches) {
+				memcpy(job->res.matches, w.matches,
+				    sizeof *job->res.matches * (size_t)w.n_faces * w.top_k);
+				memcpy(job->res.n_matches, w.n_matches, sizeof *job->res.n_matches * (size_t)w.n_faces);
 			}
-			job->top_k_used = w.top_k;
-			job->threshold_used = w.threshold;
+			job->res.top_k_used = w.top_k;
+			job->res.threshold_used = w.threshold;
 		}
 	}
-	if (!job->err && job->keep_embeddings && w.have[DV_STAGE_DETECT] && w.n_faces > 0) {
+	if (!job->res.err && job->req.keep_embeddings && w.have[DV_STAGE_DETECT] && w.n_faces > 0) {
 		/* the boxes always; the vectors when the embed stage ran */
 		size_t n = w.have[DV_STAGE_EMBED] ? (size_t)w.n_faces * w.einfo.dim : 0;
-		job->embeddings = n ? malloc(sizeof *job->embeddings * n) : NULL;
-		job->face_boxes = malloc(sizeof *job->face_boxes * 5 * (size_t)w.n_faces);
-		if ((n && !job->embeddings) || !job->face_boxes) {
+		job->res.embeddings = n ? malloc(sizeof *job->res.embeddings * n) : NULL;
+		job->res.face_boxes = malloc(sizeof *job->res.face_boxes * 5 * (size_t)w.n_faces);
+		if ((n && !job->res.embeddings) || !job->res.face_boxes) {
 			dv_job_fail(job, DV_ENOMEM, "out of memory");
 		} else {
 			if (n)
-				memcpy(job->embeddings, w.emb, sizeof *job->embeddings * n);
-			job->n_embeddings = w.n_faces;
-			job->embedding_dim = n ? w.einfo.dim : 0;
+				memcpy(job->res.embeddings, w.emb, sizeof *job->res.embeddings * n);
+			job->res.n_embeddings = w.n_faces;
+			job->res.embedding_dim = n ? w.einfo.dim : 0;
 			for (int i = 0; i < w.n_faces; i++) {
-				float *b = job->face_boxes + 5 * i;
+				float *b = job->res.face_boxes + 5 * i;
 				b[0] = w.faces[i].x; b[1] = w.faces[i].y; b[2] = w.faces[i].w; b[3] = w.faces[i].h;
 				b[4] = w.faces[i].score;
 			}
 		}
 	}
 	/* for the metric of the service's PostgreSQL and hooks work */
-	if (job->stage_ran[DV_STAGE_RECORD] || job->stage_ran[DV_STAGE_HOOKS])
-		job->record_ms = (job->stage_ran[DV_STAGE_RECORD] ? job->stage_ms[DV_STAGE_RECORD] : 0) +
-		                 (job->stage_ran[DV_STAGE_HOOKS] ? job->stage_ms[DV_STAGE_HOOKS] : 0);
+	if (job->res.stage_ran[DV_STAGE_RECORD] || job->res.stage_ran[DV_STAGE_HOOKS])
+		job->res.record_ms = (job->res.stage_ran[DV_STAGE_RECORD] ? job->res.stage_ms[DV_STAGE_RECORD] : 0) +
+		                 (job->res.stage_ran[DV_STAGE_HOOKS] ? job->res.stage_ms[DV_STAGE_HOOKS] : 0);
 	/* enrolment asks whose each face's nearest is */
-	if (!job->err && job->keep_embeddings && w.have[DV_STAGE_RECORD] && w.n_faces > 0) {
-		job->best_person = calloc((size_t)w.n_faces, sizeof *job->best_person);
-		job->best_person_json = calloc((size_t)w.n_faces, sizeof *job->best_person_json);
-		job->n_best = job->best_person_json ? w.n_faces : 0;
-		for (int i = 0; job->best_person && job->best_person_json && i < w.n_faces; i++) {
+	if (!job->res.err && job->req.keep_embeddings && w.have[DV_STAGE_RECORD] && w.n_faces > 0) {
+		job->res.best_person = calloc((size_t)w.n_faces, sizeof *job->res.best_person);
+		job->res.best_person_json = calloc((size_t)w.n_faces, sizeof *job->res.best_person_json);
+		job->res.n_best = job->res.best_person_json ? w.n_faces : 0;
+		for (int i = 0; job->res.best_person && job->res.best_person_json && i < w.n_faces; i++) {
 			if (w.n_matches[i] == 0)
 				continue;
 			uint64_t id = w.matches[(size_t)i * w.top_k].id;
 			const char *pj = dv_record_person(&w, id);
 			for (int k = 0; pj && k < w.rec.n; k++)
 				if (w.rec.faces[k] == id)
-					job->best_person[i] = w.rec.person_ids[k];
-			job->best_person_json[i] = pj ? strdup(pj) : NULL;
+					job->res.best_person[i] = w.rec.person_ids[k];
+			job->res.best_person_json[i] = pj ? strdup(pj) : NULL;
 		}
 	}
-	if (!job->err)
+	if (!job->res.err)
 		dv_reply_write(&w);
 	dv_record_fini(&w);
 	dv_img_fini(&w.img);

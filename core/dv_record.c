@@ -126,7 +126,7 @@ bool dv_record_same_person(const struct dv_work *w, uint64_t a, uint64_t b)
 /* Does the job's pipeline run the hooks stage after record? */
 static bool dv_hooks_follow(const struct dv_work *w)
 {
-	const struct dv_conf_pipeline *p = &w->ctx->conf->pipelines[w->job->op];
+	const struct dv_conf_pipeline *p = &w->ctx->conf->pipelines[w->job->req.op];
 	for (int i = 0; i < p->n_stages; i++)
 		if (p->stages[i] == DV_STAGE_HOOKS)
 			return w->ctx->mode == DV_RUN_RECORD;

@@ -35,7 +35,7 @@ static void dv_reply_visit(const struct dv_work *w, struct dv_json *j)
 		dv_json_key(j, "camera");
 		dv_json_str(j, v->camera);
 	}
-	if (w->job->stage_ran[DV_STAGE_RECORD] && w->ctx->mode == DV_RUN_RECORD) {
+	if (w->job->res.stage_ran[DV_STAGE_RECORD] && w->ctx->mode == DV_RUN_RECORD) {
 		dv_json_key(j, "events_recorded");
 		dv_json_int(j, w->rec.events_written);
 	}
@@ -54,7 +54,7 @@ static const char *dv_face_decision(const struct dv_work *w, int i, bool known, 
 		return "uncertain";
 	const struct dv_match *m = w->matches + (size_t)i * w->top_k;
 	int n = w->n_matches[i];
-	double loose = w->job->confirm_threshold;
+	double loose = w->job->res.confirm_threshold;
 	if (known) {
 		/* the nearest other face within 0.03 of the recognised one (another
 		 * person's only if the service says whose: the candidates list it) */
@@ -74,7 +74,7 @@ static void dv_false_match(const struct dv_work *w, struct dv_json *j, double d)
 	if (!cal || !dv_work_service(w))
 		return;
 	dv_json_key(j, "false_match_probability");
-	dv_json_num(j, dv_calib_fpir(cal, w->job->gallery_n, d));
+	dv_json_num(j, dv_calib_fpir(cal, w->job->res.gallery_n, d));
 }
 
 
@@ -185,7 +185,7 @@ void dv_reply_write(struct dv_work *w)
 {
 	struct dv_job *job = w->job;
 	struct dv_json j;
-	dv_json_init(&j, &job->reply);
+	dv_json_init(&j, &job->res.reply);
 	dv_json_obj_open(&j);
 	dv_reply_faces(w, &j);
 	dv_json_key(&j, "face_count");
@@ -217,17 +217,17 @@ void dv_reply_write(struct dv_work *w)
 		dv_json_key(&j, "decision");
 		dv_json_obj_open(&j);
 		dv_json_key(&j, "method");
-		dv_json_str(&j, how[job->decision]);
+		dv_json_str(&j, how[job->res.decision]);
 		if (cal && dv_work_service(w)) {
 			/* N and what the threshold means for it, whichever way it was chosen */
 			dv_json_key(&j, "gallery_faces");
-			dv_json_int(&j, job->gallery_n);
-			if (job->decision == DV_DECIDE_FPIR) {
+			dv_json_int(&j, job->res.gallery_n);
+			if (job->res.decision == DV_DECIDE_FPIR) {
 				dv_json_key(&j, "target_fpir");
-				dv_json_num(&j, job->target_fpir);
+				dv_json_num(&j, job->res.target_fpir);
 			}
 			dv_json_key(&j, "expected_fpir");
-			dv_json_num(&j, dv_calib_fpir(cal, job->gallery_n, w->threshold));
+			dv_json_num(&j, dv_calib_fpir(cal, job->res.gallery_n, w->threshold));
 			dv_json_key(&j, "expected_tpir");
 			dv_json_num(&j, 1 - dv_calib_fnmr(cal, w->threshold));
 		}
@@ -244,15 +244,15 @@ void dv_reply_write(struct dv_work *w)
 	dv_json_key(&j, "timings_ms");
 	dv_json_obj_open(&j);
 	dv_json_key(&j, "queue");
-	dv_json_num(&j, job->queue_ms);
+	dv_json_num(&j, job->res.queue_ms);
 	for (int s = 0; s < DV_STAGE_COUNT; s++)
-		if (job->stage_ran[s]) {
+		if (job->res.stage_ran[s]) {
 			dv_json_key(&j, dv_stage_name(s));
-			dv_json_num(&j, job->stage_ms[s]);
+			dv_json_num(&j, job->res.stage_ms[s]);
 		}
 	dv_json_obj_close(&j);
 	dv_json_obj_close(&j);
-	if (job->reply.failed)
+	if (job->res.reply.failed)
 		dv_job_fail(job, DV_ENOMEM, "out of memory while writing the reply");
 }
 

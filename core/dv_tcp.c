@@ -270,28 +270,28 @@ static void dv_tcp_frame(struct dv_tcp_conn *c, const struct dv_frame_hdr *h, st
 			dv_tcp_send_error(c, h->req_id, rc, err);
 			return;
 		}
-		j->api = op;
-		j->path_id = id;
-		j->key = strdup(c->key);
-		j->ctype = fc.ctype[0] ? strdup(fc.ctype) : NULL;
-		j->query = fc.query[0] ? strdup(fc.query) : NULL;
-		j->body_len = h->len - fc.body_off;
-		memmove(body, body + fc.body_off, j->body_len);
-		j->body = body;
+		j->req.api = op;
+		j->req.path_id = id;
+		j->req.key = strdup(c->key);
+		j->req.ctype = fc.ctype[0] ? strdup(fc.ctype) : NULL;
+		j->req.query = fc.query[0] ? strdup(fc.query) : NULL;
+		j->req.body_len = h->len - fc.body_off;
+		memmove(body, body + fc.body_off, j->req.body_len);
+		j->req.body = body;
 		j->tcp_call = true;
 		if (op == DV_API_DETECT)
-			j->op = DV_OP_DETECT;
+			j->req.op = DV_OP_DETECT;
 	} else if (h->type == DV_FT_AUTH) {
 		/* checked by a worker against the database (the tenant's record is the answer) */
 		body[h->len] = 0;
-		j->key = (char *)body;
-		j->body = NULL;
-		j->api = DV_API_TENANT_GET;
+		j->req.key = (char *)body;
+		j->req.body = NULL;
+		j->req.api = DV_API_TENANT_GET;
 	} else {
-		j->body = body;
-		j->body_len = h->len;
-		j->api = h->type == DV_FT_DETECT ? DV_API_DETECT : DV_API_RECOGNIZE;
-		j->key = strdup(c->key);
+		j->req.body = body;
+		j->req.body_len = h->len;
+		j->req.api = h->type == DV_FT_DETECT ? DV_API_DETECT : DV_API_RECOGNIZE;
+		j->req.key = strdup(c->key);
 	}
 	j->origin = DV_ORIGIN_TCP;
 	j->origin_ptr = c;
@@ -433,26 +433,27 @@ void dv_tcp_complete(struct dv_server *s, struct dv_job *j)
 	dv_check_magic(c->magic, DV_TCP_MAGIC, __FILE__, __LINE__);
 	c->inflight--;
 	if (c->bev) {
-		if (j->err) {
-			dv_tcp_send_error(c, j->tcp_req_id, j->err, j->errmsg);
-		} else if (j->api == DV_API_TENANT_GET) {
+		if (j->res.err) {
+			dv_tcp_send_error(c, j->tcp_req_id, j->res.err, j->res.errmsg);
+		} else if (j->req.api == DV_API_TENANT_GET) {
 			/* AUTH accepted: the key serves every later frame */
 			free(c->key);
-			c->key = j->key;
-			j->key = NULL;
-			dv_tcp_send(c, DV_FT_AUTH_OK, j->tcp_req_id, j->reply.data, j->reply.len);
+			c->key = j->req.key;
+			j->req.key = NULL;
+			dv_tcp_send(c, DV_FT_AUTH_OK, j->tcp_req_id, j->res.reply.data, j->res.reply.len);
 			s->metrics.requests[DV_ROUTE_TCP][200]++;
 		} else if (j->tcp_call) {
 			struct dv_buf b;
 			dv_buf_init(&b);
-			dv_buf_printf(&b, "%d %s\n", j->status ? j->status : 200, j->reply_ctype ? j->reply_ctype : "application/json");
-			if (j->reply.len)
-				dv_buf_add(&b, j->reply.data, j->reply.len);
+			dv_buf_printf(&b, "%d %s\n", j->res.status ? j->res.status : 200,
+			    j->res.reply_ctype ? j->res.reply_ctype : "application/json");
+			if (j->res.reply.len)
+				dv_buf_add(&b, j->res.reply.data, j->res.reply.len);
 			dv_tcp_send(c, DV_FT_RESPONSE, j->tcp_req_id, b.data, b.len);
 			dv_buf_fini(&b);
-			s->metrics.requests[DV_ROUTE_TCP][j->status ? j->status : 200]++;
+			s->metrics.requests[DV_ROUTE_TCP][j->res.status ? j->res.status : 200]++;
 		} else {
-			dv_tcp_send(c, DV_FT_RESULT, j->tcp_req_id, j->reply.data, j->reply.len);
+			dv_tcp_send(c, DV_FT_RESULT, j->tcp_req_id, j->res.reply.data, j->res.reply.len);
 			s->metrics.requests[DV_ROUTE_TCP][200]++;
 		}
 		if (c->inflight == 0)

@@ -66,7 +66,7 @@ static void *dv_worker_main(void *arg)
 	struct dv_job *j;
 	while ((j = dv_queue_pop(&s->queue)) != NULL) {
 		dv_log_set_request(j->id);
-		j->queue_ms = dv_ms_since(&j->t_start);
+		j->res.queue_ms = dv_ms_since(&j->t_start);
 		/* A job never runs on an older generation than the worker has. A
 		 * failed instantiation (a model gone missing) is retried at most
 		 * once a second, not on every job: it means loading the models. */
@@ -74,7 +74,7 @@ static void *dv_worker_main(void *arg)
 			dv_worker_switch(w, j->gen);
 		else if (!atomic_load(&w->ready) && dv_ms_since(&w->failed_at) >= 1000)
 			dv_worker_switch(w, w->gen);
-		if (!atomic_load(&w->ready) && dv_api_needs_plugins(j->api)) {
+		if (!atomic_load(&w->ready) && dv_api_needs_plugins(j->req.api)) {
 			dv_job_fail(j, DV_EPLUGIN, "plugins are unavailable on this worker: %s", w->err);
 		} else {
 			struct dv_ops_ctx oc = {.pipe = {.conf = w->gen->conf}, .store = w->store, .gallery = s->gallery,
@@ -84,7 +84,7 @@ static void *dv_worker_main(void *arg)
 			struct timespec t0;
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			dv_ops_run(j, &oc);
-			j->run_ms = dv_ms_since(&t0);
+			j->res.run_ms = dv_ms_since(&t0);
 		}
 		dv_log_set_request(0);
 		dv_done_push(&s->done, j);

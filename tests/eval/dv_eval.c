@@ -181,12 +181,12 @@ static void recall(const char *dir, const struct dv_conf *base)
 				images++;
 				free(img);
 				faces += nt;
-				char *hit = calloc((size_t)j->n_embeddings + 1, 1);
+				char *hit = calloc((size_t)j->res.n_embeddings + 1, 1);
 				for (int k = 0; k < nt; k++) {
 					int best = -1;
 					double bi = 0.5;
-					for (int d = 0; d < j->n_embeddings; d++) {
-						double v = iou(truth[k], j->face_boxes + 5 * d);
+					for (int d = 0; d < j->res.n_embeddings; d++) {
+						double v = iou(truth[k], j->res.face_boxes + 5 * d);
 						if (!hit[d] && v >= bi) {
 							bi = v;
 							best = d;
@@ -197,7 +197,7 @@ static void recall(const char *dir, const struct dv_conf *base)
 						found++;
 					}
 				}
-				for (int d = 0; d < j->n_embeddings; d++)
+				for (int d = 0; d < j->res.n_embeddings; d++)
 					falsepos += !hit[d];
 				free(hit);
 				dv_job_free(j);

@@ -68,13 +68,13 @@ void ev_pipe_close(struct ev_pipe *p)
 struct dv_job *ev_pipe_run(struct ev_pipe *p, int op, const uint8_t *b, size_t n, const float *box)
 {
 	struct dv_job *j = dv_job_new(op, p->g);
-	j->body = malloc(n ? n : 1);
-	memcpy(j->body, b, n);
-	j->body_len = n;
-	j->keep_embeddings = true;
+	j->req.body = malloc(n ? n : 1);
+	memcpy(j->req.body, b, n);
+	j->req.body_len = n;
+	j->req.keep_embeddings = true;
 	if (box) {
-		j->has_box = true;
-		memcpy(j->box, box, sizeof j->box);
+		j->req.has_box = true;
+		memcpy(j->req.box, box, sizeof j->req.box);
 	}
 	dv_pipeline_run(j, &p->ctx);
 	return j;
@@ -82,7 +82,7 @@ struct dv_job *ev_pipe_run(struct ev_pipe *p, int op, const uint8_t *b, size_t n
 
 static int ev_image_size(const struct dv_job *j, int *w, int *h)
 {
-	const char *wp = strstr(j->reply.data ? j->reply.data : "", "\"image\":{\"width\":");
+	const char *wp = strstr(j->res.reply.data ? j->res.reply.data : "", "\"image\":{\"width\":");
 	return wp && sscanf(wp, "\"image\":{\"width\":%d,\"height\":%d", w, h) == 2 && *w > 0 && *h > 0 ? 0 : -1;
 }
 
@@ -97,38 +97,39 @@ void ev_pipe_embed_file(struct ev_pipe *p, const char *path, struct ev_face *out
 		return;
 	}
 	struct dv_job *j = ev_pipe_run(p, DV_OP_RECOGNIZE, b, n, NULL);
-	if (!j->err && j->n_embeddings == 0 && ev_image_size(j, &out->w, &out->h) == 0) {
+	if (!j->res.err && j->res.n_embeddings == 0 && ev_image_size(j, &out->w, &out->h) == 0) {
 		/* nothing detected: a tight crop; the whole image is the face */
 		float box[4] = {0, 0, (float)out->w, (float)out->h};
 		dv_job_free(j);
 		j = ev_pipe_run(p, DV_OP_RECOGNIZE, b, n, box);
 		out->fallback = 1;
 	}
-	if (!j->err && j->reply.data && strstr(j->reply.data, "\"pass\":\"whole_image\"")) {
+	if (!j->res.err && j->res.reply.data && strstr(j->res.reply.data, "\"pass\":\"whole_image\"")) {
 		/* the daemon's own whole-image fallback (detect.whole_image_max_side) */
 		out->fallback = 1;
 		ev_image_size(j, &out->w, &out->h);
 	}
-	if (!j->err && j->n_embeddings > 0 && j->embeddings) {
+	if (!j->res.err && j->res.n_embeddings > 0 && j->res.embeddings) {
 		int best = 0;
-		for (int i = 1; i < j->n_embeddings; i++)
-			if (j->face_boxes[5 * i + 2] * j->face_boxes[5 * i + 3] >
-			    j->face_boxes[5 * best + 2] * j->face_boxes[5 * best + 3])
+		for (int i = 1; i < j->res.n_embeddings; i++)
+			if (j->res.face_boxes[5 * i + 2] * j->res.face_boxes[5 * i + 3] >
+			    j->res.face_boxes[5 * best + 2] * j->res.face_boxes[5 * best + 3])
 				best = i;
-		p->dim = j->embedding_dim;
+		p->dim = j->res.embedding_dim;
 		out->emb = malloc(sizeof *out->emb * (size_t)p->dim);
-		memcpy(out->emb, j->embeddings + (size_t)best * p->dim, sizeof *out->emb * (size_t)p->dim);
-		memcpy(out->box, j->face_boxes + 5 * best, sizeof out->box);
-		const uint8_t *chip = j->chips && j->aligned && (j->aligned[best] == 'd' || j->aligned[best] == 'b')
-		                          ? j->chips + (size_t)best * j->chip_w * j->chip_h * 3
+		memcpy(out->emb, j->res.embeddings + (size_t)best * p->dim, sizeof *out->emb * (size_t)p->dim);
+		memcpy(out->box, j->res.face_boxes + 5 * best, sizeof out->box);
+		const struct dv_job_res *r = &j->res;
+		const uint8_t *chip = r->chips && r->aligned && (r->aligned[best] == 'd' || r->aligned[best] == 'b')
+		                          ? j->res.chips + (size_t)best * j->res.chip_w * j->res.chip_h * 3
 		                          : NULL;
-		if (j->faces)
-			dv_quality_assess(&j->faces[best], chip, j->chip_w, j->chip_h, &out->q);
+		if (j->res.faces)
+			dv_quality_assess(&j->res.faces[best], chip, j->res.chip_w, j->res.chip_h, &out->q);
 		if (!out->w)
 			ev_image_size(j, &out->w, &out->h);
-	} else if (j->err) {
+	} else if (j->res.err) {
 		out->error = 1;
-		snprintf(out->why, sizeof out->why, "%s", j->errmsg);
+		snprintf(out->why, sizeof out->why, "%s", j->res.errmsg);
 	}
 	dv_job_free(j);
 	free(b);

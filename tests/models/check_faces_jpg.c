@@ -45,38 +45,38 @@ int main(int argc, char **argv)
 	size_t n;
 	char *jpg = test_slurp(argv[2], &n);
 	struct dv_job *j = dv_job_new(DV_OP_RECOGNIZE, g);
-	j->body = (uint8_t *)jpg;
-	j->body_len = n;
-	j->keep_embeddings = true;
+	j->req.body = (uint8_t *)jpg;
+	j->req.body_len = n;
+	j->req.keep_embeddings = true;
 	dv_pipeline_run(j, &ctx);
-	is_int(j->err, 0, "the pipeline runs");
-	is_int(j->n_embeddings, 6, "six faces are embedded");
+	is_int(j->res.err, 0, "the pipeline runs");
+	is_int(j->res.n_embeddings, 6, "six faces are embedded");
 	char *rt = test_slurp(argv[3], &n);
 	struct dv_jv *ref = dv_jsonp_parse(rt, n, err, sizeof err);
 	const struct dv_jv *rf = dv_jv_get(ref, "faces");
 	/* order ours like face-api.js: by distance of the top-left corner to 0,0 */
 	int order[64];
-	for (int i = 0; i < j->n_embeddings; i++)
+	for (int i = 0; i < j->res.n_embeddings; i++)
 		order[i] = i;
-	for (int a = 0; a < j->n_embeddings; a++)
-		for (int b = a + 1; b < j->n_embeddings; b++) {
-			float *fa = j->face_boxes + 5 * order[a], *fb = j->face_boxes + 5 * order[b];
+	for (int a = 0; a < j->res.n_embeddings; a++)
+		for (int b = a + 1; b < j->res.n_embeddings; b++) {
+			float *fa = j->res.face_boxes + 5 * order[a], *fb = j->res.face_boxes + 5 * order[b];
 			if (hypot(fb[0], fb[1]) < hypot(fa[0], fa[1])) {
 				int t = order[a];
 				order[a] = order[b];
 				order[b] = t;
 			}
 		}
-	for (int i = 0; i < j->n_embeddings && rf && i < rf->n; i++) {
+	for (int i = 0; i < j->res.n_embeddings && rf && i < rf->n; i++) {
 		const struct dv_jv *d = dv_jv_get(rf->items[i], "face_descriptor_128");
-		const float *v = j->embeddings + (size_t)order[i] * j->embedding_dim;
+		const float *v = j->res.embeddings + (size_t)order[i] * j->res.embedding_dim;
 		double s = 0;
 		for (int k = 0; k < 128 && d && k < d->n; k++)
 			s += (v[k] - d->items[k]->num) * (v[k] - d->items[k]->num);
 		const char *who = dv_jv_get(rf->items[i], "identity")->str;
 		ok(sqrt(s) < maxd, "face %d (%s): descriptor %.3g from the reference's (limit %g)", i, who, sqrt(s), maxd);
 		const struct dv_jv *rb = dv_jv_get(rf->items[i], "box");
-		const float *fb = j->face_boxes + 5 * order[i];
+		const float *fb = j->res.face_boxes + 5 * order[i];
 		const struct dv_jv *tb = dv_jv_get(rf->items[i], "tiny_face_detector_box");
 		if ((rb && rb->n == 4) || (tb && tb->type == DV_JOBJ)) {
 			static const char *const keys[] = {"x", "y", "width", "height"};
@@ -91,7 +91,7 @@ int main(int argc, char **argv)
 		if (rl && rl->n == 68) {
 			/* the reply's landmarks of this face: the pipeline's JSON, face order as detected */
 			double worst = -1;
-			struct dv_jv *reply = dv_jsonp_parse(j->reply.data, j->reply.len, err, sizeof err);
+			struct dv_jv *reply = dv_jsonp_parse(j->res.reply.data, j->res.reply.len, err, sizeof err);
 			const struct dv_jv *faces = dv_jv_get(reply, "faces");
 			const struct dv_jv *lm = faces && order[i] < faces->n ? dv_jv_get(faces->items[order[i]], "landmarks") : NULL;
 			if (lm && lm->n == 68) {
@@ -115,18 +115,20 @@ int main(int argc, char **argv)
 			if (!b || !d)
 				continue;
 			struct dv_job *k = dv_job_new(DV_OP_RECOGNIZE, g);
-			k->body = (uint8_t *)test_slurp(argv[2], &k->body_len);
-			k->keep_embeddings = true;
-			k->has_box = true;
-			k->box[0] = (float)dv_jv_get(b, "x")->num;
-			k->box[1] = (float)dv_jv_get(b, "y")->num;
-			k->box[2] = (float)dv_jv_get(b, "width")->num;
-			k->box[3] = (float)dv_jv_get(b, "height")->num;
+			k->req.body = (uint8_t *)test_slurp(argv[2], &k->req.body_len);
+			k->req.keep_embeddings = true;
+			k->req.has_box = true;
+			k->req.box[0] = (float)dv_jv_get(b, "x")->num;
+			k->req.box[1] = (float)dv_jv_get(b, "y")->num;
+			k->req.box[2] = (float)dv_jv_get(b, "width")->num;
+			k->req.box[3] = (float)dv_jv_get(b, "height")->num;
 			dv_pipeline_run(k, &ctx);
 			double s = 0;
-			for (int q = 0; q < 128 && k->n_embeddings == 1 && q < d->n; q++)
-				s += (k->embeddings[q] - d->items[q]->num) * (k->embeddings[q] - d->items[q]->num);
-			printf(" %.4f", k->n_embeddings == 1 ? sqrt(s) : -1.0);
+			for (int q = 0; q < 128 && k->res.n_embeddings == 1 && q < d->n; q++) {
+				double dq = k->res.embeddings[q] - d->items[q]->num;
+				s += dq * dq;
+			}
+			printf(" %.4f", k->res.n_embeddings == 1 ? sqrt(s) : -1.0);
 			dv_job_free(k);
 		}
 		printf("\n");

@@ -15,10 +15,10 @@ static struct dv_pipeline_ctx ctx;
 static struct dv_job *run(int op, const uint8_t *img, size_t len, int top_k)
 {
 	struct dv_job *j = dv_job_new(op, gen);
-	j->body = malloc(len ? len : 1);
-	memcpy(j->body, img, len);
-	j->body_len = len;
-	j->top_k = top_k;
+	j->req.body = malloc(len ? len : 1);
+	memcpy(j->req.body, img, len);
+	j->req.body_len = len;
+	j->req.top_k = top_k;
 	dv_pipeline_run(j, &ctx);
 	return j;
 }
@@ -56,21 +56,24 @@ int main(void)
 	size_t len;
 	uint8_t *img = testimg_ppm(100, 50, sq, 2, &len);
 	struct dv_job *j = run(DV_OP_DETECT, img, len, 0);
-	is_int(j->err, 0, "detect runs");
-	contains(j->reply.data, "\"box\":{\"x\":10,\"y\":10,\"w\":20,\"h\":20}", "first face box");
-	contains(j->reply.data, "\"box\":{\"x\":60,\"y\":15,\"w\":16,\"h\":16}", "second face box");
-	contains(j->reply.data, "\"landmarks\":[[16,17]", "landmarks from the landmarker");
-	contains(j->reply.data, "\"face_count\":2,\"image\"", "face count, not truncated");
-	ok(j->stage_ran[DV_STAGE_DECODE] && j->stage_ran[DV_STAGE_DETECT] && j->stage_ran[DV_STAGE_LANDMARKS] &&
-	       !j->stage_ran[DV_STAGE_EMBED], "only the configured stages ran");
-	contains(j->reply.data, "\"timings_ms\":{\"queue\":", "timings in the reply");
+	is_int(j->res.err, 0, "detect runs");
+	contains(j->res.reply.data, "\"box\":{\"x\":10,\"y\":10,\"w\":20,\"h\":20}", "first face box");
+	contains(j->res.reply.data, "\"box\":{\"x\":60,\"y\":15,\"w\":16,\"h\":16}", "second face box");
+	contains(j->res.reply.data, "\"landmarks\":[[16,17]", "landmarks from the landmarker");
+	contains(j->res.reply.data, "\"face_count\":2,\"image\"", "face count, not truncated");
+	const bool *ran = j->res.stage_ran;
+	ok(ran[DV_STAGE_DECODE] && ran[DV_STAGE_DETECT] && ran[DV_STAGE_LANDMARKS] &&
+	       !j->res.stage_ran[DV_STAGE_EMBED], "only the configured stages ran");
+	contains(j->res.reply.data, "\"timings_ms\":{\"queue\":", "timings in the reply");
 	dv_job_free(j);
 
 	/* recognize against an empty gallery: unknown */
 	j = run(DV_OP_RECOGNIZE, img, len, 0);
-	is_int(j->err, 0, "recognize runs");
-	contains(j->reply.data, "\"match\":null,\"unknown\":true,\"uncertain\":false,\"decision\":\"unknown\",\"candidates\":[]", "empty gallery: unknown");
-	contains(j->reply.data, "\"embedder\":\"example_color_grid\"", "model stamp in the reply");
+	is_int(j->res.err, 0, "recognize runs");
+	contains(j->res.reply.data,
+	    "\"match\":null,\"unknown\":true,\"uncertain\":false,\"decision\":\"unknown\",\"candidates\":[]",
+	    "empty gallery: unknown");
+	contains(j->res.reply.data, "\"embedder\":\"example_color_grid\"", "model stamp in the reply");
 	dv_job_free(j);
 
 	/* enrol the white square's colour, then recognise */
@@ -84,10 +87,11 @@ int main(void)
 	mi->mod->desc->matcher_add(mi->inst, 0, 8, red, 12);
 	mi->mod->desc->matcher_add(mi->inst, 5, 9, white, 12); /* another tenant */
 	j = run(DV_OP_RECOGNIZE, img, len, 2);
-	is_int(j->err, 0, "recognize with a gallery");
-	contains(j->reply.data, "\"match\":{\"face_id\":7,\"distance\":0,\"similarity\"", "white face matches id 7 at 0");
-	contains(j->reply.data, "\"match\":{\"face_id\":8,\"distance\":0", "red face matches id 8");
-	ok(!strstr(j->reply.data, "\"face_id\":9"), "another tenant's gallery is never searched");
+	is_int(j->res.err, 0, "recognize with a gallery");
+	contains(j->res.reply.data, "\"match\":{\"face_id\":7,\"distance\":0,\"similarity\"",
+	    "white face matches id 7 at 0");
+	contains(j->res.reply.data, "\"match\":{\"face_id\":8,\"distance\":0", "red face matches id 8");
+	ok(!strstr(j->res.reply.data, "\"face_id\":9"), "another tenant's gallery is never searched");
 	dv_job_free(j);
 
 	/* faces limit: 5 squares, limit 3 */
@@ -96,17 +100,18 @@ int main(void)
 		many[i] = (struct testsq){5 + i * 19, 5, 12, 255, 255, 255};
 	uint8_t *img5 = testimg_ppm(100, 30, many, 5, &len);
 	j = run(DV_OP_DETECT, img5, len, 0);
-	contains(j->reply.data, "\"face_count\":3,\"faces_truncated\":true,\"faces_limit\":3", "faces over the limit are cut and flagged");
+	contains(j->res.reply.data, "\"face_count\":3,\"faces_truncated\":true,\"faces_limit\":3",
+	    "faces over the limit are cut and flagged");
 	dv_job_free(j);
 	free(img5);
 
 	/* errors travel in the job */
 	j = run(DV_OP_DETECT, (const uint8_t *)"junk", 4, 0);
-	is_int(j->err, DV_EMEDIATYPE, "undecodable body");
-	ok(j->errmsg[0] != 0 && j->reply.len == 0, "error message set, no reply body");
+	is_int(j->res.err, DV_EMEDIATYPE, "undecodable body");
+	ok(j->res.errmsg[0] != 0 && j->res.reply.len == 0, "error message set, no reply body");
 	dv_job_free(j);
 	j = run(DV_OP_DETECT, (const uint8_t *)"P6 5 5 255 abc", 14, 0);
-	is_int(j->err, DV_EBADIMAGE, "truncated image");
+	is_int(j->res.err, DV_EBADIMAGE, "truncated image");
 	dv_job_free(j);
 
 	ok(dv_similarity(0.6, 0.6) == 0.5 && dv_similarity(0, 0.6) > 0.99 && dv_similarity(1.2, 0.6) < 0.01,
