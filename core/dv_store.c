@@ -675,17 +675,29 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 	char t[24];
 	const char *v[] = {U64(t, tenant), kinds.data, persons.data, facesb.data, dists.data, sims.data, boxes.data, location,
 	    camera, request_id};
-	int rc = dv_store_exec(st,
-	    "INSERT INTO dv_events (tenant_id, kind, person_id, face_id, distance, similarity, box, location, camera, request_id) "
-	    "SELECT $1, k.value #>> '{}', (p.value #>> '{}')::bigint, (f.value #>> '{}')::bigint, (d.value #>> '{}')::real, "
-	    "(s.value #>> '{}')::real, NULLIF(b.value, 'null'::jsonb), $8, $9, $10 "
-	    "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY k(value, i) "
-	    "JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY p(value, i) USING (i) "
-	    "JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY f(value, i) USING (i) "
-	    "JOIN jsonb_array_elements($5::jsonb) WITH ORDINALITY d(value, i) USING (i) "
-	    "JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY s(value, i) USING (i) "
-	    "JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY b(value, i) USING (i)",
-	    10, v);
+	/* A person erased while this request ran (after its persons were looked
+	 * up) is erased: their event is not written, and the recognition is
+	 * answered as it was made. A delete still in flight can slip past the
+	 * EXISTS and fail the foreign key: outside a transaction, once more. */
+	bool in_tx = st->in_tx || (st->pending && !strcmp(st->pending, "BEGIN"));
+	int rc;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = dv_store_exec(st,
+		    "INSERT INTO dv_events (tenant_id, kind, person_id, face_id, distance, similarity, box, location, camera, request_id) "
+		    "SELECT $1, k.value #>> '{}', (p.value #>> '{}')::bigint, (f.value #>> '{}')::bigint, (d.value #>> '{}')::real, "
+		    "(s.value #>> '{}')::real, NULLIF(b.value, 'null'::jsonb), $8, $9, $10 "
+		    "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY k(value, i) "
+		    "JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY p(value, i) USING (i) "
+		    "JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY f(value, i) USING (i) "
+		    "JOIN jsonb_array_elements($5::jsonb) WITH ORDINALITY d(value, i) USING (i) "
+		    "JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY s(value, i) USING (i) "
+		    "JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY b(value, i) USING (i) "
+		    "WHERE p.value = 'null'::jsonb OR EXISTS (SELECT 1 FROM dv_persons x WHERE x.tenant_id = $1 "
+		    "AND x.id = (p.value #>> '{}')::bigint)",
+		    10, v);
+		if (rc != DV_ENOTFOUND || in_tx)
+			break;
+	}
 	for (int i = 0; i < 6; i++)
 		dv_buf_fini(all[i]);
 	return rc;
