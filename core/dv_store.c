@@ -678,10 +678,12 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 	/* A person erased while this request ran (after its persons were looked
 	 * up) is erased: their event is not written, and the recognition is
 	 * answered as it was made. A delete still in flight can slip past the
-	 * EXISTS and fail the foreign key: outside a transaction, once more. */
+	 * EXISTS and fail the foreign key; the statement runs once more, and in a
+	 * transaction (hooks follow) from a savepoint, so that the failure does
+	 * not abort the request's transaction. */
 	bool in_tx = st->in_tx || (st->pending && !strcmp(st->pending, "BEGIN"));
-	int rc;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	int rc = in_tx ? dv_store_exec(st, "SAVEPOINT dv_events", 0, NULL) : 0;
+	for (int attempt = 0; attempt < 2 && !rc; attempt++) {
 		rc = dv_store_exec(st,
 		    "INSERT INTO dv_events (tenant_id, kind, person_id, face_id, distance, similarity, box, location, camera, request_id) "
 		    "SELECT $1, k.value #>> '{}', (p.value #>> '{}')::bigint, (f.value #>> '{}')::bigint, (d.value #>> '{}')::real, "
@@ -695,8 +697,10 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 		    "WHERE p.value = 'null'::jsonb OR EXISTS (SELECT 1 FROM dv_persons x WHERE x.tenant_id = $1 "
 		    "AND x.id = (p.value #>> '{}')::bigint)",
 		    10, v);
-		if (rc != DV_ENOTFOUND || in_tx)
+		if (rc != DV_ENOTFOUND || attempt == 1)
 			break;
+		if (in_tx)
+			rc = dv_store_exec(st, "ROLLBACK TO SAVEPOINT dv_events", 0, NULL);
 	}
 	for (int i = 0; i < 6; i++)
 		dv_buf_fini(all[i]);
