@@ -296,21 +296,6 @@ static int dv_stage_embed(struct dv_work *w)
 	return rc ? dv_plugin_fail(w, DV_ROLE_EMBEDDER, rc) : 0;
 }
 
-/* The tenant's own target_fpir setting, or -1. */
-static double dv_tenant_target(const struct dv_work *w)
-{
-	double v = -1;
-	const char *sj = w->tenant.settings_json;
-	if (!sj)
-		return v;
-	struct dv_jv *t = dv_jsonp_parse(sj, strlen(sj), NULL, 0);
-	const struct dv_jv *x = dv_jv_get(t, "target_fpir");
-	if (x && x->type == DV_JNUM && x->num > 0 && x->num <= 1)
-		v = x->num;
-	dv_jv_free(t);
-	return v;
-}
-
 /* "Known" is a decision: for a tenant with N enrolled faces, the threshold
  * at which a stranger gets some name with the target probability (N x FMR(t)
  * = target, from the embedder's calibration table), unless the request set
@@ -333,7 +318,7 @@ static int dv_decide(struct dv_work *w)
 	/* the tenant may set its own target (settings.target_fpir) */
 	if (dv_work_tenant(w) != 0)
 		return -1;
-	double target = dv_tenant_target(w);
+	double target = w->tenant.target_fpir;
 	job->res.target_fpir = target > 0 ? target : g->conf->match_target_fpir;
 	job->res.decision = DV_DECIDE_FPIR;
 	w->threshold = dv_calib_threshold(g->calib, job->res.gallery_n, job->res.target_fpir);
@@ -490,11 +475,7 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 		for (int i = 0; job->res.best_person && job->res.best_person_json && i < w.n_faces; i++) {
 			if (w.n_matches[i] == 0)
 				continue;
-			uint64_t id = w.matches[(size_t)i * w.top_k].id;
-			const char *pj = dv_record_person(&w, id);
-			for (int k = 0; pj && k < w.rec.n; k++)
-				if (w.rec.faces[k] == id)
-					job->res.best_person[i] = w.rec.person_ids[k];
+			const char *pj = dv_record_person(&w, w.matches[(size_t)i * w.top_k].id, &job->res.best_person[i]);
 			job->res.best_person_json[i] = pj ? strdup(pj) : NULL;
 		}
 	}

@@ -28,10 +28,13 @@ int dv_tenant_brief_get(struct dv_store *st, uint64_t tenant, struct dv_tenant_b
 {
 	struct dv_buf b;
 	dv_buf_init(&b);
+	out->target_fpir = -1;
 	int rc = dv_store_tenant_brief(st, tenant, &b);
 	if (rc == 0 && b.data) {
 		struct dv_jv *t = dv_jsonp_parse(b.data, b.len, NULL, 0);
 		const struct dv_jv *n = dv_jv_get(t, "name"), *s = dv_jv_get(t, "settings");
+		const struct dv_jv *x = s && s->type == DV_JOBJ ? dv_jv_get(s, "target_fpir") : NULL;
+		out->target_fpir = x && x->type == DV_JNUM && x->num > 0 && x->num <= 1 ? x->num : -1;
 		if (n && n->type == DV_JSTR)
 			snprintf(out->name, sizeof out->name, "%s", n->str);
 		if (s && s->type == DV_JOBJ) {
@@ -110,9 +113,11 @@ static int dv_rec_index(const struct dv_record *r, uint64_t face)
 	return -1;
 }
 
-const char *dv_record_person(const struct dv_work *w, uint64_t face)
+const char *dv_record_person(const struct dv_work *w, uint64_t face, uint64_t *id)
 {
 	int at = dv_rec_index(&w->rec, face);
+	if (id)
+		*id = at >= 0 ? w->rec.person_ids[at] : 0;
 	return at >= 0 ? w->rec.persons[at] : NULL;
 }
 
@@ -227,7 +232,7 @@ int dv_stage_hooks(struct dv_work *w)
 	for (int i = 0; i < r->n_face_hooks; i++) {
 		const struct dv_event_row *e = &r->ev[i];
 		struct dv_hook_event he = {.kind = e->kind, .person = e->person,
-		    .person_json = e->person ? dv_record_person(w, e->face) : NULL, .distance = e->distance,
+		    .person_json = e->person ? dv_record_person(w, e->face, NULL) : NULL, .distance = e->distance,
 		    .similarity = e->similarity, .face = e->face, .box = &w->faces[i], .face_index = i};
 		struct dv_buf out;
 		dv_buf_init(&out);

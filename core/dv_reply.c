@@ -14,7 +14,7 @@
 /* Inside a match or candidate object: the person, when the record stage found one. */
 static void dv_person_json(const struct dv_work *w, struct dv_json *j, uint64_t face)
 {
-	const char *p = dv_record_person(w, face);
+	const char *p = dv_record_person(w, face, NULL);
 	if (p) {
 		dv_json_key(j, "person");
 		dv_json_raw(j, p);

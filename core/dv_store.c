@@ -678,12 +678,19 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 	/* A person erased while this request ran (after its persons were looked
 	 * up) is erased: their event is not written, and the recognition is
 	 * answered as it was made. A delete still in flight can slip past the
-	 * EXISTS and fail the foreign key; the statement runs once more, and in a
-	 * transaction (hooks follow) from a savepoint, so that the failure does
-	 * not abort the request's transaction. */
-	bool in_tx = st->in_tx || (st->pending && !strcmp(st->pending, "BEGIN"));
-	int rc = in_tx ? dv_store_exec(st, "SAVEPOINT dv_events", 0, NULL) : 0;
+	 * EXISTS and fail the foreign key; the statement runs once more. As the
+	 * first statement of a transaction (the record stage's, when hooks
+	 * follow) the failed transaction held nothing else: it is begun again.
+	 * Deeper in one, a savepoint (sent with the statement) keeps the rest. */
+	bool first = st->pending && !strcmp(st->pending, "BEGIN") && !st->in_tx, deeper = st->in_tx;
+	int rc = 0;
 	for (int attempt = 0; attempt < 2 && !rc; attempt++) {
+		if (deeper && !st->pending)
+			dv_store_defer(st, "SAVEPOINT dv_events");
+		else if (deeper)
+			rc = dv_store_exec(st, "SAVEPOINT dv_events", 0, NULL);
+		if (rc)
+			break;
 		rc = dv_store_exec(st,
 		    "INSERT INTO dv_events (tenant_id, kind, person_id, face_id, distance, similarity, box, location, camera, request_id) "
 		    "SELECT $1, k.value #>> '{}', (p.value #>> '{}')::bigint, (f.value #>> '{}')::bigint, (d.value #>> '{}')::real, "
@@ -699,8 +706,14 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 		    10, v);
 		if (rc != DV_ENOTFOUND || attempt == 1)
 			break;
-		if (in_tx)
+		if (deeper) {
 			rc = dv_store_exec(st, "ROLLBACK TO SAVEPOINT dv_events", 0, NULL);
+		} else if (first) {
+			dv_store_rollback(st);
+			rc = dv_store_begin(st);
+		} else {
+			rc = 0;
+		}
 	}
 	for (int i = 0; i < 6; i++)
 		dv_buf_fini(all[i]);

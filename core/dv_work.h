@@ -68,8 +68,9 @@ int dv_stage_record(struct dv_work *w);
 int dv_stage_hooks(struct dv_work *w);
 /* After the stages: roll back a transaction an error left open; free. */
 void dv_record_fini(struct dv_work *w);
-/* The person JSON of a matched face, or NULL (no record stage, or nobody's). */
-const char *dv_record_person(const struct dv_work *w, uint64_t face);
+/* The person JSON of a matched face, or NULL (no record stage, or nobody's);
+ * with id, the person's id too (0: none). */
+const char *dv_record_person(const struct dv_work *w, uint64_t face, uint64_t *id);
 /* Are two matched faces one person's? (false when unknown) */
 bool dv_record_same_person(const struct dv_work *w, uint64_t a, uint64_t b);
 
