@@ -6,6 +6,7 @@
  * transport failed); 3 the server refused the request (4xx: bad input,
  * unknown key, no such person, no face, ...); 4 the server failed (5xx). */
 #include "dejaview.h"
+#include "dv_buf.h"
 #include "dv_jsonp.h"
 #include <getopt.h>
 #include <inttypes.h>
@@ -28,6 +29,10 @@ static void usage(FILE *f)
 	    "  enrol --person ID IMAGE                       another face of a person\n"
 	    "  person list [--query Q] [--limit N] | person show ID | person delete ID\n"
 	    "  tenant create NAME                            (the admin key; over HTTP)\n"
+	    "  hooks list | get NAME | versions NAME          the tenant's stored Lua hooks\n"
+	    "  hooks push NAME FILE [--comment C] [--stage]  a new version, checked, activated (--stage: not yet)\n"
+	    "  hooks test NAME [--event FILE] [--source FILE] a dry run (an event as JSON; default: the last visit)\n"
+	    "  hooks activate NAME VERSION | hooks rm NAME   roll back or forward / deactivate\n"
 	    "  batch N IMAGE                                 N recognitions pipelined on one connection\n"
 	    "IMAGE is a file or - for standard input.\n"
 	    "\n"
@@ -180,6 +185,111 @@ static void human_tenant(const struct dv_jv *v)
 	printf("tenant %.0f %s\napi key (shown once): %s\n", num(v, "id"), str(v, "name"), str(v, "api_key"));
 }
 
+static void human_hooks(const struct dv_jv *v)
+{
+	const struct dv_jv *hs = dv_jv_get(v, "hooks"), *fs = dv_jv_get(v, "files");
+	for (int i = 0; fs && i < fs->n; i++)
+		printf("%-20s file %s%s\n", str(fs->items[i], "name"), str(fs->items[i], "file"),
+		    dv_jv_get(fs->items[i], "replaced_by_stored") && dv_jv_get(fs->items[i], "replaced_by_stored")->b
+		        ? " (replaced by the stored hook)" : "");
+	for (int i = 0; hs && i < hs->n; i++) {
+		const struct dv_jv *h = hs->items[i], *fn = dv_jv_get(h, "functions"), *by = dv_jv_get(h, "updated_by");
+		const struct dv_jv *av = dv_jv_get(h, "active_version");
+		if (av && av->type == DV_JNUM)
+			printf("%-20s v%-4.0f", str(h, "name"), av->num);
+		else
+			printf("%-20s %-5s", str(h, "name"), "off");
+		for (int k = 0; fn && k < fn->n; k++)
+			printf("%s%s", k ? "," : " ", fn->items[k]->str);
+		printf("  (%s by %s)\n", str(h, "updated_at") ? str(h, "updated_at") : "", str(by, "name") ? str(by, "name") : "?");
+	}
+	if ((!hs || hs->n == 0) && (!fs || fs->n == 0))
+		printf("no hooks\n");
+}
+
+static void human_hook(const struct dv_jv *v) { printf("%s", str(v, "source") ? str(v, "source") : ""); }
+
+static void human_hook_versions(const struct dv_jv *v)
+{
+	const struct dv_jv *vs = dv_jv_get(v, "versions");
+	for (int i = 0; vs && i < vs->n; i++) {
+		const struct dv_jv *x = vs->items[i], *a = dv_jv_get(x, "active"), *au = dv_jv_get(x, "author");
+		printf("%s v%-4.0f %s  %-16s %s\n", a && a->b ? "*" : " ", num(x, "version"),
+		    str(x, "created_at") ? str(x, "created_at") : "", str(au, "name") ? str(au, "name") : "?",
+		    str(x, "comment") ? str(x, "comment") : "");
+	}
+}
+
+static void human_hook_put(const struct dv_jv *v)
+{
+	const struct dv_jv *av = dv_jv_get(v, "active_version");
+	printf("%s version %.0f stored; active version %s", str(v, "name"), num(v, "version"),
+	    av && av->type == DV_JNUM ? "" : "none");
+	if (av && av->type == DV_JNUM)
+		printf("%.0f", av->num);
+	printf("\n");
+}
+
+static void human_hook_test(const struct dv_jv *v)
+{
+	const struct dv_jv *okv = dv_jv_get(v, "ok"), *e = dv_jv_get(v, "error"), *ln = dv_jv_get(e, "line");
+	if (okv && okv->b) {
+		printf("ok (%s, %.0f instructions, %.2f ms)\n", str(v, "event"), num(v, "instructions"), num(v, "time_ms"));
+	} else {
+		printf("failed: ");
+		if (ln && ln->type == DV_JNUM)
+			printf("line %.0f: ", ln->num);
+		printf("%s\n", str(e, "message") ? str(e, "message") : "?");
+	}
+	const struct dv_jv *w = dv_jv_get(v, "writes"), *l = dv_jv_get(v, "log");
+	for (int i = 0; w && i < w->n; i++)
+		printf("  would %s person %.0f %s.%s\n", str(w->items[i], "op"), num(w->items[i], "person"),
+		    str(w->items[i], "ns"), str(w->items[i], "key"));
+	for (int i = 0; l && i < l->n; i++)
+		printf("  log: %s\n", l->items[i]->str);
+	const struct dv_jv *o = dv_jv_get(v, "output");
+	if (o) {
+		struct dv_buf b;
+		dv_buf_init(&b);
+		dv_json_value(&b, o);
+		printf("  output: %s\n", b.data ? b.data : "{}");
+		dv_buf_fini(&b);
+	}
+}
+
+/* A query-string value, percent-encoded. */
+static void qenc(char *out, size_t cap, const char *v)
+{
+	size_t n = strlen(out);
+	for (; *v && n + 4 < cap; v++) {
+		unsigned char ch = (unsigned char)*v;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("-_.~", ch))
+			out[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(out + n, cap - n, "%%%02X", ch);
+	}
+	out[n] = 0;
+}
+
+/* Print a refused hook's line with its message; returns the exit code. */
+static int finish_hook(const struct dv_reply *r, void (*human)(const struct dv_jv *))
+{
+	if (r->status == 422 && !json_out && r->body) {
+		struct dv_jv *v = dv_jsonp_parse(r->body, r->len, NULL, 0);
+		const struct dv_jv *e = dv_jv_get(v, "error"), *ln = dv_jv_get(e, "line");
+		if (str(e, "code") && !strcmp(str(e, "code"), "invalid_hook")) {
+			fprintf(stderr, "dejaview: %s: ", str(e, "hook") ? str(e, "hook") : "hook");
+			if (ln && ln->type == DV_JNUM)
+				fprintf(stderr, "line %.0f: ", ln->num);
+			fprintf(stderr, "%s\n", str(e, "message") ? str(e, "message") : "invalid");
+			dv_jv_free(v);
+			return 3;
+		}
+		dv_jv_free(v);
+	}
+	return finish(r, human);
+}
+
 /* --name=X or --name X among argv[*i]; advances *i. */
 static const char *opt(int argc, char **argv, int *i, const char *name)
 {
@@ -330,6 +440,79 @@ int main(int argc, char **argv)
 		} else if (!(rc = dv_client_call(c, "POST", "/v1/admin/tenants", "application/json", body, strlen(body), &r))) {
 			ex = finish(&r, human_tenant);
 		}
+	} else if (!strcmp(cmd, "hooks") && na >= 1) {
+		char path[800];
+		const char *sub = a[0], *name = na >= 2 ? a[1] : NULL;
+		rc = 0; /* stays 0 unless a call is made and fails */
+		if (name && (strlen(name) > 64 || strpbrk(name, "/?#% "))) {
+			fprintf(stderr, "dejaview: a hook's name is letters, digits and _\n");
+		} else if (!strcmp(sub, "list") && na == 1) {
+			if (!(rc = dv_client_call(c, "GET", "/v1/hooks", NULL, NULL, 0, &r)))
+				ex = finish(&r, human_hooks);
+		} else if ((!strcmp(sub, "get") || !strcmp(sub, "versions") || !strcmp(sub, "rm")) && na == 2) {
+			snprintf(path, sizeof path, "/v1/hooks/%s%s", name, !strcmp(sub, "versions") ? "/versions" : "");
+			if (!(rc = dv_client_call(c, !strcmp(sub, "rm") ? "DELETE" : "GET", path, NULL, NULL, 0, &r)))
+				ex = finish(&r, !strcmp(sub, "get") ? human_hook : !strcmp(sub, "versions") ? human_hook_versions : NULL);
+		} else if (!strcmp(sub, "activate") && na == 3) {
+			char body[64];
+			snprintf(body, sizeof body, "{\"version\":%d}", atoi(a[2]));
+			snprintf(path, sizeof path, "/v1/hooks/%s/activate", name);
+			if (!(rc = dv_client_call(c, "POST", path, "application/json", body, strlen(body), &r)))
+				ex = finish(&r, NULL);
+		} else if (!strcmp(sub, "push") && na >= 3) {
+			const char *comment = NULL, *file = NULL;
+			int stage = 0;
+			for (int i = 2; i < na; i++) {
+				const char *v;
+				if ((v = opt(na, a, &i, "--comment")))
+					comment = v;
+				else if (!strcmp(a[i], "--stage"))
+					stage = 1;
+				else
+					file = a[i];
+			}
+			snprintf(path, sizeof path, "/v1/hooks/%s?activate=%s", name, stage ? "false" : "true");
+			if (comment) {
+				snprintf(path + strlen(path), sizeof path - strlen(path), "&comment=");
+				qenc(path, sizeof path, comment);
+			}
+			if (file && (img = slurp(file, &n)) && !(rc = dv_client_call(c, "PUT", path, "text/x-lua", img, n, &r)))
+				ex = finish_hook(&r, human_hook_put);
+		} else if (!strcmp(sub, "test") && na >= 2) {
+			const char *evf = NULL, *srcf = NULL;
+			for (int i = 2; i < na; i++) {
+				const char *v;
+				if ((v = opt(na, a, &i, "--event")))
+					evf = v;
+				else if ((v = opt(na, a, &i, "--source")))
+					srcf = v;
+			}
+			char *evj = evf ? slurp(evf, &n) : NULL, *src = srcf ? slurp(srcf, &n2) : NULL;
+			struct dv_buf b;
+			dv_buf_init(&b);
+			dv_buf_puts(&b, "{\"event\":");
+			if (evj) {
+				dv_buf_add(&b, evj, n);
+			} else {
+				dv_buf_puts(&b, "\"last\"");
+			}
+			if (src) {
+				dv_buf_puts(&b, ",\"source\":");
+				dv_json_escape(&b, src, n2);
+			}
+			dv_buf_puts(&b, "}");
+			snprintf(path, sizeof path, "/v1/hooks/%s/test", name);
+			if ((!evf || evj) && (!srcf || src) &&
+			    !(rc = dv_client_call(c, "POST", path, "application/json", b.data, b.len, &r)))
+				ex = finish(&r, human_hook_test);
+			free(evj);
+			free(src);
+			dv_buf_fini(&b);
+		} else {
+			usage(stderr);
+			dv_client_close(c);
+			return 1;
+		}
 	} else if (!strcmp(cmd, "batch") && na == 2) {
 		int count = atoi(a[0]);
 		if (count > 0 && count <= 100000 && (img = slurp(a[1], &n))) {
@@ -354,7 +537,7 @@ int main(int argc, char **argv)
 		dv_client_close(c);
 		return 1;
 	}
-	if (rc && ex == 1 && !img && strcmp(cmd, "person") && strcmp(cmd, "tenant")) {
+	if (rc && ex == 1 && !img && strcmp(cmd, "person") && strcmp(cmd, "tenant") && strcmp(cmd, "hooks")) {
 		/* the image could not be read, or arguments were missing */
 	} else if (rc) {
 		fprintf(stderr, "dejaview: %s\n", dv_client_error(c));

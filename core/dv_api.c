@@ -46,6 +46,18 @@ static const struct dv_route dv_routes[] = {
 	{DV_M_POST, "/v1/keys", DV_API_KEY_CREATE, "key_create", dv_op_key_create, 0},
 	{DV_M_GET, "/v1/keys", DV_API_KEY_LIST, "key_list", dv_op_key_list, 0},
 	{DV_M_DELETE, "/v1/keys/{id}", DV_API_KEY_REVOKE, "key_revoke", dv_op_key_revoke, 0},
+	/* the tenant's stored Lua hooks and the audit log (dv_op_hooks.c) */
+	{DV_M_GET, "/v1/hooks", DV_API_HOOK_LIST, "hook_list", dv_op_hook_list, 0},
+	{DV_M_GET, "/v1/hooks/{name}", DV_API_HOOK_GET, "hook_get", dv_op_hook_get, 0},
+	{DV_M_PUT, "/v1/hooks/{name}", DV_API_HOOK_PUT, "hook_put", dv_op_hook_put, 0},
+	{DV_M_DELETE, "/v1/hooks/{name}", DV_API_HOOK_DELETE, "hook_delete", dv_op_hook_delete, 0},
+	{DV_M_GET, "/v1/hooks/{name}/versions", DV_API_HOOK_VERSIONS, "hook_versions", dv_op_hook_versions, 0},
+	{DV_M_GET, "/v1/hooks/{name}/versions/{id}", DV_API_HOOK_VERSION, "hook_version", dv_op_hook_version, 0},
+	{DV_M_POST, "/v1/hooks/{name}/activate", DV_API_HOOK_ACTIVATE, "hook_activate", dv_op_hook_activate, 0},
+	{DV_M_POST, "/v1/hooks/{name}/test", DV_API_HOOK_TEST, "hook_test", dv_op_hook_test, 0},
+	{DV_M_POST, "/v1/hooks/{name}/install", DV_API_HOOK_INSTALL, "hook_install", dv_op_hook_install, 0},
+	{DV_M_GET, "/v1/catalogue/hooks", DV_API_HOOK_CATALOGUE, "hook_catalogue", dv_op_hook_catalogue, 0},
+	{DV_M_GET, "/v1/audit", DV_API_AUDIT_LIST, "audit_list", dv_op_audit_list, 0},
 	/* background jobs (dv_op_jobs.c) */
 	{DV_M_POST, "/v1/jobs", DV_API_JOB_SUBMIT, "job_submit", dv_op_job_submit, 0},
 	{DV_M_GET, "/v1/jobs/{id}", DV_API_JOB_GET, "job_get", dv_op_job_get, 0},
@@ -59,9 +71,20 @@ static const struct dv_route dv_routes[] = {
 };
 #define DV_NROUTES (sizeof dv_routes / sizeof dv_routes[0])
 
-static int dv_match(const char *pat, const char *path, uint64_t *id)
+static int dv_match(const char *pat, const char *path, uint64_t *id, char *name)
 {
 	while (*pat) {
+		if (!strncmp(pat, "{name}", 6)) {
+			/* letters, digits, _ . - (the handler says which names are valid) */
+			size_t n = strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+			if (n == 0 || n >= DV_API_NAME_MAX)
+				return 0;
+			memcpy(name, path, n);
+			name[n] = 0;
+			path += n;
+			pat += 6;
+			continue;
+		}
 		if (!strncmp(pat, "{id}", 4)) {
 			if (*path < '1' || *path > '9')
 				return 0;
@@ -82,17 +105,20 @@ static int dv_match(const char *pat, const char *path, uint64_t *id)
 	return *path == 0 || (path[0] == '/' && path[1] == 0);
 }
 
-int dv_api_route(int method, const char *path, uint64_t *id, int *allow)
+int dv_api_route(int method, const char *path, uint64_t *id, char name[DV_API_NAME_MAX], int *allow)
 {
 	*allow = 0;
 	*id = 0;
+	name[0] = 0;
 	for (size_t i = 0; i < DV_NROUTES; i++) {
 		uint64_t v = 0;
-		if (!dv_match(dv_routes[i].pattern, path, &v))
+		char nm[DV_API_NAME_MAX] = "";
+		if (!dv_match(dv_routes[i].pattern, path, &v, nm))
 			continue;
 		*allow |= dv_routes[i].method | (dv_routes[i].method == DV_M_GET ? DV_M_HEAD : 0);
 		if (dv_routes[i].method == method || (method == DV_M_HEAD && dv_routes[i].method == DV_M_GET)) {
 			*id = v;
+			memcpy(name, nm, sizeof nm);
 			return dv_routes[i].op;
 		}
 	}

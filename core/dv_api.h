@@ -32,15 +32,29 @@ enum dv_api_op {
 	DV_API_JOB_GET,
 	DV_API_STATE_LIST,         /* the hooks' state: GET /v1/state?namespace=&key=&person_id= */
 	DV_API_OPERATING_POINT,    /* GET /v1/tenant/operating_point */
+	DV_API_HOOK_LIST,          /* the tenant's stored hooks (dv_op_hooks.c) */
+	DV_API_HOOK_GET,
+	DV_API_HOOK_PUT,
+	DV_API_HOOK_DELETE,
+	DV_API_HOOK_VERSIONS,
+	DV_API_HOOK_VERSION,
+	DV_API_HOOK_ACTIVATE,
+	DV_API_HOOK_TEST,
+	DV_API_HOOK_INSTALL,
+	DV_API_HOOK_CATALOGUE,
+	DV_API_AUDIT_LIST,
 	DV_API_COUNT
 };
 
 enum { DV_M_GET = 1, DV_M_POST = 2, DV_M_PATCH = 4, DV_M_DELETE = 8, DV_M_PUT = 16, DV_M_HEAD = 32 };
 
-/* Route a request. Returns the operation (> 0) with the path's {id} in *id;
- * 0 when no route has this path (404); -1 when the path exists but not with
- * this method (405; *allow gets the methods it has, DV_M_* bits). */
-int dv_api_route(int method, const char *path, uint64_t *id, int *allow);
+/* The longest {name} of a path, with its NUL. */
+#define DV_API_NAME_MAX 72
+/* Route a request. Returns the operation (> 0) with the path's {id} in *id
+ * and its {name} in name ("" when none); 0 when no route has this path
+ * (404); -1 when the path exists but not with this method (405; *allow gets
+ * the methods it has, DV_M_* bits). */
+int dv_api_route(int method, const char *path, uint64_t *id, char name[DV_API_NAME_MAX], int *allow);
 const char *dv_api_name(int op);
 /* The handler a worker runs for the operation (dv_ops.h), or NULL. */
 struct dv_job;

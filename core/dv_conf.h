@@ -86,6 +86,7 @@ struct dv_conf {
 	struct dv_conf_hookset *hooksets;
 	int n_hooksets;
 	long long hook_time_ms, hook_instructions, hook_memory;
+	long long hook_max_source, hook_max_per_tenant, hook_keep_versions, hook_cached;
 	bool hook_watch;
 	double match_threshold;   /* distance at or below which a face is known (decision threshold) */
 	char *match_decision;     /* "fpir" or "threshold" */

@@ -43,6 +43,8 @@ static const struct dv_err_info dv_err_table[DV_ERR_COUNT_] = {
 	[-DV_ENOTIMPL] = {"not_implemented", 501, "the only transfer coding served is chunked"},
 	[-DV_EHTTPVERSION] = {"http_version_not_supported", 505, "only HTTP/1.0 and HTTP/1.1 are served"},
 	[-DV_ELOWQUALITY] = {"low_quality", 422, "the face's quality is too low to recognise it later"},
+	[-DV_EINVALIDHOOK] = {"invalid_hook", 422, "the hook does not compile or its load-time code fails"},
+	[-DV_ELIMIT] = {"limit_reached", 409, "a limit of the tenant is reached"},
 };
 
 static const struct dv_err_info *dv_err_get(int err)

@@ -38,7 +38,9 @@ enum dv_err {
 	DV_ENOTIMPL = -30,       /* a transfer coding other than chunked */
 	DV_EHTTPVERSION = -31,
 	DV_ELOWQUALITY = -32,    /* an enrolment photo under quality.min_enrol */
-	DV_ERR_COUNT_ = 33
+	DV_EINVALIDHOOK = -33,   /* Lua that does not compile or whose load-time code fails */
+	DV_ELIMIT = -34,         /* a per-tenant count limit (e.g. hooks.max_per_tenant) */
+	DV_ERR_COUNT_ = 35
 };
 
 /* Stable machine-readable code, e.g. "no_face". */

@@ -80,10 +80,10 @@ int dv_frame_call_parse(const uint8_t *p, size_t len, struct dv_frame_call *c, c
 	const uint8_t *e = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
 	const uint8_t *a = p, *b = memchr(a, ' ', (size_t)(e - a));
 	if (!b || dv_field(a, b, c->method, sizeof c->method) != 0) {
-		snprintf(err, errlen, "CALL: a method (GET, POST, PATCH, DELETE) and a path are needed");
+		snprintf(err, errlen, "CALL: a method (GET, POST, PUT, PATCH, DELETE) and a path are needed");
 		return -1;
 	}
-	static const char *const ms[] = {"GET", "POST", "PATCH", "DELETE", NULL};
+	static const char *const ms[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
 	int okm = 0;
 	for (int i = 0; ms[i]; i++)
 		okm |= !strcmp(ms[i], c->method);

@@ -1,5 +1,6 @@
 /* dv_gallery.c — the matcher kept in step with PostgreSQL (see dv_gallery.h). */
 #include "dv_gallery.h"
+#include "dv_hooklib.h"
 #include "dv_db.h"
 #include "dv_gen.h"
 #include "dv_log.h"
@@ -28,6 +29,7 @@ struct dv_gallery {
 	struct dv_u64map gone;     /* deleted faces: never added again */
 	atomic_llong n_notes;
 	atomic_bool connected;
+	struct dv_hooklib *hooks;  /* told of the tenants' hook changes (channel dv_hooks) */
 };
 
 /* held and per_tenant change together (g->mu held) */
@@ -240,7 +242,7 @@ static void *dv_gal_main(void *arg)
 			char err[256];
 			c = dv_db_connect(g->conninfo, err, sizeof err);
 			if (c) {
-				PGresult *r = PQexec(c, "LISTEN dv_gallery");
+				PGresult *r = PQexec(c, "LISTEN dv_gallery; LISTEN dv_hooks");
 				if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 					PQfinish(c);
 					c = NULL;
@@ -258,6 +260,9 @@ static void *dv_gal_main(void *arg)
 			}
 			logged = false;
 			need_full = true;
+			/* hook changes may have been missed while disconnected */
+			if (g->hooks)
+				dv_hooklib_forget_all(g->hooks);
 			atomic_store(&g->connected, true);
 			if (!g->jobs_swept) {
 				const char *v[] = {g->node};
@@ -303,8 +308,15 @@ static void *dv_gal_main(void *arg)
 				continue; /* the connection is gone: reconnect and reload */
 			PGnotify *nt;
 			while ((nt = PQnotifies(c)) != NULL) {
-				if (g->loaded)
+				if (!strcmp(nt->relname, "dv_hooks")) {
+					/* "TENANT SEQ": a change to the tenant's hooks was committed */
+					unsigned long long t = 0;
+					long long seq = 0;
+					if (g->hooks && sscanf(nt->extra, "%llu %lld", &t, &seq) == 2)
+						dv_hooklib_changed(g->hooks, t, seq, true);
+				} else if (g->loaded) {
 					dv_gal_note(g, c, nt->extra);
+				}
 				PQfreemem(nt);
 			}
 		}
@@ -314,11 +326,12 @@ static void *dv_gal_main(void *arg)
 	return NULL;
 }
 
-struct dv_gallery *dv_gallery_start(const char *conninfo, const char *node)
+struct dv_gallery *dv_gallery_start(const char *conninfo, const char *node, struct dv_hooklib *hooks)
 {
 	struct dv_gallery *g = calloc(1, sizeof *g);
 	if (!g)
 		return NULL;
+	g->hooks = hooks;
 	pthread_mutex_init(&g->mu, NULL);
 	g->conninfo = strdup(conninfo);
 	g->node = strdup(node);

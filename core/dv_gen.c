@@ -170,7 +170,7 @@ int dv_gen_build(struct dv_conf *conf, unsigned long id, struct dv_gen **out, st
 		bad++;
 	if (!bad && g->hooks) {
 		char err[1024];
-		struct dv_hooks *trial = dv_hooks_new(g->hooks, err, sizeof err);
+		struct dv_hooks *trial = dv_hooks_new(g->hooks, NULL, err, sizeof err);
 		if (!trial) {
 			dv_conf_errs_add(errs, conf->path, 0, 0, "hooks: %s", err);
 			bad++;

@@ -7,6 +7,7 @@
  * functions are called from Lua: their arguments are the stack they get. */
 #include "dv_hooks.h"
 #include "dv_err.h"
+#include "dv_hooklib.h"
 #include "dv_jsonp.h"
 #include "dv_log.h"
 #include "dv_store.h"
@@ -42,6 +43,7 @@ struct dv_hooks_conf {
 	struct dv_hookset *sets;
 	int n_sets;
 	long long time_ms, instructions, memory;
+	int cached; /* stored hooks a worker keeps loaded */
 };
 
 static char *dv_slurp(const char *path, size_t *len, char *err, size_t errlen)
@@ -86,15 +88,15 @@ void dv_hooks_conf_free(struct dv_hooks_conf *hc)
 int dv_hooks_conf_build(const struct dv_conf *c, struct dv_hooks_conf **out, struct dv_conf_errs *errs)
 {
 	*out = NULL;
-	if (c->n_hooksets == 0)
-		return 0;
+	/* built even without files: the tenants' stored hooks need the limits */
 	struct dv_hooks_conf *hc = calloc(1, sizeof *hc);
 	if (!hc)
 		return -1;
 	hc->time_ms = c->hook_time_ms;
 	hc->instructions = c->hook_instructions;
 	hc->memory = c->hook_memory;
-	hc->sets = calloc((size_t)c->n_hooksets, sizeof *hc->sets);
+	hc->cached = c->hook_cached > 0 ? (int)c->hook_cached : 512;
+	hc->sets = calloc((size_t)(c->n_hooksets ? c->n_hooksets : 1), sizeof *hc->sets);
 	lua_State *L = luaL_newstate();
 	int bad = 0;
 	for (int s = 0; s < c->n_hooksets && hc->sets && L; s++) {
@@ -183,9 +185,27 @@ long long dv_hooks_conf_mtime(const struct dv_conf *c)
 
 /* ---------------------------------------------------------------- the state */
 
+/* A stored hook loaded into a worker's state: its sandbox, keyed by tenant,
+ * name and the source's sha256; or the error its loading raised. */
+struct dv_hookenv {
+	uint64_t tenant;
+	char name[72];
+	char sha[65];
+	int ref;            /* the sandbox in the registry, LUA_NOREF when it failed to load */
+	char *err;          /* why it failed, or NULL */
+	unsigned long long used;
+};
+
 struct dv_hooks {
 	const struct dv_hooks_conf *hc;
+	struct dv_hooklib *lib; /* the tenants' stored hooks, or NULL */
 	lua_State *L;
+	struct dv_hookenv *envs;
+	int n_envs;
+	unsigned long long uses;
+	long long per_tick;  /* instructions between count-hook calls */
+	/* a dry run (dv_hooks_test): what the hook wrote and logged, as JSON */
+	struct dv_buf *t_writes, *t_log;
 	size_t used, cap;
 	int *env_ref;        /* per file: its sandbox in the registry */
 	/* the budget's clock (milliseconds, monotonic); tests set their own */
@@ -236,7 +256,7 @@ static void dv_lua_count(lua_State *L, lua_Debug *ar)
 	h->ticks++;
 	if (!h->tripped) {
 		double ms = h->clock_ms(h->clock_ud) - h->t0;
-		if (h->ticks * DV_TICK > h->hc->instructions)
+		if (h->ticks * h->per_tick > h->hc->instructions)
 			h->tripped = "instruction limit";
 		else if (ms > (double)h->hc->time_ms)
 			h->tripped = "time budget";
@@ -458,6 +478,21 @@ static int dv_l_json_result(lua_State *L, struct dv_hooks *h, int rc, bool notfo
 	return 1;
 }
 
+/* A dry run's record of one state write: {"op","person","ns","key","value"[,"by"]}. */
+static void dv_write_note(struct dv_hooks *h, const char *op, uint64_t p, const char *ns, const char *k,
+    const char *value_json, const char *by)
+{
+	struct dv_buf *w = h->t_writes;
+	dv_buf_printf(w, "%s{\"op\":\"%s\",\"person\":%llu,\"ns\":", w->len ? "," : "", op, (unsigned long long)p);
+	dv_json_escape(w, ns, strlen(ns));
+	dv_buf_puts(w, ",\"key\":");
+	dv_json_escape(w, k, strlen(k));
+	dv_buf_printf(w, ",\"value\":%s", value_json);
+	if (by)
+		dv_buf_printf(w, ",\"by\":%s", by);
+	dv_buf_puts(w, "}");
+}
+
 /* dv.get(person, key [, ns]) -> value or nil. [-0, +1, e] */
 static int dv_l_get(lua_State *L)
 {
@@ -482,7 +517,11 @@ static int dv_l_set(lua_State *L)
 	if (dv_to_json(L, 3, b, 0, &why) != 0 || b->len > 64 * 1024)
 		return luaL_error(L, "dv.set: %s", why ? why : "the value is over 64 KiB of JSON");
 	int rc = !dv_hook_store(h) ? DV_EDBUNAVAIL : dv_store_state_set(h->rq->store, h->rq->tenant, p, ns, k, b->data);
-	return rc ? dv_l_fail(L, h, rc) : 0;
+	if (rc)
+		return dv_l_fail(L, h, rc);
+	if (h->t_writes)
+		dv_write_note(h, "set", p, ns, k, b->data, NULL);
+	return 0;
 }
 
 /* dv.incr(person, key [, by [, ns]]) -> the new number. [-0, +1, e] */
@@ -497,6 +536,12 @@ static int dv_l_incr(lua_State *L)
 	int rc = !dv_hook_store(h) ? DV_EDBUNAVAIL : dv_store_state_incr(h->rq->store, h->rq->tenant, p, ns, k, d, &v);
 	if (rc)
 		return dv_l_fail(L, h, rc);
+	if (h->t_writes) {
+		char vb[40], db[40];
+		snprintf(vb, sizeof vb, "%.17g", v);
+		snprintf(db, sizeof db, "%.17g", d);
+		dv_write_note(h, "incr", p, ns, k, vb, db);
+	}
 	lua_pushnumber(L, v);
 	return 1;
 }
@@ -585,6 +630,15 @@ static int dv_l_log(lua_State *L)
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
+	if (h->t_log) {
+		if (h->t_log->len < 64 * 1024) {
+			const char *m = lua_tostring(L, -1);
+			if (h->t_log->len)
+				dv_buf_puts(h->t_log, ",");
+			dv_json_escape(h->t_log, m, strlen(m) > 2000 ? 2000 : strlen(m));
+		}
+		return 0;
+	}
 	dv_info("hook %s: %.500s", h->ns, lua_tostring(L, -1));
 	return 0;
 }
@@ -676,6 +730,9 @@ void dv_hooks_free(struct dv_hooks *h)
 		return;
 	if (h->L)
 		lua_close(h->L);
+	for (int i = 0; i < h->n_envs; i++)
+		free(h->envs[i].err);
+	free(h->envs);
 	dv_buf_fini(&h->scratch);
 	free(h->env_ref);
 	free(h);
@@ -700,7 +757,7 @@ static void dv_call_begin(struct dv_hooks *h)
 	h->t0 = h->clock_ms(h->clock_ud);
 	h->ticks = 0;
 	h->tripped = NULL;
-	lua_sethook(h->L, dv_lua_count, LUA_MASKCOUNT, DV_TICK);
+	lua_sethook(h->L, dv_lua_count, LUA_MASKCOUNT, (int)h->per_tick);
 }
 
 static void dv_call_end(struct dv_hooks *h)
@@ -708,10 +765,9 @@ static void dv_call_end(struct dv_hooks *h)
 	lua_sethook(h->L, NULL, 0, 0);
 }
 
-struct dv_hooks *dv_hooks_new(const struct dv_hooks_conf *hc, char *err, size_t errlen)
+/* A Lua state with the sandbox's machinery and no hook loaded yet. */
+static struct dv_hooks *dv_hooks_state(const struct dv_hooks_conf *hc, char *err, size_t errlen)
 {
-	if (!hc)
-		return NULL;
 	struct dv_hooks *h = calloc(1, sizeof *h);
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
@@ -719,6 +775,7 @@ struct dv_hooks *dv_hooks_new(const struct dv_hooks_conf *hc, char *err, size_t 
 	}
 	h->hc = hc;
 	h->cap = (size_t)hc->memory;
+	h->per_tick = DV_TICK;
 	h->clock_ms = dv_hooks_monotonic_ms;
 	h->L = lua_newstate(dv_lua_alloc, h);
 	if (!h->L)
@@ -746,34 +803,63 @@ struct dv_hooks *dv_hooks_new(const struct dv_hooks_conf *hc, char *err, size_t 
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 2);
+	return h;
+}
+
+/* Load one hook's source into a new sandbox and run its top level once,
+ * under the call limits: 0 with the sandbox's registry reference in *ref, or
+ * -1 with the message ("chunk:line: message") in err. chunk is the name
+ * errors carry: "@path" for a file, "=name" for a stored hook. [-0, +0, -] */
+static int dv_hooks_load(struct dv_hooks *h, const char *chunk, const char *ns, const char *src, size_t len, int *ref,
+    char *err, size_t errlen)
+{
+	lua_State *L = h->L;
+	if (luaL_loadbufferx(L, src, len, chunk, "t") != 0) {
+		snprintf(err, errlen, "%s", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return -1;
+	}
+	dv_make_env(L);
+	lua_pushvalue(L, -1);
+	*ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_setfenv(L, -2);
+	struct dv_hook_req none = {0};
+	h->rq = &none;
+	h->ns = ns;
+	dv_call_begin(h);
+	int r = lua_pcall(L, 0, 0, 0);
+	dv_call_end(h);
+	h->rq = NULL;
+	if (r != 0) {
+		const char *m = lua_tostring(L, -1);
+		snprintf(err, errlen, "%s", h->tripped ? "load-time code: " : "");
+		snprintf(err + strlen(err), errlen - strlen(err), "%s", m ? m : "error");
+		lua_pop(L, 1);
+		luaL_unref(L, LUA_REGISTRYINDEX, *ref);
+		*ref = LUA_NOREF;
+		return -1;
+	}
+	return 0;
+}
+
+struct dv_hooks *dv_hooks_new(const struct dv_hooks_conf *hc, struct dv_hooklib *lib, char *err, size_t errlen)
+{
+	if (!hc)
+		return NULL;
+	struct dv_hooks *h = dv_hooks_state(hc, err, errlen);
+	if (!h)
+		return NULL;
+	h->lib = lib;
 	for (int i = 0; i < hc->n_files; i++) {
 		const struct dv_hookfile *f = &hc->files[i];
 		char chunk[4200];
 		snprintf(chunk, sizeof chunk, "@%s", f->path);
-		if (luaL_loadbufferx(L, f->src, f->len, chunk, "t") != 0) {
-			snprintf(err, errlen, "%s", lua_tostring(L, -1));
-			dv_hooks_free(h);
-			return NULL;
-		}
-		dv_make_env(L);
-		lua_pushvalue(L, -1);
-		h->env_ref[i] = luaL_ref(L, LUA_REGISTRYINDEX);
-		lua_setfenv(L, -2);
-		/* the file's top level runs once, under the same limits */
-		struct dv_hook_req none = {0};
-		h->rq = &none;
-		h->ns = f->name;
-		dv_call_begin(h);
-		int r = lua_pcall(L, 0, 0, 0);
-		dv_call_end(h);
-		h->rq = NULL;
-		if (r != 0) {
-			snprintf(err, errlen, "%s", lua_tostring(L, -1));
+		if (dv_hooks_load(h, chunk, f->name, f->src, f->len, &h->env_ref[i], err, errlen) != 0) {
 			dv_hooks_free(h);
 			return NULL;
 		}
 	}
-	lua_gc(L, LUA_GCCOLLECT, 0);
+	lua_gc(h->L, LUA_GCCOLLECT, 0);
 	return h;
 }
 
@@ -792,12 +878,104 @@ static const struct dv_hookset *dv_set_for(const struct dv_hooks_conf *hc, uint6
 	return def;
 }
 
-bool dv_hooks_for(const struct dv_hooks *h, uint64_t tenant, const char *tenant_name)
+bool dv_hooks_maybe(const struct dv_hooks *h, const struct dv_tenant_hooks *th)
+{
+	return h && ((th && th->n > 0) || h->hc->n_sets > 0);
+}
+
+bool dv_hooks_for(const struct dv_hooks *h, uint64_t tenant, const char *tenant_name, const struct dv_tenant_hooks *th)
 {
 	if (!h)
 		return false;
+	if (th && th->n > 0)
+		return true;
 	const struct dv_hookset *s = dv_set_for(h->hc, tenant, tenant_name);
 	return s && s->n > 0;
+}
+
+struct dv_tenant_hooks *dv_hooks_acquire(struct dv_hooks *h, struct dv_store *st, uint64_t tenant, int *rc)
+{
+	*rc = 0;
+	if (!h || !h->lib || !st || !st->conninfo || !st->conninfo[0])
+		return NULL;
+	return dv_hooklib_acquire(h->lib, st, tenant, rc);
+}
+
+void dv_hooks_changed(struct dv_hooks *h, uint64_t tenant, long long seq)
+{
+	if (h && h->lib)
+		dv_hooklib_changed(h->lib, tenant, seq, false);
+}
+
+void dv_hooks_conf_files(const struct dv_hooks_conf *hc, uint64_t tenant, const char *tenant_name,
+    struct dv_buf *out)
+{
+	const struct dv_hookset *s = hc ? dv_set_for(hc, tenant, tenant_name) : NULL;
+	dv_buf_puts(out, "[");
+	for (int i = 0; s && i < s->n; i++) {
+		const struct dv_hookfile *f = &hc->files[s->idx[i]];
+		dv_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+		dv_json_escape(out, f->name, strlen(f->name));
+		dv_buf_puts(out, ",\"file\":");
+		const char *b = strrchr(f->path, '/');
+		b = b ? b + 1 : f->path;
+		dv_json_escape(out, b, strlen(b));
+		dv_buf_puts(out, "}");
+	}
+	dv_buf_puts(out, "]");
+}
+
+/* The sandbox of stored hook hv of tenant in this worker's state, loaded on
+ * first use: its registry reference, or LUA_NOREF with *why set. */
+static int dv_hooks_env(struct dv_hooks *h, uint64_t tenant, const struct dv_hookver *hv, const char **why)
+{
+	struct dv_hookenv *e = NULL;
+	for (int i = 0; i < h->n_envs && !e; i++)
+		if (h->envs[i].tenant == tenant && !strcmp(h->envs[i].name, hv->name))
+			e = &h->envs[i];
+	if (e && strcmp(e->sha, hv->sha)) {
+		/* another version: drop the old sandbox */
+		luaL_unref(h->L, LUA_REGISTRYINDEX, e->ref);
+		free(e->err);
+		e->err = NULL;
+		e->sha[0] = 0;
+	}
+	if (!e) {
+		if (h->n_envs >= h->hc->cached) {
+			/* full: the least recently used goes */
+			int lru = 0;
+			for (int i = 1; i < h->n_envs; i++)
+				if (h->envs[i].used < h->envs[lru].used)
+					lru = i;
+			e = &h->envs[lru];
+			luaL_unref(h->L, LUA_REGISTRYINDEX, e->ref);
+			free(e->err);
+			memset(e, 0, sizeof *e);
+			lua_gc(h->L, LUA_GCCOLLECT, 0);
+		} else {
+			struct dv_hookenv *v = realloc(h->envs, sizeof *v * (size_t)(h->n_envs + 1));
+			if (!v) {
+				*why = "not enough memory to load the hook";
+				return LUA_NOREF;
+			}
+			h->envs = v;
+			e = &h->envs[h->n_envs++];
+			memset(e, 0, sizeof *e);
+		}
+		e->tenant = tenant;
+		snprintf(e->name, sizeof e->name, "%s", hv->name);
+	}
+	e->used = ++h->uses;
+	if (!e->sha[0]) {
+		snprintf(e->sha, sizeof e->sha, "%s", hv->sha);
+		char chunk[80], err[600];
+		snprintf(chunk, sizeof chunk, "=%s", hv->name);
+		e->ref = LUA_NOREF;
+		if (dv_hooks_load(h, chunk, hv->name, hv->src, hv->len, &e->ref, err, sizeof err) != 0)
+			e->err = strdup(err);
+	}
+	*why = e->err ? e->err : "the hook could not be loaded";
+	return e->ref;
 }
 
 /* The event table a hook receives. [-0, +1, m] */
@@ -881,94 +1059,271 @@ static void dv_err_entry(struct dv_buf *errs, const char *hook, const char *even
 	dv_buf_puts(errs, "}");
 }
 
+/* Run one hook's on_<kind> (its sandbox at registry ref): 1 when it has
+ * one (its reply member into out, or its failure into errs), else 0. */
+static int dv_fire_one(struct dv_hooks *h, const struct dv_hook_req *rq, const struct dv_hook_event *ev, int ref,
+    const char *name, const char *fn, struct dv_buf *out, int *members, struct dv_buf *errs)
+{
+	lua_State *L = h->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+	lua_getfield(L, -1, fn);
+	if (!lua_isfunction(L, -1)) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	lua_remove(L, -2);
+	/* the hook's writes: all of them or none (dv_hook_store) */
+	h->savepoint = false;
+	lua_newtable(L);
+	h->reply_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	dv_push_event(L, rq, ev);
+	h->rq = rq;
+	h->ev = ev;
+	h->ns = name;
+	dv_call_begin(h);
+	int r = lua_pcall(L, 1, 1, 0);
+	dv_call_end(h);
+	struct dv_buf one;
+	dv_buf_init(&one);
+	const char *why = NULL;
+	if (r == 0) {
+		/* the returned table, with dv.reply's fields over it */
+		lua_rawgeti(L, LUA_REGISTRYINDEX, h->reply_ref);
+		if (lua_istable(L, -2)) {
+			lua_pushnil(L);
+			while (lua_next(L, -2)) {
+				lua_pushvalue(L, -2);
+				lua_insert(L, -2);
+				lua_settable(L, -5);
+			}
+			lua_pop(L, 1);
+		} else if (!lua_isnil(L, -2)) {
+			lua_pop(L, 1);
+			r = -1;
+			why = "a hook returns a table (or nothing)";
+		} else {
+			lua_remove(L, -2);
+		}
+		if (r == 0 && dv_to_json(L, -1, &one, 0, &why) != 0)
+			r = -1;
+		lua_pop(L, 1);
+	}
+	h->rq = NULL;
+	h->ev = NULL;
+	luaL_unref(L, LUA_REGISTRYINDEX, h->reply_ref);
+	if (r != 0) {
+		const char *msg = why ? why : lua_tostring(L, -1);
+		if (!why && h->used >= h->cap - 4096 && msg && strstr(msg, "memory"))
+			msg = "not enough memory (hooks.memory)";
+		/* "path:line: message" keeps only the file's base name */
+		const char *slash = msg ? strrchr(msg, '/') : NULL;
+		const char *colon = msg ? strchr(msg, ':') : NULL;
+		if (slash && colon && slash < colon)
+			msg = slash + 1;
+		dv_err_entry(errs, name, ev->kind, msg ? msg : "error");
+		if (!h->t_log)
+			dv_warn("hook failed hook=%s event=%s reason=\"%.300s\"", name, ev->kind, msg ? msg : "error");
+		if (!why)
+			lua_pop(L, 1);
+		if (rq->store && h->savepoint)
+			dv_store_exec_sql(rq->store, "ROLLBACK TO SAVEPOINT dv_hook");
+		lua_gc(L, LUA_GCCOLLECT, 0);
+	} else if (one.len > 2) {
+		if ((*members)++)
+			dv_buf_puts(out, ",");
+		dv_json_escape(out, name, strlen(name));
+		dv_buf_puts(out, ":");
+		dv_buf_add(out, one.data, one.len);
+	}
+	dv_buf_fini(&one);
+	return 1;
+}
+
+/* Is name one of the stored hooks (which then replaces the file of that name)? */
+static bool dv_stored(const struct dv_tenant_hooks *th, const char *name)
+{
+	for (int i = 0; th && i < th->n; i++)
+		if (!strcmp(th->h[i].name, name))
+			return true;
+	return false;
+}
+
 int dv_hooks_fire(struct dv_hooks *h, const struct dv_hook_req *rq, const struct dv_hook_event *ev, struct dv_buf *out,
     struct dv_buf *errs)
 {
-	const struct dv_hookset *s = h ? dv_set_for(h->hc, rq->tenant, rq->tenant_name) : NULL;
-	if (!s)
+	if (!h)
 		return 0;
-	lua_State *L = h->L;
+	const struct dv_hookset *s = dv_set_for(h->hc, rq->tenant, rq->tenant_name);
+	const struct dv_tenant_hooks *th = rq->hooks;
+	if (!s && (!th || th->n == 0))
+		return 0;
 	char fn[64];
 	snprintf(fn, sizeof fn, "on_%s", ev->kind);
 	int ran = 0, members = 0;
 	dv_buf_puts(out, "{");
-	for (int i = 0; i < s->n; i++) {
+	/* the configuration's files first (a stored hook of the same name replaces
+	 * its file), then the tenant's stored hooks in their order */
+	for (int i = 0; s && i < s->n; i++) {
 		const struct dv_hookfile *f = &h->hc->files[s->idx[i]];
-		lua_rawgeti(L, LUA_REGISTRYINDEX, h->env_ref[s->idx[i]]);
-		lua_getfield(L, -1, fn);
-		if (!lua_isfunction(L, -1)) {
-			lua_pop(L, 2);
+		if (!dv_stored(th, f->name))
+			ran += dv_fire_one(h, rq, ev, h->env_ref[s->idx[i]], f->name, fn, out, &members, errs);
+	}
+	for (int i = 0; th && i < th->n; i++) {
+		const char *why = NULL;
+		int ref = dv_hooks_env(h, rq->tenant, &th->h[i], &why);
+		if (ref == LUA_NOREF) {
+			ran++;
+			dv_err_entry(errs, th->h[i].name, ev->kind, why);
 			continue;
 		}
-		lua_remove(L, -2);
-		ran++;
-		/* the hook's writes: all of them or none (dv_hook_store) */
-		h->savepoint = false;
-		lua_newtable(L);
-		h->reply_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-		dv_push_event(L, rq, ev);
-		h->rq = rq;
-		h->ev = ev;
-		h->ns = f->name;
-		dv_call_begin(h);
-		int r = lua_pcall(L, 1, 1, 0);
-		dv_call_end(h);
-		struct dv_buf one;
-		dv_buf_init(&one);
-		const char *why = NULL;
-		if (r == 0) {
-			/* the returned table, with dv.reply's fields over it */
-			lua_rawgeti(L, LUA_REGISTRYINDEX, h->reply_ref);
-			if (lua_istable(L, -2)) {
-				lua_pushnil(L);
-				while (lua_next(L, -2)) {
-					lua_pushvalue(L, -2);
-					lua_insert(L, -2);
-					lua_settable(L, -5);
-				}
-				lua_pop(L, 1);
-			} else if (!lua_isnil(L, -2)) {
-				lua_pop(L, 1);
-				r = -1;
-				why = "a hook returns a table (or nothing)";
-			} else {
-				lua_remove(L, -2);
-			}
-			if (r == 0 && dv_to_json(L, -1, &one, 0, &why) != 0)
-				r = -1;
-			lua_pop(L, 1);
-		}
-		h->rq = NULL;
-		h->ev = NULL;
-		luaL_unref(L, LUA_REGISTRYINDEX, h->reply_ref);
-		if (r != 0) {
-			const char *msg = why ? why : lua_tostring(L, -1);
-			if (!why && h->used >= h->cap - 4096 && msg && strstr(msg, "memory"))
-				msg = "not enough memory (hooks.memory)";
-			/* "path:line: message" keeps only the file's base name */
-			const char *slash = msg ? strrchr(msg, '/') : NULL;
-			const char *colon = msg ? strchr(msg, ':') : NULL;
-			if (slash && colon && slash < colon)
-				msg = slash + 1;
-			dv_err_entry(errs, f->name, ev->kind, msg ? msg : "error");
-			dv_warn("hook failed hook=%s event=%s reason=\"%.300s\"", f->name, ev->kind, msg ? msg : "error");
-			if (!why)
-				lua_pop(L, 1);
-			if (rq->store && h->savepoint)
-				dv_store_exec_sql(rq->store, "ROLLBACK TO SAVEPOINT dv_hook");
-			lua_gc(L, LUA_GCCOLLECT, 0);
-		} else {
-			if (one.len > 2) {
-				if (members++)
-					dv_buf_puts(out, ",");
-				dv_json_escape(out, f->name, strlen(f->name));
-				dv_buf_puts(out, ":");
-				dv_buf_add(out, one.data, one.len);
-			}
-		}
-		dv_buf_fini(&one);
+		ran += dv_fire_one(h, rq, ev, ref, th->h[i].name, fn, out, &members, errs);
 	}
 	dv_buf_puts(out, "}");
-	lua_settop(L, 0);
+	lua_settop(h->L, 0);
 	return ran;
+}
+
+/* ---------------------------------------------------------------- checks and dry runs */
+
+/* The on_* functions a sandbox defines, as a PostgreSQL array literal and
+ * as a JSON array. [-0, +0, m] */
+static void dv_env_functions(lua_State *L, int ref, struct dv_buf *pg, struct dv_buf *json)
+{
+	static const char *const kinds[] = {"on_recognized", "on_unknown", "on_uncertain", "on_enrolled", NULL};
+	dv_buf_puts(pg, "{");
+	dv_buf_puts(json, "[");
+	int n = 0;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+	for (int i = 0; kinds[i]; i++) {
+		lua_getfield(L, -1, kinds[i]);
+		if (lua_isfunction(L, -1)) {
+			dv_buf_printf(pg, "%s%s", n ? "," : "", kinds[i]);
+			dv_buf_printf(json, "%s\"%s\"", n ? "," : "", kinds[i]);
+			n++;
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	dv_buf_puts(pg, "}");
+	dv_buf_puts(json, "]");
+}
+
+/* "=name:12: message" or "name:12: message" -> 12 and "message" */
+static int dv_err_line(const char *msg, const char *name, const char **rest)
+{
+	*rest = msg;
+	size_t nl = strlen(name);
+	const char *p = msg;
+	if (!strncmp(p, "load-time code: ", 16))
+		p += 16;
+	if (!strncmp(p, name, nl) && p[nl] == ':') {
+		char *end;
+		long line = strtol(p + nl + 1, &end, 10);
+		if (end > p + nl + 1 && *end == ':') {
+			*rest = end[1] == ' ' ? end + 2 : end + 1;
+			return (int)line;
+		}
+	}
+	return 0;
+}
+
+int dv_hooks_check(const struct dv_hooks_conf *hc, const char *name, const char *src, size_t len,
+    struct dv_buf *fns_pg, struct dv_buf *fns_json, int *line, char *msg, size_t msglen)
+{
+	char err[600];
+	*line = 0;
+	struct dv_hooks *h = dv_hooks_state(hc, err, sizeof err);
+	if (!h) {
+		snprintf(msg, msglen, "%s", err);
+		return DV_ENOMEM;
+	}
+	char chunk[80];
+	snprintf(chunk, sizeof chunk, "=%s", name);
+	int ref, rc = 0;
+	if (dv_hooks_load(h, chunk, name, src, len, &ref, err, sizeof err) != 0) {
+		const char *rest;
+		*line = dv_err_line(err, name, &rest);
+		snprintf(msg, msglen, "%s%s", !strncmp(err, "load-time code: ", 16) ? "load-time code: " : "", rest);
+		rc = DV_EINVALIDHOOK;
+	} else {
+		dv_env_functions(h->L, ref, fns_pg, fns_json);
+	}
+	dv_hooks_free(h);
+	return rc;
+}
+
+int dv_hooks_test(const struct dv_hooks_conf *hc, const char *name, const char *src, size_t len,
+    const struct dv_hook_req *rq, const struct dv_hook_event *ev, struct dv_buf *out)
+{
+	char err[600];
+	struct dv_hooks *h = dv_hooks_state(hc, err, sizeof err);
+	if (!h)
+		return DV_ENOMEM;
+	struct dv_buf writes, logs, reply, errs;
+	dv_buf_init(&writes);
+	dv_buf_init(&logs);
+	dv_buf_init(&reply);
+	dv_buf_init(&errs);
+	h->t_writes = &writes;
+	h->t_log = &logs;
+	h->per_tick = 1; /* every instruction counted: the figure is exact */
+	char chunk[80];
+	snprintf(chunk, sizeof chunk, "=%s", name);
+	int ref;
+	double t0 = dv_hooks_monotonic_ms(NULL);
+	bool loaded = dv_hooks_load(h, chunk, name, src, len, &ref, err, sizeof err) == 0;
+	long long instr = h->ticks;
+	int members = 0, ran = 0;
+	char fn[64];
+	snprintf(fn, sizeof fn, "on_%s", ev->kind);
+	if (loaded) {
+		dv_buf_puts(&reply, "{");
+		ran = dv_fire_one(h, rq, ev, ref, name, fn, &reply, &members, &errs);
+		dv_buf_puts(&reply, "}");
+		instr += h->ticks;
+	}
+	double ms = dv_hooks_monotonic_ms(NULL) - t0;
+	/* {"ok","event","ran","output","error":{"line","message"},"writes","log","instructions","time_ms"} */
+	const char *emsg = !loaded ? err : NULL;
+	struct dv_jv *ev_err = NULL;
+	if (loaded && errs.len) {
+		dv_buf_puts(&errs, "");
+		ev_err = dv_jsonp_parse(errs.data, errs.len, NULL, 0);
+		const struct dv_jv *m = ev_err ? dv_jv_get(ev_err, "error") : NULL;
+		emsg = m && m->type == DV_JSTR ? m->str : "error";
+	}
+	dv_buf_printf(out, "{\"ok\":%s,\"event\":\"%s\",\"ran\":%s", emsg ? "false" : "true", ev->kind,
+	    loaded && ran ? "true" : "false");
+	if (!emsg && loaded && ran) {
+		dv_buf_puts(out, ",\"output\":");
+		/* {"name":{...}} -> the hook's own object */
+		struct dv_jv *o = dv_jsonp_parse(reply.data, reply.len, NULL, 0);
+		const struct dv_jv *mine = o ? dv_jv_get(o, name) : NULL;
+		if (mine)
+			dv_json_value(out, mine);
+		else
+			dv_buf_puts(out, "{}");
+		dv_jv_free(o);
+	}
+	if (emsg) {
+		const char *rest;
+		int line = dv_err_line(emsg, name, &rest);
+		dv_buf_puts(out, ",\"error\":{\"line\":");
+		if (line)
+			dv_buf_printf(out, "%d", line);
+		else
+			dv_buf_puts(out, "null");
+		dv_buf_puts(out, ",\"message\":");
+		dv_json_escape(out, rest, strlen(rest));
+		dv_buf_puts(out, "}");
+	}
+	dv_jv_free(ev_err);
+	dv_buf_printf(out, ",\"writes\":[%s],\"log\":[%s],\"instructions\":%lld,\"time_ms\":%.3f}",
+	    writes.data ? writes.data : "", logs.data ? logs.data : "", instr, ms);
+	dv_buf_fini(&writes);
+	dv_buf_fini(&logs);
+	dv_buf_fini(&reply);
+	dv_buf_fini(&errs);
+	dv_hooks_free(h);
+	return out->failed ? DV_ENOMEM : 0;
 }

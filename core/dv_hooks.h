@@ -16,6 +16,8 @@
 
 struct dv_store;
 struct dv_face;
+struct dv_hooklib;
+struct dv_tenant_hooks;
 
 /* The compiled-checked sources of a generation (read-only, shared). */
 struct dv_hooks_conf;
@@ -24,9 +26,12 @@ void dv_hooks_conf_free(struct dv_hooks_conf *hc);
 /* Latest modification time of the hook files (for hooks.watch). */
 long long dv_hooks_conf_mtime(const struct dv_conf *c);
 
-/* A worker's Lua state with every hook file loaded in its sandbox. */
+/* A worker's Lua state with every hook file loaded in its sandbox; the
+ * tenants' stored hooks (lib, or NULL) are loaded into it on first use, each
+ * in its own sandbox, keyed by tenant, name and source (hooks.cached of them,
+ * least recently used dropped first). */
 struct dv_hooks;
-struct dv_hooks *dv_hooks_new(const struct dv_hooks_conf *hc, char *err, size_t errlen);
+struct dv_hooks *dv_hooks_new(const struct dv_hooks_conf *hc, struct dv_hooklib *lib, char *err, size_t errlen);
 void dv_hooks_free(struct dv_hooks *h);
 /* The clock the time budget (hooks.time_ms) is measured on, in milliseconds:
  * CLOCK_MONOTONIC unless set. It is read once when a call starts and at every
@@ -44,6 +49,7 @@ struct dv_hook_req {
 	const char *fields_json;    /* the client's "fields" object, or NULL */
 	const char *settings_json;  /* the tenant's settings object, or NULL */
 	unsigned long long request_id;
+	const struct dv_tenant_hooks *hooks; /* the tenant's stored hooks for this request, or NULL */
 };
 
 /* One event: recognized (person set), unknown, or enrolled. */
@@ -57,12 +63,40 @@ struct dv_hook_event {
 	int face_index;
 };
 
+/* The tenant's stored hooks as this request will run them (a reference:
+ * dv_tenant_hooks_unref), loaded with st when not known; NULL when there is
+ * no database or on failure (*rc). */
+struct dv_tenant_hooks *dv_hooks_acquire(struct dv_hooks *h, struct dv_store *st, uint64_t tenant, int *rc);
+/* Could the tenant have hooks (stored ones, or any hook files configured)?
+ * False spares reading the tenant's name. */
+bool dv_hooks_maybe(const struct dv_hooks *h, const struct dv_tenant_hooks *th);
 /* Whether this tenant has hooks at all (then the caller opens a transaction). */
-bool dv_hooks_for(const struct dv_hooks *h, uint64_t tenant, const char *tenant_name);
+bool dv_hooks_for(const struct dv_hooks *h, uint64_t tenant, const char *tenant_name, const struct dv_tenant_hooks *th);
 /* Run the tenant's hooks for one event. Each hook's returned table (and its
  * dv.reply fields) becomes a member of the JSON object appended to out
  * ({"loyalty":{...},...}); failures are appended to errs as JSON objects
  * {"hook","event","error"} (comma-separated). Returns the number of hooks run. */
 int dv_hooks_fire(struct dv_hooks *h, const struct dv_hook_req *rq, const struct dv_hook_event *ev, struct dv_buf *out,
     struct dv_buf *errs);
+/* A change to the tenant's stored hooks was committed here (sequence seq):
+ * this server's copy is stale from now on. */
+void dv_hooks_changed(struct dv_hooks *h, uint64_t tenant, long long seq);
+/* The configuration's hook files that apply to a tenant, as a JSON array of
+ * {"name","file"} (run order). */
+void dv_hooks_conf_files(const struct dv_hooks_conf *hc, uint64_t tenant, const char *tenant_name,
+    struct dv_buf *out);
+
+/* Compile a stored hook's source in a fresh sandbox and run its load-time
+ * code under the limits: 0 with the on_* functions it defines (a PostgreSQL
+ * array literal and a JSON array), or DV_EINVALIDHOOK with the line (0 when
+ * unknown) and message. */
+int dv_hooks_check(const struct dv_hooks_conf *hc, const char *name, const char *src, size_t len,
+    struct dv_buf *fns_pg, struct dv_buf *fns_json, int *line, char *msg, size_t msglen);
+/* A dry run of a hook's source for one event in a fresh sandbox: its state
+ * writes go to rq->store (the caller rolls its transaction back) and are
+ * reported, its dv.log lines are returned instead of logged, and every
+ * instruction is counted. out gets {"ok","event","ran","output" | "error":
+ * {"line","message"},"writes","log","instructions","time_ms"}. */
+int dv_hooks_test(const struct dv_hooks_conf *hc, const char *name, const char *src, size_t len,
+    const struct dv_hook_req *rq, const struct dv_hook_event *ev, struct dv_buf *out);
 #endif

@@ -66,6 +66,7 @@ struct dv_http_conn {
 	struct bufferevent *bev;  /* NULL once closed */
 	struct event *timer;      /* the current phase's deadline */
 	uint64_t addr_key;
+	char addr[64];            /* the client's address (the audit log) */
 	int state;
 	bool started;             /* bytes of the current request have arrived */
 	bool close_after;         /* close once the reply is written */
@@ -246,7 +247,7 @@ static char *dv_strdup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 /* Every /v1 operation: a job with the request's bytes, run by a worker
  * (dv_ops.c), which authenticates the key against the database. The body
  * (malloc'd or NULL) is the job's or freed here. */
-static void dv_http_api(struct dv_http_conn *c, int op, uint64_t id, uint8_t *body, size_t n)
+static void dv_http_api(struct dv_http_conn *c, int op, uint64_t id, const char *name, uint8_t *body, size_t n)
 {
 	struct dv_server *s = c->s;
 	int route = op == DV_API_RECOGNIZE ? DV_ROUTE_RECOGNIZE : op == DV_API_DETECT ? DV_ROUTE_DETECT : DV_ROUTE_API;
@@ -292,6 +293,8 @@ static void dv_http_api(struct dv_http_conn *c, int op, uint64_t id, uint8_t *bo
 	j->req.body_len = body ? n : 0;
 	j->req.api = op;
 	j->req.path_id = id;
+	snprintf(j->req.path_name, sizeof j->req.path_name, "%s", name);
+	snprintf(j->req.peer, sizeof j->req.peer, "%s", c->addr);
 	j->req.admin = admin;
 	j->req.key = dv_strdup_or_null(admin ? NULL : key);
 	j->req.ctype = dv_strdup_or_null(dv_http1_field(&c->req, "Content-Type"));
@@ -381,9 +384,10 @@ static void dv_http_handle(struct dv_http_conn *c, uint8_t *body, size_t blen)
 	if (!c->lis->ops && !strncmp(path, "/v1/", 4) && strcmp(path, "/v1/openapi.yaml")) {
 		uint64_t id;
 		int allow;
-		int op = dv_api_route(method, path, &id, &allow);
+		char name[DV_API_NAME_MAX];
+		int op = dv_api_route(method, path, &id, name, &allow);
 		if (op > 0) {
-			dv_http_api(c, op, id, body, blen);
+			dv_http_api(c, op, id, name, body, blen);
 			return;
 		}
 		free(body);
@@ -757,6 +761,7 @@ static void dv_http_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
 	c->bev = bev;
 	c->timer = timer;
 	c->addr_key = key;
+	snprintf(c->addr, sizeof c->addr, "%s", addr);
 	dv_buf_init(&c->cbody);
 	dv_buf_init(&c->hdrs);
 	c->req.content_length = -1;

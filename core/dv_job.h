@@ -34,6 +34,8 @@ struct dv_job_req {
 	char *ctype;            /* Content-Type, or NULL */
 	char *query;            /* the query string, or NULL */
 	uint64_t path_id;       /* the {id} of the path */
+	char path_name[72];     /* the {name} of the path (DV_API_NAME_MAX), or "" */
+	char peer[64];          /* the client's address (the audit log) */
 	char *key;              /* the presented API key, or NULL */
 	bool admin;             /* the key is the configured admin key */
 	int top_k;              /* 0 = configured default */
@@ -89,6 +91,8 @@ struct dv_job {
 	unsigned long long id;  /* the request id (logs, X-Request-Id) */
 	struct dv_gen *gen;     /* configuration generation (a reference) */
 	uint64_t tenant;        /* set by the worker once authenticated */
+	uint64_t key_id;        /* ... and the key's id (0: the admin key or none) */
+	char key_name[64];      /* ... and its name */
 	uint64_t async_id;      /* an async job's dv_jobs row (0: synchronous) */
 	/* origin: loop thread only */
 	int origin;             /* enum dv_origin */

@@ -138,6 +138,16 @@ void dv_metrics_render(const struct dv_metrics *m, const struct dv_gauges *g, st
 	    "# TYPE dv_memory_trimmed_idle gauge\ndv_memory_trimmed_idle %d\n",
 	    g->gallery_faces, g->gallery_notes, g->gallery_connected, g->async_pending, (unsigned long long)m->trims,
 	    m->trimmed_since_job);
+	dv_buf_printf(o,
+	    "# HELP dv_hooks_loads_total Times a tenant's stored hooks were read from the database.\n"
+	    "# TYPE dv_hooks_loads_total counter\ndv_hooks_loads_total %llu\n"
+	    "# HELP dv_hooks_changes_total Changes to tenants' stored hooks announced (here or through NOTIFY).\n"
+	    "# TYPE dv_hooks_changes_total counter\ndv_hooks_changes_total %llu\n"
+	    "# HELP dv_hooks_notifications_total Changes to tenants' stored hooks learnt through LISTEN/NOTIFY.\n"
+	    "# TYPE dv_hooks_notifications_total counter\ndv_hooks_notifications_total %llu\n"
+	    "# HELP dv_hooks_tenants Tenants whose stored hooks this server holds.\n"
+	    "# TYPE dv_hooks_tenants gauge\ndv_hooks_tenants %d\n",
+	    g->hook_loads, g->hook_changes, g->hook_notified, g->hook_tenants);
 	if (g->gallery_memory >= 0)
 		dv_buf_printf(o,
 		    "# HELP dv_gallery_memory_bytes Memory the matcher's gallery holds (vectors and index).\n"

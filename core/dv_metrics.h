@@ -59,6 +59,8 @@ struct dv_gauges {
 	long rss_bytes;
 	long long gallery_faces;     /* faces in the served generation's matcher */
 	long long gallery_notes;     /* LISTEN/NOTIFY changes applied */
+	unsigned long long hook_loads, hook_changes, hook_notified; /* tenants' stored hooks read / changes announced */
+	int hook_tenants;            /* tenants whose stored hooks are held */
 	long long gallery_memory;    /* bytes the matcher holds; -1: the matcher does not say (ABI < 3.1) */
 	int gallery_connected;
 	int async_pending;

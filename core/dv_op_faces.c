@@ -180,7 +180,11 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 	/* the tenant's on_enrolled hooks run in the enrolment's transaction */
 	tx.hr = (struct dv_hookrun){.hooks = oc->hooks, .store = oc->store, .tenant = j->tenant, .brief = &brief,
 	    .visit = &visit, .request_id = j->id};
-	if (oc->hooks) {
+	if (oc->hooks && (rc = dv_hookrun_acquire(&tx.hr)) != 0) {
+		dv_job_fail(j, rc, "the tenant's hooks cannot be read: %s", oc->store->err);
+		goto out;
+	}
+	if (oc->hooks && dv_hookrun_maybe(&tx.hr)) {
 		rc = dv_tenant_brief_get(oc->store, j->tenant, &brief);
 		if (rc) {
 			dv_job_fail(j, rc, "%s", oc->store->err);

@@ -5,11 +5,14 @@
 #include "dv_ops.h"
 #include "dv_api.h"
 #include "dv_err.h"
+#include "dv_gen.h"
 #include "dv_input.h"
 #include "dv_job.h"
 #include "dv_jsonp.h"
 #include "dv_store.h"
 #include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 
 void dv_op_admin_tenant_create(struct dv_job *j, struct dv_ops_ctx *oc)
 {
@@ -19,13 +22,31 @@ void dv_op_admin_tenant_create(struct dv_job *j, struct dv_ops_ctx *oc)
 	const struct dv_jv *o;
 	const char *name;
 	if ((o = dv_in_json(j, &in)) && !dv_jstr(j, o, "name", 200, &name, NULL)) {
-		const struct dv_jv *s = dv_jv_get(o, "settings");
+		const struct dv_jv *s = dv_jv_get(o, "settings"), *hooks = dv_jv_get(o, "hooks");
+		const char *names[32];
+		int n = 0;
+		for (int i = 0; hooks && hooks->type == DV_JARR && i < hooks->n && i < 32; i++)
+			if (hooks->items[i]->type == DV_JSTR && dv_builtin_hook(hooks->items[i]->str))
+				names[n++] = hooks->items[i]->str;
 		if (!name) {
 			dv_job_fail(j, DV_EINVALID, "name is required");
-		} else if (!s || !dv_check_attrs(j, s, &set, "settings")) {
-			dv_ops_store_rc(j, oc, dv_store_tenant_create(oc->store, name, set.data, &j->res.reply),
-			    "no such resource");
+		} else if (hooks && (hooks->type != DV_JARR || n != hooks->n)) {
+			dv_job_fail(j, DV_EINVALID, "hooks is a list of built-in hooks: frontdesk, loyalty, hotel, attendance");
+		} else if ((!s || !dv_check_attrs(j, s, &set, "settings")) &&
+		           !dv_ops_store_rc(j, oc, dv_store_tenant_create(oc->store, name, set.data, &j->res.reply),
+		               "no such resource")) {
 			j->res.status = 201;
+			/* the new tenant starts with copies of the built-in hooks it asked for */
+			struct dv_jv *r = n ? dv_jsonp_parse(j->res.reply.data, j->res.reply.len, NULL, 0) : NULL;
+			const struct dv_jv *id = dv_jv_get(r, "id");
+			struct dv_actor a = {.key_id = 0, .key_name = "admin", .address = j->req.peer[0] ? j->req.peer : NULL};
+			char err[300];
+			if (n && (!id || id->type != DV_JNUM ||
+			             dv_hooks_install_builtins(oc->store, oc->hooks, j->gen->conf, j->gen->hooks,
+			                 (uint64_t)id->num, names, n, &a, err, sizeof err) != 0))
+				dv_job_fail(j, DV_EINTERNAL, "the tenant was created, but its hooks could not be installed: %s",
+				    id ? err : "no id");
+			dv_jv_free(r);
 		}
 	}
 	dv_buf_fini(&set);
@@ -45,8 +66,22 @@ void dv_op_key_create(struct dv_job *j, struct dv_ops_ctx *oc)
 	const char *name;
 	if ((o = dv_in_json(j, &in)) && !dv_jstr(j, o, "name", 200, &name, NULL)) {
 		uint64_t t = j->req.api == DV_API_KEY_CREATE ? j->tenant : j->req.path_id;
-		dv_ops_store_rc(j, oc, dv_store_key_create(oc->store, t, name, &j->res.reply), "no such resource");
-		j->res.status = 201;
+		if (!dv_ops_store_rc(j, oc, dv_store_key_create(oc->store, t, name, &j->res.reply), "no such resource")) {
+			j->res.status = 201;
+			struct dv_jv *r = dv_jsonp_parse(j->res.reply.data, j->res.reply.len, NULL, 0);
+			const struct dv_jv *id = dv_jv_get(r, "id");
+			char target[40], detail[300];
+			snprintf(target, sizeof target, "key:%.0f", id && id->type == DV_JNUM ? id->num : 0.0);
+			struct dv_buf d;
+			dv_buf_init(&d);
+			dv_buf_puts(&d, "{\"name\":");
+			dv_json_escape(&d, name ? name : "", name ? strlen(name) : 0);
+			dv_buf_puts(&d, "}");
+			snprintf(detail, sizeof detail, "%s", d.data ? d.data : "{}");
+			dv_buf_fini(&d);
+			dv_ops_audit(j, oc, t, "key.create", target, detail);
+			dv_jv_free(r);
+		}
 	}
 	dv_in_fini(&in);
 }
@@ -69,9 +104,10 @@ void dv_op_tenant_update(struct dv_job *j, struct dv_ops_ctx *oc)
 			dv_job_fail(j, DV_EINVALID, "send {\"settings\": {...}} (e.g. reject_duplicates: true)");
 		else if (rd && rd->type != DV_JBOOL && rd->type != DV_JNULL)
 			dv_job_fail(j, DV_EINVALID, "settings.reject_duplicates must be true or false");
-		else if (!dv_check_attrs(j, s, &set, "settings")) /* refused before anything is written */
-			dv_ops_store_rc(j, oc, dv_store_tenant_settings(oc->store, j->tenant, set.data, &j->res.reply),
-			    "no such resource");
+		else if (!dv_check_attrs(j, s, &set, "settings") && /* refused before anything is written */
+		         !dv_ops_store_rc(j, oc, dv_store_tenant_settings(oc->store, j->tenant, set.data, &j->res.reply),
+		             "no such resource"))
+			dv_ops_audit(j, oc, j->tenant, "tenant.settings", "tenant:settings", set.data);
 	}
 	dv_buf_fini(&set);
 	dv_in_fini(&in);
@@ -84,6 +120,10 @@ void dv_op_key_list(struct dv_job *j, struct dv_ops_ctx *oc)
 
 void dv_op_key_revoke(struct dv_job *j, struct dv_ops_ctx *oc)
 {
-	if (!dv_ops_store_rc(j, oc, dv_store_key_revoke(oc->store, j->tenant, j->req.path_id), "no such resource"))
+	if (!dv_ops_store_rc(j, oc, dv_store_key_revoke(oc->store, j->tenant, j->req.path_id), "no such resource")) {
 		dv_buf_printf(&j->res.reply, "{\"revoked\":true,\"id\":%" PRIu64 "}", j->req.path_id);
+		char target[40];
+		snprintf(target, sizeof target, "key:%" PRIu64, j->req.path_id);
+		dv_ops_audit(j, oc, j->tenant, "key.revoke", target, NULL);
+	}
 }

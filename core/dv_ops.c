@@ -8,6 +8,7 @@
 #include "dv_api.h"
 #include "dv_err.h"
 #include "dv_job.h"
+#include "dv_log.h"
 #include "dv_store.h"
 
 int dv_ops_store_rc(struct dv_job *j, struct dv_ops_ctx *oc, int rc, const char *notfound)
@@ -15,6 +16,16 @@ int dv_ops_store_rc(struct dv_job *j, struct dv_ops_ctx *oc, int rc, const char 
 	if (rc)
 		dv_job_fail(j, rc, rc == DV_ENOTFOUND ? notfound : "%s", oc->store->err);
 	return rc;
+}
+
+void dv_ops_audit(struct dv_job *j, struct dv_ops_ctx *oc, uint64_t tenant, const char *action, const char *target,
+    const char *detail)
+{
+	struct dv_actor a = {.key_id = j->req.admin ? 0 : j->key_id, .key_name = j->req.admin ? "admin" : j->key_name,
+	    .address = j->req.peer[0] ? j->req.peer : NULL};
+	/* the change is made: a failure to log it is logged, not the client's */
+	if (dv_store_audit_add(oc->store, tenant, &a, action, target, detail) != 0)
+		dv_warn("audit entry not written action=%s target=%s reason=\"%s\"", action, target, oc->store->err);
 }
 
 void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc)
@@ -28,7 +39,7 @@ void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc)
 	dv_op_fn *run = dv_api_handler(j->req.api);
 	DV_ASSERT(run != NULL); /* every route has a handler: dv_api.c */
 	if (!j->req.admin && !j->async_id) {
-		int rc = dv_store_auth(oc->store, j->req.key, &j->tenant);
+		int rc = dv_store_auth(oc->store, j->req.key, &j->tenant, &j->key_id, j->key_name, sizeof j->key_name);
 		if (rc) {
 			dv_job_fail(j, rc, rc == DV_EUNAUTHORIZED ? "the API key is unknown or revoked" : "%s",
 			    oc->store->err);

@@ -32,6 +32,11 @@ void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc);
  * store's error. */
 int dv_ops_store_rc(struct dv_job *j, struct dv_ops_ctx *oc, int rc, const char *notfound);
 
+/* An audit entry for a change j made to tenant (its key and address); a
+ * failure to write it is logged. */
+void dv_ops_audit(struct dv_job *j, struct dv_ops_ctx *oc, uint64_t tenant, const char *action, const char *target,
+    const char *detail);
+
 /* An operation's handler: leaves j->err, or j->reply and j->status. */
 typedef void dv_op_fn(struct dv_job *j, struct dv_ops_ctx *oc);
 
@@ -52,6 +57,20 @@ dv_op_fn dv_op_tenant_get, dv_op_tenant_update, dv_op_key_create, dv_op_key_list
 dv_op_fn dv_op_admin_tenant_create, dv_op_admin_tenant_list;
 /* dv_opoint.c: GET /v1/tenant/operating_point */
 dv_op_fn dv_op_operating_point;
+/* dv_op_hooks.c: the tenant's stored hooks, the built-in catalogue, the audit log */
+dv_op_fn dv_op_hook_list, dv_op_hook_get, dv_op_hook_put, dv_op_hook_delete, dv_op_hook_versions;
+dv_op_fn dv_op_hook_version, dv_op_hook_activate, dv_op_hook_test, dv_op_hook_install, dv_op_hook_catalogue;
+dv_op_fn dv_op_audit_list;
+/* A built-in hook's source (scripts/NAME.lua, compiled in), or NULL. */
+const char *dv_builtin_hook(const char *name);
+struct dv_actor;
+struct dv_hooks_conf;
+struct dv_conf;
+/* Install built-in hooks names[0..n) as the tenant's stored hooks (a new
+ * tenant's {"hooks": [...]}); 0, or an error with err set. */
+int dv_hooks_install_builtins(struct dv_store *st, struct dv_hooks *hooks, const struct dv_conf *c,
+    const struct dv_hooks_conf *hc, uint64_t tenant, const char *const *names, int n, const struct dv_actor *a,
+    char *err, size_t errlen);
 /* dv_op_jobs.c: background jobs */
 dv_op_fn dv_op_job_submit, dv_op_job_get;
 /* An async job's end: its result into dv_jobs, then its webhook. */

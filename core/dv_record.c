@@ -12,6 +12,7 @@
  * enrolment and detect, which only look up (DV_RUN_LOOKUP). */
 #include "dv_err.h"
 #include "dv_gen.h"
+#include "dv_hooklib.h"
 #include "dv_hooks.h"
 #include "dv_job.h"
 #include "dv_jsonp.h"
@@ -71,9 +72,20 @@ int dv_work_tenant(struct dv_work *w)
 
 /* ---------------------------------------------------------------- a hook run */
 
+int dv_hookrun_acquire(struct dv_hookrun *h)
+{
+	int rc = 0;
+	if (h->hooks && !h->th)
+		h->th = dv_hooks_acquire(h->hooks, h->store, h->tenant, &rc);
+	return rc;
+}
+
+bool dv_hookrun_maybe(const struct dv_hookrun *h) { return dv_hooks_maybe(h->hooks, h->th); }
+
 bool dv_hookrun_on(const struct dv_hookrun *h)
 {
-	return h->hooks && dv_hooks_for(h->hooks, h->tenant, h->brief && h->brief->name[0] ? h->brief->name : NULL);
+	return h->hooks &&
+	    dv_hooks_for(h->hooks, h->tenant, h->brief && h->brief->name[0] ? h->brief->name : NULL, h->th);
 }
 
 void dv_hookrun_fire(struct dv_hookrun *h, const struct dv_hook_event *ev, struct dv_buf *out)
@@ -82,7 +94,7 @@ void dv_hookrun_fire(struct dv_hookrun *h, const struct dv_hook_event *ev, struc
 	struct dv_hook_req rq = {.store = h->store, .tenant = h->tenant,
 	    .tenant_name = h->brief && h->brief->name[0] ? h->brief->name : NULL, .location = v ? v->location : NULL,
 	    .camera = v ? v->camera : NULL, .fields_json = v ? v->fields_json : NULL,
-	    .settings_json = h->brief ? h->brief->settings_json : NULL, .request_id = h->request_id};
+	    .settings_json = h->brief ? h->brief->settings_json : NULL, .request_id = h->request_id, .hooks = h->th};
 	h->ran += dv_hooks_fire(h->hooks, &rq, ev, out, &h->errs);
 }
 
@@ -101,7 +113,12 @@ void dv_hookrun_json(const struct dv_hookrun *h, struct dv_json *j, const char *
 	dv_json_obj_close(j);
 }
 
-void dv_hookrun_fini(struct dv_hookrun *h) { dv_buf_fini(&h->errs); }
+void dv_hookrun_fini(struct dv_hookrun *h)
+{
+	dv_buf_fini(&h->errs);
+	dv_tenant_hooks_unref(h->th);
+	h->th = NULL;
+}
 
 /* ---------------------------------------------------------------- record */
 
@@ -171,9 +188,15 @@ int dv_stage_record(struct dv_work *w)
 	r->hr = (struct dv_hookrun){.hooks = w->ctx->hooks, .store = st, .tenant = w->ctx->tenant, .brief = &w->tenant,
 	    .visit = w->ctx->visit, .request_id = job->id};
 	if (dv_hooks_follow(w) && w->ctx->hooks) {
-		if (dv_work_tenant(w) != 0)
+		if ((rc = dv_hookrun_acquire(&r->hr)) != 0) {
+			dv_job_fail(job, rc, "the tenant's hooks cannot be read: %s", st->err);
 			return -1;
-		r->hooks_on = dv_hookrun_on(&r->hr);
+		}
+		if (dv_hookrun_maybe(&r->hr)) {
+			if (dv_work_tenant(w) != 0)
+				return -1;
+			r->hooks_on = dv_hookrun_on(&r->hr);
+		}
 	}
 	if (n_faces == 0)
 		return 0;

@@ -30,9 +30,16 @@ struct dv_hookrun {
 	const struct dv_tenant_brief *brief;
 	const struct dv_visit *visit;  /* or NULL */
 	unsigned long long request_id;
+	struct dv_tenant_hooks *th;    /* the tenant's stored hooks, as of dv_hookrun_acquire */
 	int ran;
 	struct dv_buf errs;            /* JSON error objects, comma-separated */
 };
+/* Take the tenant's stored hooks for this request (the version it runs to
+ * its end, whatever changes meanwhile): 0, or the store's error. Then
+ * dv_hookrun_maybe says whether the tenant can have hooks at all (if not,
+ * its brief need not be read) and dv_hookrun_on whether it has. */
+int dv_hookrun_acquire(struct dv_hookrun *h);
+bool dv_hookrun_maybe(const struct dv_hookrun *h);
 /* Does a set of hooks apply to the tenant? */
 bool dv_hookrun_on(const struct dv_hookrun *h);
 /* Fire the hooks for one event; what they return goes into out (a JSON object). */

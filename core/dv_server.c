@@ -11,6 +11,7 @@
 #include "dv_job.h"
 #include "dv_log.h"
 #include "dv_server.h"
+#include "dv_hooklib.h"
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <errno.h>
@@ -47,6 +48,8 @@ void dv_server_gauges(struct dv_server *s, struct dv_gauges *g)
 	bool conn = false;
 	dv_gallery_stats(s->gallery, &g->gallery_faces, &g->gallery_notes, &conn);
 	g->gallery_connected = conn;
+	if (s->hooklib)
+		dv_hooklib_stats(s->hooklib, &g->hook_loads, &g->hook_changes, &g->hook_notified, &g->hook_tenants);
 	g->async_pending = atomic_load(&s->async_pending);
 	const struct dv_instance *mi = s->gen->shared[DV_ROLE_MATCHER];
 	g->gallery_memory = mi && mi->mod->desc->matcher_memory ? mi->mod->desc->matcher_memory(mi->inst) : -1;
@@ -435,9 +438,12 @@ int dv_server_run(const char *conf_path, const char *ports_file)
 	else if (gethostname(s->node, sizeof s->node - 1) != 0)
 		snprintf(s->node, sizeof s->node, "dejaviewd");
 	atomic_init(&s->async_pending, 0);
+	s->hooklib = dv_hooklib_new();
+	if (!s->hooklib)
+		goto out_base;
 	if (conf->database[0]) {
 		s->db = dv_db_monitor_start(conf->database, conf->migrate_on_start);
-		s->gallery = dv_gallery_start(conf->database, s->node);
+		s->gallery = dv_gallery_start(conf->database, s->node, s->hooklib);
 	} else {
 		dv_warn("no database is configured: /readyz will answer 503");
 	}
@@ -478,6 +484,8 @@ out_workers:
 	dv_gen_unref(s->pending);
 	dv_db_monitor_stop(s->db);
 out_base:
+	dv_hooklib_free(s->hooklib);
+	s->hooklib = NULL;
 	if (s->done.ev)
 		event_free(s->done.ev);
 	if (s->ev_term)

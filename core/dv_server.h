@@ -62,6 +62,7 @@ struct dv_server {
 	struct timespec t_start;
 	struct dv_db_monitor *db;
 	struct dv_gallery *gallery;  /* matcher <-> PostgreSQL (NULL without a database) */
+	struct dv_hooklib *hooklib;  /* the tenants' stored hooks, shared by the workers */
 	struct dv_gen *pending;      /* a reloaded generation waiting for its gallery */
 	struct timespec t_pending;
 	struct event *ev_pending;

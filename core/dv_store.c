@@ -194,7 +194,7 @@ void dv_store_rollback(struct dv_store *st)
 }
 
 /* One-row, one-column text result into out (raw); DV_ENOTFOUND when no row. */
-static int dv_store_one(struct dv_store *st, struct dv_buf *out, const char *sql, int n, const char *const *vals)
+int dv_store_one(struct dv_store *st, struct dv_buf *out, const char *sql, int n, const char *const *vals)
 {
 	int rc;
 	PGresult *r = dv_store_q(st, &rc, sql, n, vals, NULL);
@@ -214,7 +214,8 @@ static int dv_store_one(struct dv_store *st, struct dv_buf *out, const char *sql
 
 /* ---------------------------------------------------------------- tenants, keys */
 
-int dv_store_auth(struct dv_store *st, const char *key, uint64_t *tenant)
+int dv_store_auth(struct dv_store *st, const char *key, uint64_t *tenant, uint64_t *key_id, char *key_name,
+    size_t name_len)
 {
 	char prefix[DV_KEY_PREFIX_LEN + 1];
 	uint8_t hash[32];
@@ -223,7 +224,8 @@ int dv_store_auth(struct dv_store *st, const char *key, uint64_t *tenant)
 	const char *v[] = {prefix};
 	int rc;
 	PGresult *r = dv_store_q(st, &rc,
-	    "SELECT k.tenant_id, k.hash FROM dv_api_keys k WHERE k.prefix = $1 AND k.revoked_at IS NULL", 1, v, NULL);
+	    "SELECT k.tenant_id, k.hash, k.id, k.name FROM dv_api_keys k WHERE k.prefix = $1 AND k.revoked_at IS NULL", 1, v,
+	    NULL);
 	if (!r)
 		return rc;
 	int ok = 0;
@@ -233,6 +235,10 @@ int dv_store_auth(struct dv_store *st, const char *key, uint64_t *tenant)
 		ok = h && hl == 32 && dv_key_equal(h, hash, 32);
 		PQfreemem(h);
 		*tenant = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+		if (key_id)
+			*key_id = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+		if (key_name && name_len)
+			snprintf(key_name, name_len, "%s", PQgetvalue(r, 0, 3));
 	}
 	PQclear(r);
 	return ok ? 0 : DV_EUNAUTHORIZED;

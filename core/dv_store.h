@@ -33,15 +33,18 @@ void dv_store_fini(struct dv_store *st);
  * DV_ECONFLICT (unique violation), DV_ENOTFOUND (foreign key), DV_EINVALID
  * (bad value), DV_EINTERNAL. */
 PGresult *dv_store_q(struct dv_store *st, int *rc, const char *sql, int n, const char *const *vals, const int *bin);
+/* One row, one column of text into out (raw); DV_ENOTFOUND when no row. */
+int dv_store_one(struct dv_store *st, struct dv_buf *out, const char *sql, int n, const char *const *vals);
 /* BEGIN / COMMIT / ROLLBACK. */
 int dv_store_begin(struct dv_store *st);
 int dv_store_commit(struct dv_store *st);
 void dv_store_rollback(struct dv_store *st);
 
 /* ---- tenants and keys */
-/* Authenticate a presented API key: 0 with *tenant set, DV_EUNAUTHORIZED or
- * DV_EDBUNAVAIL. */
-int dv_store_auth(struct dv_store *st, const char *key, uint64_t *tenant);
+/* Authenticate a presented API key: 0 with *tenant set (and, when not NULL,
+ * the key's id and name), DV_EUNAUTHORIZED or DV_EDBUNAVAIL. */
+int dv_store_auth(struct dv_store *st, const char *key, uint64_t *tenant, uint64_t *key_id, char *key_name,
+    size_t name_len);
 /* Create a tenant and its first key; the reply JSON {"id","name","api_key"}
  * (the key shown once) goes to out. */
 int dv_store_tenant_create(struct dv_store *st, const char *name, const char *settings_json, struct dv_buf *out);
@@ -146,3 +149,54 @@ int dv_store_tenant_name(struct dv_store *st, uint64_t tenant, struct dv_buf *ou
 /* {"name","settings"} of a tenant (cheap: no counts). */
 int dv_store_tenant_brief(struct dv_store *st, uint64_t tenant, struct dv_buf *out);
 int dv_store_exec_sql(struct dv_store *st, const char *sql);
+
+/* ---- stored hooks and the audit log (dv_store_hooks.c) */
+struct dv_hookver;
+/* Who makes a change: the key (id 0: the admin key), its name, the client's
+ * address. */
+struct dv_actor {
+	uint64_t key_id;
+	const char *key_name;
+	const char *address;
+};
+/* The tenant's active hooks in run order (for dv_hooklib); *h malloc'd. */
+int dv_store_hooks_active(struct dv_store *st, uint64_t tenant, long long *seq, struct dv_hookver **h, int *n);
+/* The tenant's stored hooks as a JSON array (run order). */
+int dv_store_hook_list(struct dv_store *st, uint64_t tenant, struct dv_buf *out);
+/* One version (0: the active one) as JSON with its source; DV_ENOTFOUND. */
+int dv_store_hook_get(struct dv_store *st, uint64_t tenant, const char *name, int version, struct dv_buf *out);
+/* A version's source only (0: the active one) into out. */
+int dv_store_hook_source(struct dv_store *st, uint64_t tenant, const char *name, int version, struct dv_buf *out,
+    int *got_version);
+int dv_store_hook_versions(struct dv_store *st, uint64_t tenant, const char *name, struct dv_buf *out);
+struct dv_hook_put {
+	const char *name, *source;
+	size_t len;
+	const char *sha256;
+	const char *functions;  /* a PostgreSQL array literal: {on_recognized,on_unknown} */
+	const char *comment;    /* or NULL */
+	const char *position;   /* decimal, or NULL: keep (new hooks go last) */
+	bool activate;
+	int keep_versions;      /* older versions beyond this many are pruned (never the active one) */
+	int max_hooks;          /* hooks per tenant */
+	const char *action;     /* audit: "hook.put", "hook.install" */
+	const char *detail;     /* audit detail JSON or NULL */
+};
+/* Store a new version (and activate it): *version, *active, *seq. DV_ELIMIT
+ * when the tenant has max_hooks others. The change is announced on dv_hooks
+ * at commit and written to the audit log in the same transaction. */
+int dv_store_hook_put(struct dv_store *st, uint64_t tenant, const struct dv_hook_put *p, const struct dv_actor *a,
+    int *version, int *active, long long *seq);
+/* Activate version v (DV_ENOTFOUND when it does not exist), or with v = 0
+ * deactivate the hook; purge removes it with its versions. */
+int dv_store_hook_activate(struct dv_store *st, uint64_t tenant, const char *name, int v, bool purge,
+    const struct dv_actor *a, long long *seq);
+/* One audit entry (its own statement: for changes outside a hook's). */
+int dv_store_audit_add(struct dv_store *st, uint64_t tenant, const struct dv_actor *a, const char *action,
+    const char *target, const char *detail_json);
+/* Entries after since (an ISO time or NULL), oldest first, as a JSON array. */
+int dv_store_audit_list(struct dv_store *st, uint64_t tenant, const char *since, int limit, uint64_t after,
+    struct dv_buf *out);
+/* The tenant's newest event with a person (for a hook's test), as
+ * {"kind","person_id","distance","location","camera"}; DV_ENOTFOUND. */
+int dv_store_last_event(struct dv_store *st, uint64_t tenant, struct dv_buf *out);

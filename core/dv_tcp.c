@@ -36,6 +36,7 @@ struct dv_tcp_conn {
 	bool closing;            /* close after the output is flushed */
 	char *key;               /* the API key accepted by an AUTH frame */
 	uint64_t addr_key;       /* dv_guard */
+	char addr[64];           /* the client's address (the audit log) */
 	struct event *timer;     /* the frame's or the idle deadline */
 	bool in_frame, hdr_done; /* a frame has begun / its header is whole */
 	double t_frame, t_payload;
@@ -244,15 +245,17 @@ static void dv_tcp_frame(struct dv_tcp_conn *c, const struct dv_frame_hdr *h, st
 		char err[200];
 		uint64_t id = 0;
 		int allow = 0, op = 0;
+		char name[DV_API_NAME_MAX] = "";
 		static const struct { const char *m; int bit; } ms[] = {
-		    {"GET", DV_M_GET}, {"POST", DV_M_POST}, {"PATCH", DV_M_PATCH}, {"DELETE", DV_M_DELETE}};
+		    {"GET", DV_M_GET}, {"POST", DV_M_POST}, {"PATCH", DV_M_PATCH}, {"DELETE", DV_M_DELETE},
+		    {"PUT", DV_M_PUT}};
 		int rc = dv_frame_call_parse(body, h->len, &fc, err, sizeof err) == 0 ? 0 : DV_EBADFRAME;
 		if (!rc) {
 			int m = 0;
 			for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
 				if (!strcmp(ms[i].m, fc.method))
 					m = ms[i].bit;
-			op = dv_api_route(m, fc.path, &id, &allow);
+			op = dv_api_route(m, fc.path, &id, name, &allow);
 			if (op == 0) {
 				rc = DV_ENOTFOUND;
 				snprintf(err, sizeof err, "no such resource: %.100s", fc.path);
@@ -272,6 +275,8 @@ static void dv_tcp_frame(struct dv_tcp_conn *c, const struct dv_frame_hdr *h, st
 		}
 		j->req.api = op;
 		j->req.path_id = id;
+		snprintf(j->req.path_name, sizeof j->req.path_name, "%s", name);
+		snprintf(j->req.peer, sizeof j->req.peer, "%s", c->addr);
 		j->req.key = strdup(c->key);
 		j->req.ctype = fc.ctype[0] ? strdup(fc.ctype) : NULL;
 		j->req.query = fc.query[0] ? strdup(fc.query) : NULL;
@@ -415,6 +420,7 @@ static void dv_tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct s
 	c->bev = bev;
 	c->timer = timer;
 	c->addr_key = key;
+	snprintf(c->addr, sizeof c->addr, "%s", addr);
 	c->next = s->tcp_list;
 	if (s->tcp_list)
 		s->tcp_list->prev = c;

@@ -46,7 +46,7 @@ static int dv_worker_switch(struct dv_worker *w, struct dv_gen *g)
 		}
 	}
 	if (g->hooks) {
-		w->hooks = dv_hooks_new(g->hooks, w->err, sizeof w->err);
+		w->hooks = dv_hooks_new(g->hooks, w->srv->hooklib, w->err, sizeof w->err);
 		if (!w->hooks) {
 			clock_gettime(CLOCK_MONOTONIC, &w->failed_at);
 			dv_err("worker cannot load the hooks worker=%d reason=\"%s\"", w->index, w->err);

@@ -63,7 +63,10 @@ fi
 	echo "hooks: {scripts: [h/frontdesk.lua, h/loyalty.lua], watch: true}"
 	cat "$T/base.yaml"
 } >"$T/c.yaml"
-"$build/dejaviewd" -c "$T/c.yaml" --ports-file "$T/ports" 2>"$T/dejaviewd.log" &
+# SOAK_PRELOAD=/path/lib.so runs the server with another allocator preloaded
+# (to compare allocators; the shipped build links what configure found)
+env ${SOAK_PRELOAD:+LD_PRELOAD="$SOAK_PRELOAD"} "$build/dejaviewd" -c "$T/c.yaml" --ports-file "$T/ports" \
+	2>"$T/dejaviewd.log" &
 DVPID=$!
 n=0
 until [ -s "$T/ports" ]; do

@@ -108,13 +108,13 @@ int main(void)
 	for (int i = 0; i < e.n; i++)
 		printf("# %s\n", e.msg[i]);
 	char err[512] = "";
-	struct dv_hooks *h = hc ? dv_hooks_new(hc, err, sizeof err) : NULL;
+	struct dv_hooks *h = hc ? dv_hooks_new(hc, NULL, err, sizeof err) : NULL;
 	ok(h != NULL, "a worker's state is made (%s)", err);
 	if (!h)
 		return tap_done();
 	struct fake_clock clk = {.step = 1};
 	dv_hooks_set_clock(h, fake_ms, &clk);
-	ok(dv_hooks_for(h, 1, "shop"), "every tenant has the default set");
+	ok(dv_hooks_for(h, 1, "shop", NULL), "every tenant has the default set");
 	struct dv_face box = {.x = 1, .y = 2, .w = 30, .h = 40, .score = 0.9f};
 	struct dv_hook_req rq = {.tenant = 1, .tenant_name = "shop", .location = "lobby", .fields_json = "{\"vip\":true}"};
 	struct dv_hook_event ev = {.kind = "recognized", .person = 7,
@@ -166,7 +166,7 @@ int main(void)
 	dv_conf_errs_fini(&e);
 	/* the instruction limit, on a frozen clock: the time budget cannot end it */
 	hc = build("loop.lua, pcall_loop.lua", 50, 100000, &e, &c);
-	h = hc ? dv_hooks_new(hc, err, sizeof err) : NULL;
+	h = hc ? dv_hooks_new(hc, NULL, err, sizeof err) : NULL;
 	struct fake_clock frozen = {.step = 0};
 	if (h)
 		dv_hooks_set_clock(h, fake_ms, &frozen);
@@ -187,7 +187,7 @@ int main(void)
 	/* the real clock (the daemon's): an endless loop with no reachable
 	 * instruction limit ends on the time budget, however long that takes here */
 	hc = build("loop.lua", 20, 10000000000LL, &e, &c);
-	h = hc ? dv_hooks_new(hc, err, sizeof err) : NULL;
+	h = hc ? dv_hooks_new(hc, NULL, err, sizeof err) : NULL;
 	dv_buf_init(&out);
 	dv_buf_init(&errs);
 	if (h)
