@@ -23,6 +23,13 @@ struct dv_hooklib *dv_hooklib_new(void)
 	return lib;
 }
 
+struct dv_tenant_hooks *dv_tenant_hooks_ref(struct dv_tenant_hooks *th)
+{
+	if (th)
+		atomic_fetch_add(&th->refs, 1);
+	return th;
+}
+
 void dv_tenant_hooks_unref(struct dv_tenant_hooks *th)
 {
 	if (!th)

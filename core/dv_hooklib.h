@@ -45,6 +45,8 @@ void dv_hooklib_free(struct dv_hooklib *lib);
  * database cannot be read. */
 struct dv_tenant_hooks *dv_hooklib_acquire(struct dv_hooklib *lib, struct dv_store *st, uint64_t tenant, int *rc);
 void dv_tenant_hooks_unref(struct dv_tenant_hooks *th);
+/* Another reference to th (NULL stays NULL). */
+struct dv_tenant_hooks *dv_tenant_hooks_ref(struct dv_tenant_hooks *th);
 /* A change to the tenant's hooks, sequence seq, was committed (announced:
  * learnt through NOTIFY, else made here): drop older copies (the next
  * request loads the new one). Any thread. */

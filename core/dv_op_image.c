@@ -4,6 +4,8 @@
 #include "dv_ops.h"
 #include "dv_err.h"
 #include "dv_gen.h"
+#include "dv_hooklib.h"
+#include "dv_hooks.h"
 #include "dv_input.h"
 #include "dv_job.h"
 #include "dv_jsonp.h"
@@ -56,7 +58,18 @@ struct dv_job *dv_ops_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop
 		pc.hooks = oc->hooks;
 		pc.visit = visit;
 	}
+	if (mode == DV_RUN_RECORD && oc->hooks) {
+		/* the tenant's hooks as they are now: the version this request runs */
+		int rc = 0;
+		pc.tenant_hooks = dv_hooks_acquire(oc->hooks, oc->store, j->tenant, &rc);
+		if (rc) {
+			dv_job_fail(j, rc, "the tenant's hooks cannot be read: %s", oc->store->err);
+			dv_job_free(k);
+			return NULL;
+		}
+	}
 	dv_pipeline_run(k, &pc);
+	dv_tenant_hooks_unref(pc.tenant_hooks);
 	for (int s = 0; s < DV_STAGE_COUNT; s++)
 		if (k->res.stage_ran[s]) {
 			j->res.stage_ran[s] = true;

@@ -33,6 +33,9 @@ struct dv_pipeline_ctx {
 	struct dv_store *store;                  /* database connection */
 	struct dv_gallery *gallery;              /* the tenants' face counts (the decision) */
 	struct dv_hooks *hooks;                  /* Lua hooks, or NULL */
+	/* the tenant's stored hooks as of the request's start (DV_RUN_RECORD):
+	 * a request runs the version it started with, whatever changes meanwhile */
+	struct dv_tenant_hooks *tenant_hooks;
 	const struct dv_visit *visit;            /* or NULL */
 };
 

@@ -186,7 +186,7 @@ int dv_stage_record(struct dv_work *w)
 		return 0;
 	/* the tenant's hooks, when the hooks stage follows */
 	r->hr = (struct dv_hookrun){.hooks = w->ctx->hooks, .store = st, .tenant = w->ctx->tenant, .brief = &w->tenant,
-	    .visit = w->ctx->visit, .request_id = job->id};
+	    .visit = w->ctx->visit, .request_id = job->id, .th = dv_tenant_hooks_ref(w->ctx->tenant_hooks)};
 	if (dv_hooks_follow(w) && w->ctx->hooks) {
 		if ((rc = dv_hookrun_acquire(&r->hr)) != 0) {
 			dv_job_fail(job, rc, "the tenant's hooks cannot be read: %s", st->err);

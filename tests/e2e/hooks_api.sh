@@ -16,8 +16,10 @@ mkdir -p "$T/h"
 cp "$S/frontdesk.lua" "$T/h/"
 ADMIN=$("$DEJAVIEWD" admin key 2>"$T/admin.err")
 ADMIN_SHA=$(sed -n 's/.*key_sha256: "\(.*\)"/\1/p' "$T/admin.err")
-write_conf "$T/c.yaml" "workers: 2" "admin: {key_sha256: \"$ADMIN_SHA\"}" "$SERVICE_PLUGINS" \
-	"hooks: {scripts: [h/frontdesk.lua], max_per_tenant: 4, keep_versions: 3, max_source: 4KiB, instructions: 1000000}"
+GATE="$T/gate" # while it exists, detection waits: a recognition held in flight
+write_conf "$T/c.yaml" "workers: 2" "admin: {key_sha256: \"$ADMIN_SHA\"}" \
+	"$(printf '%s' "$SERVICE_PLUGINS" | sed "s|{ so: detect_example }|{ so: detect_example, gate: \"$GATE\" }|")" \
+	"hooks: {scripts: [h/frontdesk.lua], max_per_tenant: 4, keep_versions: 5, max_source: 4KiB, instructions: 1000000}"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 wait_ready
 J='Content-Type: application/json'
@@ -83,6 +85,20 @@ has "$BODY" '"name":"greet"' "GET /v1/hooks lists it"
 has "$BODY" '"files":[{"name":"frontdesk","file":"frontdesk.lua","read_only":true,"replaced_by_stored":false}]' \
 	"... and the configuration's file, read-only"
 
+# --- 3b. a request in flight finishes with the version it started with
+touch "$GATE"
+curl -s -H "Authorization: Bearer $KEY" -o "$T/held" --data-binary @"$T/ada.ppm" "$URL/v1/recognize" &
+held=$!
+check "a recognition is held in flight (at detection)" wait_metric dv_jobs_inflight 1
+http PUT /v1/hooks/greet -H "$J" -d '{"source":"function on_recognized(ev) return {text = \"Changed meanwhile\"} end"}'
+is "$CODE" 201 "meanwhile version 4 is stored and activated"
+rm -f "$GATE"
+wait $held
+BODY=$(cat "$T/held")
+is "$(greeting)" "Hi Ada" "the held request answers with the version it started with"
+recognize_ada; is "$(greeting)" "Changed meanwhile" "the next one with version 4"
+http POST /v1/hooks/greet/activate -H "$J" -d '{"version":1}'
+
 # --- 4. a dry run: the write it would make, nothing kept
 printf 'function on_recognized(ev)\n  local n = dv.incr(ev.person.id, "visits")\n  dv.log("visit", n)\n  return {visits = n}\nend\n' >"$T/count.lua"
 http PUT /v1/hooks/counter -H "$LUA" --data-binary @"$T/count.lua"
@@ -113,7 +129,7 @@ has "$BODY" '"target":"hook:greet"' "... of which hook"
 has "$BODY" '"key":{"id":' "... the key that made it"
 has "$BODY" '"address":"127.0.0.1"' "... from which address"
 N_AUDIT=$(printf '%s' "$BODY" | grep -o '"action": *"hook\.' | wc -l)
-is "$N_AUDIT" 5 "every change is there (4 puts, 1 activation), the refused ones are not"
+is "$N_AUDIT" 7 "every change is there (5 puts, 2 activations), the refused ones are not"
 
 # --- 6. another tenant sees none of it
 KEY_A=$KEY
@@ -148,9 +164,9 @@ http DELETE "/v1/hooks/fourth?purge=true"
 is "$CODE" 200 "DELETE ?purge=true removes one"
 http PUT /v1/hooks/fifth -H "$LUA" -d 'x = 1'
 is "$CODE" 201 "... then there is room"
-for i in 1 2 3; do http PUT /v1/hooks/third -H "$LUA" -d "x = $i"; done
+for i in 1 2 3 4 5 6; do http PUT /v1/hooks/third -H "$LUA" -d "x = $i"; done
 http GET /v1/hooks/third/versions
-is "$(printf '%s' "$BODY" | grep -o '"version":' | wc -l)" 3 "versions beyond hooks.keep_versions (3) are pruned"
+is "$(printf '%s' "$BODY" | grep -o '"version":' | wc -l)" 5 "versions beyond hooks.keep_versions (5) are pruned"
 
 # --- 8. the built-in catalogue
 http GET /v1/catalogue/hooks
@@ -199,10 +215,10 @@ recognize_ada; is "$(greeting)" "CLI Ada" "... and it answers"
 check "dejaview hooks list" grep -q "greet" "$T/cli.out"
 "$CLI" -p "$TCP" -k "$KEY" hooks versions greet >"$T/cli.out" 2>&1
 check "dejaview hooks versions" grep -q "from the CLI" "$T/cli.out"
-"$CLI" -p "$TCP" -k "$KEY" hooks activate greet 2 >/dev/null 2>&1
-recognize_ada; is "$(greeting)" "Hello again, Ada" "dejaview hooks activate greet 2 (version 1 was pruned: keep_versions 3)"
+"$CLI" -p "$TCP" -k "$KEY" hooks activate greet 1 >/dev/null 2>&1
+recognize_ada; is "$(greeting)" "Hi Ada" "dejaview hooks activate greet 1"
 "$CLI" -p "$TCP" -k "$KEY" hooks get greet >"$T/cli.out" 2>&1
-check "dejaview hooks get prints the source" grep -q "Hello again" "$T/cli.out"
+check "dejaview hooks get prints the source" grep -q "Hi " "$T/cli.out"
 printf '{"kind":"recognized","person_id":%s}\n' "$ADA" >"$T/ev.json"
 "$CLI" -p "$TCP" -k "$KEY" hooks test counter --event "$T/ev.json" >"$T/cli.out" 2>&1
 check "dejaview hooks test --event" grep -q 'incr' "$T/cli.out"
