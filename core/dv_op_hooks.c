@@ -516,7 +516,7 @@ void dv_op_audit_list(struct dv_job *j, struct dv_ops_ctx *oc)
 /* ---------------------------------------------------------------- a dry run */
 
 /* The event a test runs on: the body's "event" (an object like the hook's
- * ev, or "last": the tenant's newest event with a person), else the newest
+ * ev, or "last": the tenant's newest event), else the newest
  * event, else an unknown visitor. Returns 0 or fails j. */
 static int dv_test_event(struct dv_job *j, struct dv_ops_ctx *oc, const struct dv_jv *e, struct dv_hook_event *ev,
     struct dv_buf *person, char *kind, size_t kindlen, struct dv_buf *last)
@@ -530,8 +530,7 @@ static int dv_test_event(struct dv_job *j, struct dv_ops_ctx *oc, const struct d
 		if (rc && rc != DV_ENOTFOUND)
 			return dv_ops_store_rc(j, oc, rc, "");
 		if (rc == DV_ENOTFOUND && e) {
-			dv_job_fail(j, DV_ENOTFOUND, "the tenant has no event with a person yet: send an event "
-			                             "{\"kind\", \"person_id\"}");
+			dv_job_fail(j, DV_ENOTFOUND, "the tenant has no event yet: send an event {\"kind\", \"person_id\"}");
 			return -1;
 		}
 		src = rc ? NULL : (lastv = dv_jsonp_parse(last->data, last->len, NULL, 0));

@@ -197,6 +197,6 @@ int dv_store_audit_add(struct dv_store *st, uint64_t tenant, const struct dv_act
 /* Entries after since (an ISO time or NULL), oldest first, as a JSON array. */
 int dv_store_audit_list(struct dv_store *st, uint64_t tenant, const char *since, int limit, uint64_t after,
     struct dv_buf *out);
-/* The tenant's newest event with a person (for a hook's test), as
+/* The tenant's newest event (for a hook's test), as
  * {"kind","person_id","distance","location","camera"}; DV_ENOTFOUND. */
 int dv_store_last_event(struct dv_store *st, uint64_t tenant, struct dv_buf *out);

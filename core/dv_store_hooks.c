@@ -316,6 +316,6 @@ int dv_store_last_event(struct dv_store *st, uint64_t tenant, struct dv_buf *out
 	return dv_store_one(st, out,
 	    "SELECT jsonb_build_object('kind', e.kind, 'person_id', e.person_id, 'distance', e.distance, "
 	    "'location', e.location, 'camera', e.camera)::text FROM dv_events e WHERE e.tenant_id = $1 "
-	    "AND e.person_id IS NOT NULL ORDER BY e.id DESC LIMIT 1",
+	    "ORDER BY e.id DESC LIMIT 1",
 	    1, v);
 }
