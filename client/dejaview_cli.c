@@ -31,7 +31,9 @@ static void usage(FILE *f)
 	    "  tenant create NAME                            (the admin key; over HTTP)\n"
 	    "  hooks list | get NAME | versions NAME          the tenant's stored Lua hooks\n"
 	    "  hooks push NAME FILE [--comment C] [--stage]  a new version, checked, activated (--stage: not yet)\n"
-	    "  hooks test NAME [--event FILE] [--source FILE] a dry run (an event as JSON; default: the last visit)\n"
+	    "  hooks test NAME [--event FILE | IMAGE] [--source FILE] [--version V]\n"
+	    "                                                a dry run on an event (JSON), a photo's first face,\n"
+	    "                                                or the last visit; nothing is kept\n"
 	    "  hooks activate NAME VERSION | hooks rm NAME   roll back or forward / deactivate\n"
 	    "  batch N IMAGE                                 N recognitions pipelined on one connection\n"
 	    "IMAGE is a file or - for standard input.\n"
@@ -479,18 +481,36 @@ int main(int argc, char **argv)
 			if (file && (img = slurp(file, &n)) && !(rc = dv_client_call(c, "PUT", path, "text/x-lua", img, n, &r)))
 				ex = finish_hook(&r, human_hook_put);
 		} else if (!strcmp(sub, "test") && na >= 2) {
-			const char *evf = NULL, *srcf = NULL;
+			const char *evf = NULL, *srcf = NULL, *photo = NULL, *ver = NULL;
 			for (int i = 2; i < na; i++) {
 				const char *v;
 				if ((v = opt(na, a, &i, "--event")))
 					evf = v;
 				else if ((v = opt(na, a, &i, "--source")))
 					srcf = v;
+				else if ((v = opt(na, a, &i, "--version")))
+					ver = v;
+				else
+					photo = a[i];
+			}
+			if (photo) {
+				/* the photo's first face is the event */
+				if (ver)
+					snprintf(path, sizeof path, "/v1/hooks/%s/test?version=%d", name, atoi(ver));
+				else
+					snprintf(path, sizeof path, "/v1/hooks/%s/test", name);
+				if ((img = slurp(photo, &n)) &&
+				    !(rc = dv_client_call(c, "POST", path, "application/octet-stream", img, n, &r)))
+					ex = finish(&r, human_hook_test);
+				goto hooks_done;
 			}
 			char *evj = evf ? slurp(evf, &n) : NULL, *src = srcf ? slurp(srcf, &n2) : NULL;
 			struct dv_buf b;
 			dv_buf_init(&b);
-			dv_buf_puts(&b, "{\"event\":");
+			dv_buf_puts(&b, "{");
+			if (ver)
+				dv_buf_printf(&b, "\"version\":%d,", atoi(ver));
+			dv_buf_puts(&b, "\"event\":");
 			if (evj) {
 				dv_buf_add(&b, evj, n);
 			} else {
@@ -508,6 +528,7 @@ int main(int argc, char **argv)
 			free(evj);
 			free(src);
 			dv_buf_fini(&b);
+		hooks_done:;
 		} else {
 			usage(stderr);
 			dv_client_close(c);

@@ -566,10 +566,46 @@ static int dv_test_event(struct dv_job *j, struct dv_ops_ctx *oc, const struct d
 	}
 	if (!rc && d && d->type == DV_JNUM && d->num >= 0) {
 		ev->distance = d->num;
-		ev->similarity = 1 - d->num;
+		ev->similarity = dv_similarity(d->num, j->gen->conf->match_threshold);
 	}
 	ev->kind = kind;
 	dv_jv_free(lastv);
+	return rc;
+}
+
+/* A photo's first face as the test's event: the recognize pipeline up to
+ * its lookup (nothing recorded), recognized when its nearest face is under
+ * the tenant's threshold, else unknown. 0, or j failed. */
+static int dv_test_photo(struct dv_job *j, struct dv_ops_ctx *oc, struct dv_in *in, struct dv_hook_event *ev,
+    struct dv_buf *person, char *kind, size_t kindlen)
+{
+	static const char *const imgs[] = {"image", NULL};
+	if (dv_in_body(j, in, imgs) != 0)
+		return -1;
+	struct dv_job *k = dv_ops_run_image(j, oc, DV_OP_RECOGNIZE, dv_form_get(&in->form, "image"), NULL, 1, -1,
+	    DV_RUN_LOOKUP, NULL);
+	if (!k)
+		return -1;
+	int rc = 0;
+	const struct dv_job_res *kr = &k->res;
+	if (kr->n_embeddings == 0) {
+		dv_job_fail(j, DV_ENOFACE, "no face was found in the photo");
+		rc = -1;
+	} else {
+		const struct dv_match *m = kr->matches && kr->n_matches && kr->n_matches[0] > 0 ? &kr->matches[0] : NULL;
+		uint64_t pid = kr->n_best > 0 ? kr->best_person[0] : 0;
+		bool known = m && m->distance <= kr->threshold_used && pid && kr->best_person_json[0];
+		snprintf(kind, kindlen, "%s", known ? "recognized" : "unknown");
+		ev->person = known ? pid : 0;
+		if (known) {
+			dv_buf_puts(person, kr->best_person_json[0]);
+			ev->person_json = person->data;
+		}
+		ev->distance = m ? m->distance : -1;
+		ev->similarity = m ? dv_similarity(m->distance, kr->threshold_used) : -1;
+		ev->kind = kind;
+	}
+	dv_job_free(k);
 	return rc;
 }
 
@@ -579,17 +615,32 @@ void dv_op_hook_test(struct dv_job *j, struct dv_ops_ctx *oc)
 	if (!dv_hook_name_ok(j, name))
 		return;
 	struct dv_in in = {0};
+	/* a photo (any body but JSON): its first face is the event; ?version= */
+	bool photo = j->req.body_len > 0 && (!j->req.ctype || strncasecmp(j->req.ctype, "application/json", 16));
 	struct dv_buf src, person, last, out;
 	dv_buf_init(&src);
 	dv_buf_init(&person);
 	dv_buf_init(&last);
 	dv_buf_init(&out);
 	struct dv_tenant_brief brief = {0};
-	const struct dv_jv *o = dv_in_json(j, &in), *ver, *fields;
+	static const char *const q[] = {"version", NULL};
+	struct dv_jv *qo = NULL;
+	const struct dv_jv *o = NULL, *ver, *fields;
 	const char *inline_src = NULL;
 	int version = 0;
 	char kind[32];
 	struct dv_hook_event ev = {0};
+	if (photo) {
+		/* the options from the query: {"version": v} */
+		long long v = 0;
+		if (dv_in_query(j, &in, q) != 0 || dv_in_int(j, &in, "version", 1, 1000000000, 0, &v) != 0)
+			goto out;
+		char qb[48];
+		snprintf(qb, sizeof qb, v ? "{\"version\":%lld}" : "{}", v);
+		o = qo = dv_jsonp_parse(qb, strlen(qb), NULL, 0);
+	} else {
+		o = dv_in_json(j, &in);
+	}
 	if (!o || dv_jstr(j, o, "source", (size_t)j->gen->conf->hook_max_source, &inline_src, NULL))
 		goto out;
 	if ((ver = dv_jv_get(o, "version")) && (ver->type != DV_JNUM || ver->num < 1 || ver->num > 1e9)) {
@@ -624,7 +675,8 @@ void dv_op_hook_test(struct dv_job *j, struct dv_ops_ctx *oc)
 			goto out;
 		version = got;
 	}
-	if (dv_test_event(j, oc, dv_jv_get(o, "event"), &ev, &person, kind, sizeof kind, &last) != 0)
+	if (photo ? dv_test_photo(j, oc, &in, &ev, &person, kind, sizeof kind)
+	          : dv_test_event(j, oc, dv_jv_get(o, "event"), &ev, &person, kind, sizeof kind, &last))
 		goto out;
 	if (dv_ops_store_rc(j, oc, dv_tenant_brief_get(oc->store, j->tenant, &brief), "no such tenant"))
 		goto out;
@@ -663,4 +715,5 @@ out:
 	dv_buf_fini(&last);
 	dv_buf_fini(&out);
 	dv_in_fini(&in);
+	dv_jv_free(qo);
 }

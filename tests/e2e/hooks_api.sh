@@ -117,6 +117,12 @@ is "$(psql_db -c "SELECT value FROM dv_hook_state WHERE namespace = 'counter' AN
 	"the counter is unchanged after the dry run"
 http POST /v1/hooks/counter/test -H "$J" -d '{"event":"last"}'
 has "$BODY" '"ok":true' "a dry run on the tenant's last visit"
+http POST /v1/hooks/counter/test --data-binary @"$T/ada.ppm"
+has "$BODY" '"event":"recognized"' "a dry run on a photo: its face is recognised"
+has "$BODY" "\"writes\":[{\"op\":\"incr\",\"person\":$ADA," "... as Ada, whose count it would raise"
+http POST /v1/hooks/counter/test --data-binary @"$T/bob.ppm"
+has "$BODY" '"event":"unknown"' "a stranger's photo: the unknown event (the hook has no on_unknown)"
+has "$BODY" '"ran":false' "... so nothing ran"
 http POST /v1/hooks/counter/test -H "$J" -d '{"source":"function on_recognized(ev)\n local x = nil\n return {v = x.y}\nend","event":{"kind":"recognized"}}'
 has "$BODY" '"ok":false' "a dry run of unsaved Lua that fails"
 has "$BODY" '"line":3' "... names the line"
@@ -144,6 +150,8 @@ http GET /v1/hooks
 has "$BODY" '"hooks":[]' "tenant B lists no stored hooks"
 http GET /v1/audit
 has "$BODY" '"entries":[]' "... and no audit entries of tenant A"
+http PUT /v1/hooks/greet -H "$LUA" -d 'function on_recognized(ev) return {text = "tenant B"} end'
+is "$CODE" 201 "tenant B's own hook named greet is its own"
 KEY=$KEY_A
 recognize_ada; is "$(greeting)" "Hi Ada" "tenant A's hook is untouched"
 
@@ -222,6 +230,8 @@ check "dejaview hooks get prints the source" grep -q "Hi " "$T/cli.out"
 printf '{"kind":"recognized","person_id":%s}\n' "$ADA" >"$T/ev.json"
 "$CLI" -p "$TCP" -k "$KEY" hooks test counter --event "$T/ev.json" >"$T/cli.out" 2>&1
 check "dejaview hooks test --event" grep -q 'incr' "$T/cli.out"
+"$CLI" -p "$TCP" -k "$KEY" hooks test counter "$T/ada.ppm" >"$T/cli.out" 2>&1
+check "dejaview hooks test IMAGE" grep -q "would incr person $ADA" "$T/cli.out"
 "$CLI" -p "$TCP" -k "$KEY" hooks push greet "$T/bad.lua" >"$T/cli.out" 2>&1
 is "$?" 3 "dejaview hooks push of a syntax error exits 3"
 check "... naming the line" grep -q 'line 2' "$T/cli.out"
