@@ -1,10 +1,10 @@
 /* dv_gen.c — configuration generations, built on the main thread at start
  * and on SIGHUP, released by whichever thread drops the last reference. */
 #include "dv_gen.h"
+#include "dv_alloc.h"
 #include "dv_assert.h"
 #include "dv_log.h"
 #include <dirent.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +206,6 @@ void dv_gen_unref(struct dv_gen *g)
 		dv_gen_free(g);
 		/* its networks were hundreds of MiB: give the pages back now, not
 		 * when the server is next idle (under steady traffic, never) */
-		malloc_trim(0);
+		dv_alloc_trim();
 	}
 }

@@ -4,6 +4,7 @@
  * dv_admin.c. */
 #include "config.h"
 #include "dv_admin.h"
+#include "dv_alloc.h"
 #include "dv_gen.h"
 #include "dv_log.h"
 #include "dv_server.h"
@@ -11,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef HAVE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
 
 #ifndef DV_SYSCONF_FILE
 #define DV_SYSCONF_FILE "/usr/local/etc/dejaview/dejaview.yaml"
@@ -66,6 +71,10 @@ static int dv_check_config(const char *path)
 
 int main(int argc, char **argv)
 {
+#ifdef HAVE_JEMALLOC
+	/* linked with jemalloc (configure): it is the allocator; tune and trim it */
+	dv_alloc_use_mallctl(mallctl);
+#endif
 	enum { OPT_MIGRATE = 256, OPT_PORTS, OPT_HELPCONF, OPT_HELPSTAGES };
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},

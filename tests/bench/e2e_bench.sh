@@ -49,7 +49,9 @@ EOF2
 start() { # start WORKERS: sets pid, port
 	conf "$1"
 	rm -f "$work/ports"
-	OPENBLAS_NUM_THREADS=1 "$build/dejaviewd" -c "$work/c.yaml" --ports-file "$work/ports" 2>"$work/dejaviewd.log" &
+	# BENCH_PRELOAD=/path/lib.so: another allocator preloaded, to compare
+	env ${BENCH_PRELOAD:+LD_PRELOAD="$BENCH_PRELOAD"} OPENBLAS_NUM_THREADS=1 "$build/dejaviewd" -c "$work/c.yaml" \
+		--ports-file "$work/ports" 2>"$work/dejaviewd.log" &
 	pid=$!
 	n=0; while [ ! -s "$work/ports" ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
 	port=$(sed -n 's/^http=//p' "$work/ports")
