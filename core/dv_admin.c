@@ -221,7 +221,7 @@ int dv_admin_main(const char *conf_path, int argc, char **argv)
 		rc = r ? dv_admin_fail(&st, r) : (printf("%s\n", out.data), 0);
 	} else if (!strcmp(argv[0], "tenant") && argc == 3 && !strcmp(argv[1], "key")) {
 		uint64_t t = strtoull(argv[2], NULL, 10);
-		int r = t ? dv_store_key_create(&st, t, "admin", &out) : DV_EBADREQUEST;
+		int r = t ? dv_store_key_create(&st, t, "admin", NULL, &out) : DV_EBADREQUEST;
 		if (r) {
 			rc = r == DV_ENOTFOUND ? (fprintf(stderr, "no such tenant: %s\n", argv[2]), 1) : dv_admin_fail(&st, r);
 		} else {

@@ -8,7 +8,8 @@
 
 /* Flags of a route. */
 enum { DV_R_ADMIN = 1, /* needs the admin key, not a tenant's */
-       DV_R_PLUGINS = 2 /* runs the image pipeline: needs the workers' plugins */ };
+       DV_R_PLUGINS = 2, /* runs the image pipeline: needs the workers' plugins */
+       DV_R_OPEN = 4 /* no key at all (sign-up, when enabled) */ };
 
 /* The route table: method, path, operation, its name (metrics, logs), the
  * handler a worker runs (dv_ops.c calls it; dv_op_*.c), and flags. */
@@ -58,6 +59,9 @@ static const struct dv_route dv_routes[] = {
 	{DV_M_POST, "/v1/hooks/{name}/install", DV_API_HOOK_INSTALL, "hook_install", dv_op_hook_install, 0},
 	{DV_M_GET, "/v1/catalogue/hooks", DV_API_HOOK_CATALOGUE, "hook_catalogue", dv_op_hook_catalogue, 0},
 	{DV_M_GET, "/v1/audit", DV_API_AUDIT_LIST, "audit_list", dv_op_audit_list, 0},
+	/* a shop signs up (dv_op_signup.c) */
+	{DV_M_POST, "/v1/signup", DV_API_SIGNUP, "signup", dv_op_signup, DV_R_OPEN},
+	{DV_M_GET, "/v1/signup", DV_API_SIGNUP_INFO, "signup_info", dv_op_signup_info, DV_R_OPEN},
 	/* background jobs (dv_op_jobs.c) */
 	{DV_M_POST, "/v1/jobs", DV_API_JOB_SUBMIT, "job_submit", dv_op_job_submit, 0},
 	{DV_M_GET, "/v1/jobs/{id}", DV_API_JOB_GET, "job_get", dv_op_job_get, 0},
@@ -151,6 +155,12 @@ int dv_api_is_admin(int op)
 	return r && (r->flags & DV_R_ADMIN);
 }
 
+int dv_api_is_open(int op)
+{
+	const struct dv_route *r = dv_route_of(op);
+	return r && (r->flags & DV_R_OPEN);
+}
+
 int dv_api_op_by_name(const char *name)
 {
 	static const struct { const char *n; int op; } ops[] = {
@@ -161,6 +171,68 @@ int dv_api_op_by_name(const char *name)
 		if (!strcmp(ops[i].n, name))
 			return ops[i].op;
 	return 0;
+}
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} dv_scope_names[] = {{"recognize", DV_SC_RECOGNIZE}, {"detect", DV_SC_DETECT}, {"verify", DV_SC_VERIFY},
+    {"enrol", DV_SC_ENROL}, {"persons:read", DV_SC_PERSONS_READ}, {"persons:write", DV_SC_PERSONS_WRITE},
+    {"events:read", DV_SC_EVENTS_READ}, {"hooks", DV_SC_HOOKS}, {"keys", DV_SC_KEYS}, {"jobs", DV_SC_JOBS}};
+
+uint32_t dv_scope_bit(const char *name)
+{
+	for (size_t i = 0; i < sizeof dv_scope_names / sizeof dv_scope_names[0]; i++)
+		if (!strcmp(dv_scope_names[i].name, name))
+			return dv_scope_names[i].bit;
+	return !strcmp(name, "enroll") ? DV_SC_ENROL : 0;
+}
+
+const char *dv_scope_name(uint32_t bit)
+{
+	for (size_t i = 0; i < sizeof dv_scope_names / sizeof dv_scope_names[0]; i++)
+		if (dv_scope_names[i].bit == bit)
+			return dv_scope_names[i].name;
+	return "?";
+}
+
+uint32_t dv_api_scopes(int op)
+{
+	switch (op) {
+	case DV_API_RECOGNIZE: return DV_SC_RECOGNIZE;
+	case DV_API_DETECT: return DV_SC_DETECT;
+	case DV_API_VERIFY: return DV_SC_VERIFY;
+	case DV_API_FACE_ADD: return DV_SC_ENROL | DV_SC_PERSONS_WRITE;
+	case DV_API_PERSON_CREATE: return DV_SC_ENROL | DV_SC_PERSONS_WRITE;
+	case DV_API_PERSON_LIST:
+	case DV_API_PERSON_GET:
+	case DV_API_FACE_LIST:
+	case DV_API_FACE_CHIP:
+	case DV_API_OPERATING_POINT: return DV_SC_PERSONS_READ;
+	case DV_API_PERSON_UPDATE:
+	case DV_API_PERSON_DELETE:
+	case DV_API_FACE_DELETE: return DV_SC_PERSONS_WRITE;
+	case DV_API_EVENT_LIST:
+	case DV_API_STATE_LIST: return DV_SC_EVENTS_READ;
+	case DV_API_HOOK_LIST:
+	case DV_API_HOOK_GET:
+	case DV_API_HOOK_PUT:
+	case DV_API_HOOK_DELETE:
+	case DV_API_HOOK_VERSIONS:
+	case DV_API_HOOK_VERSION:
+	case DV_API_HOOK_ACTIVATE:
+	case DV_API_HOOK_TEST:
+	case DV_API_HOOK_INSTALL:
+	case DV_API_HOOK_CATALOGUE: return DV_SC_HOOKS;
+	case DV_API_TENANT_UPDATE:
+	case DV_API_KEY_CREATE:
+	case DV_API_KEY_LIST:
+	case DV_API_KEY_REVOKE:
+	case DV_API_AUDIT_LIST: return DV_SC_KEYS;
+	case DV_API_JOB_SUBMIT:
+	case DV_API_JOB_GET: return DV_SC_JOBS;
+	default: return 0; /* GET /v1/tenant (signing in), the admin API (its own key) */
+	}
 }
 
 int dv_api_needs_plugins(int op)

@@ -43,10 +43,34 @@ enum dv_api_op {
 	DV_API_HOOK_INSTALL,
 	DV_API_HOOK_CATALOGUE,
 	DV_API_AUDIT_LIST,
+	DV_API_SIGNUP,             /* POST /v1/signup: no key (signup.enabled) */
+	DV_API_SIGNUP_INFO,        /* GET /v1/signup: is it on, is an invitation needed */
 	DV_API_COUNT
 };
 
 enum { DV_M_GET = 1, DV_M_POST = 2, DV_M_PATCH = 4, DV_M_DELETE = 8, DV_M_PUT = 16, DV_M_HEAD = 32 };
+
+/* What a key may do (issue 17). A key made before scopes has them all. */
+enum dv_scope {
+	DV_SC_RECOGNIZE = 1 << 0,
+	DV_SC_DETECT = 1 << 1,
+	DV_SC_VERIFY = 1 << 2,
+	DV_SC_ENROL = 1 << 3,          /* a new person and its face (POST /v1/persons, .../faces) */
+	DV_SC_PERSONS_READ = 1 << 4,
+	DV_SC_PERSONS_WRITE = 1 << 5,
+	DV_SC_EVENTS_READ = 1 << 6,
+	DV_SC_HOOKS = 1 << 7,
+	DV_SC_KEYS = 1 << 8,           /* keys, the tenant's settings, the audit log */
+	DV_SC_JOBS = 1 << 9,
+	DV_SC_ALL = (1 << 10) - 1
+};
+/* The scopes a browser may hold: a key with only these and a list of origins is publishable. */
+#define DV_SC_BROWSER (DV_SC_RECOGNIZE | DV_SC_DETECT | DV_SC_VERIFY | DV_SC_ENROL)
+/* "persons:read" -> its bit, 0 when unknown; and back. */
+uint32_t dv_scope_bit(const char *name);
+const char *dv_scope_name(uint32_t bit);
+/* The scopes that allow the operation (any one suffices); 0: any key. */
+uint32_t dv_api_scopes(int op);
 
 /* The longest {name} of a path, with its NUL. */
 #define DV_API_NAME_MAX 72
@@ -63,6 +87,8 @@ typedef void dv_op_fn(struct dv_job *j, struct dv_ops_ctx *oc);
 dv_op_fn *dv_api_handler(int op);
 /* Admin operations need the configured admin key, not a tenant key. */
 int dv_api_is_admin(int op);
+/* Operations that take no key (sign-up). */
+int dv_api_is_open(int op);
 /* The operation of an async job's "op" (recognize, detect, verify, enrol), or 0. */
 int dv_api_op_by_name(const char *name);
 /* Operations that run the image pipeline. */

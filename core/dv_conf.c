@@ -313,6 +313,14 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	    "hex SHA-256 of the admin key (dejaviewd admin key prints a new key and this line); \"\" disables the "
 	    "admin API"},
 	{"node", KT_STR, OFF(node), 0, 0, "", "this server's name, recorded with async jobs; \"\" = the host name"},
+	{"signup", KT_MAP, 0, 0, 0, NULL, "shops sign up from the web page: POST /v1/signup (docs/sdk.md)"},
+	{"signup.enabled", KT_BOOL, OFF(signup_enabled), 0, 0, "false", "anyone who can reach the server may create a tenant"},
+	{"signup.invitation_sha256", KT_STR, OFF(signup_invitation_sha256), 0, 0, "",
+	    "hex SHA-256 of the invitation code a sign-up must give (sha256sum of the code); \"\" = none needed"},
+	{"signup.per_address_per_hour", KT_INT, OFF(signup_per_hour), 1, 1000000, "3",
+	    "sign-ups from one client address in any hour"},
+	{"signup.hooks", KT_STR, OFF(signup_hooks), 0, 0, "frontdesk,loyalty",
+	    "the built-in hooks a new shop starts with (comma-separated)"},
 	{"web", KT_MAP, 0, 0, 0, NULL, "the front-desk page"},
 	{"web.dir", KT_STR, OFF(web_dir), 0, 0, DV_WEB_DIR,
 	    "folder of the page's static files, served at /; \"\" turns the page off"},
@@ -970,6 +978,8 @@ void dv_conf_free(struct dv_conf *c)
 	free(c->match_decision);
 	free(c->match_calibration);
 	free(c->admin_key_sha256);
+	free(c->signup_invitation_sha256);
+	free(c->signup_hooks);
 	for (int i = 0; i < c->n_hooksets; i++) {
 		for (int k = 0; k < c->hooksets[i].n; k++)
 			free(c->hooksets[i].files[k]);

@@ -81,6 +81,10 @@ struct dv_conf {
 	long long whole_image_max_side; /* detect: whole-image fallback for images up to this size, 0 = off */
 	char *admin_key_sha256;   /* hex SHA-256 of the admin key, "" = no admin API */
 	char *node;               /* this server's name (async jobs), "" = the host name */
+	bool signup_enabled;      /* POST /v1/signup */
+	char *signup_invitation_sha256;
+	long long signup_per_hour;
+	char *signup_hooks;       /* built-in hooks of a new shop, comma-separated */
 	char *web_dir;            /* the front-desk page's files, "" = not served */
 	double match_threshold_max; /* a request's threshold may not exceed this */
 	struct dv_conf_hookset *hooksets;

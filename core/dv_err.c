@@ -45,6 +45,7 @@ static const struct dv_err_info dv_err_table[DV_ERR_COUNT_] = {
 	[-DV_ELOWQUALITY] = {"low_quality", 422, "the face's quality is too low to recognise it later"},
 	[-DV_EINVALIDHOOK] = {"invalid_hook", 422, "the hook does not compile or its load-time code fails"},
 	[-DV_ELIMIT] = {"limit_reached", 409, "a limit of the tenant is reached"},
+	[-DV_ERATELIMITED] = {"rate_limited", 429, "this key's requests per minute are spent: retry after Retry-After seconds"},
 };
 
 static const struct dv_err_info *dv_err_get(int err)

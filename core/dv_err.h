@@ -40,7 +40,8 @@ enum dv_err {
 	DV_ELOWQUALITY = -32,    /* an enrolment photo under quality.min_enrol */
 	DV_EINVALIDHOOK = -33,   /* Lua that does not compile or whose load-time code fails */
 	DV_ELIMIT = -34,         /* a per-tenant count limit (e.g. hooks.max_per_tenant) */
-	DV_ERR_COUNT_ = 35
+	DV_ERATELIMITED = -35,   /* the key's rate_per_minute is spent (429 + Retry-After) */
+	DV_ERR_COUNT_ = 36
 };
 
 /* Stable machine-readable code, e.g. "no_face". */

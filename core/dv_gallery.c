@@ -1,6 +1,7 @@
 /* dv_gallery.c — the matcher kept in step with PostgreSQL (see dv_gallery.h). */
 #include "dv_gallery.h"
 #include "dv_hooklib.h"
+#include "dv_keyuse.h"
 #include "dv_db.h"
 #include "dv_gen.h"
 #include "dv_log.h"
@@ -30,6 +31,7 @@ struct dv_gallery {
 	atomic_llong n_notes;
 	atomic_bool connected;
 	struct dv_hooklib *hooks;  /* told of the tenants' hook changes (channel dv_hooks) */
+	struct dv_keyuse *keys;    /* given the publishable keys' origins (channel dv_keys) */
 };
 
 /* held and per_tenant change together (g->mu held) */
@@ -218,6 +220,19 @@ static void dv_gal_note(struct dv_gallery *g, PGconn *c, const char *payload)
 	PQclear(r);
 }
 
+/* The origins of every publishable key, for CORS preflights (before the
+ * schema has them, none). */
+static void dv_gal_origins(struct dv_gallery *g, PGconn *c)
+{
+	if (!g->keys)
+		return;
+	PGresult *r = PQexec(c, "SELECT string_agg(DISTINCT o, E'\\n') FROM dv_api_keys, unnest(origins) AS o "
+	                        "WHERE revoked_at IS NULL AND publishable");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		dv_keyuse_set_origins(g->keys, PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
 static void *dv_gal_main(void *arg)
 {
 	struct dv_gallery *g = arg;
@@ -242,7 +257,7 @@ static void *dv_gal_main(void *arg)
 			char err[256];
 			c = dv_db_connect(g->conninfo, err, sizeof err);
 			if (c) {
-				PGresult *r = PQexec(c, "LISTEN dv_gallery; LISTEN dv_hooks");
+				PGresult *r = PQexec(c, "LISTEN dv_gallery; LISTEN dv_hooks; LISTEN dv_keys");
 				if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 					PQfinish(c);
 					c = NULL;
@@ -260,9 +275,10 @@ static void *dv_gal_main(void *arg)
 			}
 			logged = false;
 			need_full = true;
-			/* hook changes may have been missed while disconnected */
+			/* hook and key changes may have been missed while disconnected */
 			if (g->hooks)
 				dv_hooklib_forget_all(g->hooks);
+			dv_gal_origins(g, c);
 			atomic_store(&g->connected, true);
 			if (!g->jobs_swept) {
 				const char *v[] = {g->node};
@@ -284,6 +300,7 @@ static void *dv_gal_main(void *arg)
 				atomic_store(&want->gallery_ready, 1);
 			} else if (dv_gal_load(g, c, want, lerr, sizeof lerr) == 0) {
 				need_full = false;
+				dv_gal_origins(g, c); /* the schema is there now */
 				atomic_store(&want->gallery_ready, 1);
 			} else {
 				size_t el = strlen(lerr);
@@ -308,7 +325,9 @@ static void *dv_gal_main(void *arg)
 				continue; /* the connection is gone: reconnect and reload */
 			PGnotify *nt;
 			while ((nt = PQnotifies(c)) != NULL) {
-				if (!strcmp(nt->relname, "dv_hooks")) {
+				if (!strcmp(nt->relname, "dv_keys")) {
+					dv_gal_origins(g, c);
+				} else if (!strcmp(nt->relname, "dv_hooks")) {
 					/* "TENANT SEQ": a change to the tenant's hooks was committed */
 					unsigned long long t = 0;
 					long long seq = 0;
@@ -326,12 +345,14 @@ static void *dv_gal_main(void *arg)
 	return NULL;
 }
 
-struct dv_gallery *dv_gallery_start(const char *conninfo, const char *node, struct dv_hooklib *hooks)
+struct dv_gallery *dv_gallery_start(const char *conninfo, const char *node, struct dv_hooklib *hooks,
+    struct dv_keyuse *keys)
 {
 	struct dv_gallery *g = calloc(1, sizeof *g);
 	if (!g)
 		return NULL;
 	g->hooks = hooks;
+	g->keys = keys;
 	pthread_mutex_init(&g->mu, NULL);
 	g->conninfo = strdup(conninfo);
 	g->node = strdup(node);

@@ -14,13 +14,16 @@
 
 struct dv_gen;
 struct dv_hooklib;
+struct dv_keyuse;
 struct dv_gallery;
 
 /* node: this server's name; once connected, the async jobs it left queued
  * or running before a restart are marked failed (interrupted). */
-/* ... hooks (or NULL) is told of the tenants' hook changes announced on the
+/* ... keys (or NULL) gets the origins of the publishable keys, at every
+ * (re)connection and when keys change (channel dv_keys); hooks (or NULL) is told of the tenants' hook changes announced on the
  * channel dv_hooks, and to forget them all when the connection was lost. */
-struct dv_gallery *dv_gallery_start(const char *conninfo, const char *node, struct dv_hooklib *hooks);
+struct dv_gallery *dv_gallery_start(const char *conninfo, const char *node, struct dv_hooklib *hooks,
+    struct dv_keyuse *keys);
 void dv_gallery_stop(struct dv_gallery *g);
 /* Serve generation gen from now on (a reference is taken); its
  * gallery_ready is set once loaded. Without a database, or without a

@@ -21,6 +21,7 @@
 #include "dv_err.h"
 #include "dv_guard.h"
 #include "dv_http1.h"
+#include "dv_keyuse.h"
 #include "dv_job.h"
 #include "dv_keys.h"
 #include "dv_log.h"
@@ -235,7 +236,8 @@ static void dv_http_allow(struct dv_http_conn *c, int allow)
 {
 	char a[64] = "";
 	static const struct { int bit; const char *name; } m[] = {
-	    {DV_M_GET, "GET"}, {DV_M_HEAD, "HEAD"}, {DV_M_POST, "POST"}, {DV_M_PATCH, "PATCH"}, {DV_M_DELETE, "DELETE"}};
+	    {DV_M_GET, "GET"}, {DV_M_HEAD, "HEAD"}, {DV_M_POST, "POST"}, {DV_M_PUT, "PUT"}, {DV_M_PATCH, "PATCH"},
+	    {DV_M_DELETE, "DELETE"}};
 	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
 		if (allow & m[i].bit)
 			snprintf(a + strlen(a), sizeof a - strlen(a), "%s%s", a[0] ? ", " : "", m[i].name);
@@ -276,7 +278,7 @@ static void dv_http_api(struct dv_http_conn *c, int op, uint64_t id, const char 
 			return;
 		}
 		admin = true;
-	} else if (!key || !*key) {
+	} else if ((!key || !*key) && !dv_api_is_open(op)) {
 		free(body);
 		dv_http_hdr(c, "WWW-Authenticate", "Bearer");
 		dv_http_send_error(c, route, DV_EUNAUTHORIZED, "send an API key: Authorization: Bearer <key> (or X-API-Key)", rid);
@@ -298,6 +300,9 @@ static void dv_http_api(struct dv_http_conn *c, int op, uint64_t id, const char 
 	j->req.admin = admin;
 	j->req.key = dv_strdup_or_null(admin ? NULL : key);
 	j->req.ctype = dv_strdup_or_null(dv_http1_field(&c->req, "Content-Type"));
+	const char *origin = dv_http1_field(&c->req, "Origin");
+	if (origin)
+		snprintf(j->req.origin, sizeof j->req.origin, "%s", origin);
 	j->req.query = dv_strdup_or_null(c->req.query);
 	j->origin = DV_ORIGIN_HTTP;
 	j->origin_ptr = c;
@@ -323,6 +328,17 @@ void dv_http_complete(struct dv_server *s, struct dv_job *j)
 	}
 	if (j->res.err == DV_EUNAUTHORIZED)
 		dv_http_hdr(c, "WWW-Authenticate", "Bearer");
+	if (j->res.cors_origin[0]) {
+		/* the key allows this browser origin (a publishable key's list) */
+		dv_http_hdr(c, "Access-Control-Allow-Origin", j->res.cors_origin);
+		dv_http_hdr(c, "Access-Control-Expose-Headers", "Retry-After, X-Request-Id");
+		dv_http_hdr(c, "Vary", "Origin");
+	}
+	if (j->res.err == DV_ERATELIMITED) {
+		char ra[16];
+		snprintf(ra, sizeof ra, "%d", j->res.retry_after > 0 ? j->res.retry_after : 1);
+		dv_http_hdr(c, "Retry-After", ra);
+	}
 	if (j->res.err)
 		dv_http_send_error(c, j->route, j->res.err, j->res.errmsg, j->id);
 	else if (j->res.status == 204)
@@ -373,6 +389,27 @@ static void dv_http_readyz(struct dv_http_conn *c, unsigned long long rid)
 	dv_buf_fini(&b);
 }
 
+extern const char dv_sdk_js[]; /* web/sdk/dejaview.js, compiled in (dv_sdk.c) */
+
+/* A CORS preflight of /v1 (OPTIONS with Access-Control-Request-Method): the
+ * browser asks before sending a key in a header. Answered for the origins of
+ * publishable keys only (any tenant's: the request itself is then checked
+ * against its own key's list); other origins get no CORS headers, so the
+ * browser sends nothing. */
+static void dv_http_preflight(struct dv_http_conn *c, unsigned long long rid)
+{
+	const char *origin = dv_http1_field(&c->req, "Origin");
+	if (origin && dv_http1_field(&c->req, "Access-Control-Request-Method") &&
+	    dv_keyuse_origin_known(c->s->keyuse, origin)) {
+		dv_http_hdr(c, "Access-Control-Allow-Origin", origin);
+		dv_http_hdr(c, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+		dv_http_hdr(c, "Access-Control-Allow-Headers", "Authorization, X-API-Key, Content-Type");
+		dv_http_hdr(c, "Access-Control-Max-Age", "600");
+	}
+	dv_http_hdr(c, "Vary", "Origin");
+	dv_http_send(c, DV_ROUTE_API, 204, "application/json", "", 0, rid);
+}
+
 /* One whole request (head parsed, body read): answer it or make it a job. */
 static void dv_http_handle(struct dv_http_conn *c, uint8_t *body, size_t blen)
 {
@@ -381,6 +418,22 @@ static void dv_http_handle(struct dv_http_conn *c, uint8_t *body, size_t blen)
 	int method = dv_http_method(c->req.method);
 	bool get = method == DV_M_GET || method == DV_M_HEAD;
 	unsigned long long rid;
+	if (!c->lis->ops && !strcmp(c->req.method, "OPTIONS") && !strncmp(path, "/v1/", 4)) {
+		free(body);
+		dv_http_preflight(c, atomic_fetch_add(&dv_http_ids, 1));
+		return;
+	}
+	if (!c->lis->ops && get && !strcmp(path, "/sdk/v1/dejaview.js")) {
+		/* the browser SDK: any page may include it */
+		free(body);
+		dv_http_hdr(c, "Access-Control-Allow-Origin", "*");
+		dv_http_hdr(c, "Cross-Origin-Resource-Policy", "cross-origin");
+		dv_http_hdr(c, "X-Content-Type-Options", "nosniff");
+		dv_http_hdr(c, "Cache-Control", "public, max-age=3600");
+		dv_http_send(c, DV_ROUTE_API, 200, "text/javascript; charset=utf-8", dv_sdk_js, strlen(dv_sdk_js),
+		    atomic_fetch_add(&dv_http_ids, 1));
+		return;
+	}
 	if (!c->lis->ops && !strncmp(path, "/v1/", 4) && strcmp(path, "/v1/openapi.yaml")) {
 		uint64_t id;
 		int allow;
@@ -459,6 +512,7 @@ static void dv_http_handle(struct dv_http_conn *c, uint8_t *body, size_t blen)
 		/* count this scrape before rendering so it is included */
 		dv_metrics_request(&s->metrics, DV_ROUTE_METRICS, 200);
 		dv_metrics_render(&s->metrics, &g, &b);
+		dv_keyuse_metrics(s->keyuse, &b);
 		s->metrics.requests[DV_ROUTE_METRICS][200]--;
 		dv_http_send(c, route, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len, rid);
 		dv_buf_fini(&b);

@@ -36,6 +36,7 @@ struct dv_job_req {
 	uint64_t path_id;       /* the {id} of the path */
 	char path_name[72];     /* the {name} of the path (DV_API_NAME_MAX), or "" */
 	char peer[64];          /* the client's address (the audit log) */
+	char origin[256];       /* the browser's Origin header, or "" */
 	char *key;              /* the presented API key, or NULL */
 	bool admin;             /* the key is the configured admin key */
 	int top_k;              /* 0 = configured default */
@@ -54,6 +55,8 @@ struct dv_job_res {
 	struct dv_buf reply;    /* JSON on success */
 	int status;             /* HTTP status on success (0 = 200) */
 	const char *reply_ctype; /* static; NULL = application/json */
+	char cors_origin[256];  /* the key allows this browser origin: the reply's Access-Control-Allow-Origin */
+	int retry_after;        /* seconds, for a 429 (rate_limited) */
 	/* timings */
 	double stage_ms[DV_STAGE_COUNT];
 	bool stage_ran[DV_STAGE_COUNT];

@@ -29,7 +29,7 @@ int dv_key_new(char *key)
 
 int dv_key_parse(const char *key, char prefix[DV_KEY_PREFIX_LEN + 1], uint8_t hash[32])
 {
-	if (!key || strlen(key) != DV_KEY_LEN || memcmp(key, "dvk_", 4) != 0)
+	if (!key || strlen(key) != DV_KEY_LEN || (memcmp(key, "dvk_", 4) != 0 && memcmp(key, "dvp_", 4) != 0))
 		return -1;
 	for (int i = 4; i < DV_KEY_LEN; i++)
 		if (!strchr(dv_hex, key[i]) || !key[i])
@@ -39,6 +39,8 @@ int dv_key_parse(const char *key, char prefix[DV_KEY_PREFIX_LEN + 1], uint8_t ha
 	dv_sha256(key + 4 + DV_KEY_PREFIX_LEN, DV_KEY_SECRET_LEN, hash);
 	return 0;
 }
+
+bool dv_key_is_publishable(const char *key) { return key && !strncmp(key, "dvp_", 4); }
 
 void dv_key_hash_hex(const char *key, char hex[65])
 {

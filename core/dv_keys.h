@@ -1,4 +1,4 @@
-/* dv_keys.h — API keys: "dvk_" + 12 hex digits of public prefix (finds the
+/* dv_keys.h — API keys: "dvk_" (secret) or "dvp_" (publishable) + 12 hex digits of public prefix (finds the
  * row) + 40 hex digits of secret (160 random bits). Only the SHA-256 of the
  * secret is stored; keys are compared in constant time. Admin keys have the
  * same form and are configured by the SHA-256 of the whole key. (pure but
@@ -18,6 +18,8 @@ int dv_key_new(char *key);
 /* Split a presented key. Returns 0 and fills prefix[13] and the secret's
  * hash, or -1 when the text is not a well-formed key. */
 int dv_key_parse(const char *key, char prefix[DV_KEY_PREFIX_LEN + 1], uint8_t hash[32]);
+/* A publishable key's text ("dvp_"): browser-safe scopes and origins only. */
+bool dv_key_is_publishable(const char *key);
 /* Hex SHA-256 of the whole key (the admin key's configured form). */
 void dv_key_hash_hex(const char *key, char hex[65]);
 /* Constant-time equality of n bytes. */

@@ -58,15 +58,93 @@ void dv_op_admin_tenant_list(struct dv_job *j, struct dv_ops_ctx *oc)
 	dv_ops_store_rc(j, oc, dv_store_tenant_list(oc->store, &j->res.reply), "no such resource");
 }
 
+/* A browser origin as a key lists it: scheme://host[:port], nothing else. */
+static bool dv_origin_ok(const char *o)
+{
+	const char *h = !strncmp(o, "https://", 8) ? o + 8 : !strncmp(o, "http://", 7) ? o + 7 : NULL;
+	return h && *h && strlen(o) <= 200 &&
+	    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == strlen(h);
+}
+
+/* The key's scopes, origins and rate from the body into spec (PostgreSQL
+ * array literals in sc and or); 0, or j failed. */
+static int dv_keyspec_read(struct dv_job *j, const struct dv_jv *o, struct dv_keyspec *spec, struct dv_buf *sc,
+    struct dv_buf *or)
+{
+	const struct dv_jv *scopes = dv_jv_get(o, "scopes"), *origins = dv_jv_get(o, "origins");
+	const struct dv_jv *rate = dv_jv_get(o, "rate_per_minute");
+	uint32_t bits = 0;
+	if (scopes && scopes->type != DV_JNULL) {
+		if (scopes->type != DV_JARR || scopes->n == 0 || scopes->n > 16) {
+			dv_job_fail(j, DV_EINVALID, "scopes is a list: recognize, detect, verify, enrol, persons:read, "
+			                            "persons:write, events:read, hooks, keys, jobs");
+			return -1;
+		}
+		dv_buf_puts(sc, "{");
+		for (int i = 0; i < scopes->n; i++) {
+			const struct dv_jv *x = scopes->items[i];
+			uint32_t b = x->type == DV_JSTR ? dv_scope_bit(x->str) : 0;
+			if (!b) {
+				dv_job_fail(j, DV_EINVALID, "unknown scope %.60s: recognize, detect, verify, enrol, persons:read, "
+				                            "persons:write, events:read, hooks, keys, jobs",
+				    x->type == DV_JSTR ? x->str : "(not a string)");
+				return -1;
+			}
+			bits |= b;
+			dv_buf_printf(sc, "%s\"%s\"", i ? "," : "", dv_scope_name(b));
+		}
+		dv_buf_puts(sc, "}");
+		spec->scopes_pg = sc->data;
+	}
+	if (origins && origins->type != DV_JNULL) {
+		if (origins->type != DV_JARR || origins->n == 0 || origins->n > 20) {
+			dv_job_fail(j, DV_EINVALID, "origins is a list of 1 to 20 browser origins, e.g. [\"https://shop.example\"]");
+			return -1;
+		}
+		dv_buf_puts(or, "{");
+		for (int i = 0; i < origins->n; i++) {
+			const struct dv_jv *x = origins->items[i];
+			if (x->type != DV_JSTR || !dv_origin_ok(x->str)) {
+				dv_job_fail(j, DV_EINVALID, "an origin is scheme://host[:port] with no path, e.g. https://shop.example");
+				return -1;
+			}
+			dv_buf_printf(or, "%s\"%s\"", i ? "," : "", x->str);
+		}
+		dv_buf_puts(or, "}");
+		spec->origins_pg = or->data;
+		/* a key browsers may hold: browser-safe scopes only */
+		if (!spec->scopes_pg || (bits & ~(uint32_t)DV_SC_BROWSER)) {
+			dv_job_fail(j, DV_EINVALID, "a key with origins is publishable: give it scopes among recognize, detect, "
+			                            "verify and enrol only");
+			return -1;
+		}
+		spec->publishable = true;
+	}
+	if (rate && rate->type != DV_JNULL) {
+		if (rate->type != DV_JNUM || rate->num < 1 || rate->num > 1000000 || rate->num != (double)(int)rate->num) {
+			dv_job_fail(j, DV_EINVALID, "rate_per_minute is a whole number from 1 to 1000000");
+			return -1;
+		}
+		spec->rate_per_minute = (int)rate->num;
+	}
+	return 0;
+}
+
 /* A key for the caller's tenant, or (admin) for tenant {id}. */
 void dv_op_key_create(struct dv_job *j, struct dv_ops_ctx *oc)
 {
 	struct dv_in in = {0};
 	const struct dv_jv *o;
 	const char *name;
-	if ((o = dv_in_json(j, &in)) && !dv_jstr(j, o, "name", 200, &name, NULL)) {
+	struct dv_keyspec spec = {0};
+	struct dv_buf sc, or;
+	dv_buf_init(&sc);
+	dv_buf_init(&or);
+	if ((o = dv_in_json(j, &in)) && !dv_jstr(j, o, "name", 200, &name, NULL) &&
+	    !dv_keyspec_read(j, o, &spec, &sc, &or)) {
 		uint64_t t = j->req.api == DV_API_KEY_CREATE ? j->tenant : j->req.path_id;
-		if (!dv_ops_store_rc(j, oc, dv_store_key_create(oc->store, t, name, &j->res.reply), "no such resource")) {
+		if (!dv_ops_store_rc(j, oc, dv_store_key_create(oc->store, t, name, &spec, &j->res.reply),
+		        "no such resource")) {
 			j->res.status = 201;
 			struct dv_jv *r = dv_jsonp_parse(j->res.reply.data, j->res.reply.len, NULL, 0);
 			const struct dv_jv *id = dv_jv_get(r, "id");
@@ -83,6 +161,8 @@ void dv_op_key_create(struct dv_job *j, struct dv_ops_ctx *oc)
 			dv_jv_free(r);
 		}
 	}
+	dv_buf_fini(&sc);
+	dv_buf_fini(&or);
 	dv_in_fini(&in);
 }
 

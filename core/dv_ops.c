@@ -8,6 +8,9 @@
 #include "dv_api.h"
 #include "dv_err.h"
 #include "dv_job.h"
+#include "dv_keyuse.h"
+#include <stdio.h>
+#include <time.h>
 #include "dv_log.h"
 #include "dv_store.h"
 
@@ -28,6 +31,55 @@ void dv_ops_audit(struct dv_job *j, struct dv_ops_ctx *oc, uint64_t tenant, cons
 		dv_warn("audit entry not written action=%s target=%s reason=\"%s\"", action, target, oc->store->err);
 }
 
+static double dv_now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The key: known, allowed this operation (its scopes), from this browser
+ * origin (publishable keys: only their origins), within its rate. 0, or j
+ * failed. */
+static int dv_ops_key_check(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	struct dv_keyinfo ki;
+	int rc = dv_store_auth(oc->store, j->req.key, &ki);
+	if (rc) {
+		dv_job_fail(j, rc, rc == DV_EUNAUTHORIZED ? "the API key is unknown or revoked" : "%s", oc->store->err);
+		return -1;
+	}
+	j->tenant = ki.tenant;
+	j->key_id = ki.id;
+	snprintf(j->key_name, sizeof j->key_name, "%s", ki.name);
+	const char *origin = j->req.origin;
+	if (origin[0] && dv_origin_in(ki.origins, origin))
+		snprintf(j->res.cors_origin, sizeof j->res.cors_origin, "%s", origin);
+	uint32_t need = dv_api_scopes(j->req.api);
+	if (need && !(ki.scopes & need)) {
+		dv_keyuse_count(oc->keyuse, ki.id, DV_KU_FORBIDDEN);
+		uint32_t first = need & -need;
+		dv_job_fail(j, DV_EFORBIDDEN, "this key may not %s: it needs the scope %s", dv_api_name(j->req.api),
+		    dv_scope_name(first));
+		return -1;
+	}
+	if (ki.publishable && origin[0] && !j->res.cors_origin[0]) {
+		dv_keyuse_count(oc->keyuse, ki.id, DV_KU_FORBIDDEN);
+		dv_job_fail(j, DV_EFORBIDDEN, "this publishable key is not for the origin %.200s", origin);
+		return -1;
+	}
+	double wait;
+	if (!dv_keyuse_take(oc->keyuse, ki.id, ki.rate_per_minute, dv_now_s(), &wait)) {
+		dv_keyuse_count(oc->keyuse, ki.id, DV_KU_RATE_LIMITED);
+		j->res.retry_after = (int)wait + 1;
+		dv_job_fail(j, DV_ERATELIMITED, "this key may make %d requests a minute: retry in %d s", ki.rate_per_minute,
+		    j->res.retry_after);
+		return -1;
+	}
+	dv_keyuse_count(oc->keyuse, ki.id, DV_KU_OK);
+	return 0;
+}
+
 void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc)
 {
 	DV_CHECK_JOB(j);
@@ -38,14 +90,8 @@ void dv_ops_run(struct dv_job *j, struct dv_ops_ctx *oc)
 	}
 	dv_op_fn *run = dv_api_handler(j->req.api);
 	DV_ASSERT(run != NULL); /* every route has a handler: dv_api.c */
-	if (!j->req.admin && !j->async_id) {
-		int rc = dv_store_auth(oc->store, j->req.key, &j->tenant, &j->key_id, j->key_name, sizeof j->key_name);
-		if (rc) {
-			dv_job_fail(j, rc, rc == DV_EUNAUTHORIZED ? "the API key is unknown or revoked" : "%s",
-			    oc->store->err);
-			return;
-		}
-	}
+	if (!j->req.admin && !j->async_id && !dv_api_is_open(j->req.api) && dv_ops_key_check(j, oc) != 0)
+		return;
 	if (j->async_id && j->origin == DV_ORIGIN_ASYNC)
 		dv_store_job_start(oc->store, j->async_id);
 	run(j, oc);

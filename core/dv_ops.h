@@ -22,6 +22,7 @@ struct dv_ops_ctx {
 	const char *node;              /* this server's name (async jobs) */
 	atomic_int *async_pending;     /* async jobs accepted, not finished */
 	struct dv_hooks *hooks;        /* this worker's Lua hooks, or NULL */
+	struct dv_keyuse *keyuse;      /* keys' rates and counters (the server's) */
 };
 
 /* Run job j's operation (j->api) to its reply or error. */
@@ -61,6 +62,8 @@ dv_op_fn dv_op_operating_point;
 dv_op_fn dv_op_hook_list, dv_op_hook_get, dv_op_hook_put, dv_op_hook_delete, dv_op_hook_versions;
 dv_op_fn dv_op_hook_version, dv_op_hook_activate, dv_op_hook_test, dv_op_hook_install, dv_op_hook_catalogue;
 dv_op_fn dv_op_audit_list;
+/* dv_op_signup.c: a shop signs up */
+dv_op_fn dv_op_signup, dv_op_signup_info;
 /* A built-in hook's source (scripts/NAME.lua, compiled in), or NULL. */
 const char *dv_builtin_hook(const char *name);
 struct dv_actor;

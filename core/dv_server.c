@@ -11,14 +11,15 @@
 #include "dv_job.h"
 #include "dv_log.h"
 #include "dv_server.h"
+#include "dv_alloc.h"
 #include "dv_hooklib.h"
+#include "dv_keyuse.h"
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <event2/thread.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +101,7 @@ static void dv_server_trim(evutil_socket_t fd, short what, void *arg)
 	/* Give freed request memory back to the system once idle, so that a
 	 * burst does not leave the process at its peak size. */
 	if (s->inflight == 0) {
-		malloc_trim(0);
+		dv_alloc_trim();
 		s->metrics.trims++;
 		s->metrics.trimmed_since_job = 1;
 	}
@@ -393,18 +394,7 @@ int dv_server_run(const char *conf_path, const char *ports_file)
 
 	signal(SIGPIPE, SIG_IGN);
 	dv_raise_nofile();
-	/* Blocks of 1 MiB and more (network weights and buffers, decoded
-	 * photos) are mapped on their own and unmapped when freed. A fixed
-	 * threshold also stops glibc from raising it as such blocks are freed,
-	 * after which the next configuration generation's networks would land
-	 * in the heap and stay there (make soak: RSS doubled at each reload). */
-	mallopt(M_MMAP_THRESHOLD, 1 << 20);
-	/* Two heaps for all threads: with one per thread (glibc's default, up
-	 * to eight per core), each reload under traffic left holes in every
-	 * worker's heap and resident memory crept up ~1.5 MiB a reload (make
-	 * soak); with two it levels off. Threads keep their own small caches
-	 * (tcache), so the sharing costs little. */
-	mallopt(M_ARENA_MAX, 2);
+	dv_alloc_setup(); /* before any thread: dv_alloc.c */
 	if (evthread_use_pthreads() != 0) {
 		dv_err("libevent has no pthreads support");
 		goto out_gen;
@@ -439,11 +429,12 @@ int dv_server_run(const char *conf_path, const char *ports_file)
 		snprintf(s->node, sizeof s->node, "dejaviewd");
 	atomic_init(&s->async_pending, 0);
 	s->hooklib = dv_hooklib_new();
-	if (!s->hooklib)
+	s->keyuse = dv_keyuse_new();
+	if (!s->hooklib || !s->keyuse)
 		goto out_base;
 	if (conf->database[0]) {
 		s->db = dv_db_monitor_start(conf->database, conf->migrate_on_start);
-		s->gallery = dv_gallery_start(conf->database, s->node, s->hooklib);
+		s->gallery = dv_gallery_start(conf->database, s->node, s->hooklib, s->keyuse);
 	} else {
 		dv_warn("no database is configured: /readyz will answer 503");
 	}
@@ -459,8 +450,8 @@ int dv_server_run(const char *conf_path, const char *ports_file)
 		goto out_listen;
 	if (dv_write_ports(s) != 0)
 		dv_warn("cannot write the ports file path=%s", ports_file);
-	dv_info("dejaviewd %s started workers=%d gen=%lu config=%s", PACKAGE_VERSION, s->n_workers, s->gen->id,
-	    conf_path);
+	dv_info("dejaviewd %s started workers=%d gen=%lu config=%s allocator=\"%s\"", PACKAGE_VERSION, s->n_workers,
+	    s->gen->id, conf_path, dv_alloc_name());
 
 	event_base_dispatch(s->base);
 	rc = 0;
@@ -486,6 +477,8 @@ out_workers:
 out_base:
 	dv_hooklib_free(s->hooklib);
 	s->hooklib = NULL;
+	dv_keyuse_free(s->keyuse);
+	s->keyuse = NULL;
 	if (s->done.ev)
 		event_free(s->done.ev);
 	if (s->ev_term)

@@ -63,6 +63,7 @@ struct dv_server {
 	struct dv_db_monitor *db;
 	struct dv_gallery *gallery;  /* matcher <-> PostgreSQL (NULL without a database) */
 	struct dv_hooklib *hooklib;  /* the tenants' stored hooks, shared by the workers */
+	struct dv_keyuse *keyuse;    /* keys' rates, counters and the browsers' origins */
 	struct dv_gen *pending;      /* a reloaded generation waiting for its gallery */
 	struct timespec t_pending;
 	struct event *ev_pending;

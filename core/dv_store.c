@@ -1,6 +1,7 @@
 /* dv_store.c — the service's SQL (see dv_store.h). Every statement on tenant
  * data has "tenant_id = $1". */
 #include "dv_store.h"
+#include "dv_api.h"
 #include "dv_db.h"
 #include "dv_err.h"
 #include "dv_keys.h"
@@ -212,20 +213,29 @@ int dv_store_one(struct dv_store *st, struct dv_buf *out, const char *sql, int n
 
 #define U64(buf, v) (snprintf(buf, sizeof buf, "%" PRIu64, (uint64_t)(v)), buf)
 
+/* a key as the API shows it (never its secret) */
+#define DV_KEY_JSON                                                                                                    \
+	"jsonb_build_object('id', k.id, 'name', k.name, 'prefix', CASE WHEN k.publishable THEN 'dvp_' ELSE 'dvk_' END "  \
+	"|| k.prefix, 'publishable', k.publishable, 'scopes', coalesce(to_jsonb(k.scopes), to_jsonb(ARRAY['*'])), "     \
+	"'origins', coalesce(to_jsonb(k.origins), '[]'::jsonb), 'rate_per_minute', k.rate_per_minute, "                  \
+	"'created_at', k.created_at, 'revoked_at', k.revoked_at)"
+
 /* ---------------------------------------------------------------- tenants, keys */
 
-int dv_store_auth(struct dv_store *st, const char *key, uint64_t *tenant, uint64_t *key_id, char *key_name,
-    size_t name_len)
+int dv_store_auth(struct dv_store *st, const char *key, struct dv_keyinfo *ki)
 {
 	char prefix[DV_KEY_PREFIX_LEN + 1];
 	uint8_t hash[32];
+	memset(ki, 0, sizeof *ki);
 	if (dv_key_parse(key, prefix, hash) != 0)
 		return DV_EUNAUTHORIZED;
 	const char *v[] = {prefix};
 	int rc;
 	PGresult *r = dv_store_q(st, &rc,
-	    "SELECT k.tenant_id, k.hash, k.id, k.name FROM dv_api_keys k WHERE k.prefix = $1 AND k.revoked_at IS NULL", 1, v,
-	    NULL);
+	    "SELECT k.tenant_id, k.hash, k.id, k.name, k.scopes IS NULL, array_to_string(k.scopes, ' '), "
+	    "array_to_string(k.origins, E'\\n'), coalesce(k.rate_per_minute, 0), k.publishable "
+	    "FROM dv_api_keys k WHERE k.prefix = $1 AND k.revoked_at IS NULL",
+	    1, v, NULL);
 	if (!r)
 		return rc;
 	int ok = 0;
@@ -234,30 +244,49 @@ int dv_store_auth(struct dv_store *st, const char *key, uint64_t *tenant, uint64
 		unsigned char *h = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 1), &hl);
 		ok = h && hl == 32 && dv_key_equal(h, hash, 32);
 		PQfreemem(h);
-		*tenant = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-		if (key_id)
-			*key_id = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
-		if (key_name && name_len)
-			snprintf(key_name, name_len, "%s", PQgetvalue(r, 0, 3));
+		ki->publishable = PQgetvalue(r, 0, 8)[0] == 't';
+		/* the text's kind must be the row's: a dvk_ text for a publishable row is not the key */
+		ok = ok && ki->publishable == dv_key_is_publishable(key);
+		ki->tenant = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+		ki->id = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+		snprintf(ki->name, sizeof ki->name, "%s", PQgetvalue(r, 0, 3));
+		if (PQgetvalue(r, 0, 4)[0] == 't') {
+			ki->scopes = DV_SC_ALL;
+		} else {
+			char sc[512];
+			snprintf(sc, sizeof sc, "%s", PQgetvalue(r, 0, 5));
+			for (char *save = NULL, *t = strtok_r(sc, " ", &save); t; t = strtok_r(NULL, " ", &save))
+				ki->scopes |= dv_scope_bit(t);
+		}
+		snprintf(ki->origins, sizeof ki->origins, "%s", PQgetvalue(r, 0, 6));
+		ki->rate_per_minute = atoi(PQgetvalue(r, 0, 7));
 	}
 	PQclear(r);
 	return ok ? 0 : DV_EUNAUTHORIZED;
 }
 
-/* Insert a new key for tenant; its text into key. */
-static int dv_store_key_insert(struct dv_store *st, uint64_t tenant, const char *name, char key[DV_KEY_LEN + 1],
-    uint64_t *id)
+/* Insert a new key for tenant (spec NULL: every scope); its text into key. */
+static int dv_store_key_insert(struct dv_store *st, uint64_t tenant, const char *name,
+    const struct dv_keyspec *spec, char key[DV_KEY_LEN + 1], uint64_t *id)
 {
 	if (dv_key_new(key) != 0)
 		return DV_EINTERNAL;
-	char prefix[DV_KEY_PREFIX_LEN + 1], t[24];
+	if (spec && spec->publishable)
+		key[2] = 'p'; /* dvp_ */
+	char prefix[DV_KEY_PREFIX_LEN + 1], t[24], rb[16];
 	uint8_t hash[32];
 	dv_key_parse(key, prefix, hash);
-	const char *v[] = {U64(t, tenant), prefix, (const char *)hash, name ? name : ""};
-	const int bin[] = {0, 0, 32, 0};
+	if (spec && spec->rate_per_minute > 0)
+		snprintf(rb, sizeof rb, "%d", spec->rate_per_minute);
+	const char *v[] = {U64(t, tenant), prefix, (const char *)hash, name ? name : "", spec ? spec->scopes_pg : NULL,
+	    spec ? spec->origins_pg : NULL, spec && spec->rate_per_minute > 0 ? rb : NULL,
+	    spec && spec->publishable ? "t" : "f"};
+	const int bin[] = {0, 0, 32, 0, 0, 0, 0, 0};
 	int rc;
 	PGresult *r = dv_store_q(st, &rc,
-	    "INSERT INTO dv_api_keys (tenant_id, prefix, hash, name) VALUES ($1, $2, $3, $4) RETURNING id", 4, v, bin);
+	    "INSERT INTO dv_api_keys (tenant_id, prefix, hash, name, scopes, origins, rate_per_minute, publishable) "
+	    "VALUES ($1, $2, $3, $4, $5::text[], $6::text[], $7::int, $8::bool) RETURNING id",
+	    8, v, bin);
 	if (!r)
 		return rc;
 	*id = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
@@ -280,7 +309,7 @@ int dv_store_tenant_create(struct dv_store *st, const char *name, const char *se
 	uint64_t id = strtoull(PQgetvalue(r, 0, 0), NULL, 10), kid;
 	PQclear(r);
 	char key[DV_KEY_LEN + 1];
-	rc = dv_store_key_insert(st, id, "first key", key, &kid);
+	rc = dv_store_key_insert(st, id, "first key", NULL, key, &kid);
 	if (!rc)
 		rc = dv_store_commit(st);
 	if (rc) {
@@ -347,21 +376,49 @@ int dv_store_tenant_flag(struct dv_store *st, uint64_t tenant, const char *key, 
 	return rc;
 }
 
-int dv_store_key_create(struct dv_store *st, uint64_t tenant, const char *name, struct dv_buf *out)
+int dv_store_key_create(struct dv_store *st, uint64_t tenant, const char *name, const struct dv_keyspec *spec,
+    struct dv_buf *out)
 {
 	char key[DV_KEY_LEN + 1];
 	uint64_t id;
-	int rc = dv_store_key_insert(st, tenant, name, key, &id);
+	int rc = dv_store_key_insert(st, tenant, name, spec, key, &id);
 	if (rc)
 		return rc;
+	/* the key as the list shows it, with its text (shown once) */
 	struct dv_json j;
 	dv_json_init(&j, out);
 	dv_json_obj_open(&j);
 	dv_json_key(&j, "id"); dv_json_uint(&j, id);
 	dv_json_key(&j, "name"); dv_json_str(&j, name ? name : "");
 	dv_json_key(&j, "api_key"); dv_json_str(&j, key);
+	char prefix[4 + DV_KEY_PREFIX_LEN + 1];
+	snprintf(prefix, sizeof prefix, "%.*s", 4 + DV_KEY_PREFIX_LEN, key);
+	dv_json_key(&j, "prefix"); dv_json_str(&j, prefix);
+	dv_json_key(&j, "publishable"); dv_json_bool(&j, spec && spec->publishable);
+	/* the array literals ({"a","b"}) back as JSON arrays */
+	const char *lits[2] = {spec ? spec->scopes_pg : NULL, spec ? spec->origins_pg : NULL};
+	for (int f = 0; f < 2; f++) {
+		dv_json_key(&j, f ? "origins" : "scopes");
+		dv_json_arr_open(&j);
+		if (!lits[f] && !f)
+			dv_json_str(&j, "*");
+		for (const char *p = lits[f]; p && *p;) {
+			const char *q = strchr(p, '"');
+			const char *e = q ? strchr(q + 1, '"') : NULL;
+			if (!q || !e)
+				break;
+			dv_json_strn(&j, q + 1, (size_t)(e - q - 1));
+			p = e + 1;
+		}
+		dv_json_arr_close(&j);
+	}
+	dv_json_key(&j, "rate_per_minute");
+	if (spec && spec->rate_per_minute > 0)
+		dv_json_int(&j, spec->rate_per_minute);
+	else
+		dv_json_null(&j);
 	dv_json_obj_close(&j);
-	return 0;
+	return out->failed ? DV_ENOMEM : 0;
 }
 
 int dv_store_key_list(struct dv_store *st, uint64_t tenant, struct dv_buf *out)
@@ -369,8 +426,8 @@ int dv_store_key_list(struct dv_store *st, uint64_t tenant, struct dv_buf *out)
 	char t[24];
 	const char *v[] = {U64(t, tenant)};
 	return dv_store_one(st, out,
-	    "SELECT jsonb_build_object('keys', coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'prefix', 'dvk_' || prefix, "
-	    "'created_at', created_at, 'revoked_at', revoked_at) ORDER BY id), '[]'))::text FROM dv_api_keys WHERE tenant_id = $1",
+	    "SELECT jsonb_build_object('keys', coalesce(jsonb_agg(" DV_KEY_JSON " ORDER BY k.id), '[]'))::text "
+	    "FROM dv_api_keys k WHERE k.tenant_id = $1",
 	    1, v);
 }
 

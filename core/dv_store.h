@@ -41,10 +41,24 @@ int dv_store_commit(struct dv_store *st);
 void dv_store_rollback(struct dv_store *st);
 
 /* ---- tenants and keys */
-/* Authenticate a presented API key: 0 with *tenant set (and, when not NULL,
- * the key's id and name), DV_EUNAUTHORIZED or DV_EDBUNAVAIL. */
-int dv_store_auth(struct dv_store *st, const char *key, uint64_t *tenant, uint64_t *key_id, char *key_name,
-    size_t name_len);
+/* A key as authenticated. */
+struct dv_keyinfo {
+	uint64_t tenant, id;
+	char name[64];
+	uint32_t scopes;        /* DV_SC_* (dv_api.h); every one for keys made before scopes */
+	bool publishable;       /* dvp_: browser-safe scopes, used from its origins only */
+	int rate_per_minute;    /* 0: no limit */
+	char origins[2048];     /* the browsers' origins it may be used from, one per line; "" when none */
+};
+/* Authenticate a presented API key: 0 with *ki filled, DV_EUNAUTHORIZED or
+ * DV_EDBUNAVAIL. */
+int dv_store_auth(struct dv_store *st, const char *key, struct dv_keyinfo *ki);
+/* What a new key may do (NULL: everything). Arrays as PostgreSQL literals. */
+struct dv_keyspec {
+	const char *scopes_pg, *origins_pg; /* NULL: every scope / no origins */
+	int rate_per_minute;                /* 0: none */
+	bool publishable;
+};
 /* Create a tenant and its first key; the reply JSON {"id","name","api_key"}
  * (the key shown once) goes to out. */
 int dv_store_tenant_create(struct dv_store *st, const char *name, const char *settings_json, struct dv_buf *out);
@@ -53,7 +67,8 @@ int dv_store_tenant_get(struct dv_store *st, uint64_t tenant, struct dv_buf *out
 int dv_store_tenant_settings(struct dv_store *st, uint64_t tenant, const char *settings_json, struct dv_buf *out);
 /* A setting of the tenant: a boolean, or a number (NAN when unset). */
 int dv_store_tenant_flag(struct dv_store *st, uint64_t tenant, const char *key, bool *out);
-int dv_store_key_create(struct dv_store *st, uint64_t tenant, const char *name, struct dv_buf *out);
+int dv_store_key_create(struct dv_store *st, uint64_t tenant, const char *name, const struct dv_keyspec *spec,
+    struct dv_buf *out);
 int dv_store_key_list(struct dv_store *st, uint64_t tenant, struct dv_buf *out);
 int dv_store_key_revoke(struct dv_store *st, uint64_t tenant, uint64_t key_id);
 

@@ -78,7 +78,8 @@ static void *dv_worker_main(void *arg)
 			dv_job_fail(j, DV_EPLUGIN, "plugins are unavailable on this worker: %s", w->err);
 		} else {
 			struct dv_ops_ctx oc = {.pipe = {.conf = w->gen->conf}, .store = w->store, .gallery = s->gallery,
-			    .node = s->node, .async_pending = &s->async_pending, .hooks = w->hooks};
+			    .node = s->node, .async_pending = &s->async_pending, .hooks = w->hooks,
+			    .keyuse = s->keyuse};
 			for (int r = 0; r < DV_ROLE_COUNT; r++)
 				oc.pipe.inst[r] = w->inst[r] ? w->inst[r] : w->gen->shared[r];
 			struct timespec t0;

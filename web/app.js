@@ -61,6 +61,7 @@ function status(text, bad) {
 
 async function signIn(key) {
   state.key = key.trim();
+  stopAuto();
   const t = await api('GET', '/v1/tenant');
   sessionStorage.setItem('dvKey', state.key);
   $('tenant').textContent = t.name;
@@ -72,6 +73,7 @@ async function signIn(key) {
 }
 
 function signOut(why) {
+  stopAuto();
   sessionStorage.removeItem('dvKey');
   state.key = '';
   $('who').hidden = true;
@@ -121,6 +123,29 @@ function grab() {
 }
 
 $('capture').addEventListener('click', async () => recognize(await grab()));
+
+// Zero-touch: the SDK's watch (/sdk/v1/dejaview.js) looks a few times a second
+// with small detections, only while something moves, and recognises once when
+// one face is close and steady; the page draws the result as for Capture.
+function startAuto() {
+  stopAuto();
+  if (!window.Dejaview) { status('The zero-touch mode needs /sdk/v1/dejaview.js.', true); return; }
+  const dv = window.Dejaview.init({ server: '', key: state.key });
+  state.watcher = dv.watch($('video'), {
+    onSteady: async () => {
+      await recognize(await grab());
+      // a stranger: wait while the enrolment form is open
+      if (!$('enrol').hidden && state.watcher) state.watcher.pause(Infinity);
+    },
+    onError: (e) => status(e.message, true),
+  });
+  status('Zero-touch: step up to the camera.');
+}
+function stopAuto() {
+  if (state.watcher) state.watcher.stop();
+  state.watcher = null;
+}
+$('auto').addEventListener('change', () => ($('auto').checked ? startAuto() : stopAuto()));
 $('upload').addEventListener('change', (ev) => { if (ev.target.files[0]) recognize(ev.target.files[0]); ev.target.value = ''; });
 
 // ---------------------------------------------------------------- recognize, enrol
@@ -242,12 +267,37 @@ $('enrol').addEventListener('submit', async (ev) => {
     $('enrol').reset();
     $('enrol').hidden = true;
     $('result').hidden = true;
-    status('Enrolled ' + p.name + '. Capture again to check in.');
+    status('Enrolled ' + p.name + '. ' + (state.watcher ? 'Welcome!' : 'Capture again to check in.'));
+    if (state.watcher) state.watcher.pause(5000);
     loadVisits();
   } catch (e) { status(e.message, true); }
   $('enrol-submit').disabled = false;
 });
-$('enrol-cancel').addEventListener('click', () => { $('enrol').hidden = true; });
+$('enrol-cancel').addEventListener('click', () => { $('enrol').hidden = true; if (state.watcher) state.watcher.resume(); });
+
+// ---------------------------------------------------------------- sign-up (signup.enabled)
+
+async function showSignup() {
+  // offered when the server takes sign-ups (signup.enabled)
+  try {
+    const r = await (await fetch('/v1/signup')).json();
+    $('signup').hidden = !r.enabled;
+    $('signup-invitation').required = !!r.invitation;
+  } catch (e) { /* offline: no sign-up */ }
+}
+$('signup-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('signup-error').hidden = true;
+  try {
+    const res = await fetch('/v1/signup', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ shop: $('signup-shop').value, invitation: $('signup-invitation').value || undefined }) });
+    const j = await res.json();
+    if (!res.ok) throw new Error((j.error && j.error.message) || 'The shop could not be created.');
+    $('signup-key').hidden = false;
+    $('signup-key').textContent = 'Your shop "' + j.name + '" is ready. Its key (shown once — keep it safe): ' + j.api_key;
+    await signIn(j.api_key);
+  } catch (e) { $('signup-error').hidden = false; $('signup-error').textContent = e.message; }
+});
 
 // ---------------------------------------------------------------- visits, people
 
@@ -290,3 +340,4 @@ async function showPerson(id) {
 }
 
 if (state.key) signIn(state.key).catch((e) => signOut(e.message));
+else showSignup();
