@@ -91,6 +91,13 @@ const ok = (cond, name) => { n++; if (!cond) failed++; console.log(`${cond ? 'ok
     ok(Number(visit) >= 1, 'and the loyalty visit count (visit ' + visit + ')');
     await shot('4-recalled');
   });
+  await step('zero-touch', async () => {
+    await page.evaluate(() => { document.getElementById('result').hidden = true; document.getElementById('result').textContent = ''; });
+    await page.check('#auto');
+    await page.waitForFunction(() => /Ada Lovelace/.test(document.getElementById('result').textContent), null, T);
+    ok(true, 'zero-touch: the front desk recalls her with no button pressed');
+    await page.uncheck('#auto');
+  });
   await step('upload a photo', async () => {
     await page.setInputFiles('#upload', photo);
     await page.waitForFunction(() => /Ada Lovelace/.test(document.getElementById('result').textContent), null, T);
