@@ -10,6 +10,7 @@
 #include "dv_job.h"
 #include "dv_keyuse.h"
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include "dv_log.h"
 #include "dv_store.h"
@@ -58,9 +59,13 @@ static int dv_ops_key_check(struct dv_job *j, struct dv_ops_ctx *oc)
 	uint32_t need = dv_api_scopes(j->req.api);
 	if (need && !(ki.scopes & need)) {
 		dv_keyuse_count(oc->keyuse, ki.id, DV_KU_FORBIDDEN);
-		uint32_t first = need & -need;
-		dv_job_fail(j, DV_EFORBIDDEN, "this key may not %s: it needs the scope %s", dv_api_name(j->req.api),
-		    dv_scope_name(first));
+		char names[160] = "";
+		for (uint32_t b = 1; b && b <= need; b <<= 1)
+			if (need & b)
+				snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? " or " : "",
+				    dv_scope_name(b));
+		dv_job_fail(j, DV_EFORBIDDEN, "this key may not call %s: it needs the scope %s", dv_api_name(j->req.api),
+		    names);
 		return -1;
 	}
 	if (ki.publishable && origin[0] && !j->res.cors_origin[0]) {

@@ -105,6 +105,8 @@ async function startCamera() {
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480, facingMode: 'user' }, audio: false });
     $('video').srcObject = stream;
+    // Capture once the first frame is there (before it, the picture would be black)
+    if (!$('video').videoWidth) await new Promise((resolve) => $('video').addEventListener('loadeddata', resolve, { once: true }));
     $('capture').disabled = false;
     note.hidden = true;
   } catch (e) {

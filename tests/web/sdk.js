@@ -131,6 +131,8 @@ const step = async (name, fn) => {
       ok(/Corner Bakery/.test(await page.textContent('#tenant')), 'a new shop from the web page, signed in');
       ok(/dvk_/.test(await page.textContent('#signup-key')), '... its key shown once');
       await page.waitForSelector('#capture:not([disabled])', T);
+      // the camera's first frame has arrived (a capture before it would be a black picture)
+      await page.waitForFunction(() => document.getElementById('video').videoWidth > 0, null, T);
       await page.click('#capture');
       await page.waitForSelector('#enrol:not([hidden])', T);
       ok(true, 'capture: unknown, the enrolment form');
