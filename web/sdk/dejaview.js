@@ -110,33 +110,6 @@
     return client;
   }
 
-  // ------------------------------------------------------------------ the front desk
-
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
-
-  var CSS = '.dv-desk{font:15px/1.4 system-ui,sans-serif;max-width:480px}' +
-    '.dv-desk video{width:100%;border-radius:8px;background:#111;display:block}' +
-    '.dv-desk .dv-status{color:#667085;min-height:1.4em;margin:6px 0}' +
-    '.dv-desk .dv-greeting{font-size:22px;font-weight:600;margin:8px 0}' +
-    '.dv-desk form{display:grid;gap:6px;margin-top:8px}.dv-desk input{font:inherit;padding:7px;border:1px solid #d0d5dd;border-radius:6px}' +
-    '.dv-desk button{font:inherit;padding:8px 14px;border:0;border-radius:6px;background:#2456d6;color:#fff;cursor:pointer}' +
-    '.dv-desk .dv-error{color:#b42318}';
-
-  // What the hooks said, in words: the first greeting or message.
-  function greetingOf(face) {
-    var hooks = face && face.hooks ? face.hooks : {};
-    for (var k in hooks) {
-      if (hooks[k] && (hooks[k].greeting || hooks[k].message)) return hooks[k].greeting || hooks[k].message;
-    }
-    if (face && face.match && face.match.person) return 'Welcome, ' + face.match.person.name + '!';
-    return '';
-  }
-
   // Zero-touch: watch(video) looks at the camera a few times a second and calls
   // onSteady() when one face, large enough, has held still for a few looks. A
   // look is a /v1/detect of a small frame, and is only sent when the scene
