@@ -332,6 +332,14 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"match.target_fpir", KT_DOUBLE, OFF(match_target_fpir), 0, 1, "0.01",
 	    "with decision fpir: the share of strangers who may get someone's name (a tenant's settings.target_fpir "
 	    "overrides it)"},
+	{"match.tenant_correction", KT_BOOL, OFF(match_tenant_correction), 0, 0, "true",
+	    "with decision fpir: lower a tenant's threshold when its own enrolled people are closer to each other than "
+	    "the calibration predicts (one camera, one light: docs/accuracy.md); never raises it"},
+	{"match.correction_gain", KT_DOUBLE, OFF(match_correction_gain), 0, 4, "1.25",
+	    "the tenant correction: the threshold is lowered by this times the gap between the predicted and the "
+	    "observed median distance of each enrolled person to the nearest other"},
+	{"match.correction_max_faces", KT_INT, OFF(match_correction_max_faces), 3, 1000000, "5000",
+	    "tenants with more faces are left to the calibration (their correction measured nil on the dev data)"},
 	{"match.calibration", KT_STR, OFF(match_calibration), 0, 0, "",
 	    "the embedder's calibration table (make calibrate); \"\" = the *.calibration.tsv in model_dir stamped "
 	    "with the embedder's fingerprint; a table of another embedder is refused"},

@@ -94,6 +94,9 @@ struct dv_conf {
 	bool hook_watch;
 	double match_threshold;   /* distance at or below which a face is known (decision threshold) */
 	char *match_decision;     /* "fpir" or "threshold" */
+	bool match_tenant_correction;     /* lower a tenant's threshold by its own impostors */
+	double match_correction_gain;
+	long long match_correction_max_faces;
 	double match_target_fpir; /* decision fpir: strangers who may get a name */
 	char *match_calibration;  /* the calibration table's path, "" = found in model_dir by fingerprint */
 	long long match_top_k;    /* candidates returned per face */

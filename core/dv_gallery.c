@@ -2,6 +2,7 @@
 #include "dv_gallery.h"
 #include "dv_hooklib.h"
 #include "dv_keyuse.h"
+#include <math.h>
 #include "dv_db.h"
 #include "dv_gen.h"
 #include "dv_log.h"
@@ -31,12 +32,17 @@ struct dv_gallery {
 	atomic_llong n_notes;
 	atomic_bool connected;
 	struct dv_hooklib *hooks;  /* told of the tenants' hook changes (channel dv_hooks) */
+	/* the per-tenant correction of the decision (match.tenant_correction):
+	 * tenant -> the distance to take off the calibrated threshold (double
+	 * bits), and the tenants whose gallery changed since it was computed */
+	struct dv_u64map shift, dirty;
 	struct dv_keyuse *keys;    /* given the publishable keys' origins (channel dv_keys) */
 };
 
 /* held and per_tenant change together (g->mu held) */
 static void dv_gal_count(struct dv_gallery *g, uint64_t tenant, int delta)
 {
+	dv_u64map_put(&g->dirty, tenant, 1);
 	uint64_t *n = dv_u64map_find(&g->per_tenant, tenant);
 	uint64_t v = (n ? *n : 0) + (uint64_t)(int64_t)delta;
 	if (n && v == 0)
@@ -233,11 +239,147 @@ static void dv_gal_origins(struct dv_gallery *g, PGconn *c)
 	PQclear(r);
 }
 
+/* The tenant's own impostors, against the calibration: each enrolled
+ * person's distance to the nearest face of another person (leave one out:
+ * what a stranger like them would meet), their median against the median
+ * the calibration predicts for a gallery of that many people. A gallery of
+ * one camera, one light, one kind of face (a grayscale school register, a
+ * night-shift entrance) has its people closer together than the calibration
+ * data: the decision's threshold is lowered by gain x the difference, never
+ * raised. Galleries over max_faces are left to the calibration (there, the
+ * shift measured on the dev data is nil). Returns the shift (0 when none). */
+static double dv_gal_correction(PGconn *c, const struct dv_gen *gen, uint64_t tenant)
+{
+	const struct dv_conf *conf = gen->conf;
+	if (!gen->calib || !conf->match_tenant_correction)
+		return 0;
+	char t[24], dim[16], lim[24];
+	snprintf(t, sizeof t, "%" PRIu64, tenant);
+	snprintf(dim, sizeof dim, "%d", gen->einfo.dim);
+	snprintf(lim, sizeof lim, "%lld", conf->match_correction_max_faces + 1);
+	const char *v[] = {t, gen->einfo.model, gen->einfo.fingerprint, dim, lim};
+	PGresult *r = PQexecParams(c,
+	    "SELECT person_id, embedding FROM dv_faces WHERE tenant_id = $1 AND model = $2 AND fingerprint = $3 "
+	    "AND dim = $4::int ORDER BY id LIMIT $5::int",
+	    5, NULL, v, NULL, NULL, 1);
+	int n = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+	int d = gen->einfo.dim;
+	double shift = 0;
+	if (n >= 3 && n <= conf->match_correction_max_faces) {
+		float *x = malloc(sizeof *x * (size_t)n * (size_t)d);
+		uint64_t *pid = malloc(sizeof *pid * (size_t)n);
+		double *nn = malloc(sizeof *nn * (size_t)n);
+		int ok = x && pid && nn;
+		for (int i = 0; ok && i < n; i++) {
+			pid[i] = dv_be64(PQgetvalue(r, i, 0));
+			if (PQgetlength(r, i, 1) != (int)(sizeof(float) * (size_t)d))
+				ok = 0;
+			else
+				memcpy(x + (size_t)i * d, PQgetvalue(r, i, 1), sizeof(float) * (size_t)d);
+		}
+		/* per face its nearest other person's face; per person the nearest of its faces */
+		for (int i = 0; ok && i < n; i++) {
+			double best = INFINITY;
+			for (int j = 0; j < n; j++) {
+				if (pid[j] == pid[i])
+					continue;
+				double s = 0;
+				for (int k = 0; k < d; k++) {
+					double e = (double)x[(size_t)i * d + k] - x[(size_t)j * d + k];
+					s += e * e;
+				}
+				if (s < best)
+					best = s;
+			}
+			nn[i] = sqrt(best);
+		}
+		int persons = 0;
+		for (int i = 0; ok && i < n; i++) {
+			int first = 1;
+			for (int j = 0; j < i && first; j++)
+				first = pid[j] != pid[i];
+			if (!first)
+				continue;
+			double m = nn[i];
+			for (int j = i + 1; j < n; j++)
+				if (pid[j] == pid[i] && nn[j] < m)
+					m = nn[j];
+			nn[persons++] = m; /* i >= persons: nn[i] is read before it could be overwritten */
+		}
+		if (ok && persons >= 3 && isfinite(nn[0])) {
+			/* the median of the persons' nearest impostors */
+			for (int i = 1; i < persons; i++)
+				for (int j = i; j > 0 && nn[j] < nn[j - 1]; j--) {
+					double s = nn[j];
+					nn[j] = nn[j - 1];
+					nn[j - 1] = s;
+				}
+			double obs = persons % 2 ? nn[persons / 2] : 0.5 * (nn[persons / 2 - 1] + nn[persons / 2]);
+			double pred = dv_calib_threshold(gen->calib, 1, 1 - pow(0.5, 1.0 / (persons - 1)));
+			if (pred > obs)
+				shift = conf->match_correction_gain * (pred - obs);
+			dv_debug("tenant correction tenant=%" PRIu64 " persons=%d faces=%d observed=%.4f predicted=%.4f shift=%.4f",
+			    tenant, persons, n, obs, pred, shift);
+		}
+		free(x);
+		free(pid);
+		free(nn);
+	}
+	PQclear(r);
+	return shift;
+}
+
+/* One tenant whose gallery changed: its correction again. At most one a call,
+ * and none within a second of the last (a burst of enrolments is one
+ * computation). */
+static void dv_gal_corrections(struct dv_gallery *g, PGconn *c, const struct dv_gen *gen, double *next_at)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (now < *next_at || !gen)
+		return;
+	uint64_t tenant = 0;
+	pthread_mutex_lock(&g->mu);
+	for (size_t i = 0; i < g->dirty.cap && !tenant; i++)
+		if (g->dirty.keys && g->dirty.keys[i])
+			tenant = g->dirty.keys[i] == 0xfffffffffffffffeULL ? 0 : g->dirty.keys[i];
+	if (tenant)
+		dv_u64map_del(&g->dirty, tenant);
+	pthread_mutex_unlock(&g->mu);
+	if (!tenant)
+		return;
+	double s = dv_gal_correction(c, gen, tenant);
+	uint64_t bits;
+	memcpy(&bits, &s, sizeof bits);
+	pthread_mutex_lock(&g->mu);
+	if (s > 0)
+		dv_u64map_put(&g->shift, tenant, bits);
+	else
+		dv_u64map_del(&g->shift, tenant);
+	pthread_mutex_unlock(&g->mu);
+	*next_at = now + 1.0;
+}
+
+double dv_gallery_tenant_shift(struct dv_gallery *g, uint64_t tenant)
+{
+	if (!g)
+		return 0;
+	pthread_mutex_lock(&g->mu);
+	uint64_t *b = dv_u64map_find(&g->shift, tenant);
+	double s = 0;
+	if (b)
+		memcpy(&s, b, sizeof s);
+	pthread_mutex_unlock(&g->mu);
+	return s;
+}
+
 static void *dv_gal_main(void *arg)
 {
 	struct dv_gallery *g = arg;
 	PGconn *c = NULL;
 	bool need_full = true, logged = false;
+	double corr_next = 0;
 	char lerr[512];
 	for (;;) {
 		pthread_mutex_lock(&g->mu);
@@ -318,6 +460,8 @@ static void *dv_gal_main(void *arg)
 				continue;
 			}
 		}
+		if (want && want == g->loaded)
+			dv_gal_corrections(g, c, want, &corr_next);
 		dv_gen_unref(want);
 		struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
 		if (poll(&pfd, 1, 200) > 0) {
@@ -377,6 +521,8 @@ void dv_gallery_stop(struct dv_gallery *g)
 	dv_u64map_free(&g->held);
 	dv_u64map_free(&g->per_tenant);
 	dv_u64map_free(&g->gone);
+	dv_u64map_free(&g->shift);
+	dv_u64map_free(&g->dirty);
 	pthread_mutex_destroy(&g->mu);
 	free(g->conninfo);
 	free(g->node);

@@ -36,6 +36,11 @@ void dv_gallery_removed(struct dv_gallery *g, struct dv_gen *gen, uint64_t tenan
 /* Faces of one tenant held for the served generation: the N of the
  * decision by false-positive identification rate. */
 long long dv_gallery_tenant_faces(struct dv_gallery *g, uint64_t tenant);
+/* The tenant's correction of the decision (match.tenant_correction): the
+ * distance to take off the calibrated threshold, computed by the gallery's
+ * thread from the tenant's own impostors whenever its gallery changes; 0 when
+ * none. */
+double dv_gallery_tenant_shift(struct dv_gallery *g, uint64_t tenant);
 /* Faces held for the served generation, and notifications applied. */
 void dv_gallery_stats(struct dv_gallery *g, long long *faces, long long *notifications, bool *connected);
 #endif

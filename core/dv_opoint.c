@@ -60,13 +60,25 @@ void dv_op_operating_point(struct dv_job *j, struct dv_ops_ctx *oc)
 		dv_json_num(&w, target);
 	}
 	double t = fpir ? dv_calib_threshold(g->calib, n, target) : conf->match_threshold;
+	/* the tenant's correction (dv_gallery.c): its people are closer together by
+	 * delta than the calibration's; the threshold comes down by gain x delta,
+	 * and a stranger of theirs meets the calibration's odds at t + delta */
+	double corr = fpir ? dv_gallery_tenant_shift(oc->gallery, j->tenant) : 0;
+	if (corr >= t)
+		corr = 0;
+	t -= corr;
+	double delta = corr > 0 && conf->match_correction_gain > 0 ? corr / conf->match_correction_gain : 0;
 	dv_json_key(&w, "threshold");
 	dv_json_num(&w, t);
+	if (fpir) {
+		dv_json_key(&w, "tenant_correction");
+		dv_json_num(&w, corr);
+	}
 	if (g->calib) {
 		dv_json_key(&w, "expected");
 		dv_json_obj_open(&w);
 		dv_json_key(&w, "strangers_named");
-		dv_json_num(&w, dv_calib_fpir(g->calib, n, t));
+		dv_json_num(&w, dv_calib_fpir(g->calib, n, t + delta));
 		dv_json_key(&w, "visitors_recognised");
 		dv_json_num(&w, 1 - dv_calib_fnmr(g->calib, t));
 		dv_json_obj_close(&w);

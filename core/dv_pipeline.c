@@ -322,6 +322,10 @@ static int dv_decide(struct dv_work *w)
 	job->res.target_fpir = target > 0 ? target : g->conf->match_target_fpir;
 	job->res.decision = DV_DECIDE_FPIR;
 	w->threshold = dv_calib_threshold(g->calib, job->res.gallery_n, job->res.target_fpir);
+	/* this tenant's people closer together than the calibration's (dv_gallery.c) */
+	job->res.correction = dv_gallery_tenant_shift(w->ctx->gallery, w->ctx->tenant);
+	if (job->res.correction > 0 && job->res.correction < w->threshold)
+		w->threshold -= job->res.correction;
 	/* a person within the threshold of ten times the target is worth asking about */
 	double loose = job->res.target_fpir * 10 > 0.5 ? 0.5 : job->res.target_fpir * 10;
 	job->res.confirm_threshold = dv_calib_threshold(g->calib, job->res.gallery_n, loose);

@@ -225,6 +225,9 @@ void dv_reply_write(struct dv_work *w)
 			if (job->res.decision == DV_DECIDE_FPIR) {
 				dv_json_key(&j, "target_fpir");
 				dv_json_num(&j, job->res.target_fpir);
+				/* the tenant's own people are closer together than the calibration's */
+				dv_json_key(&j, "tenant_correction");
+				dv_json_num(&j, job->res.correction);
 			}
 			dv_json_key(&j, "expected_fpir");
 			dv_json_num(&j, dv_calib_fpir(cal, job->res.gallery_n, w->threshold));

@@ -1,7 +1,7 @@
 /* dv_openset — make eval-openset: recall the right person or say "unknown",
  * measured the way the server decides, on ../shared/testdata.
  *
- *   dv_openset -c CONFIG -t TESTDATA [-C CACHE_DIR] [-k CALIBRATION] [-f TARGET_FPIR]
+ *   dv_openset -c CONFIG -t TESTDATA [-C CACHE_DIR] [-k CALIBRATION] [-f TARGET_FPIR] [-S GAIN]
  *
  * The split (deterministic): people with two photos or more are taken in
  * turn, within each set in name order, as enrolled (their first photo is
@@ -16,6 +16,8 @@
  *                strangers' own distances: the best this model can do);
  *   at the decision  the server's default: the threshold at which N faces
  *                give an expected FPIR of the target (the calibration table),
+ *                lowered by the tenant correction where the gallery's own
+ *                people are closer together than the calibration predicts,
  *                with what it really gives here: strangers named, visitors
  *                recognised;
  *   at 0.6       the fixed 1:1 threshold, for comparison;
@@ -62,6 +64,13 @@ struct result {
 static char *in_set; /* identity x set: has a photo there */
 static double ratio = 1; /* -r: also require d1 <= ratio x d2 (the nearest other person) */
 static double qbar = 0;  /* probes under this quality are answered "uncertain" (neither named nor unknown) */
+/* -S GAIN: the server's tenant correction (match.tenant_correction, on by
+ * default with gain match.correction_gain 1.25; -S 0: off): tighten the
+ * decision by the gallery's own impostors (the median distance of each
+ * enrolled person to the nearest other, against the calibration's prediction
+ * for a gallery of that size), never loosen it */
+static int shift_mode = 1;
+static double shift_gain = 1.25;
 
 /* Match the probes against the gallery of enrolled people who have a photo
  * in `set` (-1: everyone). */
@@ -125,6 +134,31 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 		r.tpir_at[a] = nge ? (double)ok / nge : -1;
 	}
 	r.t_def = cal ? dv_calib_threshold(cal, ng, target) : 0.6;
+	if (cal && shift_mode && ng >= 3) {
+		/* the gallery's own impostors: each enrolled person's distance to the
+		 * nearest other one; their median against the median the calibration
+		 * predicts for a gallery of ng - 1 */
+		double *nn = malloc(sizeof *nn * (size_t)ng);
+		for (int a2 = 0; a2 < ng; a2++) {
+			nn[a2] = INFINITY;
+			for (int b2 = 0; b2 < ng; b2++)
+				if (b2 != a2) {
+					double x = ev_dist(d.it[enrolled_item[gal[a2]]].f.emb, d.it[enrolled_item[gal[b2]]].f.emb, d.dim);
+					if (x < nn[a2])
+						nn[a2] = x;
+				}
+		}
+		qsort(nn, (size_t)ng, sizeof *nn, cmp_dbl);
+		double obs = ng % 2 ? nn[ng / 2] : 0.5 * (nn[ng / 2 - 1] + nn[ng / 2]);
+		double pred = dv_calib_threshold(cal, 1, 1 - pow(0.5, 1.0 / (ng - 1)));
+		double sh = pred - obs;
+		if (getenv("DV_OPENSET_SHIFT_DEBUG"))
+			fprintf(stderr, "set %d gallery %d: nn median %.4f predicted %.4f shift %.4f t %.4f -> %.4f\n", set, ng, obs,
+			    pred, sh, r.t_def, r.t_def - (sh > 0 ? shift_gain * sh : 0));
+		if (sh > 0)
+			r.t_def -= shift_gain * sh;
+		free(nn);
+	}
 	double t_loose = cal ? dv_calib_threshold(cal, ng, fmin(0.5, 10 * target)) : 0.65;
 	int fn = 0, tp = 0, fn06 = 0, tp06 = 0, tpc = 0, asked = 0;
 	if (getenv("DV_OPENSET_DEBUG") && set >= 0 && !strcmp(d.sets[set], getenv("DV_OPENSET_DEBUG"))) {
@@ -189,7 +223,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL, *dir = NULL, *cache = NULL, *calp = NULL;
 	double target = 0.01;
 	int o;
-	while ((o = getopt(argc, argv, "c:t:C:k:f:r:q:")) != -1) {
+	while ((o = getopt(argc, argv, "c:t:C:k:f:r:q:S:")) != -1) {
 		if (o == 'c')
 			conf = optarg;
 		else if (o == 't')
@@ -204,6 +238,10 @@ int main(int argc, char **argv)
 			ratio = atof(optarg);
 		else if (o == 'q')
 			qbar = atof(optarg);
+		else if (o == 'S') {
+			shift_gain = atof(optarg);
+			shift_mode = shift_gain > 0;
+		}
 		else
 			return 2;
 	}

@@ -17,7 +17,10 @@ CAL="$top_srcdir/models/face_recognition.calibration.tsv"
 pg_up
 sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^plugin_dir:/d' -e '/^model_dir:/d' -e '/^hooks:/,$d' \
 	"$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
-write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" "$(cat "$T/base.yaml")"
+# the calibration alone first: the tenant correction (computed in the
+# background as the gallery changes) is tested on its own at the end
+write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" \
+	"$(sed 's/^  target_fpir: 0.01/  target_fpir: 0.01\n  tenant_correction: false/' "$T/base.yaml")"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 wait_ready
 check "the log says the decision uses the calibration table" grep -q "decision by false-positive identification rate calibration=.*face_recognition.calibration.tsv target_fpir=0.01" "$T/dejaviewd.log"
@@ -82,6 +85,35 @@ dv_start "$T/t.yaml" || { ok 1 "dejaviewd starts with decision threshold"; done_
 wait_ready
 http POST /v1/recognize --data-binary @"$PROBE"
 has "$BODY" "\"threshold\":0.55,\"decision\":{\"method\":\"threshold\",\"gallery_faces\":$N," "match.decision threshold: the fixed one, N still said"
+dv_stop
+# the tenant correction: a school's register of one camera and one light
+# (att_orl: grayscale, same session) has its people closer together than the
+# calibration's; its threshold comes down, in the background, as it enrols
+write_conf "$T/k.yaml" "model_dir: \"$top_builddir/models\"" "$(cat "$T/base.yaml")"
+KEY=
+dv_start "$T/k.yaml" || { ok 1 "dejaviewd starts with the tenant correction"; done_testing; }
+wait_ready
+N=0
+for i in $(seq 1 20); do
+	http POST /v1/persons -H "$J" -d "{\"name\":\"pupil $i\"}"
+	pid=$(printf '%s' "$BODY" | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
+	http POST "/v1/persons/$pid/faces?force=true" --data-binary @"$D/att_orl/s$i/1.pgm"
+	[ "$CODE" = 201 ] && N=$((N + 1))
+done
+is "$N" 20 "twenty pupils enrolled from one grayscale register"
+corrected() {
+	http POST /v1/recognize --data-binary @"$D/att_orl/s1/2.pgm"
+	c=$(field tenant_correction)
+	[ -n "$c" ] && awk -v c="$c" 'BEGIN { exit !(c > 0) }'
+}
+eventually corrected
+ok $? "the tenant's threshold is lowered by its own impostors (tenant_correction $(field tenant_correction))"
+tk=$(field threshold); ck=$(field tenant_correction); ek=$(field expected_fpir)
+has "$BODY" '"name": "pupil 1"' "a pupil is still recognised"
+http GET /v1/tenant/operating_point
+has "$BODY" "\"threshold\":$tk,\"tenant_correction\":$ck," "the operating point says the same threshold and correction"
+check "... below the calibration's for 20 faces (by the calibration alone it would name $ek of strangers, not 0.01)" \
+	awk -v e="$ek" 'BEGIN { exit !(e < 0.0099) }'
 dv_stop
 # a table of another embedder is refused
 sed 's/^# fingerprint: .*/# fingerprint: sha256:0000000000000000\/div256/' "$CAL" >"$T/other.calibration.tsv"
