@@ -36,6 +36,7 @@ struct dv_gallery {
 	 * tenant -> the distance to take off the calibrated threshold (double
 	 * bits), and the tenants whose gallery changed since it was computed */
 	struct dv_u64map shift, dirty;
+	struct dv_u64map corr_at;  /* tenant -> when its correction may next be computed (monotonic s, double bits) */
 	struct dv_keyuse *keys;    /* given the publishable keys' origins (channel dv_keys) */
 };
 
@@ -277,9 +278,16 @@ static double dv_gal_correction(PGconn *c, const struct dv_gen *gen, uint64_t te
 			else
 				memcpy(x + (size_t)i * d, PQgetvalue(r, i, 1), sizeof(float) * (size_t)d);
 		}
-		/* per face its nearest other person's face; per person the nearest of its faces */
+		/* per face its nearest other person's face (at most 400 faces looked from,
+		 * spread over the gallery: the work stays under 400 x n distances); per
+		 * person the nearest of its faces looked from */
+		int step = n > 400 ? (n + 399) / 400 : 1;
 		for (int i = 0; ok && i < n; i++) {
 			double best = INFINITY;
+			if (i % step) {
+				nn[i] = INFINITY; /* not looked from */
+				continue;
+			}
 			for (int j = 0; j < n; j++) {
 				if (pid[j] == pid[i])
 					continue;
@@ -304,9 +312,18 @@ static double dv_gal_correction(PGconn *c, const struct dv_gen *gen, uint64_t te
 			for (int j = i + 1; j < n; j++)
 				if (pid[j] == pid[i] && nn[j] < m)
 					m = nn[j];
-			nn[persons++] = m; /* i >= persons: nn[i] is read before it could be overwritten */
+			if (isfinite(m))
+				nn[persons++] = m; /* i >= persons: nn[i] is read before it could be overwritten */
 		}
-		if (ok && persons >= 3 && isfinite(nn[0])) {
+		/* the prediction is for the whole gallery's people */
+		int people = 0;
+		for (int i = 0; ok && i < n; i++) {
+			int first = 1;
+			for (int j = 0; j < i && first; j++)
+				first = pid[j] != pid[i];
+			people += first;
+		}
+		if (ok && persons >= 3 && people >= 3) {
 			/* the median of the persons' nearest impostors */
 			for (int i = 1; i < persons; i++)
 				for (int j = i; j > 0 && nn[j] < nn[j - 1]; j--) {
@@ -315,7 +332,7 @@ static double dv_gal_correction(PGconn *c, const struct dv_gen *gen, uint64_t te
 					nn[j - 1] = s;
 				}
 			double obs = persons % 2 ? nn[persons / 2] : 0.5 * (nn[persons / 2 - 1] + nn[persons / 2]);
-			double pred = dv_calib_threshold(gen->calib, 1, 1 - pow(0.5, 1.0 / (persons - 1)));
+			double pred = dv_calib_threshold(gen->calib, 1, 1 - pow(0.5, 1.0 / (people - 1)));
 			if (pred > obs)
 				shift = conf->match_correction_gain * (pred - obs);
 			dv_debug("tenant correction tenant=%" PRIu64 " persons=%d faces=%d observed=%.4f predicted=%.4f shift=%.4f",
@@ -330,8 +347,9 @@ static double dv_gal_correction(PGconn *c, const struct dv_gen *gen, uint64_t te
 }
 
 /* One tenant whose gallery changed: its correction again. At most one a call,
- * and none within a second of the last (a burst of enrolments is one
- * computation). */
+ * none within a second of the last, and a tenant's at most every 30 s (a
+ * burst of enrolments is one computation; the thread stays free for the
+ * announcements it relays). */
 static void dv_gal_corrections(struct dv_gallery *g, PGconn *c, const struct dv_gen *gen, double *next_at)
 {
 	struct timespec ts;
@@ -341,11 +359,23 @@ static void dv_gal_corrections(struct dv_gallery *g, PGconn *c, const struct dv_
 		return;
 	uint64_t tenant = 0;
 	pthread_mutex_lock(&g->mu);
-	for (size_t i = 0; i < g->dirty.cap && !tenant; i++)
-		if (g->dirty.keys && g->dirty.keys[i])
-			tenant = g->dirty.keys[i] == 0xfffffffffffffffeULL ? 0 : g->dirty.keys[i];
-	if (tenant)
+	for (size_t i = 0; i < g->dirty.cap && !tenant; i++) {
+		if (!g->dirty.keys || !g->dirty.keys[i] || g->dirty.keys[i] == 0xfffffffffffffffeULL)
+			continue;
+		uint64_t *at = dv_u64map_find(&g->corr_at, g->dirty.keys[i]);
+		double t = 0;
+		if (at)
+			memcpy(&t, at, sizeof t);
+		if (t <= now)
+			tenant = g->dirty.keys[i];
+	}
+	if (tenant) {
 		dv_u64map_del(&g->dirty, tenant);
+		double t = now + 30;
+		uint64_t bits;
+		memcpy(&bits, &t, sizeof bits);
+		dv_u64map_put(&g->corr_at, tenant, bits);
+	}
 	pthread_mutex_unlock(&g->mu);
 	if (!tenant)
 		return;
@@ -523,6 +553,7 @@ void dv_gallery_stop(struct dv_gallery *g)
 	dv_u64map_free(&g->gone);
 	dv_u64map_free(&g->shift);
 	dv_u64map_free(&g->dirty);
+	dv_u64map_free(&g->corr_at);
 	pthread_mutex_destroy(&g->mu);
 	free(g->conninfo);
 	free(g->node);
