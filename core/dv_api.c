@@ -35,6 +35,7 @@ static const struct dv_route dv_routes[] = {
 	{DV_M_PATCH, "/v1/persons/{id}", DV_API_PERSON_UPDATE, "person_update", dv_op_person_update, 0},
 	{DV_M_DELETE, "/v1/persons/{id}", DV_API_PERSON_DELETE, "person_delete", dv_op_person_delete, 0},
 	{DV_M_GET, "/v1/events", DV_API_EVENT_LIST, "event_list", dv_op_event_list, 0},
+	{DV_M_POST, "/v1/events/{id}/outcome", DV_API_EVENT_OUTCOME, "event_outcome", dv_op_event_outcome, 0},
 	{DV_M_GET, "/v1/state", DV_API_STATE_LIST, "state_list", dv_op_state_list, 0},
 	/* faces (dv_op_faces.c) */
 	{DV_M_GET, "/v1/persons/{id}/faces", DV_API_FACE_LIST, "face_list", dv_op_face_list, 0},
@@ -203,6 +204,7 @@ uint32_t dv_api_scopes(int op)
 	case DV_API_DETECT: return DV_SC_DETECT;
 	case DV_API_VERIFY: return DV_SC_VERIFY;
 	case DV_API_FACE_ADD: return DV_SC_ENROL | DV_SC_PERSONS_WRITE;
+	case DV_API_EVENT_OUTCOME: return DV_SC_ENROL | DV_SC_PERSONS_WRITE;
 	case DV_API_PERSON_CREATE: return DV_SC_ENROL | DV_SC_PERSONS_WRITE;
 	case DV_API_PERSON_LIST:
 	case DV_API_PERSON_GET:

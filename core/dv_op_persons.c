@@ -133,3 +133,25 @@ void dv_op_state_list(struct dv_job *j, struct dv_ops_ctx *oc)
 	}
 	dv_in_fini(&in);
 }
+
+/* POST /v1/events/{id}/outcome {"person_id": N | null}: a person at the desk
+ * settles a recognition — confirmed as person N (the model was unsure, or
+ * wrong), or rejected (nobody of these: null). Kept beside what the model
+ * decided. */
+void dv_op_event_outcome(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	struct dv_in in = {0};
+	const struct dv_jv *o = dv_in_json(j, &in), *p;
+	if (o) {
+		p = dv_jv_get(o, "person_id");
+		if (!p || (p->type != DV_JNULL && (p->type != DV_JNUM || p->num < 1 || p->num != (double)(uint64_t)p->num)))
+			dv_job_fail(j, DV_EINVALID, "send {\"person_id\": N} (confirmed as that person) or {\"person_id\": null} "
+			                            "(nobody of them)");
+		else
+			dv_ops_store_rc(j, oc,
+			    dv_store_event_outcome(oc->store, j->tenant, j->req.path_id,
+			        p->type == DV_JNUM ? (uint64_t)p->num : 0, j->key_id, &j->res.reply),
+			    "no such event, or the person is not of this tenant");
+	}
+	dv_in_fini(&in);
+}

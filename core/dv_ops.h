@@ -52,7 +52,7 @@ struct dv_job *dv_ops_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int op,
 dv_op_fn dv_op_face_add, dv_op_face_list, dv_op_face_delete, dv_op_face_chip;
 /* dv_op_persons.c: people, events, the hooks' state */
 dv_op_fn dv_op_person_create, dv_op_person_update, dv_op_person_get, dv_op_person_delete, dv_op_person_list;
-dv_op_fn dv_op_event_list, dv_op_state_list;
+dv_op_fn dv_op_event_list, dv_op_state_list, dv_op_event_outcome;
 /* dv_op_tenant.c: the tenant, its keys, the admin API */
 dv_op_fn dv_op_tenant_get, dv_op_tenant_update, dv_op_key_create, dv_op_key_list, dv_op_key_revoke;
 dv_op_fn dv_op_admin_tenant_create, dv_op_admin_tenant_list;

@@ -203,7 +203,8 @@ int dv_stage_record(struct dv_work *w)
 	/* one event per face: recognized (with the person), unknown or uncertain */
 	r->ev = calloc((size_t)n_faces, sizeof *r->ev);
 	r->boxes = calloc((size_t)n_faces, sizeof *r->boxes);
-	if (!r->ev || !r->boxes) {
+	r->event_ids = calloc((size_t)n_faces, sizeof *r->event_ids);
+	if (!r->ev || !r->boxes || !r->event_ids) {
 		dv_job_fail(job, DV_ENOMEM, "out of memory");
 		return -1;
 	}
@@ -232,8 +233,7 @@ int dv_stage_record(struct dv_work *w)
 	r->in_tx = r->hooks_on && !rc;
 	if (!rc)
 		rc = dv_store_events_add(st, w->ctx->tenant, r->ev, n_faces, v ? v->location : NULL,
-		    v ? v->camera : NULL,
-		    rid);
+		    v ? v->camera : NULL, rid, r->event_ids);
 	if (rc) {
 		dv_job_fail(job, rc, "the recognition could not be recorded: %s", st->err);
 		return -1;
@@ -286,5 +286,6 @@ void dv_record_fini(struct dv_work *w)
 	free(r->faces);
 	free(r->person_ids);
 	free(r->ev);
+	free(r->event_ids);
 	dv_tenant_brief_fini(&w->tenant);
 }

@@ -571,7 +571,7 @@ int dv_store_face_add(struct dv_store *st, uint64_t tenant, const struct dv_face
 	if (!rc) {
 		struct dv_event_row ev = {.kind = "enrolled", .person = f->person, .face = *face_id, .distance = -1,
 		    .similarity = -1, .box_json = f->box_json};
-		rc = dv_store_events_add(st, tenant, &ev, 1, location, camera, request_id);
+		rc = dv_store_events_add(st, tenant, &ev, 1, location, camera, request_id, NULL);
 	}
 	if (!rc && in_tx)
 		rc = in_tx(arg, *face_id); /* the hooks, in this transaction */
@@ -701,8 +701,10 @@ int dv_store_persons_of_faces(struct dv_store *st, uint64_t tenant, const uint64
 /* ---------------------------------------------------------------- events */
 
 int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_event_row *ev, int n,
-    const char *location, const char *camera, const char *request_id)
+    const char *location, const char *camera, const char *request_id, uint64_t *ids)
 {
+	for (int i = 0; ids && i < n; i++)
+		ids[i] = 0;
 	if (n == 0)
 		return 0;
 	/* one statement for all the faces of a photo: arrays, unnested */
@@ -754,10 +756,11 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 			rc = dv_store_exec(st, "SAVEPOINT dv_events", 0, NULL);
 		if (rc)
 			break;
-		rc = dv_store_exec(st,
-		    "INSERT INTO dv_events (tenant_id, kind, person_id, face_id, distance, similarity, box, location, camera, request_id) "
+		PGresult *res = dv_store_q(st, &rc,
+		    "INSERT INTO dv_events (tenant_id, kind, person_id, face_id, distance, similarity, box, location, camera, request_id, "
+		    "face_index) "
 		    "SELECT $1, k.value #>> '{}', (p.value #>> '{}')::bigint, (f.value #>> '{}')::bigint, (d.value #>> '{}')::real, "
-		    "(s.value #>> '{}')::real, NULLIF(b.value, 'null'::jsonb), $8, $9, $10 "
+		    "(s.value #>> '{}')::real, NULLIF(b.value, 'null'::jsonb), $8, $9, $10, (k.i - 1)::int "
 		    "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY k(value, i) "
 		    "JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY p(value, i) USING (i) "
 		    "JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY f(value, i) USING (i) "
@@ -765,8 +768,14 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 		    "JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY s(value, i) USING (i) "
 		    "JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY b(value, i) USING (i) "
 		    "WHERE p.value = 'null'::jsonb OR EXISTS (SELECT 1 FROM dv_persons x WHERE x.tenant_id = $1 "
-		    "AND x.id = (p.value #>> '{}')::bigint)",
-		    10, v);
+		    "AND x.id = (p.value #>> '{}')::bigint) RETURNING id, face_index",
+		    10, v, NULL);
+		for (int r = 0; res && ids && r < PQntuples(res); r++) {
+			int at = atoi(PQgetvalue(res, r, 1));
+			if (at >= 0 && at < n)
+				ids[at] = strtoull(PQgetvalue(res, r, 0), NULL, 10);
+		}
+		PQclear(res);
 		if (rc != DV_ENOTFOUND || attempt == 1)
 			break;
 		if (deeper) {
@@ -783,6 +792,23 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 	return rc;
 }
 
+int dv_store_event_outcome(struct dv_store *st, uint64_t tenant, uint64_t event, uint64_t person, uint64_t key_id,
+    struct dv_buf *out)
+{
+	char t[24], e[24], p[24], k[24];
+	const char *v[] = {U64(t, tenant), U64(e, event), person ? U64(p, person) : NULL, key_id ? U64(k, key_id) : NULL};
+	/* the person, when given, must be the tenant's: else nothing is updated */
+	return dv_store_one(st, out,
+	    "UPDATE dv_events e SET outcome = CASE WHEN $3::bigint IS NULL THEN 'rejected' ELSE 'confirmed' END, "
+	    "outcome_person_id = $3::bigint, outcome_at = now(), outcome_key = $4::bigint "
+	    "WHERE e.tenant_id = $1 AND e.id = $2 AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM dv_persons x "
+	    "WHERE x.tenant_id = $1 AND x.id = $3::bigint)) "
+	    "RETURNING jsonb_build_object('id', e.id, 'kind', e.kind, 'person_id', e.person_id, 'distance', e.distance, "
+	    "'face_index', e.face_index, 'outcome', e.outcome, 'outcome_person_id', e.outcome_person_id, "
+	    "'outcome_at', e.outcome_at)::text",
+	    4, v);
+}
+
 int dv_store_event_list(struct dv_store *st, uint64_t tenant, uint64_t person, const char *kind, const char *since,
     int limit, uint64_t after, struct dv_buf *out)
 {
@@ -796,7 +822,9 @@ int dv_store_event_list(struct dv_store *st, uint64_t tenant, uint64_t person, c
 	    "SELECT jsonb_build_object('events', coalesce(jsonb_agg(jsonb_build_object('id', e.id, 'kind', e.kind, "
 	    "'person', CASE WHEN p.id IS NULL THEN NULL ELSE jsonb_build_object('id', p.id, 'name', p.name, 'external_id', p.external_id) END, "
 	    "'face_id', e.face_id, 'distance', e.distance, 'similarity', e.similarity, 'box', e.box, 'location', e.location, "
-	    "'camera', e.camera, 'request_id', e.request_id, 'time', e.created_at) ORDER BY e.id DESC), '[]'), "
+	    "'camera', e.camera, 'request_id', e.request_id, 'time', e.created_at, 'face_index', e.face_index, "
+	    "'outcome', e.outcome, 'outcome_person_id', e.outcome_person_id, 'outcome_at', e.outcome_at) "
+	    "ORDER BY e.id DESC), '[]'), "
 	    "'next_after', CASE WHEN count(*) = $5 THEN min(e.id) END)::text "
 	    "FROM page e LEFT JOIN dv_persons p ON p.id = e.person_id AND p.tenant_id = $1",
 	    6, v);

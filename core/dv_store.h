@@ -124,8 +124,13 @@ struct dv_event_row {
 	double distance, similarity; /* < 0 = none */
 	const char *box_json;
 };
+/* ids (or NULL): per face its event's id (0: not written, a person erased meanwhile). */
 int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_event_row *ev, int n,
-    const char *location, const char *camera, const char *request_id);
+    const char *location, const char *camera, const char *request_id, uint64_t *ids);
+/* Settle an event: confirmed as person (> 0) or rejected (0); the event JSON
+ * into out; DV_ENOTFOUND when the event or the person is not the tenant's. */
+int dv_store_event_outcome(struct dv_store *st, uint64_t tenant, uint64_t event, uint64_t person, uint64_t key_id,
+    struct dv_buf *out);
 int dv_store_event_list(struct dv_store *st, uint64_t tenant, uint64_t person, const char *kind, const char *since,
     int limit, uint64_t after, struct dv_buf *out);
 

@@ -23,6 +23,7 @@ struct dv_record {
 	int n;
 	struct dv_event_row *ev; /* per face, once recorded */
 	char **boxes;         /* per face: its box as JSON (the events' copy) */
+	uint64_t *event_ids;  /* per face: its event (0: not written) */
 	int events_written;
 	bool in_tx;           /* the request's transaction is open (the hooks stage commits it) */
 	/* hooks */

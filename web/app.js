@@ -206,6 +206,7 @@ async function recognize(photo) {
       continue;
     }
     if (f.decision === 'confirm' && r.faces.length === 1) {
+      state.lastEventId = f.event_id;
       /* the server is not sure enough to greet: ask, with the nearest people */
       const seen = new Set(), picks = [];
       for (const c of f.candidates || []) {
@@ -220,7 +221,7 @@ async function recognize(photo) {
       }
       box.append(el('div', { class: 'face unknown', 'data-decision': 'confirm' }, el('div', {},
         el('div', { class: 'name' }, 'Is this one of them?'), row,
-        el('button', { class: 'secondary', onclick: () => { $('enrol').hidden = false; $('enrol-name').focus(); } }, 'No, a new visitor'))));
+        el('button', { class: 'secondary', onclick: () => { settle(null); $('enrol').hidden = false; $('enrol-name').focus(); } }, 'No, a new visitor'))));
       continue;
     }
     if (f.match && f.match.person) {
@@ -243,7 +244,15 @@ async function recognize(photo) {
 
 /* The receptionist confirmed who it is: this photo becomes one more face of
  * theirs (recorded as an enrolment), so that next time they are recognised. */
+// What the receptionist said is kept with the recognition's event, beside what the model decided.
+function settle(personId) {
+  if (!state.lastEventId) return;
+  api('POST', '/v1/events/' + state.lastEventId + '/outcome', JSON.stringify({ person_id: personId }), 'application/json').catch(() => {});
+  state.lastEventId = null;
+}
+
 async function confirmAs(person) {
+  settle(person.id);
   try {
     await api('POST', '/v1/persons/' + person.id + '/faces?location=front-desk', state.lastPhoto, 'application/octet-stream');
     $('result').hidden = true;

@@ -1,0 +1,54 @@
+#!/bin/sh
+# A person at the desk settles a recognition (issue 14): every face of a
+# recognition reply carries its event's id; POST /v1/events/{id}/outcome
+# records "confirmed as this person" or "rejected" beside what the model
+# decided, GET /v1/events shows it; another tenant's event or person is 404.
+# Example plugins: no models needed.
+. "$top_srcdir/tests/e2e/lib.sh"
+pg_up
+write_conf "$T/c.yaml" "$SERVICE_PLUGINS"
+dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
+wait_ready
+J='Content-Type: application/json'
+"$IMG" 120 90 "20,20,40,90,200,120" >"$T/ada.ppm"
+"$IMG" 160 120 10,10,30 90,50,40,90,200,120 >"$T/two.ppm"
+http POST /v1/persons -H "$J" -d '{"name":"Ada"}'
+ADA=$(printf '%s' "$BODY" | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
+http POST "/v1/persons/$ADA/faces" --data-binary @"$T/ada.ppm"
+http POST /v1/recognize --data-binary @"$T/two.ppm"
+n=$(printf '%s' "$BODY" | grep -o '"event_id":[0-9]*' | wc -l)
+is "$n" 2 "each face of a recognition carries its event id"
+E1=$(printf '%s' "$BODY" | grep -o '"event_id":[0-9]*' | head -1 | cut -d: -f2)
+E2=$(printf '%s' "$BODY" | grep -o '"event_id":[0-9]*' | tail -1 | cut -d: -f2)
+check "... two events" test "$E1" != "$E2"
+http POST "/v1/events/$E1/outcome" -H "$J" -d "{\"person_id\":$ADA}"
+is "$CODE" 200 "confirmed as Ada"
+has "$BODY" '"outcome": "confirmed"' "... outcome confirmed"
+has "$BODY" "\"outcome_person_id\": $ADA" "... as her"
+has "$BODY" '"face_index": 0' "... the photo's first face"
+http POST "/v1/events/$E2/outcome" -H "$J" -d '{"person_id":null}'
+has "$BODY" '"outcome": "rejected"' "the other face: nobody of them (rejected)"
+has "$BODY" '"face_index": 1' "... the photo's second face"
+http GET "/v1/events?limit=5"
+has "$BODY" '"outcome": "confirmed"' "GET /v1/events shows the outcomes"
+http POST "/v1/events/$E1/outcome" -H "$J" -d '{"person_id":"Ada"}'
+is "$CODE" 422 "a person id that is not a number: 422"
+http POST "/v1/events/$E1/outcome" -H "$J" -d '{}'
+is "$CODE" 422 "no person_id at all: 422"
+http POST "/v1/events/999999/outcome" -H "$J" -d '{"person_id":null}'
+is "$CODE" 404 "no such event: 404"
+KEY_A=$KEY
+KEY=$(new_tenant other "$T/c.yaml")
+http POST /v1/persons -H "$J" -d '{"name":"Bob"}'
+BOB=$(printf '%s' "$BODY" | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
+http POST "/v1/events/$E1/outcome" -H "$J" -d '{"person_id":null}'
+is "$CODE" 404 "another tenant's event: 404"
+KEY=$KEY_A
+http POST "/v1/events/$E1/outcome" -H "$J" -d "{\"person_id\":$BOB}"
+is "$CODE" 404 "another tenant's person: 404"
+http GET "/v1/events?limit=5"
+has "$BODY" "\"outcome_person_id\": $ADA" "... and the outcome is unchanged"
+http DELETE "/v1/persons/$ADA"
+http GET "/v1/events?limit=5"
+check "the erased person's events go with her (right to be forgotten)" sh -c "! printf '%s' '$BODY' | grep -q '\"outcome_person_id\": $ADA'"
+done_testing
