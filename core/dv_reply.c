@@ -156,11 +156,6 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 			dv_json_bool(j, unsure);
 			dv_json_key(j, "decision");
 			dv_json_str(j, decision);
-			if (w->rec.event_ids && w->rec.event_ids[i]) {
-				/* to settle it later: POST /v1/events/{id}/outcome */
-				dv_json_key(j, "event_id");
-				dv_json_uint(j, w->rec.event_ids[i]);
-			}
 			dv_json_key(j, "candidates");
 			dv_json_arr_open(j);
 			for (int k = 0; k < n; k++) {
@@ -174,6 +169,11 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 				dv_json_obj_close(j);
 			}
 			dv_json_arr_close(j);
+			if (w->rec.event_ids && w->rec.event_ids[i]) {
+				/* to settle it later: POST /v1/events/{id}/outcome */
+				dv_json_key(j, "event_id");
+				dv_json_uint(j, w->rec.event_ids[i]);
+			}
 		}
 		/* what the tenant's hooks said about this face */
 		const struct dv_record *rec = &w->rec;
