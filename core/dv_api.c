@@ -47,6 +47,7 @@ static const struct dv_route dv_routes[] = {
 	{DV_M_GET, "/v1/tenant/operating_point", DV_API_OPERATING_POINT, "operating_point", dv_op_operating_point, 0},
 	{DV_M_POST, "/v1/keys", DV_API_KEY_CREATE, "key_create", dv_op_key_create, 0},
 	{DV_M_GET, "/v1/keys", DV_API_KEY_LIST, "key_list", dv_op_key_list, 0},
+	{DV_M_GET, "/v1/key", DV_API_KEY_SELF, "key_self", dv_op_key_self, 0},
 	{DV_M_DELETE, "/v1/keys/{id}", DV_API_KEY_REVOKE, "key_revoke", dv_op_key_revoke, 0},
 	/* the tenant's stored Lua hooks and the audit log (dv_op_hooks.c) */
 	{DV_M_GET, "/v1/hooks", DV_API_HOOK_LIST, "hook_list", dv_op_hook_list, 0},

@@ -46,6 +46,7 @@ enum dv_api_op {
 	DV_API_SIGNUP,             /* POST /v1/signup: no key (signup.enabled) */
 	DV_API_SIGNUP_INFO,        /* GET /v1/signup: is it on, is an invitation needed */
 	DV_API_EVENT_OUTCOME,      /* POST /v1/events/{id}/outcome: confirmed as a person, or rejected */
+	DV_API_KEY_SELF,           /* GET /v1/key: the calling key's own scopes (any key) */
 	DV_API_COUNT
 };
 

@@ -97,6 +97,9 @@ struct dv_job {
 	uint64_t tenant;        /* set by the worker once authenticated */
 	uint64_t key_id;        /* ... and the key's id (0: the admin key or none) */
 	char key_name[64];      /* ... and its name */
+	uint32_t key_scopes;    /* ... its scopes (DV_SC_*, dv_api.h) */
+	bool key_publishable;   /* ... dvp_ */
+	int key_rate;           /* ... its rate_per_minute (0: none) */
 	uint64_t async_id;      /* an async job's dv_jobs row (0: synchronous) */
 	/* origin: loop thread only */
 	int origin;             /* enum dv_origin */

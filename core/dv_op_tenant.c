@@ -207,3 +207,31 @@ void dv_op_key_revoke(struct dv_job *j, struct dv_ops_ctx *oc)
 		dv_ops_audit(j, oc, j->tenant, "key.revoke", target, NULL);
 	}
 }
+
+/* GET /v1/key: what the calling key may do (any key: a page's SDK asks it
+ * whether to offer enrolment). Never its secret, nor its origins' list. */
+void dv_op_key_self(struct dv_job *j, struct dv_ops_ctx *oc)
+{
+	(void)oc;
+	struct dv_json w;
+	dv_json_init(&w, &j->res.reply);
+	dv_json_obj_open(&w);
+	dv_json_key(&w, "id");
+	dv_json_uint(&w, j->key_id);
+	dv_json_key(&w, "name");
+	dv_json_str(&w, j->key_name);
+	dv_json_key(&w, "publishable");
+	dv_json_bool(&w, j->key_publishable);
+	dv_json_key(&w, "scopes");
+	dv_json_arr_open(&w);
+	for (uint32_t b = 1; b <= DV_SC_ALL; b <<= 1)
+		if (j->key_scopes & b)
+			dv_json_str(&w, dv_scope_name(b));
+	dv_json_arr_close(&w);
+	dv_json_key(&w, "rate_per_minute");
+	if (j->key_rate > 0)
+		dv_json_int(&w, j->key_rate);
+	else
+		dv_json_null(&w);
+	dv_json_obj_close(&w);
+}

@@ -53,6 +53,9 @@ static int dv_ops_key_check(struct dv_job *j, struct dv_ops_ctx *oc)
 	j->tenant = ki.tenant;
 	j->key_id = ki.id;
 	snprintf(j->key_name, sizeof j->key_name, "%s", ki.name);
+	j->key_scopes = ki.scopes;
+	j->key_publishable = ki.publishable;
+	j->key_rate = ki.rate_per_minute;
 	const char *origin = j->req.origin;
 	if (origin[0] && dv_origin_in(ki.origins, origin))
 		snprintf(j->res.cors_origin, sizeof j->res.cors_origin, "%s", origin);

@@ -55,6 +55,7 @@ dv_op_fn dv_op_person_create, dv_op_person_update, dv_op_person_get, dv_op_perso
 dv_op_fn dv_op_event_list, dv_op_state_list, dv_op_event_outcome;
 /* dv_op_tenant.c: the tenant, its keys, the admin API */
 dv_op_fn dv_op_tenant_get, dv_op_tenant_update, dv_op_key_create, dv_op_key_list, dv_op_key_revoke;
+dv_op_fn dv_op_key_self;
 dv_op_fn dv_op_admin_tenant_create, dv_op_admin_tenant_list;
 /* dv_opoint.c: GET /v1/tenant/operating_point */
 dv_op_fn dv_op_operating_point;

@@ -10,6 +10,7 @@
  *   recognize(input [, {location, camera, fields}])  input: Blob, File, canvas, video, or img element
  *   detect(input)
  *   enrol({name, externalId, attributes}, input)     a new person with this face
+ *   me()                                              the key's own scopes: {id, name, publishable, scopes, rate_per_minute}
  *   frontDesk(element, {mode: 'auto' | 'button', onResult, onError, onEnrolled, cooldownMs, enrol, camera, location})
  *   watch(video, {onSteady, onError})   the zero-touch loop alone, for a page that draws its own desk
  * Errors reject with a DejaviewError: {code, status, message} — the API's stable codes.
@@ -104,6 +105,7 @@
           return call('POST', '/v1/persons/' + created.id + '/faces', b, 'image/jpeg');
         }).then(function (f) { return { person: created, face: f }; });
       },
+      me: function () { return call('GET', '/v1/key'); },
       frontDesk: function (element, o) { return frontDesk(client, element, o || {}); },
       watch: function (video, o) { return watch(client, video, o); }
     };
@@ -223,6 +225,9 @@
     box.appendChild(result);
     element.appendChild(box);
     var stream = null, watcher = null, busy = false, greeted = {};
+    var canEnrol = o.enrol !== false;
+    // strangers are offered enrolment only when the key may enrol
+    if (canEnrol) client.me().then(function (k) { canEnrol = (k.scopes || []).indexOf('enrol') >= 0; }, function () {});
 
     function say(t, bad) { status.textContent = t || ''; status.className = 'dv-status' + (bad ? ' dv-error' : ''); }
     function report(err) { say(WORDS[err.code] || err.message, true); if (o.onError) o.onError(err); }
@@ -265,7 +270,7 @@
         if (pid) greeted[pid] = Date.now();
         result.textContent = '';
         result.appendChild(el('div', 'dv-greeting', greetingOf(f) || (pid ? '' : 'Welcome! We have not met yet.')));
-        if (!pid && o.enrol !== false) enrolForm();
+        if (!pid && canEnrol) enrolForm();
         if (o.onResult) o.onResult(r);
       }, function (err) { busy = false; report(err); throw err; });
     }
