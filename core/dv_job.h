@@ -68,6 +68,7 @@ struct dv_job_res {
 	long long gallery_n;    /* DV_DECIDE_FPIR: the tenant's enrolled faces */
 	double target_fpir;     /* DV_DECIDE_FPIR: the target */
 	double correction;      /* DV_DECIDE_FPIR: taken off the calibrated threshold for this tenant (0: none) */
+	int auto_update_max;    /* with a record stage: the tenant's settings.auto_update (faces a person may reach; 0: off) */
 	double confirm_threshold; /* up to this distance a nearest person is worth asking about; 0 = no confirmation */
 	/* req.keep_embeddings: what the stages found */
 	float *embeddings;      /* n_embeddings x embedding_dim (NULL, dim 0 without embed) */

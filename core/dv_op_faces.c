@@ -9,6 +9,7 @@
 #include "dv_input.h"
 #include "dv_job.h"
 #include "dv_jsonp.h"
+#include "dv_log.h"
 #include "dv_store.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -273,4 +274,77 @@ void dv_op_face_chip(struct dv_job *j, struct dv_ops_ctx *oc)
 	int rc = dv_store_face_chip(oc->store, j->tenant, j->req.path_id, &j->res.reply);
 	if (!dv_ops_store_rc(j, oc, rc, "no such face, or it has no chip"))
 		j->res.reply_ctype = "image/jpeg";
+}
+
+/* settings.auto_update: a recognition sure beyond doubt adds its face to the
+ * person — so that a face that changes (a beard, glasses, age) keeps being
+ * recognised — bounded: only a face well inside the threshold (the distance
+ * at which the gallery gives a hundredth of the target's false alarms, or
+ * half the threshold without a calibration), of enrolment quality, not
+ * uncertain, and only up to auto_update_max faces a person. Each is an
+ * enrolment with its event ("enrolled"), as if the person had been enrolled
+ * again; a failure is logged, never the recognition's. */
+void dv_ops_auto_update(struct dv_job *j, struct dv_ops_ctx *oc, struct dv_job *k)
+{
+	const struct dv_job_res *r = &k->res;
+	const struct dv_conf *c = j->gen->conf;
+	if (!r->matches || !r->n_matches || !r->embeddings || r->n_best < r->n_embeddings || !r->faces)
+		return;
+	double strict = r->decision == DV_DECIDE_FPIR && j->gen->calib
+	    ? dv_calib_threshold(j->gen->calib, r->gallery_n > 0 ? r->gallery_n : 1, r->target_fpir / 100)
+	    : r->threshold_used / 2;
+	if (strict > r->threshold_used)
+		strict = r->threshold_used;
+	char rid[24];
+	snprintf(rid, sizeof rid, "%llu", j->id);
+	for (int i = 0; i < r->n_embeddings; i++) {
+		const struct dv_match *m = r->n_matches[i] > 0 ? &r->matches[(size_t)i * r->top_k_used] : NULL;
+		uint64_t person = r->best_person[i];
+		double q = r->quality ? r->quality[i].score : 1;
+		if (!m || !person || m->distance > strict || q < c->quality_min_enrol ||
+		    (r->quality && q < c->quality_min_recognize))
+			continue;
+		/* the person's faces so far */
+		char t[24], p[24];
+		snprintf(t, sizeof t, "%" PRIu64, j->tenant);
+		snprintf(p, sizeof p, "%" PRIu64, person);
+		const char *v[] = {t, p};
+		struct dv_buf nb;
+		dv_buf_init(&nb);
+		int rc = dv_store_one(oc->store, &nb, "SELECT count(*)::text FROM dv_faces WHERE tenant_id = $1 AND person_id = $2",
+		    2, v);
+		long long have = rc ? 0 : atoll(nb.data ? nb.data : "0");
+		dv_buf_fini(&nb);
+		if (rc || have >= r->auto_update_max)
+			continue;
+		const struct dv_face *f = &r->faces[i];
+		struct dv_buf boxj, lmj;
+		dv_buf_init(&boxj);
+		dv_buf_init(&lmj);
+		dv_face_box_json(&boxj, f);
+		if (f->n_landmarks > 0) {
+			dv_buf_puts(&lmj, "[");
+			for (int l = 0; l < f->n_landmarks; l++)
+				dv_buf_printf(&lmj, "%s[%.2f,%.2f]", l ? "," : "", f->landmarks[l][0], f->landmarks[l][1]);
+			dv_buf_puts(&lmj, "]");
+		}
+		uint8_t *jpg = NULL;
+		size_t jlen = 0;
+		if (r->chips && r->aligned && r->aligned[i] != 'f')
+			dv_image_encode_jpeg(r->chips + (size_t)i * r->chip_w * r->chip_h * 3, r->chip_w, r->chip_h, 90, &jpg,
+			    &jlen);
+		const float *vec = r->embeddings + (size_t)i * r->embedding_dim;
+		struct dv_face_row row = {.person = person, .vec = vec, .dim = r->embedding_dim, .model = r->einfo.model,
+		    .fingerprint = r->einfo.fingerprint, .box_json = boxj.data, .landmarks_json = lmj.data,
+		    .found_by = "auto_update", .quality = q, .chip = jpg, .chip_len = jlen};
+		uint64_t face_id = 0;
+		rc = dv_store_face_add(oc->store, j->tenant, &row, "auto_update", NULL, rid, &face_id, NULL, NULL);
+		if (rc == 0)
+			dv_gallery_added(oc->gallery, j->gen, j->tenant, face_id, vec, r->embedding_dim);
+		else
+			dv_warn("auto_update: the face was not added person=%" PRIu64 " reason=\"%s\"", person, oc->store->err);
+		free(jpg);
+		dv_buf_fini(&boxj);
+		dv_buf_fini(&lmj);
+	}
 }

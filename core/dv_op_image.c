@@ -104,6 +104,8 @@ static void dv_op_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop)
 	/* recognize records (its pipeline's record and hooks stages); detect only looks up */
 	struct dv_job *k = dv_ops_run_image(j, oc, pop, dv_form_get(&in.form, "image"), NULL, (int)top_k, thr,
 	    pop == DV_OP_RECOGNIZE ? DV_RUN_RECORD : DV_RUN_LOOKUP, &visit);
+	if (k && k->res.auto_update_max > 0)
+		dv_ops_auto_update(j, oc, k); /* the tenant's setting: confident recognitions add faces */
 	if (k) {
 		/* the pipeline's reply is the answer */
 		dv_buf_fini(&j->res.reply);

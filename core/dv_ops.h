@@ -50,6 +50,9 @@ struct dv_job *dv_ops_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int op,
     const float *box, int top_k, double threshold, int mode, const struct dv_visit *visit);
 /* dv_op_faces.c: enrolment and faces */
 dv_op_fn dv_op_face_add, dv_op_face_list, dv_op_face_delete, dv_op_face_chip;
+/* Recognitions that are sure beyond doubt add their face to the person
+ * (settings.auto_update), up to auto_update_max faces a person. */
+void dv_ops_auto_update(struct dv_job *j, struct dv_ops_ctx *oc, struct dv_job *k);
 /* dv_op_persons.c: people, events, the hooks' state */
 dv_op_fn dv_op_person_create, dv_op_person_update, dv_op_person_get, dv_op_person_delete, dv_op_person_list;
 dv_op_fn dv_op_event_list, dv_op_state_list, dv_op_event_outcome;

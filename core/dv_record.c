@@ -36,6 +36,12 @@ int dv_tenant_brief_get(struct dv_store *st, uint64_t tenant, struct dv_tenant_b
 		const struct dv_jv *n = dv_jv_get(t, "name"), *s = dv_jv_get(t, "settings");
 		const struct dv_jv *x = s && s->type == DV_JOBJ ? dv_jv_get(s, "target_fpir") : NULL;
 		out->target_fpir = x && x->type == DV_JNUM && x->num > 0 && x->num <= 1 ? x->num : -1;
+		/* settings.auto_update: confident recognitions add faces, up to auto_update_max_faces (5) a person */
+		const struct dv_jv *au = s && s->type == DV_JOBJ ? dv_jv_get(s, "auto_update") : NULL;
+		const struct dv_jv *am = s && s->type == DV_JOBJ ? dv_jv_get(s, "auto_update_max_faces") : NULL;
+		out->auto_update_max = au && au->type == DV_JBOOL && au->b
+		    ? (am && am->type == DV_JNUM && am->num >= 1 && am->num <= 50 ? (int)am->num : 5)
+		    : 0;
 		if (n && n->type == DV_JSTR)
 			snprintf(out->name, sizeof out->name, "%s", n->str);
 		if (s && s->type == DV_JOBJ) {
@@ -184,6 +190,10 @@ int dv_stage_record(struct dv_work *w)
 	}
 	if (w->ctx->mode != DV_RUN_RECORD)
 		return 0;
+	/* the tenant's settings say whether confident recognitions add faces */
+	if (dv_work_tenant(w) != 0)
+		return -1;
+	job->res.auto_update_max = w->tenant.auto_update_max;
 	/* the tenant's hooks, when the hooks stage follows */
 	r->hr = (struct dv_hookrun){.hooks = w->ctx->hooks, .store = st, .tenant = w->ctx->tenant, .brief = &w->tenant,
 	    .visit = w->ctx->visit, .request_id = job->id, .th = dv_tenant_hooks_ref(w->ctx->tenant_hooks)};

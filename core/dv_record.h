@@ -17,6 +17,7 @@ struct dv_tenant_brief {
 	char name[256];       /* "" when it has none */
 	char *settings_json;  /* its settings object, or NULL */
 	double target_fpir;   /* settings.target_fpir when valid (0 < t <= 1), else -1 */
+	int auto_update_max;  /* settings.auto_update: a person's faces it may add up to (0: off) */
 };
 /* 0, or the store's error (st->err says why). */
 int dv_tenant_brief_get(struct dv_store *st, uint64_t tenant, struct dv_tenant_brief *out);

@@ -48,6 +48,18 @@ http POST "/v1/events/$E1/outcome" -H "$J" -d "{\"person_id\":$BOB}"
 is "$CODE" 404 "another tenant's person: 404"
 http GET "/v1/events?limit=5"
 has "$BODY" "\"outcome_person_id\": $ADA" "... and the outcome is unchanged"
+# settings.auto_update: a recognition sure beyond doubt adds its face, up to the cap
+faces() { http GET "/v1/persons/$ADA/faces"; printf '%s' "$BODY" | grep -o '"face_id"\|"id":' | wc -l; }
+n0=$(faces)
+http POST /v1/recognize --data-binary @"$T/ada.ppm"
+is "$(faces)" "$n0" "auto_update off (the default): a recognition adds no face"
+http PATCH /v1/tenant -H "$J" -d '{"settings":{"auto_update":true,"auto_update_max_faces":3}}'
+http POST /v1/recognize --data-binary @"$T/ada.ppm"
+is "$(faces)" "$((n0 + 1))" "auto_update on: a sure recognition adds the face"
+http GET "/v1/events?kind=enrolled&limit=1"
+has "$BODY" '"location": "auto_update"' "... recorded as an enrolment (location auto_update)"
+for i in 1 2 3; do http POST /v1/recognize --data-binary @"$T/ada.ppm"; done
+is "$(faces)" 3 "... up to auto_update_max_faces (3), no more"
 http DELETE "/v1/persons/$ADA"
 http GET "/v1/events?limit=5"
 check "the erased person's events go with her (right to be forgotten)" sh -c "! printf '%s' '$BODY' | grep -q '\"outcome_person_id\": $ADA'"
