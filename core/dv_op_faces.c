@@ -23,6 +23,20 @@
 #include "dv_record.h"
 #include <math.h>
 
+/* A face's box and landmarks as the dv_faces row keeps them (JSON); both buffers are initialised here. */
+static void dv_face_json(const struct dv_face *f, struct dv_buf *box, struct dv_buf *lm)
+{
+	dv_buf_init(box);
+	dv_buf_init(lm);
+	dv_face_box_json(box, f);
+	if (f->n_landmarks > 0) {
+		dv_buf_puts(lm, "[");
+		for (int i = 0; i < f->n_landmarks; i++)
+			dv_buf_printf(lm, "%s[%.2f,%.2f]", i ? "," : "", f->landmarks[i][0], f->landmarks[i][1]);
+		dv_buf_puts(lm, "]");
+	}
+}
+
 /* Quality in [0, 1]: the detector's confidence, times how far the face is
  * from too small to embed well (112 px a side and more count in full), halved
  * when no detector found it (a whole-image guess or a client's box). */
@@ -158,15 +172,7 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 		}
 	}
 	struct dv_buf boxj, lmj;
-	dv_buf_init(&boxj);
-	dv_buf_init(&lmj);
-	dv_face_box_json(&boxj, f);
-	if (f->n_landmarks > 0) {
-		dv_buf_puts(&lmj, "[");
-		for (int i = 0; i < f->n_landmarks; i++)
-			dv_buf_printf(&lmj, "%s[%.2f,%.2f]", i ? "," : "", f->landmarks[i][0], f->landmarks[i][1]);
-		dv_buf_puts(&lmj, "]");
-	}
+	dv_face_json(f, &boxj, &lmj);
 	size_t jlen = 0;
 	if (k->res.chips && k->res.aligned && k->res.aligned[0] != 'f')
 		dv_image_encode_jpeg(k->res.chips, k->res.chip_w, k->res.chip_h, 90, &jpg, &jlen);
@@ -319,15 +325,7 @@ void dv_ops_auto_update(struct dv_job *j, struct dv_ops_ctx *oc, struct dv_job *
 			continue;
 		const struct dv_face *f = &r->faces[i];
 		struct dv_buf boxj, lmj;
-		dv_buf_init(&boxj);
-		dv_buf_init(&lmj);
-		dv_face_box_json(&boxj, f);
-		if (f->n_landmarks > 0) {
-			dv_buf_puts(&lmj, "[");
-			for (int l = 0; l < f->n_landmarks; l++)
-				dv_buf_printf(&lmj, "%s[%.2f,%.2f]", l ? "," : "", f->landmarks[l][0], f->landmarks[l][1]);
-			dv_buf_puts(&lmj, "]");
-		}
+		dv_face_json(f, &boxj, &lmj);
 		uint8_t *jpg = NULL;
 		size_t jlen = 0;
 		if (r->chips && r->aligned && r->aligned[i] != 'f')
