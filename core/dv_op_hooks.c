@@ -655,22 +655,8 @@ void dv_op_hook_test(struct dv_job *j, struct dv_ops_ctx *oc)
 		dv_buf_add(&src, inline_src, strlen(inline_src));
 	} else {
 		/* the given version, else the newest (a staged one included) */
-		int want = ver ? (int)ver->num : 0, got = 0;
-		int rc = want ? dv_store_hook_source(oc->store, j->tenant, name, want, &src, &got) : DV_ENOTFOUND;
-		if (!want) {
-			struct dv_buf vs;
-			dv_buf_init(&vs);
-			rc = dv_store_hook_versions(oc->store, j->tenant, name, &vs);
-			struct dv_jv *v = rc ? NULL : dv_jsonp_parse(vs.data, vs.len, NULL, 0);
-			const struct dv_jv *list = dv_jv_get(v, "versions");
-			const struct dv_jv *newest = list && list->type == DV_JARR && list->n ? dv_jv_get(list->items[0], "version")
-			                                                                      : NULL;
-			want = newest && newest->type == DV_JNUM ? (int)newest->num : 0;
-			dv_jv_free(v);
-			dv_buf_fini(&vs);
-			if (!rc)
-				rc = want ? dv_store_hook_source(oc->store, j->tenant, name, want, &src, &got) : DV_ENOTFOUND;
-		}
+		int got = 0;
+		int rc = dv_store_hook_source(oc->store, j->tenant, name, ver ? (int)ver->num : -1, &src, &got);
 		if (dv_ops_store_rc(j, oc, rc, "no such hook or version (or send {\"source\": ...} to test Lua not yet saved)"))
 			goto out;
 		version = got;

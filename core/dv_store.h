@@ -185,7 +185,7 @@ int dv_store_hooks_active(struct dv_store *st, uint64_t tenant, long long *seq, 
 int dv_store_hook_list(struct dv_store *st, uint64_t tenant, struct dv_buf *out);
 /* One version (0: the active one) as JSON with its source; DV_ENOTFOUND. */
 int dv_store_hook_get(struct dv_store *st, uint64_t tenant, const char *name, int version, struct dv_buf *out);
-/* A version's source only (0: the active one) into out. */
+/* A version's source only (0: the active one, -1: the newest) into out. */
 int dv_store_hook_source(struct dv_store *st, uint64_t tenant, const char *name, int version, struct dv_buf *out,
     int *got_version);
 int dv_store_hook_versions(struct dv_store *st, uint64_t tenant, const char *name, struct dv_buf *out);

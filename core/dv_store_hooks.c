@@ -103,11 +103,13 @@ int dv_store_hook_source(struct dv_store *st, uint64_t tenant, const char *name,
     int *got_version)
 {
 	char t[24], vb[16];
-	const char *v[] = {U64(t, tenant), name, version > 0 ? INT(vb, version) : NULL};
+	const char *v[] = {U64(t, tenant), name, INT(vb, version)};
 	int rc;
 	PGresult *r = dv_store_q(st, &rc,
 	    "SELECT v.version, v.source FROM dv_hooks h JOIN dv_hook_versions v ON v.tenant_id = h.tenant_id "
-	    "AND v.name = h.name AND v.version = COALESCE($3::int, h.active_version) WHERE h.tenant_id = $1 AND h.name = $2",
+	    "AND v.name = h.name AND v.version = CASE WHEN $3::int > 0 THEN $3::int WHEN $3::int < 0 THEN (SELECT max(x.version) "
+	    "FROM dv_hook_versions x WHERE x.tenant_id = $1 AND x.name = $2) ELSE h.active_version END "
+	    "WHERE h.tenant_id = $1 AND h.name = $2",
 	    3, v, NULL);
 	if (!r)
 		return rc;
@@ -137,11 +139,14 @@ int dv_store_hook_versions(struct dv_store *st, uint64_t tenant, const char *nam
 	    2, v);
 }
 
-/* Within a transaction: bump the tenant's hooks_seq (locking its row). */
-static int dv_store_hooks_bump(struct dv_store *st, const char *t, long long *seq)
+/* A change's transaction: begun, the tenant's hooks_seq bumped (locking its
+ * row, so that changes of one tenant queue). */
+static int dv_store_hooks_open(struct dv_store *st, const char *t, long long *seq)
 {
 	const char *v[] = {t};
-	int rc;
+	int rc = dv_store_begin(st);
+	if (rc)
+		return rc;
 	PGresult *r = dv_store_q(st, &rc, "UPDATE dv_tenants SET hooks_seq = hooks_seq + 1 WHERE id = $1 RETURNING hooks_seq",
 	    1, v, NULL);
 	if (!r)
@@ -181,12 +186,9 @@ int dv_store_hook_put(struct dv_store *st, uint64_t tenant, const struct dv_hook
     int *version, int *active, long long *seq)
 {
 	char t[24], kb[24], mx[16], keep[16];
-	int rc = dv_store_begin(st);
-	if (rc)
-		return rc;
 	U64(t, tenant);
 	const char *key = a->key_id ? U64(kb, a->key_id) : NULL;
-	rc = dv_store_hooks_bump(st, t, seq);
+	int rc = dv_store_hooks_open(st, t, seq);
 	PGresult *r = NULL;
 	if (!rc) {
 		/* the limit: other hooks of the tenant, deactivated ones included */
@@ -249,12 +251,9 @@ int dv_store_hook_activate(struct dv_store *st, uint64_t tenant, const char *nam
     const struct dv_actor *a, long long *seq)
 {
 	char t[24], kb[24], vb[16];
-	int rc = dv_store_begin(st);
-	if (rc)
-		return rc;
 	U64(t, tenant);
 	const char *key = a->key_id ? U64(kb, a->key_id) : NULL;
-	rc = dv_store_hooks_bump(st, t, seq);
+	int rc = dv_store_hooks_open(st, t, seq);
 	PGresult *r = NULL;
 	if (!rc && purge) {
 		const char *v[] = {t, name};

@@ -143,36 +143,14 @@ struct ctx {
 
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
 
-/* GFLOP/s of the best of 30 single-thread 1024^3 sgemm runs */
-static double sgemm_peak(sgemm_fn sgemm)
-{
-	const int N = 1024;
-	float *A = calloc((size_t)N * N, 4), *B = calloc((size_t)N * N, 4), *C = calloc((size_t)N * N, 4);
-	for (int i = 0; i < N * N; i++) {
-		A[i] = (float)(i % 7) * 0.1f;
-		B[i] = (float)(i % 5) * 0.1f;
-	}
-	double best = 1e9;
-	for (int r = 0; r < 30; r++) {
-		double t0 = test_now_ms();
-		sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1, A, N, B, N, 0, C, N);
-		double t = test_now_ms() - t0;
-		if (t < best)
-			best = t;
-	}
-	free(A);
-	free(B);
-	free(C);
-	return 2.0 * N * N * N / (best / 1e3) / 1e9;
-}
-
 /* oneDNN's sgemm (column-major, Fortran-style): dnnl_sgemm(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) */
 typedef int (*dnnl_sgemm_fn)(char, char, long, long, long, float, const float *, long, const float *, long, float, float *,
     long);
 
-/* GFLOP/s of the best of 30 single-thread 1024^3 oneDNN sgemm runs (its
- * kernels are picked for this CPU at run time: AVX-512 where there is one) */
-static double dnnl_peak(dnnl_sgemm_fn sgemm)
+/* GFLOP/s of the best of 30 single-thread 1024^3 sgemm runs, with OpenBLAS
+ * (sgemm) or oneDNN (dsgemm, whose kernels are picked for this CPU at run
+ * time); 0 when the library refuses */
+static double gemm_peak(sgemm_fn sgemm, dnnl_sgemm_fn dsgemm)
 {
 	const int N = 1024;
 	float *A = calloc((size_t)N * N, 4), *B = calloc((size_t)N * N, 4), *C = calloc((size_t)N * N, 4);
@@ -183,7 +161,9 @@ static double dnnl_peak(dnnl_sgemm_fn sgemm)
 	double best = 1e9;
 	for (int r = 0; r < 30; r++) {
 		double t0 = test_now_ms();
-		if (sgemm('N', 'N', N, N, N, 1, A, N, B, N, 0, C, N) != 0)
+		if (sgemm)
+			sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1, A, N, B, N, 0, C, N);
+		else if (dsgemm('N', 'N', N, N, N, 1, A, N, B, N, 0, C, N) != 0)
 			break;
 		double t = test_now_ms() - t0;
 		if (t < best)
@@ -319,13 +299,13 @@ int main(int argc, char **argv)
 	 * at the end: a shared machine's speed drifts). %peak is against it, so
 	 * it stays under 100% whichever library a stage uses. */
 	set_threads(1);
-	double peak_ob = sgemm_peak(sgemm), peak_dnnl = 0;
+	double peak_ob = gemm_peak(sgemm, NULL), peak_dnnl = 0;
 	dnnl_sgemm_fn dsgemm = NULL;
 	void *dl = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_NOLOAD);
 	if (dl)
 		*(void **)&dsgemm = dlsym(dl, "dnnl_sgemm");
 	if (dsgemm)
-		peak_dnnl = dnnl_peak(dsgemm);
+		peak_dnnl = gemm_peak(NULL, dsgemm);
 	double peak = peak_dnnl > peak_ob ? peak_dnnl : peak_ob;
 	char cpu[256];
 	cpu_name(cpu, sizeof cpu);
@@ -447,12 +427,9 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("\n(the recognition net has no depthwise layers)\n");
-	double again = sgemm_peak(sgemm);
-	if (dsgemm) {
-		double d2 = dnnl_peak(dsgemm);
-		if (d2 > again)
-			again = d2;
-	}
+	double again = gemm_peak(sgemm, NULL), again_dnnl = dsgemm ? gemm_peak(NULL, dsgemm) : 0;
+	if (again_dnnl > again)
+		again = again_dnnl;
 	printf("peak measured again at the end: %.1f GFLOP/s%s\n", again,
 	    fabs(again - peak) > 0.1 * peak ? " (the machine's speed changed during the run: read %peak with care)" : "");
 	dv_gen_unref(g0);

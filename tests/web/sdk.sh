@@ -8,24 +8,14 @@
 # the front-desk page and recalls a visitor. The real networks and a real
 # PostgreSQL. Needs chromium, node and npm, `make models`, ../shared/testdata.
 . "$top_srcdir/tests/e2e/lib.sh"
+. "$top_srcdir/tests/web/lib.sh"
 TD="$top_srcdir/../shared/testdata/faceapi_bbt"
-[ -x /usr/bin/chromium ] || skip_all "chromium is not installed (apt-get install chromium)"
-command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || skip_all "node and npm are needed"
-[ -f "$top_builddir/models/face_recognition.weights" ] || skip_all "models are not converted: run make models"
-[ -f "$TD/Jim_Parsons/sheldon1.png" ] || skip_all "../shared/testdata is absent"
-work="$top_builddir/tests/web/node-sdk"
-mkdir -p "$work" "$top_builddir/tests/web/screenshots"
-cp "$top_srcdir/tests/web/package.json" "$top_srcdir/tests/web/sdk.js" "$top_srcdir/tests/web/site_server.js" "$work/"
-if [ ! -d "$work/node_modules/playwright-core" ]; then
-	(cd "$work" && npm install --no-audit --no-fund --silent >/dev/null 2>&1) || skip_all "npm install playwright-core failed (offline?)"
-fi
+web_setup node-sdk sdk.js site_server.js
 pg_up
 INVITE=open-sesame
 INVITE_SHA=$(printf '%s' "$INVITE" | sha256sum | cut -c1-64)
-sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^plugin_dir:/d' -e '/^model_dir:/d' \
-	-e "s|\.\./scripts/|$top_srcdir/scripts/|g" "$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
-write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" "web: {dir: \"$top_srcdir/web\"}" \
-	"signup: {enabled: true, invitation_sha256: \"$INVITE_SHA\", per_address_per_hour: 5}" "$(cat "$T/base.yaml")"
+web_conf "$T/c.yaml" \
+	"signup: {enabled: true, invitation_sha256: \"$INVITE_SHA\", per_address_per_hour: 5}"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 wait_ready
 J='Content-Type: application/json'
@@ -39,7 +29,7 @@ is "$CODE" 201 "Sheldon is enrolled"
 "$IMG" 640 480 >"$T/empty.ppm"
 "$DV_TOOLS/dv_toy4m" "$T/empty.ppm" "$T/empty.y4m" 10
 # the shop's site: two origins; the key allows the first
-node "$work/site_server.js" "$URL" "$T/siteports" >/dev/null 2>&1 &
+node "$WORK/site_server.js" "$URL" "$T/siteports" >/dev/null 2>&1 &
 SITE_PID=$!
 eventually test -s "$T/siteports"
 SITE=$(sed -n 's/^site=//p' "$T/siteports"); OTHER=$(sed -n 's/^other=//p' "$T/siteports")
@@ -52,8 +42,8 @@ http POST /v1/keys -H "$J" -d "{\"name\":\"slow\",\"scopes\":[\"detect\"],\"orig
 LKEY=$(printf '%s' "$BODY" | sed -n 's/.*"api_key": *"\([^"]*\)".*/\1/p')
 http POST /v1/keys -H "$J" -d '{"name":"bad","scopes":["persons:write"],"origins":["http://127.0.0.1:1"]}'
 is "$CODE" 422 "a key with origins and a scope a browser may not hold is refused"
-(cd "$work" && TAP_START=$tap_n node sdk.js "$URL" "$OPS_URL" "$PKEY" "$LKEY" "$SITE" "$OTHER" "$SHELDON" "$INVITE" \
-	"$T/sheldon.y4m" "$T/leonard.y4m" "$T/empty.y4m" "$top_builddir/tests/web/screenshots")
+(cd "$WORK" && TAP_START=$tap_n node sdk.js "$URL" "$OPS_URL" "$PKEY" "$LKEY" "$SITE" "$OTHER" "$SHELDON" "$INVITE" \
+	"$T/sheldon.y4m" "$T/leonard.y4m" "$T/empty.y4m" "$SHOTS")
 rc=$?
 kill $SITE_PID 2>/dev/null; wait $SITE_PID 2>/dev/null
 dv_stop
