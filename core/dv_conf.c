@@ -27,9 +27,11 @@ static const char *const dv_stage_names[DV_STAGE_COUNT] = {
 	"decode", "detect", "landmarks", "align", "embed", "match", "record", "hooks"};
 /* what each stage does, for --help-stages (docs/config.md) */
 static const char *const dv_stage_help[DV_STAGE_COUNT] = {
-	"the image bytes into pixels (JPEG, PNG, PNM; EXIF orientation), under limits.image_pixels",
-	"the faces' boxes (plugins.detector), at most limits.faces",
-	"each face's landmarks (plugins.landmarker)",
+	"the image bytes into pixels (JPEG, PNG, PNM; EXIF orientation), under limits.image_pixels; a large JPEG "
+	"at a reduced DCT scale (decode.min_side)",
+	"the faces' boxes (plugins.detector), at most limits.faces, in the photo's own pixels",
+	"each face's landmarks (plugins.landmarker); faces small in a photo decoded at a reduced scale get their "
+	"region decoded again, finer (decode.face_side)",
 	"each face's chip as the embedder wants it (align.method: dlib's chip, face-api's crop, or the box)",
 	"each face's vector (plugins.embedder)",
 	"each face's nearest faces in the tenant's gallery (plugins.matcher) and the decision: known, unknown, "
@@ -288,6 +290,14 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	    "on SIGTERM, longest wait for in-flight jobs"},
 	{"limits.inflight_per_connection", KT_INT, OFF(limits.inflight_per_connection), 1, 100000, "64",
 	    "pipelined TCP requests in flight per connection"},
+	{"decode", KT_MAP, 0, 0, 0, NULL, "the decode stage (large photos: docs/performance.md)"},
+	{"decode.min_side", KT_INT, OFF(decode_min_side), 0, 100000, "1000",
+	    "a JPEG is decoded at the smallest of libjpeg's scales (1/8, 1/4, 1/2) whose longer side keeps at least "
+	    "this many pixels (the detector's input is at most 608; faces keep enough pixels for their chip); 0 = always at full size"},
+	{"decode.face_side", KT_INT, OFF(decode_face_side), 16, 100000, "120",
+	    "a face smaller than this (pixels, its box's longer side) in a photo decoded at a reduced scale is decoded "
+	    "again, its region alone, at the scale that gives it this many pixels or at full size, for its landmarks "
+	    "and chip"},
 	{"detect", KT_MAP, 0, 0, 0, NULL, "the detect stage"},
 	{"detect.whole_image_max_side", KT_INT, OFF(whole_image_max_side), 0, 100000, "256",
 	    "when the detector finds nothing in an image at most this many pixels a side (and not more than 2:1), "

@@ -209,14 +209,82 @@ static void dv_jpeg_message(j_common_ptr c, int level)
 	}
 }
 
-static int dv_decode_jpeg(const uint8_t *d, size_t n, long long max_pixels, struct dv_img *out, int *orientation,
-    char *err, size_t errlen)
+/* The stored (pre-orientation) rectangle of an oriented one, for an image
+ * stored W x H, in continuous coordinates (edges). */
+static void dv_rect_stored(int o, int W, int H, const int r[4], int s[4])
+{
+	double xs[2] = {r[0], r[0] + r[2]}, ys[2] = {r[1], r[1] + r[3]};
+	double x0 = 1e18, y0 = 1e18, x1 = -1e18, y1 = -1e18;
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2; j++) {
+			double x = xs[i], y = ys[j], sx, sy;
+			switch (o) {
+			case 2: sx = W - x; sy = y; break;
+			case 3: sx = W - x; sy = H - y; break;
+			case 4: sx = x; sy = H - y; break;
+			case 5: sx = y; sy = x; break;
+			case 6: sx = y; sy = H - x; break;
+			case 7: sx = W - y; sy = H - x; break;
+			case 8: sx = W - y; sy = x; break;
+			default: sx = x; sy = y; break;
+			}
+			x0 = sx < x0 ? sx : x0; x1 = sx > x1 ? sx : x1;
+			y0 = sy < y0 ? sy : y0; y1 = sy > y1 ? sy : y1;
+		}
+	s[0] = (int)x0; s[1] = (int)y0; s[2] = (int)(x1 - x0); s[3] = (int)(y1 - y0);
+}
+
+/* The oriented position of a stored rectangle's top-left (the inverse of
+ * dv_rect_stored, for the corner that becomes the top-left). */
+static void dv_rect_oriented(int o, int W, int H, const int s[4], int *x, int *y)
+{
+	double sx[2] = {s[0], s[0] + s[2]}, sy[2] = {s[1], s[1] + s[3]};
+	double bx = 1e18, by = 1e18;
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2; j++) {
+			double a = sx[i], b = sy[j], ox, oy;
+			switch (o) {
+			case 2: ox = W - a; oy = b; break;
+			case 3: ox = W - a; oy = H - b; break;
+			case 4: ox = a; oy = H - b; break;
+			case 5: ox = b; oy = a; break;
+			case 6: ox = H - b; oy = a; break;
+			case 7: ox = H - b; oy = W - a; break;
+			case 8: ox = b; oy = W - a; break;
+			default: ox = a; oy = b; break;
+			}
+			bx = ox < bx ? ox : bx;
+			by = oy < by ? oy : by;
+		}
+	*x = (int)bx;
+	*y = (int)by;
+}
+
+/* The scale a JPEG of longer side `side` is decoded at: the smallest of
+ * 1/8, 1/4, 1/2 whose longer side is still min_side or more (1 = full). */
+static int dv_jpeg_denom(long long w, long long h, int min_side)
+{
+	long long side = w > h ? w : h;
+	if (min_side <= 0)
+		return 1;
+	for (int k = 8; k > 1; k /= 2)
+		if ((side + k - 1) / k >= min_side)
+			return k;
+	return 1;
+}
+
+/* Decode a JPEG at 1/denom (0: chosen by min_side); with crop (x, y, w, h in
+ * the oriented image at that scale) only that region, its top-left written
+ * to crop_at. The pixels come back in stored orientation; the caller orients. */
+static int dv_decode_jpeg(const uint8_t *d, size_t n, long long max_pixels, int min_side, int scale, const int *crop,
+    int *crop_at, struct dv_img *out, int *orientation, char *err, size_t errlen)
 {
 	struct jpeg_decompress_struct ci;
 	struct dv_jerr je;
 	uint8_t *volatile px = NULL;
 	JSAMPLE *volatile row = NULL;
 	int volatile rc = DV_EBADIMAGE;
+	int volatile denom = scale;
 	memset(&ci, 0, sizeof ci);
 	ci.err = jpeg_std_error(&je.mgr);
 	je.mgr.error_exit = dv_jpeg_error_exit;
@@ -235,13 +303,14 @@ static int dv_decode_jpeg(const uint8_t *d, size_t n, long long max_pixels, stru
 	jpeg_mem_src(&ci, d, (unsigned long)n);
 	jpeg_save_markers(&ci, JPEG_APP0 + 1, 0xffff);
 	jpeg_read_header(&ci, TRUE);
-	long long w = ci.image_width, h = ci.image_height;
-	if (w <= 0 || h <= 0) {
+	long long fw = ci.image_width, fh = ci.image_height;
+	if (fw <= 0 || fh <= 0) {
 		snprintf(err, errlen, "the JPEG has zero width or height");
 		goto out;
 	}
-	if (w * h > max_pixels) {
-		snprintf(err, errlen, "image is %lldx%lld = %lld pixels, over the limit of %lld", w, h, w * h, max_pixels);
+	if (fw * fh > max_pixels) {
+		snprintf(err, errlen, "image is %lldx%lld = %lld pixels, over the limit of %lld", fw, fh, fw * fh,
+		    max_pixels);
 		rc = DV_EIMAGETOOLARGE;
 		goto out;
 	}
@@ -250,18 +319,50 @@ static int dv_decode_jpeg(const uint8_t *d, size_t n, long long max_pixels, stru
 			*orientation = dv_exif_orientation(m->data, m->data_length);
 	bool cmyk = ci.jpeg_color_space == JCS_CMYK || ci.jpeg_color_space == JCS_YCCK;
 	ci.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+	if (denom <= 0)
+		denom = dv_jpeg_denom(fw, fh, min_side);
+	ci.scale_num = 1;
+	ci.scale_denom = (unsigned)denom;
 	jpeg_start_decompress(&ci);
+	bool swap = *orientation >= 5;
+	out->full_width = (int)(swap ? fh : fw);
+	out->full_height = (int)(swap ? fw : fh);
+	out->denom = denom;
+	long long w = ci.output_width, h = ci.output_height;
+	unsigned y0 = 0, y1 = ci.output_height;
+	if (crop) {
+		/* the region, in stored coordinates at this scale, clipped */
+		int s[4];
+		dv_rect_stored(*orientation, (int)w, (int)h, crop, s);
+		long long sx0 = s[0] < 0 ? 0 : s[0], sy0 = s[1] < 0 ? 0 : s[1];
+		long long sx1 = s[0] + s[2] > w ? w : s[0] + s[2], sy1 = s[1] + s[3] > h ? h : s[1] + s[3];
+		if (sx1 <= sx0 || sy1 <= sy0) {
+			snprintf(err, errlen, "the region is outside the image");
+			rc = DV_EBADREQUEST;
+			goto out;
+		}
+		JDIMENSION xo = (JDIMENSION)sx0, cw = (JDIMENSION)(sx1 - sx0);
+		jpeg_crop_scanline(&ci, &xo, &cw); /* widened to whole blocks */
+		y0 = (unsigned)sy0;
+		y1 = (unsigned)sy1;
+		if (y0 > 0)
+			jpeg_skip_scanlines(&ci, y0);
+		int got[4] = {(int)xo, (int)y0, (int)cw, (int)(y1 - y0)};
+		dv_rect_oriented(*orientation, (int)w, (int)h, got, &crop_at[0], &crop_at[1]);
+		w = cw;
+		h = y1 - y0;
+	}
 	int oc = ci.output_components;
 	px = malloc((size_t)w * h * 3);
-	row = malloc((size_t)w * oc);
+	row = malloc((size_t)ci.output_width * oc);
 	if (!px || !row) {
 		snprintf(err, errlen, "out of memory");
 		rc = DV_ENOMEM;
 		goto out;
 	}
-	while (ci.output_scanline < ci.output_height) {
+	while (ci.output_scanline < y1) {
 		JSAMPROW rp = row;
-		unsigned y = ci.output_scanline;
+		unsigned y = ci.output_scanline - y0;
 		if (jpeg_read_scanlines(&ci, &rp, 1) != 1)
 			break;
 		uint8_t *dst = px + (size_t)y * w * 3;
@@ -280,11 +381,14 @@ static int dv_decode_jpeg(const uint8_t *d, size_t n, long long max_pixels, stru
 			dst[x * 3 + 2] = (uint8_t)((yy * k + 127) / 255);
 		}
 	}
-	if (je.truncated || ci.output_scanline < ci.output_height) {
+	if (je.truncated || ci.output_scanline < y1) {
 		snprintf(err, errlen, "the JPEG is truncated (premature end of data)");
 		goto out;
 	}
-	jpeg_finish_decompress(&ci);
+	if (crop)
+		jpeg_abort_decompress(&ci); /* the rows below the region are not needed */
+	else
+		jpeg_finish_decompress(&ci);
 	if (je.truncated) {
 		snprintf(err, errlen, "the JPEG is truncated (premature end of data)");
 		goto out;
@@ -341,8 +445,8 @@ static int dv_decode_png(const uint8_t *d, size_t n, long long max_pixels, struc
 	return 0;
 }
 
-int dv_image_decode(const uint8_t *data, size_t len, long long max_pixels, struct dv_img *out, char *err,
-    size_t errlen)
+int dv_image_decode_scaled(const uint8_t *data, size_t len, long long max_pixels, int min_side, struct dv_img *out,
+    char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	if (len == 0) {
@@ -352,9 +456,10 @@ int dv_image_decode(const uint8_t *data, size_t len, long long max_pixels, struc
 	const char *fmt = dv_image_sniff(data, len);
 	out->format = fmt;
 	out->orientation = 1;
+	out->denom = 1;
 	int r;
 	if (!strcmp(fmt, "jpeg")) {
-		r = dv_decode_jpeg(data, len, max_pixels, out, &out->orientation, err, errlen);
+		r = dv_decode_jpeg(data, len, max_pixels, min_side, 0, NULL, NULL, out, &out->orientation, err, errlen);
 		if (r == 0 && out->orientation > 1 && (r = dv_orient(out, out->orientation)) != 0) {
 			snprintf(err, errlen, "out of memory");
 			dv_img_fini(out);
@@ -362,11 +467,42 @@ int dv_image_decode(const uint8_t *data, size_t len, long long max_pixels, struc
 		return r;
 	}
 	if (!strcmp(fmt, "png"))
-		return dv_decode_png(data, len, max_pixels, out, err, errlen);
-	if (!strcmp(fmt, "pnm"))
-		return dv_decode_pnm(data, len, max_pixels, out, err, errlen);
-	snprintf(err, errlen, "unrecognised image format: send JPEG, PNG or binary PNM");
-	return DV_EMEDIATYPE;
+		r = dv_decode_png(data, len, max_pixels, out, err, errlen);
+	else if (!strcmp(fmt, "pnm"))
+		r = dv_decode_pnm(data, len, max_pixels, out, err, errlen);
+	else {
+		snprintf(err, errlen, "unrecognised image format: send JPEG, PNG or binary PNM");
+		return DV_EMEDIATYPE;
+	}
+	if (r == 0) {
+		out->full_width = out->width;
+		out->full_height = out->height;
+	}
+	return r;
+}
+
+int dv_image_decode(const uint8_t *data, size_t len, long long max_pixels, struct dv_img *out, char *err,
+    size_t errlen)
+{
+	return dv_image_decode_scaled(data, len, max_pixels, 0, out, err, errlen);
+}
+
+int dv_image_decode_region(const uint8_t *data, size_t len, long long max_pixels, int denom, const int rect[4],
+    struct dv_img *out, int at[2], char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (strcmp(dv_image_sniff(data, len), "jpeg") != 0 || !(denom == 1 || denom == 2 || denom == 4 || denom == 8)) {
+		snprintf(err, errlen, "regions are decoded from JPEG only, at 1/1, 1/2, 1/4 or 1/8");
+		return DV_EBADREQUEST;
+	}
+	out->format = "jpeg";
+	out->orientation = 1;
+	int r = dv_decode_jpeg(data, len, max_pixels, 0, denom, rect, at, out, &out->orientation, err, errlen);
+	if (r == 0 && out->orientation > 1 && (r = dv_orient(out, out->orientation)) != 0) {
+		snprintf(err, errlen, "out of memory");
+		dv_img_fini(out);
+	}
+	return r;
 }
 
 void dv_img_fini(struct dv_img *img)

@@ -61,15 +61,109 @@ static int dv_plugin_fail(struct dv_work *w, int role, int rc)
 static int dv_stage_decode(struct dv_work *w)
 {
 	char err[256];
-	int r = dv_image_decode(w->job->req.body, w->job->req.body_len, w->ctx->conf->limits.image_pixels, &w->img, err,
-	    sizeof err);
+	const struct dv_conf *c = w->ctx->conf;
+	int r = dv_image_decode_scaled(w->job->req.body, w->job->req.body_len, c->limits.image_pixels,
+	    (int)c->decode_min_side, &w->img, err, sizeof err);
 	if (r != 0) {
 		dv_job_fail(w->job, r, "%s", err);
 		return -1;
 	}
-	/* the bytes are no longer needed: give the memory back early */
-	free(w->job->req.body);
-	w->job->req.body = NULL;
+	/* the bytes are no longer needed (unless small faces are decoded again):
+	 * give the memory back early */
+	if (w->img.denom == 1) {
+		free(w->job->req.body);
+		w->job->req.body = NULL;
+	}
+	return 0;
+}
+
+/* Where a face is in an image decoded at 1/denom with its top-left at
+ * (ax, ay) of that scale: to = true from the photo's pixels into it, false
+ * back. Boxes and landmarks are continuous coordinates (pixel edges). */
+static void dv_face_map(struct dv_face *f, int denom, int ax, int ay, bool into)
+{
+	if (denom == 1 && ax == 0 && ay == 0)
+		return;
+	double k = denom;
+	if (into) {
+		f->x = (float)(f->x / k - ax);
+		f->y = (float)(f->y / k - ay);
+		f->w = (float)(f->w / k);
+		f->h = (float)(f->h / k);
+	} else {
+		f->x = (float)((f->x + ax) * k);
+		f->y = (float)((f->y + ay) * k);
+		f->w = (float)(f->w * k);
+		f->h = (float)(f->h * k);
+	}
+	for (int q = 0; q < f->n_landmarks && q < 68; q++)
+		for (int c = 0; c < 2; c++) {
+			double a = c ? ay : ax;
+			f->landmarks[q][c] = (float)(into ? f->landmarks[q][c] / k - a : (f->landmarks[q][c] + a) * k);
+		}
+}
+
+/* The image face i's landmarks and chip come from: the photo as decoded, or
+ * the finer region; and face i in its coordinates. */
+static const struct dv_img *dv_face_src(const struct dv_work *w, int i, struct dv_face *f, int *denom, int *ax,
+    int *ay)
+{
+	*f = w->faces[i];
+	bool fine = w->on_fine && w->on_fine[i];
+	const struct dv_img *im = fine ? &w->fine : &w->img;
+	*denom = im->denom > 0 ? im->denom : 1;
+	*ax = fine ? w->fine_at[0] : 0;
+	*ay = fine ? w->fine_at[1] : 0;
+	dv_face_map(f, *denom, *ax, *ay, true);
+	return im;
+}
+
+/* A photo decoded at a reduced scale: faces smaller than decode.face_side
+ * in it are decoded again, one region holding them all, at the finest scale
+ * any of them needs (one more pass over the JPEG, whatever their number). */
+static int dv_fine_region(struct dv_work *w)
+{
+	int denom = w->img.denom, need = denom, n = 0;
+	if (denom <= 1 || w->n_faces == 0 || !w->job->req.body)
+		return 0;
+	double side_min = (double)w->ctx->conf->decode_face_side;
+	double x0 = 1e30, y0 = 1e30, x1 = -1e30, y1 = -1e30;
+	w->on_fine = calloc((size_t)w->n_faces, sizeof *w->on_fine);
+	if (!w->on_fine) {
+		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < w->n_faces; i++) {
+		const struct dv_face *f = &w->faces[i];
+		double side = f->w > f->h ? f->w : f->h; /* in the photo's pixels */
+		if (side / denom >= side_min)
+			continue;
+		int d = denom / 2;
+		while (d > 1 && side / d < side_min)
+			d /= 2;
+		need = d < need ? d : need;
+		/* the chip reaches past the box (padding, a turned head): 1.3 sides around its centre */
+		double cx = f->x + f->w / 2, cy = f->y + f->h / 2, h = 1.3 * side;
+		x0 = fmin(x0, cx - h); y0 = fmin(y0, cy - h);
+		x1 = fmax(x1, cx + h); y1 = fmax(y1, cy + h);
+		w->on_fine[i] = true;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	x0 = fmax(x0, 0); y0 = fmax(y0, 0);
+	x1 = fmin(x1, w->img.full_width); y1 = fmin(y1, w->img.full_height);
+	int rect[4] = {(int)floor(x0 / need), (int)floor(y0 / need), 0, 0};
+	rect[2] = (int)ceil(x1 / need) - rect[0];
+	rect[3] = (int)ceil(y1 / need) - rect[1];
+	char err[256];
+	int r = dv_image_decode_region(w->job->req.body, w->job->req.body_len, w->ctx->conf->limits.image_pixels, need,
+	    rect, &w->fine, w->fine_at, err, sizeof err);
+	if (r != 0) {
+		dv_job_fail(w->job, r == DV_EBADREQUEST ? DV_EINTERNAL : r, "decoding the faces' region: %s", err);
+		return -1;
+	}
+	w->fine.denom = need;
 	return 0;
 }
 
@@ -105,8 +199,8 @@ static int dv_stage_detect(struct dv_work *w)
 	if (w->job->req.has_box) {
 		/* the client named the face: no detection */
 		const float *b = w->job->req.box;
-		if (!(b[2] >= 1 && b[3] >= 1) || b[0] + b[2] <= 0 || b[1] + b[3] <= 0 || b[0] >= w->img.width ||
-		    b[1] >= w->img.height) {
+		if (!(b[2] >= 1 && b[3] >= 1) || b[0] + b[2] <= 0 || b[1] + b[3] <= 0 || b[0] >= w->img.full_width ||
+		    b[1] >= w->img.full_height) {
 			dv_job_fail(w->job, DV_EBADREQUEST, "the given face box is empty or outside the image");
 			return -1;
 		}
@@ -129,8 +223,11 @@ static int dv_stage_detect(struct dv_work *w)
 		    max + 1);
 		return -1;
 	}
+	/* the faces in the photo's pixels, whatever scale it was decoded at */
+	for (int i = 0; i < n && i <= max; i++)
+		dv_face_map(&w->faces[i], w->img.denom, 0, 0, false);
 	long long side = w->ctx->conf->whole_image_max_side;
-	int iw = w->img.width, ih = w->img.height;
+	int iw = w->img.full_width, ih = w->img.full_height;
 	if (n == 0 && side > 0 && iw <= side && ih <= side && 2 * iw >= ih && 2 * ih >= iw) {
 		/* a tight crop the detector cannot see as a face: the whole image
 		 * is the face, and the reply says so */
@@ -150,10 +247,41 @@ static int dv_stage_landmarks(struct dv_work *w)
 {
 	if (w->n_faces == 0)
 		return 0;
+	if (dv_fine_region(w) != 0)
+		return -1;
 	struct dv_instance *in = w->ctx->inst[DV_ROLE_LANDMARKER];
-	struct dv_image v = dv_view(&w->img);
-	dv_plugin_clear_error();
-	int rc = in->mod->desc->landmarks(in->inst, &v, w->faces, w->n_faces);
+	/* the faces of each image (the photo as decoded, the finer region) in one call */
+	struct dv_face *fs = malloc(sizeof *fs * (size_t)w->n_faces);
+	int *idx = malloc(sizeof *idx * (size_t)w->n_faces);
+	if (!fs || !idx) {
+		free(fs);
+		free(idx);
+		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
+		return -1;
+	}
+	int rc = 0;
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		int n = 0, denom = 1, ax = 0, ay = 0;
+		const struct dv_img *im = NULL;
+		for (int i = 0; i < w->n_faces; i++)
+			if ((w->on_fine && w->on_fine[i]) == (pass == 1)) {
+				im = dv_face_src(w, i, &fs[n], &denom, &ax, &ay);
+				idx[n++] = i;
+			}
+		if (n == 0)
+			continue;
+		struct dv_image v = dv_view(im);
+		dv_plugin_clear_error();
+		rc = in->mod->desc->landmarks(in->inst, &v, fs, n);
+		for (int k = 0; !rc && k < n; k++) {
+			dv_face_map(&fs[k], denom, ax, ay, false);
+			struct dv_face *f = &w->faces[idx[k]];
+			f->n_landmarks = fs[k].n_landmarks;
+			memcpy(f->landmarks, fs[k].landmarks, sizeof f->landmarks);
+		}
+	}
+	free(fs);
+	free(idx);
 	return rc ? dv_plugin_fail(w, DV_ROLE_LANDMARKER, rc) : 0;
 }
 
@@ -210,22 +338,25 @@ static int dv_stage_align(struct dv_work *w)
 	double pad = w->einfo.padding > 0 ? w->einfo.padding : 0;
 	const char *method = w->ctx->conf->align_method;
 	for (int i = 0; i < w->n_faces; i++) {
-		const struct dv_face *f = &w->faces[i];
+		struct dv_face fsrc;
+		int denom, ax, ay;
+		const struct dv_img *im = dv_face_src(w, i, &fsrc, &denom, &ax, &ay);
+		const struct dv_face *f = &fsrc;
 		struct dv_align_fit fit;
 		w->views[i] = (struct dv_image){.pixels = w->chips + (size_t)i * cw * ch * 3, .width = cw, .height = ch,
 		    .stride = cw * 3, .channels = 3};
 		int box[4];
 		if (!strcmp(method, "faceapi") && f->n_landmarks == 68 &&
-		    dv_align_faceapi_box(f->landmarks, w->img.width, w->img.height, box) == 0) {
+		    dv_align_faceapi_box(f->landmarks, im->width, im->height, box) == 0) {
 			/* the embedder pads face-api's crop to a square and resizes it */
-			w->views[i] = (struct dv_image){.pixels = w->img.pixels + ((size_t)box[1] * w->img.width + box[0]) * 3,
-			    .width = box[2], .height = box[3], .stride = w->img.width * 3, .channels = 3};
+			w->views[i] = (struct dv_image){.pixels = im->pixels + ((size_t)box[1] * im->width + box[0]) * 3,
+			    .width = box[2], .height = box[3], .stride = im->width * 3, .channels = 3};
 			w->aligned[i] = 'f';
 			continue;
 		}
 		if (!strcmp(method, "dlib") && f->n_landmarks == 68 && pad > 0 && cw == ch &&
 		    dv_align_fit68(f->landmarks, pad, cw, &fit) == 0) {
-			if (dv_align_chip(w->img.pixels, w->img.width, w->img.height, w->img.width * 3, &fit, cw,
+			if (dv_align_chip(im->pixels, im->width, im->height, im->width * 3, &fit, cw,
 			        w->chips + (size_t)i * cw * ch * 3) != 0) {
 				dv_job_fail(w->job, DV_ENOMEM, "out of memory");
 				return -1;
@@ -240,7 +371,7 @@ static int dv_stage_align(struct dv_work *w)
 		uint8_t *chip = w->chips + (size_t)i * cw * ch * 3;
 		for (int r = 0; r < ch; r++)
 			for (int c = 0; c < cw; c++)
-				dv_sample(&w->img, x0 + (c + 0.5) * bw / cw - 0.5, y0 + (r + 0.5) * bh / ch - 0.5,
+				dv_sample(im, x0 + (c + 0.5) * bw / cw - 0.5, y0 + (r + 0.5) * bh / ch - 0.5,
 				    chip + ((size_t)r * cw + c) * 3);
 	}
 	return 0;
@@ -487,6 +618,8 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 		dv_reply_write(&w);
 	dv_record_fini(&w);
 	dv_img_fini(&w.img);
+	dv_img_fini(&w.fine);
+	free(w.on_fine);
 	free(w.faces);
 	free(w.chips);
 	free(w.aligned);

@@ -205,12 +205,21 @@ void dv_reply_write(struct dv_work *w)
 	if (w->have[DV_STAGE_DECODE]) {
 		dv_json_key(&j, "image");
 		dv_json_obj_open(&j);
-		dv_json_key(&j, "width"); dv_json_int(&j, w->img.width);
-		dv_json_key(&j, "height"); dv_json_int(&j, w->img.height);
+		dv_json_key(&j, "width"); dv_json_int(&j, w->img.full_width);
+		dv_json_key(&j, "height"); dv_json_int(&j, w->img.full_height);
 		dv_json_key(&j, "format"); dv_json_str(&j, w->img.format);
 		if (w->img.orientation > 1) {
 			dv_json_key(&j, "exif_orientation");
 			dv_json_int(&j, w->img.orientation);
+		}
+		if (w->img.denom > 1) {
+			/* a large JPEG: decoded at 1/denom, small faces' region finer */
+			dv_json_key(&j, "decoded_scale");
+			dv_json_int(&j, w->img.denom);
+			if (w->fine.pixels) {
+				dv_json_key(&j, "face_region_scale");
+				dv_json_int(&j, w->fine.denom);
+			}
 		}
 		dv_json_obj_close(&j);
 	}

@@ -36,8 +36,13 @@ struct dv_record {
 struct dv_work {
 	struct dv_job *job;
 	const struct dv_pipeline_ctx *ctx;
-	struct dv_img img;
-	struct dv_face *faces;
+	struct dv_img img;    /* the photo, at 1/img.denom (a large JPEG: dv_image_decode_scaled) */
+	/* faces too small in img: one region holding them all, decoded again at a
+	 * finer scale (1/fine.denom, its top-left at fine_at in that scale) */
+	struct dv_img fine;
+	int fine_at[2];
+	bool *on_fine;        /* per face, or NULL */
+	struct dv_face *faces; /* in the photo's pixels (full size), whatever was decoded */
 	int n_faces;
 	int n_found;          /* before the faces limit */
 	struct dv_embedder_info einfo;

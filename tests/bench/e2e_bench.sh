@@ -3,7 +3,8 @@
 # against dejaviewd with the real networks, the shipped hooks and a private
 # PostgreSQL, measured with wrk on loopback: a 640x480 one-face JPEG (made
 # from PHOTO; the face enrolled, so every request is a full recognition with
-# its event and hook writes committed) and a six-face group photo, against a
+# its event and hook writes committed), the same at 2 and 12 megapixels (the
+# photos people upload) and a six-face group photo, against a
 # gallery of GALLERY synthetic faces; latency p50/p95/p99 at one client and
 # throughput at saturation, with 1 and 2 workers; and the memory a worker adds.
 #   tests/bench/e2e_bench.sh BUILD_DIR PHOTO [SECONDS [GROUP [GALLERY]]]
@@ -20,6 +21,9 @@ PGOPTIONS="-c client_min_messages=warning" psql "$admin" -qXc "DROP DATABASE IF 
 psql "$admin" -qXc "CREATE DATABASE dv_bench" >/dev/null
 db=$(echo "$db" | sed 's/dbname=[^ ]*/dbname=dv_bench/')
 "$build/tests/tools/dv_tojpeg" "$photo" "$work/one.jpg" 640 480
+# the photos users upload: 2 and 12 megapixels, phone-like (bilinear, grain, quality 92)
+"$build/tests/tools/dv_tojpeg" "$photo" "$work/2mp.jpg" 1600 1200 3.5
+"$build/tests/tools/dv_tojpeg" "$photo" "$work/12mp.jpg" 4000 3000 3.5
 cat >"$work/post.lua" <<'LUA'
 local f = assert(io.open(os.getenv("DV_BENCH_PHOTO"), "rb"))
 wrk.method = "POST"
@@ -45,6 +49,8 @@ plugin_dir: "$build/plugins/.libs"
 model_dir: "$build/models"
 log: {level: warn}
 EOF2
+	# BENCH_CONF="decode: {min_side: 0}": other settings, to compare
+	[ -z "${BENCH_CONF:-}" ] || printf '%s\n' "$BENCH_CONF" >>"$work/c.yaml"
 }
 start() { # start WORKERS: sets pid, port
 	conf "$1"
@@ -59,10 +65,14 @@ start() { # start WORKERS: sets pid, port
 }
 stop() { kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; }
 rows() { # rows URL WORKERS UNIT: one row per photo and client count
-	for p in one group; do
-		if [ "$p" = one ]; then DV_BENCH_PHOTO="$work/one.jpg"; label="640x480, 1 face"; else
-			[ -n "$group" ] && [ -f "$group" ] || continue
-			DV_BENCH_PHOTO=$group; label="710x473, 6 faces"; fi
+	for p in one 2mp 12mp group; do
+		case $p in
+		one) DV_BENCH_PHOTO="$work/one.jpg"; label="640x480, 1 face" ;;
+		2mp) DV_BENCH_PHOTO="$work/2mp.jpg"; label="1600x1200 (2 MP), 1 face" ;;
+		12mp) DV_BENCH_PHOTO="$work/12mp.jpg"; label="4000x3000 (12 MP), 1 face" ;;
+		*) [ -n "$group" ] && [ -f "$group" ] || continue
+			DV_BENCH_PHOTO=$group; label="710x473, 6 faces" ;;
+		esac
 		export DV_BENCH_PHOTO
 		wrk -t1 -c1 -d2s -s "$work/post.lua" "$1" >/dev/null 2>&1 || true
 		for conns in 1 $(($2 * 4)); do
@@ -100,7 +110,8 @@ echo "resident memory after start (gallery loaded): 1 worker $((rss1 / 1024)) Mi
 
 # the peer, in the same run: face-api 1.7.15 on tfjs-wasm behind node's http (tests/oracle/peer_server.js)
 oracle="$build/oracle"
-if command -v node >/dev/null 2>&1 && mkdir -p "$oracle" &&
+# BENCH_PEER=no: without the peer (comparing settings of our own)
+if [ "${BENCH_PEER:-yes}" != no ] && command -v node >/dev/null 2>&1 && mkdir -p "$oracle" &&
 	cp "$here/tests/oracle/package.json" "$here/tests/oracle/common.js" "$here/tests/oracle/peer_server.js" "$oracle/" &&
 	{ [ -d "$oracle/node_modules/jpeg-js" ] || (cd "$oracle" && npm install --no-audit --no-fund --silent >/dev/null 2>&1); }; then
 	echo "peer: face-api 1.7.15, tfjs-wasm one thread per process, node http + jpeg-js, same photos, same gallery size"

@@ -127,6 +127,67 @@ int main(void)
 	dv_img_fini(&im);
 	free(j);
 
+	/* large photos: a scaled decode, and regions of it decoded again, for
+	 * every EXIF orientation; a region's pixels are the scaled image's */
+	{
+		enum { W = 203, H = 139 };
+		uint8_t *pic = malloc((size_t)W * H * 3);
+		for (int y = 0; y < H; y++)
+			for (int x = 0; x < W; x++) {
+				pic[(y * W + x) * 3] = (uint8_t)(x * 255 / W);
+				pic[(y * W + x) * 3 + 1] = (uint8_t)(y * 255 / H);
+				pic[(y * W + x) * 3 + 2] = (uint8_t)(128 + 60 * ((x / 16 + y / 16) % 2));
+			}
+		for (int o = 1; o <= 8; o++) {
+			al = exif_make(app1, o);
+			j = jpeg_make(W, H, 3, JCS_RGB, pic, app1, al, &len);
+			struct dv_img sc, rg;
+			int r = dv_image_decode_scaled(j, len, 1000000, 60, &sc, err, sizeof err);
+			int ow = o >= 5 ? H : W, oh = o >= 5 ? W : H;
+			ok(r == 0 && sc.denom == 2 && sc.full_width == ow && sc.full_height == oh &&
+			       sc.width == (ow + 1) / 2 && sc.height == (oh + 1) / 2,
+			    "orientation %d: decoded at 1/2 (longer side >= 60), the photo's size kept", o);
+			int rect[4] = {13, 21, 30, 17}, at[2] = {-1, -1};
+			r = dv_image_decode_region(j, len, 1000000, 2, rect, &rg, at, err, sizeof err);
+			ok(r == 0 && at[0] <= rect[0] && at[1] <= rect[1] && at[0] + rg.width >= rect[0] + rect[2] &&
+			       at[1] + rg.height >= rect[1] + rect[3],
+			    "orientation %d: the region holds the rectangle asked for (at %d,%d, %dx%d)", o, at[0], at[1],
+			    rg.width, rg.height);
+			int off = 0;
+			for (int y = rect[1]; r == 0 && y < rect[1] + rect[3]; y++)
+				for (int x = rect[0]; x < rect[0] + rect[2]; x++)
+					for (int c = 0; c < 3; c++)
+						off += !near(rg.pixels[((size_t)(y - at[1]) * rg.width + (x - at[0])) * 3 + c],
+						    sc.pixels[((size_t)y * sc.width + x) * 3 + c], 3);
+			ok(off == 0, "orientation %d: the region's pixels are the scaled image's (%d differ)", o, off);
+			dv_img_fini(&sc);
+			dv_img_fini(&rg);
+			free(j);
+		}
+		j = jpeg_make(W, H, 3, JCS_RGB, pic, NULL, 0, &len);
+		is_int(dv_image_decode_scaled(j, len, 1000000, 20, &im, err, sizeof err), 0, "min_side 20");
+		ok(im.denom == 8 && im.width == (W + 7) / 8, "the smallest scale that keeps 20 pixels: 1/8 (%d)", im.denom);
+		dv_img_fini(&im);
+		is_int(dv_image_decode_scaled(j, len, 1000000, 0, &im, err, sizeof err), 0, "min_side 0");
+		ok(im.denom == 1 && im.width == W, "min_side 0 decodes at full size");
+		dv_img_fini(&im);
+		is_int(dv_image_decode_scaled(j, len, 1000000, 150, &im, err, sizeof err), 0, "min_side 150");
+		ok(im.denom == 1 && im.width == W, "no scale keeps 150 of 203 pixels but full size");
+		dv_img_fini(&im);
+		int far[4] = {500, 500, 10, 10}, at[2];
+		is_int(dv_image_decode_region(j, len, 1000000, 2, far, &im, at, err, sizeof err), DV_EBADREQUEST,
+		    "a region outside the photo is refused");
+		int part[4] = {0, 0, 10, 10};
+		is_int(dv_image_decode_region(j, len - 200, 1000000, 1, part, &im, at, err, sizeof err), 0,
+		    "a region above where a truncated JPEG ends decodes");
+		dv_img_fini(&im);
+		int low[4] = {0, H - 10, 10, 10};
+		is_int(dv_image_decode_region(j, len - 200, 1000000, 1, low, &im, at, err, sizeof err), DV_EBADIMAGE,
+		    "a region past where a truncated JPEG ends is bad_image");
+		free(j);
+		free(pic);
+	}
+
 	/* gray JPEG becomes RGB */
 	uint8_t gray[8 * 8];
 	memset(gray, 200, sizeof gray);

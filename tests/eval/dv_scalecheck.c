@@ -1,0 +1,246 @@
+/* dv_scalecheck — make eval-scale: does decoding a large photo at a reduced
+ * scale (decode.min_side, decode.face_side) change what the pipeline finds?
+ * Every STEP-th photo of ../shared/testdata/identities.csv is enlarged to a
+ * phone photo's size (longer side SIDE, bilinear, a little sensor grain,
+ * JPEG quality 92) and run twice through the daemon's own pipeline: decoded
+ * at full size (decode.min_side 0, today's path) and as configured. Printed:
+ * the distance between the two descriptors of its largest face, beside the
+ * distance the enlargement itself causes (the original photo against its
+ * enlarged copy, both at full size) — the noise a resaved photo has anyway —
+ * and the boxes' overlap; then the time of each path.
+ *   dv_scalecheck -c CONF [-s SIDE] [-k STEP] [-n MAX] [-m MIN_SIDE] [-f FACE_SIDE] DATA_DIR
+ * (-m, -f: decode.min_side and decode.face_side other than the configuration's) */
+#include "ev_data.h"
+#include "ev_pipe.h"
+#include "dv_conf.h"
+#include "dv_image.h"
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double sc_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* The photo enlarged so that its longer side is `side`, with grain. */
+static uint8_t *sc_enlarge(const uint8_t *b, size_t n, int side, size_t *out_len, unsigned *seed)
+{
+	struct dv_img im;
+	char err[256];
+	if (dv_image_decode(b, n, 1LL << 28, &im, err, sizeof err) != 0 || im.width < 2 || im.height < 2)
+		return NULL;
+	double s = (double)side / (im.width > im.height ? im.width : im.height);
+	int W = (int)(im.width * s), H = (int)(im.height * s);
+	uint8_t *o = malloc((size_t)W * H * 3);
+	if (!o) {
+		dv_img_fini(&im);
+		return NULL;
+	}
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++) {
+			double sx = (x + 0.5) / s - 0.5, sy = (y + 0.5) / s - 0.5;
+			sx = sx < 0 ? 0 : sx > im.width - 1.001 ? im.width - 1.001 : sx;
+			sy = sy < 0 ? 0 : sy > im.height - 1.001 ? im.height - 1.001 : sy;
+			int x0 = (int)sx, y0 = (int)sy;
+			double fx = sx - x0, fy = sy - y0;
+			/* sensor grain: about 2 levels, the same on the three channels */
+			double g = ((double)rand_r(seed) / RAND_MAX + (double)rand_r(seed) / RAND_MAX - 1) * 3.5;
+			for (int c = 0; c < 3; c++) {
+				const uint8_t *p = im.pixels + ((size_t)y0 * im.width + x0) * 3 + c;
+				size_t st = (size_t)im.width * 3;
+				double v = (1 - fy) * ((1 - fx) * p[0] + fx * p[3]) + fy * ((1 - fx) * p[st] + fx * p[st + 3]) + g;
+				o[((size_t)y * W + x) * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+			}
+		}
+	uint8_t *jpg = NULL;
+	size_t jl = 0;
+	int r = dv_image_encode_jpeg(o, W, H, 92, &jpg, &jl);
+	free(o);
+	dv_img_fini(&im);
+	if (r != 0)
+		return NULL;
+	*out_len = jl;
+	return jpg;
+}
+
+/* All faces of a photo: n descriptors and boxes (malloc'd), and the time. */
+struct sc_faces {
+	int n;
+	float *emb, *box; /* n * dim, n * 4 */
+};
+
+static void sc_run(struct ev_pipe *p, const uint8_t *b, size_t n, struct sc_faces *out, double *ms)
+{
+	double t0 = sc_now();
+	struct dv_job *j = ev_pipe_run(p, DV_OP_RECOGNIZE, b, n, NULL);
+	*ms = sc_now() - t0;
+	memset(out, 0, sizeof *out);
+	int k = !j->res.err && j->res.embeddings ? j->res.n_embeddings : 0;
+	out->emb = malloc(sizeof *out->emb * (size_t)(k ? k : 1) * p->dim);
+	out->box = malloc(sizeof *out->box * (size_t)(k ? k : 1) * 4);
+	for (int i = 0; i < k && out->emb && out->box; i++) {
+		memcpy(out->emb + (size_t)i * p->dim, j->res.embeddings + (size_t)i * p->dim, sizeof *out->emb * p->dim);
+		for (int c = 0; c < 4; c++)
+			out->box[i * 4 + c] = j->res.face_boxes[5 * i + c];
+		out->n++;
+	}
+	dv_job_free(j);
+}
+
+static double sc_iou(const float *a, const float *b, double ka, double kb)
+{
+	double ax = a[0] * ka, ay = a[1] * ka, aw = a[2] * ka, ah = a[3] * ka;
+	double bx = b[0] * kb, by = b[1] * kb, bw = b[2] * kb, bh = b[3] * kb;
+	double x0 = fmax(ax, bx), y0 = fmax(ay, by), x1 = fmin(ax + aw, bx + bw), y1 = fmin(ay + ah, by + bh);
+	double in = fmax(0, x1 - x0) * fmax(0, y1 - y0), un = aw * ah + bw * bh - in;
+	return un > 0 ? in / un : 0;
+}
+
+/* The face of b overlapping face i of a most (boxes scaled by ka, kb), or -1 below IoU 0.5. */
+static int sc_pair(const struct sc_faces *a, int i, double ka, const struct sc_faces *b, double kb, double *iou)
+{
+	int best = -1;
+	*iou = 0;
+	for (int k = 0; k < b->n; k++) {
+		double v = sc_iou(a->box + 4 * i, b->box + 4 * k, ka, kb);
+		if (v > *iou) {
+			*iou = v;
+			best = k;
+		}
+	}
+	return *iou >= 0.5 ? best : -1;
+}
+
+static int sc_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void sc_row(const char *what, double *v, int n)
+{
+	if (n == 0) {
+		printf("%-44s %6s\n", what, "-");
+		return;
+	}
+	qsort(v, (size_t)n, sizeof *v, sc_cmp);
+	printf("%-44s %8.4f %8.4f %8.4f\n", what, v[n / 2], v[(int)(n * 0.95)], v[n - 1]);
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = NULL;
+	int side = 4000, step = 20, max = 200, opt;
+	long long min_side = -1, face_side = -1;
+	while ((opt = getopt(argc, argv, "c:s:k:n:m:f:")) != -1)
+		switch (opt) {
+		case 'm': min_side = atoll(optarg); break;
+		case 'f': face_side = atoll(optarg); break;
+		case 'c': conf = optarg; break;
+		case 's': side = atoi(optarg); break;
+		case 'k': step = atoi(optarg); break;
+		case 'n': max = atoi(optarg); break;
+		default: goto usage;
+		}
+	if (!conf || optind + 1 != argc || side < 256 || step < 1 || max < 1) {
+	usage:
+		fprintf(stderr, "usage: dv_scalecheck -c CONF [-s SIDE] [-k STEP] [-n MAX] [-m MIN_SIDE] [-f FACE_SIDE] DATA_DIR\n");
+		return 2;
+	}
+	const char *dir = argv[optind];
+	char path[4096];
+	snprintf(path, sizeof path, "%s/identities.csv", dir);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		printf("SKIP: %s is absent (the dev photos: ../shared/testdata)\n", path);
+		return 0;
+	}
+	struct ev_pipe full, scaled;
+	if (ev_pipe_open(&full, conf) != 0 || ev_pipe_open(&scaled, conf) != 0)
+		return 1;
+	((struct dv_conf *)full.g->conf)->decode_min_side = 0; /* today's path: every pixel */
+	struct dv_conf *sc = (struct dv_conf *)scaled.g->conf;
+	if (min_side >= 0)
+		sc->decode_min_side = min_side;
+	if (face_side >= 0)
+		sc->decode_face_side = face_side;
+	int dim = full.dim, cap = max * 8;
+	double *dsc = malloc(sizeof *dsc * cap), *dnoise = malloc(sizeof *dnoise * cap), *iou = malloc(sizeof *iou * cap);
+	double *tf = malloc(sizeof *tf * max), *ts = malloc(sizeof *ts * max);
+	int n = 0, nn = 0, nt = 0, lost = 0, gained = 0, faces = 0, line = 0, tried = 0;
+	unsigned seed = 12345;
+	char row[2048];
+	while (tried < max && fgets(row, sizeof row, f)) {
+		if (line++ == 0 || (line - 2) % step)
+			continue;
+		char *comma = strchr(row, ',');
+		if (!comma)
+			continue;
+		*comma = 0;
+		snprintf(path, sizeof path, "%s/%s", dir, row);
+		size_t len, big_len;
+		uint8_t *orig = ev_slurp(path, &len);
+		uint8_t *big = orig ? sc_enlarge(orig, len, side, &big_len, &seed) : NULL;
+		struct dv_img hdr;
+		char err[256];
+		if (!big || dv_image_decode(orig, len, 1LL << 28, &hdr, err, sizeof err) != 0) {
+			free(orig);
+			free(big);
+			continue;
+		}
+		/* the original's boxes, in the enlarged photo's pixels */
+		double k0 = (double)side / (hdr.width > hdr.height ? hdr.width : hdr.height);
+		dv_img_fini(&hdr);
+		tried++;
+		struct sc_faces A, B, O;
+		double t0;
+		sc_run(&full, big, big_len, &A, &tf[nt]);
+		sc_run(&scaled, big, big_len, &B, &ts[nt]);
+		sc_run(&full, orig, len, &O, &t0);
+		nt++;
+		faces += A.n;
+		for (int i = 0; i < A.n && n < cap; i++) {
+			double v;
+			int k = sc_pair(&A, i, 1, &B, 1, &v);
+			if (k < 0) {
+				lost++;
+				continue;
+			}
+			dsc[n] = ev_dist(A.emb + (size_t)i * dim, B.emb + (size_t)k * dim, dim);
+			iou[n++] = 1 - v;
+			int q = sc_pair(&A, i, 1, &O, k0, &v);
+			if (q >= 0 && nn < cap)
+				dnoise[nn++] = ev_dist(A.emb + (size_t)i * dim, O.emb + (size_t)q * dim, dim);
+		}
+		for (int i = 0; i < B.n; i++) {
+			double v;
+			if (sc_pair(&B, i, 1, &A, 1, &v) < 0)
+				gained++;
+		}
+		free(A.emb); free(A.box); free(B.emb); free(B.box); free(O.emb); free(O.box);
+		free(orig);
+		free(big);
+	}
+	fclose(f);
+	printf("make eval-scale: %d dev photos (every %d-th of identities.csv) enlarged to a longer side of %d px\n", tried,
+	    step, side);
+	printf("(bilinear, grain, JPEG q92); decode.min_side %lld, decode.face_side %lld against full size\n",
+	    sc->decode_min_side, sc->decode_face_side);
+	printf("%-44s %8s %8s %8s\n", "", "median", "p95", "max");
+	sc_row("descriptor distance, scaled vs full decode", dsc, n);
+	sc_row("descriptor distance, enlarged vs original", dnoise, nn);
+	sc_row("1 - box overlap (IoU), scaled vs full", iou, n);
+	sc_row("ms per photo, full decode (no database)", tf, nt);
+	sc_row("ms per photo, scaled decode (no database)", ts, nt);
+	printf("faces at full size: %d; not found scaled: %d; found only scaled: %d\n", faces, lost, gained);
+	free(dsc); free(dnoise); free(iou); free(tf); free(ts);
+	ev_pipe_close(&full);
+	ev_pipe_close(&scaled);
+	return 0;
+}
