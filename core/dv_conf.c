@@ -299,6 +299,10 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	    "again, its region alone, at the scale that gives it this many pixels or at full size, for its landmarks "
 	    "and chip"},
 	{"detect", KT_MAP, 0, 0, 0, NULL, "the detect stage"},
+	{"detect.min_face", KT_INT, OFF(detect_min_face), 0, 100000, "0",
+	    "the smallest face to find, in the photo's pixels (its box's longer side): the detector may run a smaller, "
+	    "faster input that still finds faces this large (detect_darknet: face_at_input), and smaller faces are not "
+	    "reported; 0 = every face the detector finds at its full input"},
 	{"detect.whole_image_max_side", KT_INT, OFF(whole_image_max_side), 0, 100000, "256",
 	    "when the detector finds nothing in an image at most this many pixels a side (and not more than 2:1), "
 	    "the whole image is taken as the face, with found_by.pass \"whole_image\" (tight crops); 0 = never"},

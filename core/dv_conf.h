@@ -80,6 +80,7 @@ struct dv_conf {
 	double quality_min_enrol, quality_min_recognize;
 	long long decode_min_side;  /* decode: a JPEG's scale keeps this many pixels a side, 0 = full size */
 	long long decode_face_side; /* decode: a smaller face's region is decoded again, finer */
+	long long detect_min_face;  /* detect: the smallest face to find (photo pixels), 0 = all */
 	long long whole_image_max_side; /* detect: whole-image fallback for images up to this size, 0 = off */
 	char *admin_key_sha256;   /* hex SHA-256 of the admin key, "" = no admin API */
 	char *node;               /* this server's name (async jobs), "" = the host name */

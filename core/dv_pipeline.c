@@ -214,6 +214,9 @@ static int dv_stage_detect(struct dv_work *w)
 		w->n_found = w->n_faces = 1;
 		return 0;
 	}
+	/* the smallest face wanted, in the pixels of the image as decoded */
+	long long min_face = w->ctx->conf->detect_min_face;
+	v.min_face = min_face > 0 ? (float)min_face / (float)w->img.denom : 0;
 	dv_plugin_clear_error();
 	int rc = in->mod->desc->detect(in->inst, &v, w->faces, max + 1, &n);
 	if (rc != 0)
@@ -223,9 +226,17 @@ static int dv_stage_detect(struct dv_work *w)
 		    max + 1);
 		return -1;
 	}
-	/* the faces in the photo's pixels, whatever scale it was decoded at */
-	for (int i = 0; i < n && i <= max; i++)
+	/* the faces in the photo's pixels, whatever scale it was decoded at;
+	 * those under detect.min_face are not reported (whatever input found them) */
+	int kept = 0;
+	for (int i = 0; i < n && i <= max; i++) {
 		dv_face_map(&w->faces[i], w->img.denom, 0, 0, false);
+		const struct dv_face *f = &w->faces[i];
+		if (min_face > 0 && (f->w > f->h ? f->w : f->h) < min_face)
+			continue;
+		w->faces[kept++] = w->faces[i];
+	}
+	n = kept;
 	long long side = w->ctx->conf->whole_image_max_side;
 	int iw = w->img.full_width, ih = w->img.full_height;
 	if (n == 0 && side > 0 && iw <= side && ih <= side && 2 * iw >= ih && 2 * ih >= iw) {

@@ -29,6 +29,7 @@ struct dd {
 	network *net;                   /* the one of the current pass */
 	int size;                       /* configured size, 0 = from the photo */
 	double score, iou, min_face, fallback, tile_scale;
+	double face_at_input; /* smallest face (px at the input) found reliably */
 	int max_tiles;
 	float *input;
 };
@@ -46,6 +47,8 @@ static const struct dv_param dd_params[] = {
 	{"tile_scale", DV_PARAM_DOUBLE, 0, 4, "0",
 	    "also search overlapping tiles of the photo enlarged this many times, each at the largest input size: 2 finds faces down to ~25 px (the tiny detector's smallest anchor is ~50), 1 small faces in photos larger than 608; 0 = off. Such faces say found_by.pass \"scale\""},
 	{"max_tiles", DV_PARAM_INT, 1, 64, "16", "most tiles per photo for tile_scale; a photo needing more is searched without them (logged)"},
+	{"face_at_input", DV_PARAM_DOUBLE, 8, 608, "40",
+	    "the smallest face (pixels at the network input) found as reliably as at 608 (make eval-detect): with the host's detect.min_face, input_size 0 picks the smallest of 160, 224, 320, 416, 512 and the photo's own size that keeps faces of min_face this large"},
 	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (the same sums, faster than im2col + gemm)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
@@ -92,7 +95,18 @@ static int dd_size_for(const struct dd *d, const struct dv_image *img)
 		return d->size;
 	int mx = img->width > img->height ? img->width : img->height;
 	int s = (mx + 16) / 32 * 32;
-	return s < 160 ? 160 : s > DD_MAX ? DD_MAX : s;
+	s = s < 160 ? 160 : s > DD_MAX ? DD_MAX : s;
+	if (img->min_face > 0) {
+		/* the host wants faces of min_face pixels and up: the smallest
+		 * input that keeps them face_at_input pixels large (a few sizes
+		 * only: each is a network of its own, loaded on first use) */
+		static const int steps[] = {160, 224, 320, 416, 512};
+		double need = mx * d->face_at_input / img->min_face;
+		for (size_t i = 0; i < sizeof steps / sizeof *steps; i++)
+			if (steps[i] >= need && steps[i] < s)
+				return steps[i];
+	}
+	return s;
 }
 
 static int dd_create(const struct dv_host *h, void **out)
@@ -108,6 +122,8 @@ static int dd_create(const struct dv_host *h, void **out)
 	h->param_double(h, "min_face", &d->min_face);
 	h->param_double(h, "fallback_canvas", &d->fallback);
 	h->param_double(h, "tile_scale", &d->tile_scale);
+	d->face_at_input = 40;
+	h->param_double(h, "face_at_input", &d->face_at_input);
 	long long mt = 16;
 	h->param_int(h, "max_tiles", &mt);
 	d->max_tiles = (int)mt;

@@ -90,4 +90,20 @@ for b in $(printf '%s\n' "$G1" | tr ' ' ','); do
 	done
 done
 is "$matched" 6 "each face's box at full size has its twin decoded scaled (IoU >= 0.8)"
+
+# detect.min_face: the detector runs the smallest input that keeps such faces
+# (detect_darknet's face_at_input, 40 px), and smaller faces are not reported
+big=$(printf '%s\n' "$G1" | awk '{ s = $3 > $4 ? $3 : $4; if (s >= 500) n++ } END { print n + 0 }')
+dv_stop
+write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" "workers: 1" "$(cat "$T/base.yaml")" \
+	"detect: {min_face: 500}"
+dv_start "$T/c.yaml" || { ok 1 "dejaviewd restarts with detect.min_face 500"; done_testing; }
+wait_ready
+http POST /v1/detect --data-binary @"$T/g12.jpg"
+is "$CODE" 200 "detect.min_face 500: the six-face photo"
+has "$BODY" '"input_size":320}' "the detector ran at 320 (1000 px decoded, faces of 125 px there: 40 px at 320)"
+is "$(printf '%s' "$BODY" | sed -n 's/.*"face_count":\([0-9]*\).*/\1/p')" "$big" \
+	"the faces of 500 px and more at the full input ($big) are all found"
+small=$(boxes "$BODY" | awk '{ s = $3 > $4 ? $3 : $4; if (s < 500) n++ } END { print n + 0 }')
+is "$small" 0 "none under 500 px is reported"
 done_testing

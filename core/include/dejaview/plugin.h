@@ -36,6 +36,10 @@
  *                     that later minors can extend them without a major bump.
  *   3.1 (2026-12-01)  dv_plugin gains matcher_memory: the bytes a matcher's
  *                     gallery holds (dv_gallery_memory_bytes in /metrics).
+ *   3.2 (2026-12-02)  dv_image gains min_face (its first reserved word): the
+ *                     smallest face the host wants found, in the image's
+ *                     pixels (detect.min_face), so that a detector may run a
+ *                     smaller input; 0 = not given.
  *
  * Threads: unless the descriptor sets DV_PLUGIN_SHARED, each worker thread
  * creates its own instance and calls it from that thread only, so an instance
@@ -61,7 +65,7 @@ extern "C" {
 
 #define DV_PLUGIN_MAGIC 0x44565047u /* "DVPG" */
 #define DV_PLUGIN_ABI_MAJOR 3
-#define DV_PLUGIN_ABI_MINOR 1
+#define DV_PLUGIN_ABI_MINOR 2
 #define DV_PLUGIN_ENTRY "dv_plugin_entry"
 
 /* Kinds of backend. The values are part of the ABI. */
@@ -99,7 +103,12 @@ struct dv_image {
 	int height;
 	int stride;   /* bytes per row, >= width * channels */
 	int channels; /* 3 (R,G,B) or 1 */
-	uint32_t reserved[8]; /* zero; for later minors */
+	/* 3.2: the smallest face (box side) the host wants found, in pixels of
+	 * this image, 0 = not given; a detector may pick a smaller, faster
+	 * network input that still finds faces this large (and may report
+	 * smaller ones or not) */
+	float min_face;
+	uint32_t reserved[7]; /* zero; for later minors */
 };
 
 #define DV_MAX_LANDMARKS 68
@@ -272,6 +281,7 @@ _Static_assert(sizeof(struct dv_match) == 32, "struct dv_match's size is part of
  * refuses a plugin declaring less than its minor's). */
 #define DV_PLUGIN_SIZE_3_0 (offsetof(struct dv_plugin, matcher_count) + sizeof(void *))
 #define DV_PLUGIN_SIZE_3_1 (offsetof(struct dv_plugin, matcher_memory) + sizeof(void *))
+#define DV_PLUGIN_SIZE_3_2 DV_PLUGIN_SIZE_3_1 /* 3.2 changed struct dv_image only */
 
 /* The one exported function of every plugin. Define it with:
  *     DV_PLUGIN_EXPORT const struct dv_plugin *dv_plugin_entry(void)

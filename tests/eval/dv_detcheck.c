@@ -1,0 +1,237 @@
+/* dv_detcheck — make eval-detect: what detect.min_face costs in faces and
+ * saves in time. The dev photos (every STEP-th of identities.csv, the group
+ * photos of groups/ and reference/faceapi/images), each as it is and as a
+ * front-desk camera frame (fitted into 640x480), are run through the daemon's
+ * detect pipeline at the full input (detect.min_face 0: the reference) and at
+ * each min_face given: the recall of the reference's faces at least that large
+ * (IoU >= 0.5), the faces lost, the detect stage's time and the network
+ * input chosen.
+ *   dv_detcheck -c CONF [-k STEP] [-m 0,20,40,...] [-v] DATA_DIR   (-v: each face lost) */
+#include "ev_pipe.h"
+#include "dv_conf.h"
+#include "dv_image.h"
+#include <dirent.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DC_MAXM 16
+#define DC_MAXF 64
+
+struct dc_run {
+	int n;
+	float box[DC_MAXF][4];
+	double ms;
+	int input;
+};
+
+static void dc_detect(struct ev_pipe *p, const uint8_t *b, size_t n, struct dc_run *out)
+{
+	struct dv_job *j = ev_pipe_run(p, DV_OP_DETECT, b, n, NULL);
+	memset(out, 0, sizeof *out);
+	out->ms = j->res.stage_ms[DV_STAGE_DETECT];
+	for (int i = 0; !j->res.err && i < j->res.n_embeddings && i < DC_MAXF; i++) {
+		memcpy(out->box[i], j->res.face_boxes + 5 * i, sizeof out->box[i]);
+		out->n++;
+	}
+	const char *s = j->res.reply.data ? strstr(j->res.reply.data, "\"input_size\":") : NULL;
+	out->input = s ? atoi(s + 13) : 0;
+	dv_job_free(j);
+}
+
+static double dc_iou(const float *a, const float *b)
+{
+	double x0 = fmax(a[0], b[0]), y0 = fmax(a[1], b[1]);
+	double x1 = fmin(a[0] + a[2], b[0] + b[2]), y1 = fmin(a[1] + a[3], b[1] + b[3]);
+	double in = fmax(0, x1 - x0) * fmax(0, y1 - y0), un = (double)a[2] * a[3] + (double)b[2] * b[3] - in;
+	return un > 0 ? in / un : 0;
+}
+
+/* A front-desk frame: the photo fitted into 640x480 on gray, as a JPEG. */
+static uint8_t *dc_frame(const uint8_t *b, size_t n, size_t *len)
+{
+	struct dv_img im;
+	char err[256];
+	if (dv_image_decode(b, n, 1LL << 28, &im, err, sizeof err) != 0)
+		return NULL;
+	const int W = 640, H = 480;
+	double s = fmin((double)W / im.width, (double)H / im.height);
+	int sw = (int)(im.width * s), sh = (int)(im.height * s), ox = (W - sw) / 2, oy = (H - sh) / 2;
+	uint8_t *rgb = malloc((size_t)W * H * 3), *jpg = NULL;
+	for (int r = 0; rgb && r < H; r++)
+		for (int c = 0; c < W; c++) {
+			int ix = (int)((c - ox) / s), iy = (int)((r - oy) / s);
+			int in = c >= ox && c < ox + sw && r >= oy && r < oy + sh && ix < im.width && iy < im.height;
+			for (int k = 0; k < 3; k++)
+				rgb[((size_t)r * W + c) * 3 + k] = in ? im.pixels[((size_t)iy * im.width + ix) * 3 + k] : 128;
+		}
+	if (!rgb || dv_image_encode_jpeg(rgb, W, H, 90, &jpg, len) != 0)
+		jpg = NULL;
+	free(rgb);
+	dv_img_fini(&im);
+	return jpg;
+}
+
+struct dc_acc {
+	long want, found, extra;
+	double ms;
+	long runs;
+	long inputs[20]; /* by input / 32 */
+};
+
+static int dc_verbose;
+
+static void dc_photo(struct ev_pipe *p, const uint8_t *b, size_t n, const int *mins, int nm, struct dc_acc *acc,
+    const char *name)
+{
+	struct dc_run ref, r;
+	struct dv_conf *c = (struct dv_conf *)p->g->conf;
+	c->detect_min_face = 0;
+	dc_detect(p, b, n, &ref);
+	for (int m = 0; m < nm; m++) {
+		c->detect_min_face = mins[m];
+		dc_detect(p, b, n, &r);
+		acc[m].ms += r.ms;
+		acc[m].runs++;
+		if (r.input > 0 && r.input / 32 < 20)
+			acc[m].inputs[r.input / 32]++;
+		for (int i = 0; i < ref.n; i++) {
+			double side = fmax(ref.box[i][2], ref.box[i][3]);
+			if (side < mins[m])
+				continue;
+			acc[m].want++;
+			for (int k = 0; k < r.n; k++)
+				if (dc_iou(ref.box[i], r.box[k]) >= 0.5) {
+					acc[m].found++;
+					break;
+				}
+		}
+		for (int i = 0; dc_verbose && i < ref.n; i++) {
+			int hit = 0;
+			for (int k = 0; k < r.n && !hit; k++)
+				hit = dc_iou(ref.box[i], r.box[k]) >= 0.5;
+			if (!hit && fmax(ref.box[i][2], ref.box[i][3]) >= mins[m]) {
+				printf("# %s min_face %d (input %d): lost %.0f,%.0f %.0fx%.0f; found", name, mins[m], r.input,
+				    ref.box[i][0], ref.box[i][1], ref.box[i][2], ref.box[i][3]);
+				for (int k = 0; k < r.n; k++)
+					printf(" %.0f,%.0f %.0fx%.0f", r.box[k][0], r.box[k][1], r.box[k][2], r.box[k][3]);
+				printf("\n");
+			}
+		}
+		for (int k = 0; k < r.n; k++) {
+			int seen = 0;
+			for (int i = 0; i < ref.n && !seen; i++)
+				seen = dc_iou(ref.box[i], r.box[k]) >= 0.5;
+			acc[m].extra += !seen;
+		}
+	}
+	c->detect_min_face = 0;
+}
+
+static void dc_print(const char *what, const int *mins, int nm, const struct dc_acc *acc)
+{
+	printf("%s\n", what);
+	printf("%-14s %8s %8s %9s %6s %11s   %s\n", "detect.min_face", "faces", "found", "recall", "new", "detect ms", "inputs used");
+	for (int m = 0; m < nm; m++) {
+		char in[256] = "";
+		size_t o = 0;
+		for (int k = 0; k < 20; k++)
+			if (acc[m].inputs[k] && o < sizeof in - 24)
+				o += (size_t)snprintf(in + o, sizeof in - o, "%s%d:%ld", o ? " " : "", k * 32, acc[m].inputs[k]);
+		printf("%-14d %8ld %8ld %8.2f%% %6ld %11.2f   %s\n", mins[m], acc[m].want, acc[m].found,
+		    acc[m].want ? 100.0 * acc[m].found / acc[m].want : 100.0, acc[m].extra,
+		    acc[m].runs ? acc[m].ms / acc[m].runs : 0, in);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = NULL;
+	int step = 10, mins[DC_MAXM] = {0, 20, 30, 40, 60, 80, 120}, nm = 7, opt;
+	while ((opt = getopt(argc, argv, "c:k:m:v")) != -1)
+		switch (opt) {
+		case 'v': dc_verbose = 1; break;
+		case 'c': conf = optarg; break;
+		case 'k': step = atoi(optarg); break;
+		case 'm':
+			nm = 0;
+			for (char *t = strtok(optarg, ","); t && nm < DC_MAXM; t = strtok(NULL, ","))
+				mins[nm++] = atoi(t);
+			break;
+		default: goto usage;
+		}
+	if (!conf || optind + 1 != argc || step < 1 || nm < 1) {
+	usage:
+		fprintf(stderr, "usage: dv_detcheck -c CONF [-k STEP] [-m 0,20,40,...] [-v] DATA_DIR\n");
+		return 2;
+	}
+	const char *dir = argv[optind];
+	char path[4096], row[2048];
+	snprintf(path, sizeof path, "%s/identities.csv", dir);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		printf("SKIP: %s is absent (the dev photos: ../shared/testdata)\n", path);
+		return 0;
+	}
+	struct ev_pipe p;
+	if (ev_pipe_open(&p, conf) != 0)
+		return 1;
+	((struct dv_conf *)p.g->conf)->decode_min_side = 0; /* the detector alone */
+	struct dc_acc as[DC_MAXM] = {0}, af[DC_MAXM] = {0}, ag[DC_MAXM] = {0};
+	int line = 0, photos = 0, groups = 0;
+	while (fgets(row, sizeof row, f)) {
+		if (line++ == 0 || (line - 2) % step)
+			continue;
+		char *comma = strchr(row, ',');
+		if (!comma)
+			continue;
+		*comma = 0;
+		snprintf(path, sizeof path, "%s/%s", dir, row);
+		size_t n, fl;
+		uint8_t *b = ev_slurp(path, &n);
+		if (!b)
+			continue;
+		uint8_t *fr = dc_frame(b, n, &fl);
+		dc_photo(&p, b, n, mins, nm, as, row);
+		if (fr)
+			dc_photo(&p, fr, fl, mins, nm, af, row);
+		free(fr);
+		free(b);
+		photos++;
+	}
+	fclose(f);
+	const char *gdirs[] = {"groups", "reference/faceapi/images"};
+	for (int g = 0; g < 2; g++) {
+		snprintf(path, sizeof path, "%s/%s", dir, gdirs[g]);
+		DIR *d = opendir(path);
+		for (struct dirent *e; d && (e = readdir(d));) {
+			size_t l = strlen(e->d_name);
+			if (l < 5 || (strcmp(e->d_name + l - 4, ".jpg") && strcmp(e->d_name + l - 4, ".png")))
+				continue;
+			snprintf(path, sizeof path, "%s/%s/%s", dir, gdirs[g], e->d_name);
+			size_t n;
+			uint8_t *b = ev_slurp(path, &n);
+			if (!b)
+				continue;
+			dc_photo(&p, b, n, mins, nm, ag, e->d_name);
+			free(b);
+			groups++;
+		}
+		if (d)
+			closedir(d);
+	}
+	printf("make eval-detect: detect.min_face against the full input (min_face 0), IoU >= 0.5; faces of the\n");
+	printf("reference at least min_face large; \"new\": faces found that the reference has not\n\n");
+	char t[128];
+	snprintf(t, sizeof t, "dev photos as they are (%d, every %d-th of identities.csv)", photos, step);
+	dc_print(t, mins, nm, as);
+	printf("\n");
+	dc_print("the same as front-desk frames (fitted into 640x480)", mins, nm, af);
+	printf("\n");
+	snprintf(t, sizeof t, "group photos (%d: groups/, reference/faceapi/images)", groups);
+	dc_print(t, mins, nm, ag);
+	ev_pipe_close(&p);
+	return 0;
+}
