@@ -8,8 +8,10 @@
  * distance the enlargement itself causes (the original photo against its
  * enlarged copy, both at full size) — the noise a resaved photo has anyway —
  * and the boxes' overlap; then the time of each path.
- *   dv_scalecheck -c CONF [-s SIDE] [-k STEP] [-n MAX] [-m MIN_SIDE] [-f FACE_SIDE] DATA_DIR
- * (-m, -f: decode.min_side and decode.face_side other than the configuration's) */
+ *   dv_scalecheck -c CONF [-s SIDE] [-k STEP] [-n MAX] [-m MIN_SIDE] [-f FACE_SIDE] [-r RATIO] DATA_DIR
+ * (-m, -f: decode.min_side and decode.face_side other than the configuration's;
+ * -r: the photo fills this share of the canvas's longer side, on gray — most
+ * dev photos are tight crops, whose face would otherwise fill 12 megapixels) */
 #include "ev_data.h"
 #include "ev_pipe.h"
 #include "dv_conf.h"
@@ -28,15 +30,20 @@ static double sc_now(void)
 	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-/* The photo enlarged so that its longer side is `side`, with grain. */
+/* The photo enlarged so that its longer side is `side` x ratio, centred on a
+ * gray canvas whose longer side is `side` (4:3, as the photo), with grain. */
+static double sc_ratio = 1;
 static uint8_t *sc_enlarge(const uint8_t *b, size_t n, int side, size_t *out_len, unsigned *seed)
 {
 	struct dv_img im;
 	char err[256];
 	if (dv_image_decode(b, n, 1LL << 28, &im, err, sizeof err) != 0 || im.width < 2 || im.height < 2)
 		return NULL;
-	double s = (double)side / (im.width > im.height ? im.width : im.height);
-	int W = (int)(im.width * s), H = (int)(im.height * s);
+	double s = (double)side * sc_ratio / (im.width > im.height ? im.width : im.height);
+	int pw = (int)(im.width * s), ph = (int)(im.height * s);
+	int W = sc_ratio < 1 ? (im.width >= im.height ? side : side * 3 / 4) : pw;
+	int H = sc_ratio < 1 ? (im.width >= im.height ? side * 3 / 4 : side) : ph;
+	int ox = (W - pw) / 2, oy = (H - ph) / 2;
 	uint8_t *o = malloc((size_t)W * H * 3);
 	if (!o) {
 		dv_img_fini(&im);
@@ -44,7 +51,8 @@ static uint8_t *sc_enlarge(const uint8_t *b, size_t n, int side, size_t *out_len
 	}
 	for (int y = 0; y < H; y++)
 		for (int x = 0; x < W; x++) {
-			double sx = (x + 0.5) / s - 0.5, sy = (y + 0.5) / s - 0.5;
+			double sx = (x - ox + 0.5) / s - 0.5, sy = (y - oy + 0.5) / s - 0.5;
+			int in = x >= ox && x < ox + pw && y >= oy && y < oy + ph;
 			sx = sx < 0 ? 0 : sx > im.width - 1.001 ? im.width - 1.001 : sx;
 			sy = sy < 0 ? 0 : sy > im.height - 1.001 ? im.height - 1.001 : sy;
 			int x0 = (int)sx, y0 = (int)sy;
@@ -54,7 +62,8 @@ static uint8_t *sc_enlarge(const uint8_t *b, size_t n, int side, size_t *out_len
 			for (int c = 0; c < 3; c++) {
 				const uint8_t *p = im.pixels + ((size_t)y0 * im.width + x0) * 3 + c;
 				size_t st = (size_t)im.width * 3;
-				double v = (1 - fy) * ((1 - fx) * p[0] + fx * p[3]) + fy * ((1 - fx) * p[st] + fx * p[st + 3]) + g;
+				double v = in ? (1 - fy) * ((1 - fx) * p[0] + fx * p[3]) + fy * ((1 - fx) * p[st] + fx * p[st + 3]) : 128;
+				v += g;
 				o[((size_t)y * W + x) * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
 			}
 		}
@@ -138,9 +147,10 @@ int main(int argc, char **argv)
 	const char *conf = NULL;
 	int side = 4000, step = 20, max = 200, opt;
 	long long min_side = -1, face_side = -1;
-	while ((opt = getopt(argc, argv, "c:s:k:n:m:f:")) != -1)
+	while ((opt = getopt(argc, argv, "c:s:k:n:m:f:r:")) != -1)
 		switch (opt) {
 		case 'm': min_side = atoll(optarg); break;
+		case 'r': sc_ratio = atof(optarg); break;
 		case 'f': face_side = atoll(optarg); break;
 		case 'c': conf = optarg; break;
 		case 's': side = atoi(optarg); break;
@@ -148,9 +158,9 @@ int main(int argc, char **argv)
 		case 'n': max = atoi(optarg); break;
 		default: goto usage;
 		}
-	if (!conf || optind + 1 != argc || side < 256 || step < 1 || max < 1) {
+	if (!conf || optind + 1 != argc || side < 256 || step < 1 || max < 1 || !(sc_ratio > 0.05 && (sc_ratio <= 0.75 || sc_ratio == 1))) {
 	usage:
-		fprintf(stderr, "usage: dv_scalecheck -c CONF [-s SIDE] [-k STEP] [-n MAX] [-m MIN_SIDE] [-f FACE_SIDE] DATA_DIR\n");
+		fprintf(stderr, "usage: dv_scalecheck -c CONF [-s SIDE] [-k STEP] [-n MAX] [-m MIN_SIDE] [-f FACE_SIDE] [-r RATIO] DATA_DIR\n");
 		return 2;
 	}
 	const char *dir = argv[optind];
@@ -194,8 +204,12 @@ int main(int argc, char **argv)
 			free(big);
 			continue;
 		}
-		/* the original's boxes, in the enlarged photo's pixels */
-		double k0 = (double)side / (hdr.width > hdr.height ? hdr.width : hdr.height);
+		/* the original's boxes, in the enlarged photo's pixels (as sc_enlarge places it) */
+		double k0 = (double)side * sc_ratio / (hdr.width > hdr.height ? hdr.width : hdr.height);
+		int pw = (int)(hdr.width * k0), ph = (int)(hdr.height * k0);
+		int cw = sc_ratio < 1 ? (hdr.width >= hdr.height ? side : side * 3 / 4) : pw;
+		int ch = sc_ratio < 1 ? (hdr.width >= hdr.height ? side * 3 / 4 : side) : ph;
+		double ox = (cw - pw) / 2, oy = (ch - ph) / 2;
 		dv_img_fini(&hdr);
 		tried++;
 		struct sc_faces A, B, O;
@@ -203,6 +217,11 @@ int main(int argc, char **argv)
 		sc_run(&full, big, big_len, &A, &tf[nt]);
 		sc_run(&scaled, big, big_len, &B, &ts[nt]);
 		sc_run(&full, orig, len, &O, &t0);
+		for (int i = 0; i < O.n; i++) {
+			float *bx = O.box + 4 * i;
+			bx[0] = (float)(bx[0] * k0 + ox); bx[1] = (float)(bx[1] * k0 + oy);
+			bx[2] = (float)(bx[2] * k0); bx[3] = (float)(bx[3] * k0);
+		}
 		nt++;
 		faces += A.n;
 		for (int i = 0; i < A.n && n < cap; i++) {
@@ -214,7 +233,7 @@ int main(int argc, char **argv)
 			}
 			dsc[n] = ev_dist(A.emb + (size_t)i * dim, B.emb + (size_t)k * dim, dim);
 			iou[n++] = 1 - v;
-			int q = sc_pair(&A, i, 1, &O, k0, &v);
+			int q = sc_pair(&A, i, 1, &O, 1, &v);
 			if (q >= 0 && nn < cap)
 				dnoise[nn++] = ev_dist(A.emb + (size_t)i * dim, O.emb + (size_t)q * dim, dim);
 		}
@@ -228,8 +247,10 @@ int main(int argc, char **argv)
 		free(big);
 	}
 	fclose(f);
-	printf("make eval-scale: %d dev photos (every %d-th of identities.csv) enlarged to a longer side of %d px\n", tried,
-	    step, side);
+	printf("make eval-scale: %d dev photos (every %d-th of identities.csv) enlarged to a longer side of %.0f px\n", tried,
+	    step, side * sc_ratio);
+	if (sc_ratio < 1)
+		printf("on a gray canvas of %d px (4:3)\n", side);
 	printf("(bilinear, grain, JPEG q92); decode.min_side %lld, decode.face_side %lld against full size\n",
 	    sc->decode_min_side, sc->decode_face_side);
 	printf("%-44s %8s %8s %8s\n", "", "median", "p95", "max");
