@@ -1,0 +1,532 @@
+/* match_hnsw.cc — approximate matcher plugin (issue 19): each tenant's
+ * gallery is searched exactly while it is small (float32, like match_flat's
+ * f32 mode) and through an HNSW graph (hnswlib, Debian's libhnswlib-dev,
+ * header-only) once it reaches exact_below faces. The graph holds int8 codes
+ * (a fixed scale: dlib descriptors' components lie within +-0.3), 128 bytes a
+ * face instead of 512, so ten million faces fit in a few GB.
+ *
+ * - Online inserts go into the graph directly.
+ * - Erasure (the right to be forgotten): a removed face's code is overwritten
+ *   with zeros at once and the face leaves the results; its node stays in the
+ *   graph, codeless, until the next rebuild — which happens in the background
+ *   once removed nodes exceed rebuild_fraction of the graph, and drops them.
+ * - Builds and rebuilds run on a thread of their own from a snapshot; searches
+ *   go on meanwhile (on the exact store, or the old graph), and the changes
+ *   made during the build are replayed before the swap.
+ * - Nothing is written to disk: at start the host loads the gallery from
+ *   PostgreSQL (matcher_add for each face), and the graphs are built again.
+ * The host calls a shared instance from every worker: one reader-writer lock
+ * (searches share it, changes take it alone). This is the only C++ file of
+ * the project: hnswlib is a C++ template library; the plugin ABI stays C. */
+extern "C" {
+#include <dejaview/plugin.h>
+}
+#include <hnswlib/hnswlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+constexpr float kScale = 400.0f; /* float component -> int8 code */
+
+/* Squared L2 between two int8 codes, as hnswlib's space interface wants. */
+int code_l2(const void *a, const void *b, const void *dimp)
+{
+	const int8_t *x = static_cast<const int8_t *>(a), *y = static_cast<const int8_t *>(b);
+	size_t dim = *static_cast<const size_t *>(dimp);
+	int s = 0;
+	for (size_t i = 0; i < dim; i++) {
+		int d = int(x[i]) - int(y[i]);
+		s += d * d;
+	}
+	return s;
+}
+
+class CodeSpace : public hnswlib::SpaceInterface<int> {
+public:
+	explicit CodeSpace(size_t dim) : dim_(dim) {}
+	size_t get_data_size() override { return dim_; }
+	hnswlib::DISTFUNC<int> get_dist_func() override { return code_l2; }
+	void *get_dist_func_param() override { return &dim_; }
+
+private:
+	size_t dim_;
+};
+
+void quantise(const float *v, int dim, int8_t *out)
+{
+	for (int i = 0; i < dim; i++) {
+		float q = std::nearbyint(v[i] * kScale);
+		out[i] = int8_t(q > 127 ? 127 : q < -127 ? -127 : q);
+	}
+}
+
+using Graph = hnswlib::HierarchicalNSW<int>;
+
+struct Change { /* made while a build ran: replayed before the swap */
+	bool add;
+	uint64_t id;
+	std::vector<int8_t> code;
+};
+
+struct Tenant {
+	/* exact while small: float32 rows */
+	std::vector<float> vecs;
+	std::vector<uint64_t> ids;
+	std::unordered_map<uint64_t, size_t> row;
+	/* the graph, once built */
+	std::unique_ptr<CodeSpace> space;
+	std::unique_ptr<Graph> graph;
+	std::unordered_map<uint64_t, bool> live; /* ids in the graph, not removed */
+	size_t removed = 0;                       /* codeless nodes in the graph */
+	bool building = false;
+	std::vector<Change> log;
+};
+
+struct Matcher {
+	const dv_host *host = nullptr;
+	long long exact_below = 20000, m = 16, ef_construction = 100, ef_search = 200;
+	double rebuild_fraction = 0.1;
+	int dim = 0;
+	mutable std::shared_mutex lock;
+	std::unordered_map<uint64_t, std::unique_ptr<Tenant>> tenants;
+	/* background builds */
+	std::mutex jobs_lock;
+	std::condition_variable jobs_cv;
+	std::vector<uint64_t> jobs;
+	bool stopping = false;
+	std::thread builder;
+	std::atomic<long long> builds{0};
+};
+
+Tenant *find(Matcher *m, uint64_t t, bool create)
+{
+	auto it = m->tenants.find(t);
+	if (it != m->tenants.end())
+		return it->second.get();
+	if (!create)
+		return nullptr;
+	auto p = std::make_unique<Tenant>();
+	Tenant *r = p.get();
+	m->tenants.emplace(t, std::move(p));
+	return r;
+}
+
+size_t tenant_count(const Tenant &g)
+{
+	return g.graph ? g.live.size() : g.ids.size();
+}
+
+void queue_build(Matcher *m, uint64_t tenant, Tenant *g)
+{
+	if (g->building)
+		return;
+	g->building = true;
+	g->log.clear();
+	std::lock_guard<std::mutex> l(m->jobs_lock);
+	m->jobs.push_back(tenant);
+	m->jobs_cv.notify_one();
+}
+
+/* Into a graph: insert (growing it as needed), or replace a face's code in
+ * its node (hnswlib updates a known label in place: the old code is gone). */
+void graph_add(Graph &gr, uint64_t id, const int8_t *code)
+{
+	if (gr.label_lookup_.find(id) == gr.label_lookup_.end() && gr.cur_element_count >= gr.max_elements_)
+		gr.resizeIndex(gr.max_elements_ * 2);
+	gr.addPoint(code, id);
+}
+
+void graph_erase(Graph &gr, uint64_t id)
+{
+	auto it = gr.label_lookup_.find(id);
+	if (it == gr.label_lookup_.end())
+		return;
+	/* the code itself goes now; the node is dropped by the next rebuild */
+	std::memset(gr.getDataByInternalId(it->second), 0, gr.data_size_);
+	gr.markDelete(id);
+}
+
+/* One build: a graph of the tenant's live faces as of the snapshot, then the
+ * changes made meanwhile, then the swap. Runs on the builder thread. */
+void build(Matcher *m, uint64_t tenant)
+{
+	auto t0 = std::chrono::steady_clock::now();
+	std::vector<uint64_t> ids;
+	std::vector<int8_t> codes;
+	int dim;
+	size_t seen; /* the changes logged before the snapshot are in it */
+	{
+		std::shared_lock<std::shared_mutex> r(m->lock);
+		Tenant *g = find(m, tenant, false);
+		if (!g)
+			return;
+		dim = m->dim;
+		seen = g->log.size();
+		if (g->graph) {
+			for (auto &kv : g->live) {
+				auto it = g->graph->label_lookup_.find(kv.first);
+				ids.push_back(kv.first);
+				const int8_t *c = reinterpret_cast<const int8_t *>(g->graph->getDataByInternalId(it->second));
+				codes.insert(codes.end(), c, c + dim);
+			}
+		} else {
+			codes.resize(g->ids.size() * size_t(dim));
+			for (size_t i = 0; i < g->ids.size(); i++)
+				quantise(&g->vecs[i * dim], dim, &codes[i * dim]);
+			ids = g->ids;
+		}
+	}
+	auto space = std::make_unique<CodeSpace>(size_t(dim));
+	auto gr = std::make_unique<Graph>(space.get(), std::max<size_t>(ids.size() * 5 / 4, 1024), size_t(m->m),
+	    size_t(m->ef_construction), 42);
+	gr->setEf(size_t(m->ef_search));
+	for (size_t i = 0; i < ids.size(); i++)
+		gr->addPoint(&codes[i * dim], ids[i]);
+	std::unique_lock<std::shared_mutex> w(m->lock);
+	Tenant *g = find(m, tenant, false);
+	if (!g)
+		return;
+	std::unordered_map<uint64_t, bool> live;
+	for (uint64_t id : ids)
+		live[id] = true;
+	size_t removed = 0;
+	for (size_t i = seen; i < g->log.size(); i++) {
+		const Change &c = g->log[i];
+		if (c.add) {
+			if (gr->label_lookup_.count(c.id) && !live.count(c.id))
+				removed--; /* a codeless node taken again */
+			graph_add(*gr, c.id, c.code.data());
+			live[c.id] = true;
+		} else if (live.erase(c.id)) {
+			graph_erase(*gr, c.id);
+			removed++;
+		}
+	}
+	g->log.clear();
+	g->live.swap(live);
+	g->removed = removed;
+	/* the old graph and exact rows go, their vectors zeroed first */
+	if (g->graph)
+		std::memset(g->graph->data_level0_memory_, 0, g->graph->max_elements_ * g->graph->size_data_per_element_);
+	std::fill(g->vecs.begin(), g->vecs.end(), 0.0f);
+	std::vector<float>().swap(g->vecs);
+	std::vector<uint64_t>().swap(g->ids);
+	std::unordered_map<uint64_t, size_t>().swap(g->row);
+	g->graph = std::move(gr);
+	g->space = std::move(space);
+	g->building = false;
+	m->builds++;
+	m->host->log(m->host, DV_LOG_INFO, "match_hnsw graph built tenant=%llu faces=%zu codeless=%zu ms=%lld",
+	    (unsigned long long)tenant, g->live.size(), g->removed,
+	    (long long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+}
+
+void builder_main(Matcher *m)
+{
+	for (;;) {
+		uint64_t t;
+		{
+			std::unique_lock<std::mutex> l(m->jobs_lock);
+			m->jobs_cv.wait(l, [m] { return m->stopping || !m->jobs.empty(); });
+			if (m->stopping)
+				return;
+			t = m->jobs.front();
+			m->jobs.erase(m->jobs.begin());
+		}
+		try {
+			build(m, t);
+		} catch (const std::exception &e) {
+			std::unique_lock<std::shared_mutex> w(m->lock);
+			if (Tenant *g = find(m, t, false))
+				g->building = false;
+			m->host->log(m->host, DV_LOG_ERROR, "match_hnsw build failed tenant=%llu: %s", (unsigned long long)t,
+			    e.what());
+		}
+	}
+}
+
+const dv_param params[] = {
+	{"exact_below", DV_PARAM_INT, 0, 1e12, "20000",
+	    "a tenant with fewer faces is searched exactly (float32); from this many on, through its HNSW graph (built in the background)"},
+	{"m", DV_PARAM_INT, 4, 64, "16", "HNSW links per node (memory: 8 x m bytes a face at the base layer)"},
+	{"ef_construction", DV_PARAM_INT, 10, 2000, "100", "HNSW candidate list while building"},
+	{"ef_search", DV_PARAM_INT, 10, 2000, "200", "HNSW candidate list while searching (recall against time)"},
+	{"rebuild_fraction", DV_PARAM_DOUBLE, 0.01, 1, "0.1",
+	    "rebuild a tenant's graph in the background once erased (codeless) nodes are this share of it"},
+	{nullptr, 0, 0, 0, nullptr, nullptr},
+};
+
+int create(const dv_host *h, void **out)
+{
+	auto *m = new (std::nothrow) Matcher;
+	if (!m)
+		return DV_PLUGIN_ENOMEM;
+	m->host = h;
+	h->param_int(h, "exact_below", &m->exact_below);
+	h->param_int(h, "m", &m->m);
+	h->param_int(h, "ef_construction", &m->ef_construction);
+	h->param_int(h, "ef_search", &m->ef_search);
+	h->param_double(h, "rebuild_fraction", &m->rebuild_fraction);
+	try {
+		m->builder = std::thread(builder_main, m);
+	} catch (...) {
+		delete m;
+		return DV_PLUGIN_EFAIL;
+	}
+	h->log(h, DV_LOG_INFO, "match_hnsw exact_below=%lld m=%lld ef_search=%lld (int8 codes in the graphs)",
+	    m->exact_below, m->m, m->ef_search);
+	*out = m;
+	return DV_PLUGIN_OK;
+}
+
+void destroy(void *p)
+{
+	auto *m = static_cast<Matcher *>(p);
+	{
+		std::lock_guard<std::mutex> l(m->jobs_lock);
+		m->stopping = true;
+		m->jobs_cv.notify_all();
+	}
+	m->builder.join();
+	for (auto &kv : m->tenants) {
+		Tenant &g = *kv.second;
+		std::fill(g.vecs.begin(), g.vecs.end(), 0.0f);
+		if (g.graph)
+			std::memset(g.graph->data_level0_memory_, 0, g.graph->max_elements_ * g.graph->size_data_per_element_);
+	}
+	delete m;
+}
+
+void exact_remove(Tenant &g, uint64_t id, int dim)
+{
+	auto it = g.row.find(id);
+	if (it == g.row.end())
+		return;
+	size_t i = it->second, last = g.ids.size() - 1;
+	if (i != last) {
+		std::memcpy(&g.vecs[i * dim], &g.vecs[last * dim], sizeof(float) * dim);
+		g.ids[i] = g.ids[last];
+		g.row[g.ids[i]] = i;
+	}
+	std::fill(g.vecs.begin() + long(last * dim), g.vecs.end(), 0.0f); /* the vector itself goes */
+	g.vecs.resize(last * dim);
+	g.ids.pop_back();
+	g.row.erase(id);
+}
+
+int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
+{
+	auto *m = static_cast<Matcher *>(p);
+	try {
+		std::unique_lock<std::shared_mutex> w(m->lock);
+		if (m->dim == 0)
+			m->dim = dim;
+		if (dim != m->dim) {
+			m->host->error(m->host, "vector of dimension %d in a gallery of %d", dim, m->dim);
+			return DV_PLUGIN_EINVAL;
+		}
+		Tenant *g = find(m, tenant, true);
+		if (g->graph) {
+			std::vector<int8_t> code(static_cast<size_t>(dim));
+			quantise(vec, dim, code.data());
+			if (!g->live.count(id) && g->graph->label_lookup_.count(id) && g->removed > 0)
+				g->removed--; /* an erased face's node taken again */
+			graph_add(*g->graph, id, code.data());
+			g->live[id] = true;
+			if (g->building)
+				g->log.push_back(Change{true, id, std::move(code)});
+		} else {
+			exact_remove(*g, id, dim); /* add replaces */
+			g->row[id] = g->ids.size();
+			g->ids.push_back(id);
+			g->vecs.insert(g->vecs.end(), vec, vec + dim);
+			if (g->building) {
+				std::vector<int8_t> code(static_cast<size_t>(dim));
+				quantise(vec, dim, code.data());
+				g->log.push_back(Change{true, id, std::move(code)});
+			}
+			if (m->exact_below > 0 && (long long)g->ids.size() >= m->exact_below)
+				queue_build(m, tenant, g);
+		}
+		return DV_PLUGIN_OK;
+	} catch (const std::bad_alloc &) {
+		m->host->error(m->host, "out of memory");
+		return DV_PLUGIN_ENOMEM;
+	}
+}
+
+int remove_face(void *p, uint64_t tenant, uint64_t id)
+{
+	auto *m = static_cast<Matcher *>(p);
+	try {
+		std::unique_lock<std::shared_mutex> w(m->lock);
+		Tenant *g = find(m, tenant, false);
+		if (!g)
+			return DV_PLUGIN_OK;
+		if (g->graph) {
+			if (g->live.erase(id)) {
+				graph_erase(*g->graph, id);
+				g->removed++;
+			}
+			if (g->removed > 0 && double(g->removed) >= m->rebuild_fraction * double(g->graph->cur_element_count))
+				queue_build(m, tenant, g);
+		} else {
+			exact_remove(*g, id, m->dim);
+		}
+		if (g->building)
+			g->log.push_back(Change{false, id, {}});
+		return DV_PLUGIN_OK;
+	} catch (const std::bad_alloc &) {
+		m->host->error(m->host, "out of memory");
+		return DV_PLUGIN_ENOMEM;
+	}
+}
+
+int search(void *p, uint64_t tenant, const float *q, int dim, int k, dv_match *out, int *n_out)
+{
+	auto *m = static_cast<Matcher *>(p);
+	*n_out = 0;
+	try {
+		std::shared_lock<std::shared_mutex> r(m->lock);
+		Tenant *g = find(m, tenant, false);
+		if (!g || k <= 0)
+			return DV_PLUGIN_OK;
+		if (dim != m->dim) {
+			m->host->error(m->host, "query of dimension %d in a gallery of %d", dim, m->dim);
+			return DV_PLUGIN_EINVAL;
+		}
+		std::vector<std::pair<float, uint64_t>> best;
+		if (g->graph) {
+			if (g->live.empty())
+				return DV_PLUGIN_OK;
+			std::vector<int8_t> code(static_cast<size_t>(dim));
+			quantise(q, dim, code.data());
+			auto res = g->graph->searchKnn(code.data(), size_t(k));
+			while (!res.empty()) {
+				best.emplace_back(std::sqrt(float(res.top().first)) / kScale, res.top().second);
+				res.pop();
+			}
+		} else {
+			for (size_t i = 0; i < g->ids.size(); i++) {
+				const float *v = &g->vecs[i * dim];
+				float s = 0;
+				for (int c = 0; c < dim; c++) {
+					float d = q[c] - v[c];
+					s += d * d;
+				}
+				best.emplace_back(std::sqrt(s), g->ids[i]);
+			}
+		}
+		size_t n = std::min(best.size(), size_t(k));
+		std::partial_sort(best.begin(), best.begin() + long(n), best.end());
+		for (size_t i = 0; i < n; i++) {
+			out[i] = dv_match{};
+			out[i].id = best[i].second;
+			out[i].distance = best[i].first;
+		}
+		*n_out = int(n);
+		return DV_PLUGIN_OK;
+	} catch (const std::bad_alloc &) {
+		m->host->error(m->host, "out of memory");
+		return DV_PLUGIN_ENOMEM;
+	}
+}
+
+int64_t count(void *p)
+{
+	auto *m = static_cast<Matcher *>(p);
+	std::shared_lock<std::shared_mutex> r(m->lock);
+	int64_t n = 0;
+	for (auto &kv : m->tenants)
+		n += int64_t(tenant_count(*kv.second));
+	return n;
+}
+
+int64_t memory(void *p)
+{
+	auto *m = static_cast<Matcher *>(p);
+	std::shared_lock<std::shared_mutex> r(m->lock);
+	int64_t b = 0;
+	for (auto &kv : m->tenants) {
+		const Tenant &g = *kv.second;
+		b += int64_t(g.vecs.capacity() * sizeof(float) + g.ids.capacity() * 8 + g.row.size() * 32);
+		if (g.graph) {
+			const Graph &gr = *g.graph;
+			b += int64_t(gr.max_elements_ * gr.size_data_per_element_);              /* level 0: code, links, label */
+			b += int64_t(gr.max_elements_ * sizeof(void *));                          /* upper levels' pointers */
+			b += int64_t(gr.cur_element_count * gr.size_links_per_element_ / gr.M_); /* upper levels, ~1/M of nodes */
+			b += int64_t(gr.label_lookup_.size() * 32 + g.live.size() * 32);
+		}
+	}
+	return b;
+}
+
+} // namespace
+
+/* The plugin's introspection for tests (not part of the ABI): the number of
+ * nodes in a tenant's graph holding a code other than zeros, the codeless ones,
+ * and whether any node (or exact row) still holds this vector's code. */
+extern "C" DV_PLUGIN_EXPORT int match_hnsw_inspect(void *p, uint64_t tenant, const float *vec, long long *coded,
+    long long *codeless, int *holds)
+{
+	auto *m = static_cast<Matcher *>(p);
+	std::shared_lock<std::shared_mutex> r(m->lock);
+	*coded = *codeless = 0;
+	*holds = 0;
+	Tenant *g = find(m, tenant, false);
+	if (!g || !m->dim)
+		return g ? 1 : 0;
+	std::vector<int8_t> code(static_cast<size_t>(m->dim));
+	quantise(vec, m->dim, code.data());
+	if (g->graph) {
+		for (size_t i = 0; i < g->graph->cur_element_count; i++) {
+			const char *d = g->graph->getDataByInternalId(hnswlib::tableint(i));
+			bool zero = std::all_of(d, d + m->dim, [](char c) { return c == 0; });
+			(zero ? *codeless : *coded) += 1;
+			if (!zero && std::memcmp(d, code.data(), size_t(m->dim)) == 0)
+				*holds = 1;
+		}
+	}
+	for (size_t i = 0; i < g->ids.size(); i++)
+		if (std::memcmp(&g->vecs[i * m->dim], vec, sizeof(float) * m->dim) == 0)
+			*holds = 1;
+	return g->graph ? 2 : 1;
+}
+
+namespace {
+const dv_plugin plugin = {
+	DV_PLUGIN_HEADER,
+	.kind = DV_PLUGIN_MATCHER,
+	.flags = DV_PLUGIN_SHARED,
+	.name = "match_hnsw",
+	.version = "0.1",
+	.description = "approximate nearest neighbours: exact for small tenants, an HNSW graph of int8 codes (hnswlib) from exact_below faces",
+	.params = params,
+	.create = create,
+	.destroy = destroy,
+	.detect = nullptr,
+	.landmarks = nullptr,
+	.embedder_info = nullptr,
+	.embed = nullptr,
+	.matcher_add = add,
+	.matcher_remove = remove_face,
+	.matcher_search = search,
+	.matcher_count = count,
+	.matcher_memory = memory,
+};
+} // namespace
+
+extern "C" DV_PLUGIN_EXPORT const struct dv_plugin *dv_plugin_entry(void) { return &plugin; }
