@@ -1,0 +1,324 @@
+/* ann_bench — the approximate matcher's table of `make bench` (issue 19):
+ * match_hnsw against exact search, beside match_flat and hnswlib's own Python
+ * binding (python3-hnswlib, float32) on the same vectors.
+ *
+ * The vectors: the real descriptors of ../shared/testdata's photos (embedded
+ * through the configured pipeline, cached like make calibrate's). Every
+ * identity with two photos or more is enrolled with its first; its other
+ * photos are the queries. The rest of the gallery is synthetic faces drawn
+ * from the real descriptors' distribution: a Gaussian fitted to them —
+ * identity centres from the between-identity covariance, one photo each with
+ * the within-identity covariance (Cholesky factors of both, 128x128) — not
+ * uniform noise, whose points are all equally far apart. recall@1: the
+ * share of queries whose nearest face is exact search's nearest.
+ *   ann_bench PLUGIN_DIR CONF DATA_DIR CACHE_DIR [SIZES [QUERIES]]
+ * SIZES: comma-separated gallery sizes (100000,1000000). With
+ * ANN_REF=script.py, the Python reference runs on the same vectors. */
+#include "../eval/ev_data.h"
+#include "dv_conf.h"
+#include "dv_metrics.h"
+#include "dv_plugin.h"
+#include "../util.h"
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DIM 128
+
+static uint64_t rng = 0x2545F4914F6CDD1DULL;
+static double urand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (double)(rng >> 11) / 9007199254740992.0;
+}
+static double gauss(void) { return sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307179586 * urand()); }
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* Lower Cholesky factor of a symmetric positive (semi)definite matrix. */
+static void cholesky(const double *a, double *l)
+{
+	memset(l, 0, sizeof *l * DIM * DIM);
+	for (int i = 0; i < DIM; i++)
+		for (int j = 0; j <= i; j++) {
+			double s = a[i * DIM + j];
+			for (int k = 0; k < j; k++)
+				s -= l[i * DIM + k] * l[j * DIM + k];
+			l[i * DIM + j] = i == j ? sqrt(s > 1e-12 ? s : 1e-12) : s / l[j * DIM + j];
+		}
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static struct dv_instance *open_matcher(const char *dir, const char *spec, struct dv_module **m, struct dv_conf **c)
+{
+	char text[512];
+	snprintf(text, sizeof text, "plugin_dir: %s\nplugins:\n  matcher: %s\n", dir, spec);
+	struct dv_conf_errs e = {0};
+	*c = dv_conf_parse("ann.yaml", text, strlen(text), &e);
+	struct dv_instance *in = NULL;
+	char err[256];
+	if (e.n || dv_module_open(m, *c, DV_ROLE_MATCHER, &e) != 0 || dv_instance_new(*m, &in, err, sizeof err) != 0) {
+		fprintf(stderr, "ann_bench: %s\n", e.n ? e.msg[0] : err);
+		in = NULL;
+	}
+	dv_conf_errs_fini(&e);
+	return in;
+}
+
+/* p50 and p95 of the search time of nq queries, and their top-1 ids */
+static void run_queries(const struct dv_plugin *p, void *inst, const float *q, int nq, uint64_t *top1, double *p50,
+    double *p95)
+{
+	double *t = malloc(sizeof *t * (size_t)nq);
+	struct dv_match out[5];
+	int n;
+	for (int i = 0; i < nq; i++) {
+		double t0 = now_s();
+		p->matcher_search(inst, 1, q + (size_t)i * DIM, DIM, 5, out, &n);
+		t[i] = (now_s() - t0) * 1e3;
+		top1[i] = n > 0 ? out[0].id : 0;
+	}
+	qsort(t, (size_t)nq, sizeof *t, cmp_d);
+	*p50 = t[nq / 2];
+	*p95 = t[(int)(nq * 0.95)];
+	free(t);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 5) {
+		fprintf(stderr, "usage: ann_bench PLUGIN_DIR CONF DATA_DIR CACHE_DIR [SIZES [QUERIES]]\n");
+		return 2;
+	}
+	const char *pdir = argv[1], *conf = argv[2], *data = argv[3], *cache = argv[4];
+	char sizes_s[256];
+	snprintf(sizes_s, sizeof sizes_s, "%s", argc > 5 ? argv[5] : "100000,1000000");
+	int maxq = argc > 6 ? atoi(argv[6]) : 1000;
+	char so[1024];
+	snprintf(so, sizeof so, "%s/match_hnsw.so", pdir);
+	if (access(so, R_OK) != 0) {
+		printf("(ANN table skipped: match_hnsw is not built; apt-get install libhnswlib-dev and configure)\n");
+		return 0;
+	}
+	struct ev_data d;
+	struct ev_pipe pipe;
+	if (ev_data_load(data, &d) != 0) {
+		printf("(ANN table skipped: %s/identities.csv is absent)\n", data);
+		return 0;
+	}
+	if (ev_pipe_open(&pipe, conf) != 0 || ev_data_embed(&d, &pipe, data, conf, cache) != 0)
+		return 1;
+	if (d.dim != DIM) {
+		fprintf(stderr, "ann_bench: descriptors of %d dimensions, not %d\n", d.dim, DIM);
+		return 1;
+	}
+	/* identities: the first photo is enrolled, the others are queries */
+	int n = d.n;
+	int *first = malloc(sizeof *first * (size_t)n), *cnt = calloc((size_t)n, sizeof *cnt);
+	for (int i = 0; i < n; i++) {
+		first[i] = -1;
+		if (!d.it[i].f.emb)
+			continue;
+		for (int j = 0; j < i && first[i] < 0; j++)
+			if (d.it[j].f.emb && !strcmp(d.it[i].ident, d.it[j].ident))
+				first[i] = first[j] >= 0 ? first[j] : j;
+		if (first[i] < 0)
+			first[i] = i;
+		cnt[first[i]]++;
+	}
+	float *gal = NULL, *q = malloc(sizeof *q * DIM * (size_t)maxq);
+	int ng = 0, nq = 0, nid = 0;
+	/* the fit: identity means and residuals */
+	double mu[DIM] = {0}, *cb = calloc(DIM * DIM, sizeof *cb), *cw = calloc(DIM * DIM, sizeof *cw);
+	double *mean = calloc((size_t)n * DIM, sizeof *mean);
+	long nres = 0;
+	for (int i = 0; i < n; i++)
+		if (first[i] >= 0)
+			for (int k = 0; k < DIM; k++)
+				mean[(size_t)first[i] * DIM + k] += d.it[i].f.emb[k] / cnt[first[i]];
+	for (int i = 0; i < n; i++) {
+		if (first[i] != i || cnt[i] < 2)
+			continue;
+		nid++;
+		for (int k = 0; k < DIM; k++)
+			mu[k] += mean[(size_t)i * DIM + k];
+	}
+	for (int k = 0; k < DIM; k++)
+		mu[k] /= nid;
+	for (int i = 0; i < n; i++) {
+		if (first[i] < 0 || cnt[first[i]] < 2)
+			continue;
+		const double *m = mean + (size_t)first[i] * DIM;
+		const float *x = d.it[i].f.emb;
+		for (int a = 0; a < DIM; a++)
+			for (int b = 0; b <= a; b++)
+				cw[a * DIM + b] += (x[a] - m[a]) * (x[b] - m[b]);
+		nres++;
+		if (first[i] == i)
+			for (int a = 0; a < DIM; a++)
+				for (int b = 0; b <= a; b++)
+					cb[a * DIM + b] += (m[a] - mu[a]) * (m[b] - mu[b]);
+	}
+	for (int a = 0; a < DIM; a++)
+		for (int b = 0; b <= a; b++) {
+			cw[a * DIM + b] /= nres - nid;
+			cb[a * DIM + b] /= nid - 1;
+			cw[b * DIM + a] = cw[a * DIM + b];
+			cb[b * DIM + a] = cb[a * DIM + b];
+		}
+	double *lb = malloc(sizeof *lb * DIM * DIM), *lw = malloc(sizeof *lw * DIM * DIM);
+	cholesky(cb, lb);
+	cholesky(cw, lw);
+	/* the real gallery and the queries */
+	float *realg = malloc(sizeof *realg * DIM * (size_t)nid);
+	int *realq_of = malloc(sizeof *realq_of * (size_t)maxq);
+	for (int i = 0; i < n; i++) {
+		if (first[i] < 0 || cnt[first[i]] < 2)
+			continue;
+		if (first[i] == i)
+			memcpy(realg + (size_t)ng++ * DIM, d.it[i].f.emb, sizeof(float) * DIM);
+		else if (nq < maxq) {
+			memcpy(q + (size_t)nq * DIM, d.it[i].f.emb, sizeof(float) * DIM);
+			realq_of[nq++] = i;
+		}
+	}
+	char cpu[128] = "unknown CPU";
+	FILE *ci = fopen("/proc/cpuinfo", "r");
+	for (char line[512]; ci && fgets(line, sizeof line, ci);)
+		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+			snprintf(cpu, sizeof cpu, "%s", strchr(line, ':') + 2);
+			cpu[strcspn(cpu, "\n")] = 0;
+			break;
+		}
+	if (ci)
+		fclose(ci);
+	printf("ANN: match_hnsw (int8 codes, m 16, ef_construction 100, ef_search 200) against exact search, one core (%s);\n", cpu);
+	printf("%d real faces enrolled (the first photo of each identity with two or more), %d real queries (their other\n", ng, nq);
+	printf("photos), the rest of the gallery synthetic from a Gaussian fitted to the real descriptors (%d identities,\n", nid);
+	printf("%ld photos: between- and within-identity covariances); top-5; recall@1 = nearest face = exact search's\n", nres);
+	printf("%-10s %-22s %9s %9s %9s %11s %10s\n", "faces", "matcher", "p50 ms", "p95 ms", "recall@1", "build s", "MB");
+	uint64_t *truth = malloc(sizeof *truth * (size_t)nq), *got = malloc(sizeof *got * (size_t)nq);
+	for (char *tok = strtok(sizes_s, ","); tok; tok = strtok(NULL, ",")) {
+		long N = atol(tok);
+		if (N < ng)
+			continue;
+		free(gal);
+		gal = malloc(sizeof *gal * DIM * (size_t)N);
+		if (!gal) {
+			printf("%-10ld (no memory for the vectors)\n", N);
+			continue;
+		}
+		memcpy(gal, realg, sizeof(float) * DIM * (size_t)ng);
+		rng = 0x2545F4914F6CDD1DULL;
+		for (long i = ng; i < N; i++) {
+			double z1[DIM], z2[DIM];
+			for (int k = 0; k < DIM; k++) {
+				z1[k] = gauss();
+				z2[k] = gauss();
+			}
+			for (int a = 0; a < DIM; a++) {
+				double v = mu[a];
+				for (int b = 0; b <= a; b++)
+					v += lb[a * DIM + b] * z1[b] + lw[a * DIM + b] * z2[b];
+				gal[(size_t)i * DIM + a] = (float)v;
+			}
+		}
+		/* exact search: match_flat (f32: every float32 distance) is the truth */
+		struct dv_module *m = NULL;
+		struct dv_conf *c = NULL;
+		long before = dv_rss_bytes();
+		struct dv_instance *in = open_matcher(pdir, "{so: match_flat, mode: f32}", &m, &c);
+		if (!in)
+			return 1;
+		for (long i = 0; i < N; i++)
+			m->desc->matcher_add(in->inst, 1, (uint64_t)i + 1, gal + (size_t)i * DIM, DIM);
+		double p50, p95;
+		run_queries(m->desc, in->inst, q, nq, truth, &p50, &p95);
+		printf("%-10ld %-22s %9.3f %9.3f %9s %11s %10.0f\n", N, "match_flat f32 (exact)", p50, p95, "1.0000", "-",
+		    (double)m->desc->matcher_memory(in->inst) / 1048576.0);
+		dv_instance_free(in);
+		dv_module_close(m);
+		dv_conf_free(c);
+		in = open_matcher(pdir, "{so: match_flat, mode: int8_bound}", &m, &c);
+		for (long i = 0; i < N; i++)
+			m->desc->matcher_add(in->inst, 1, (uint64_t)i + 1, gal + (size_t)i * DIM, DIM);
+		run_queries(m->desc, in->inst, q, nq, got, &p50, &p95);
+		int hit = 0;
+		for (int i = 0; i < nq; i++)
+			hit += got[i] == truth[i];
+		printf("%-10ld %-22s %9.3f %9.3f %9.4f %11s %10.0f\n", N, "match_flat int8_bound", p50, p95, (double)hit / nq, "-",
+		    (double)m->desc->matcher_memory(in->inst) / 1048576.0);
+		dv_instance_free(in);
+		dv_module_close(m);
+		dv_conf_free(c);
+		/* match_hnsw: the graph is built (in the background) once all are added */
+		char spec[128];
+		snprintf(spec, sizeof spec, "{so: match_hnsw, exact_below: %ld}", N);
+		before = dv_rss_bytes();
+		in = open_matcher(pdir, spec, &m, &c);
+		if (!in)
+			return 1;
+		void *dl = dlopen(so, RTLD_NOW | RTLD_NOLOAD);
+		int (*inspect)(void *, uint64_t, const float *, long long *, long long *, int *) =
+		    dl ? (int (*)(void *, uint64_t, const float *, long long *, long long *, int *))dlsym(dl, "match_hnsw_inspect") : NULL;
+		double t0 = now_s();
+		for (long i = 0; i < N; i++)
+			m->desc->matcher_add(in->inst, 1, (uint64_t)i + 1, gal + (size_t)i * DIM, DIM);
+		long long coded = 0, codeless = 0;
+		int holds = 0;
+		while (inspect && inspect(in->inst, 1, gal, &coded, &codeless, &holds) != 2)
+			usleep(20000);
+		double build = now_s() - t0;
+		long rss = dv_rss_bytes() - before;
+		run_queries(m->desc, in->inst, q, nq, got, &p50, &p95);
+		hit = 0;
+		for (int i = 0; i < nq; i++)
+			hit += got[i] == truth[i];
+		printf("%-10ld %-22s %9.3f %9.3f %9.4f %11.1f %10.0f   (%.0f B a face; resident +%.0f MB)\n", N, "match_hnsw", p50, p95,
+		    (double)hit / nq, build, (double)m->desc->matcher_memory(in->inst) / 1048576.0,
+		    (double)m->desc->matcher_memory(in->inst) / N, rss / 1048576.0);
+		dv_instance_free(in);
+		dv_module_close(m);
+		dv_conf_free(c);
+		/* the reference: hnswlib's Python binding, float32, same vectors and parameters */
+		const char *ref = getenv("ANN_REF");
+		if (ref && *ref) {
+			char gp[] = "/tmp/ann_galXXXXXX", qp[] = "/tmp/ann_qXXXXXX", tp[] = "/tmp/ann_tXXXXXX";
+			int fg = mkstemp(gp), fq = mkstemp(qp), ft = mkstemp(tp);
+			FILE *g1 = fdopen(fg, "wb"), *q1 = fdopen(fq, "wb"), *t1 = fdopen(ft, "wb");
+			fwrite(gal, sizeof(float) * DIM, (size_t)N, g1);
+			fwrite(q, sizeof(float) * DIM, (size_t)nq, q1);
+			fwrite(truth, sizeof *truth, (size_t)nq, t1);
+			fclose(g1);
+			fclose(q1);
+			fclose(t1);
+			char cmd[1024];
+			snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s %s %d %ld", ref, gp, qp, tp, DIM, N);
+			fflush(stdout);
+			if (system(cmd) != 0)
+				printf("%-10ld %-22s (python3-hnswlib is not available)\n", N, "hnswlib python f32");
+			unlink(gp);
+			unlink(qp);
+			unlink(tp);
+		}
+		fflush(stdout);
+	}
+	(void)realq_of;
+	return 0;
+}

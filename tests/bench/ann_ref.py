@@ -1,0 +1,32 @@
+# ann_ref.py — the reference row of ann_bench: hnswlib's own Python binding
+# (Debian's python3-hnswlib), float32 vectors, the same M, ef_construction
+# and ef_search as match_hnsw, one thread; recall@1 against the same exact
+# search (ids from 1, as the bench's).
+#   python3 ann_ref.py GALLERY.f32 QUERIES.f32 TRUTH.u64 DIM N
+import sys
+import time
+import numpy as np
+import hnswlib
+
+gp, qp, tp, dim, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+gal = np.fromfile(gp, dtype=np.float32).reshape(-1, dim)
+q = np.fromfile(qp, dtype=np.float32).reshape(-1, dim)
+truth = np.fromfile(tp, dtype=np.uint64)
+idx = hnswlib.Index(space="l2", dim=dim)
+idx.init_index(max_elements=n, M=16, ef_construction=100, random_seed=42)
+idx.set_num_threads(1)
+t0 = time.perf_counter()
+idx.add_items(gal, np.arange(1, n + 1), num_threads=1)
+build = time.perf_counter() - t0
+idx.set_ef(200)
+times = []
+hit = 0
+for i in range(len(q)):
+    t = time.perf_counter()
+    labels, _ = idx.knn_query(q[i:i + 1], k=5, num_threads=1)
+    times.append((time.perf_counter() - t) * 1e3)
+    hit += int(labels[0][0]) == int(truth[i])
+times.sort()
+mb = n * (dim * 4 + 16 * 2 * 4 + 4 + 8) / 1048576.0
+print("%-10d %-22s %9.3f %9.3f %9.4f %11.1f %10.0f   (estimated: float32 vector, level-0 links, label)" % (
+    n, "hnswlib python f32", times[len(times) // 2], times[int(len(times) * 0.95)], hit / len(q), build, mb))
