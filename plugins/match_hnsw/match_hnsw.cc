@@ -151,8 +151,7 @@ struct Tenant {
 	/* the graph, once built */
 	std::unique_ptr<CodeSpace> space;
 	std::unique_ptr<Graph> graph;
-	std::unordered_map<uint64_t, bool> live; /* ids in the graph, not removed */
-	size_t removed = 0;                       /* codeless nodes in the graph */
+	size_t removed = 0; /* codeless nodes in the graph */
 	bool building = false;
 	std::vector<Change> log;
 };
@@ -186,9 +185,16 @@ Tenant *find(Matcher *m, uint64_t t, bool create)
 	return r;
 }
 
+/* A face in the graph, not erased (hnswlib's own label map says where). */
+bool graph_has(const Graph &gr, uint64_t id)
+{
+	auto it = gr.label_lookup_.find(id);
+	return it != gr.label_lookup_.end() && !gr.isMarkedDeleted(it->second);
+}
+
 size_t tenant_count(const Tenant &g)
 {
-	return g.graph ? g.live.size() : g.ids.size();
+	return g.graph ? g.graph->cur_element_count - g.graph->num_deleted_ : g.ids.size();
 }
 
 void queue_build(Matcher *m, uint64_t tenant, Tenant *g)
@@ -207,7 +213,7 @@ void queue_build(Matcher *m, uint64_t tenant, Tenant *g)
 void graph_add(Graph &gr, uint64_t id, const int8_t *code)
 {
 	if (gr.label_lookup_.find(id) == gr.label_lookup_.end() && gr.cur_element_count >= gr.max_elements_)
-		gr.resizeIndex(gr.max_elements_ * 2);
+		gr.resizeIndex(gr.max_elements_ + gr.max_elements_ / 8 + 64); /* an eighth more: memory is the limit */
 	gr.addPoint(code, id);
 }
 
@@ -238,10 +244,11 @@ void build(Matcher *m, uint64_t tenant)
 		dim = m->dim;
 		seen = g->log.size();
 		if (g->graph) {
-			for (auto &kv : g->live) {
-				auto it = g->graph->label_lookup_.find(kv.first);
+			for (auto &kv : g->graph->label_lookup_) {
+				if (g->graph->isMarkedDeleted(kv.second))
+					continue;
 				ids.push_back(kv.first);
-				const int8_t *c = reinterpret_cast<const int8_t *>(g->graph->getDataByInternalId(it->second));
+				const int8_t *c = reinterpret_cast<const int8_t *>(g->graph->getDataByInternalId(kv.second));
 				codes.insert(codes.end(), c, c + dim);
 			}
 		} else {
@@ -252,7 +259,7 @@ void build(Matcher *m, uint64_t tenant)
 		}
 	}
 	auto space = std::make_unique<CodeSpace>(size_t(dim));
-	auto gr = std::make_unique<Graph>(space.get(), std::max<size_t>(ids.size() * 5 / 4, 1024), size_t(m->m),
+	auto gr = std::make_unique<Graph>(space.get(), std::max<size_t>(ids.size() + ids.size() / 16, 1024), size_t(m->m),
 	    size_t(m->ef_construction), 42);
 	gr->setEf(size_t(m->ef_search));
 	for (size_t i = 0; i < ids.size(); i++)
@@ -261,24 +268,19 @@ void build(Matcher *m, uint64_t tenant)
 	Tenant *g = find(m, tenant, false);
 	if (!g)
 		return;
-	std::unordered_map<uint64_t, bool> live;
-	for (uint64_t id : ids)
-		live[id] = true;
 	size_t removed = 0;
 	for (size_t i = seen; i < g->log.size(); i++) {
 		const Change &c = g->log[i];
 		if (c.add) {
-			if (gr->label_lookup_.count(c.id) && !live.count(c.id))
+			if (gr->label_lookup_.count(c.id) && !graph_has(*gr, c.id))
 				removed--; /* a codeless node taken again */
 			graph_add(*gr, c.id, c.code.data());
-			live[c.id] = true;
-		} else if (live.erase(c.id)) {
+		} else if (graph_has(*gr, c.id)) {
 			graph_erase(*gr, c.id);
 			removed++;
 		}
 	}
 	g->log.clear();
-	g->live.swap(live);
 	g->removed = removed;
 	/* the old graph and exact rows go, their vectors zeroed first */
 	if (g->graph)
@@ -292,7 +294,7 @@ void build(Matcher *m, uint64_t tenant)
 	g->building = false;
 	m->builds++;
 	m->host->log(m->host, DV_LOG_INFO, "match_hnsw graph built tenant=%llu faces=%zu codeless=%zu ms=%lld",
-	    (unsigned long long)tenant, g->live.size(), g->removed,
+	    (unsigned long long)tenant, tenant_count(*g), g->removed,
 	    (long long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
 }
 
@@ -405,10 +407,9 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 		if (g->graph) {
 			std::vector<int8_t> code(static_cast<size_t>(dim));
 			quantise(vec, dim, code.data());
-			if (!g->live.count(id) && g->graph->label_lookup_.count(id) && g->removed > 0)
+			if (!graph_has(*g->graph, id) && g->graph->label_lookup_.count(id) && g->removed > 0)
 				g->removed--; /* an erased face's node taken again */
 			graph_add(*g->graph, id, code.data());
-			g->live[id] = true;
 			if (g->building)
 				g->log.push_back(Change{true, id, std::move(code)});
 		} else {
@@ -440,7 +441,7 @@ int remove_face(void *p, uint64_t tenant, uint64_t id)
 		if (!g)
 			return DV_PLUGIN_OK;
 		if (g->graph) {
-			if (g->live.erase(id)) {
+			if (graph_has(*g->graph, id)) {
 				graph_erase(*g->graph, id);
 				g->removed++;
 			}
@@ -473,7 +474,7 @@ int search(void *p, uint64_t tenant, const float *q, int dim, int k, dv_match *o
 		}
 		std::vector<std::pair<float, uint64_t>> best;
 		if (g->graph) {
-			if (g->live.empty())
+			if (tenant_count(*g) == 0)
 				return DV_PLUGIN_OK;
 			std::vector<int8_t> code(static_cast<size_t>(dim));
 			quantise(q, dim, code.data());
@@ -531,7 +532,7 @@ int64_t memory(void *p)
 			b += int64_t(gr.max_elements_ * gr.size_data_per_element_);              /* level 0: code, links, label */
 			b += int64_t(gr.max_elements_ * sizeof(void *));                          /* upper levels' pointers */
 			b += int64_t(gr.cur_element_count * gr.size_links_per_element_ / gr.M_); /* upper levels, ~1/M of nodes */
-			b += int64_t(gr.label_lookup_.size() * 32 + g.live.size() * 32);
+			b += int64_t(gr.label_lookup_.size() * 40); /* hnswlib's label map: a node of 32 bytes and a bucket */
 		}
 	}
 	return b;
@@ -567,6 +568,18 @@ extern "C" DV_PLUGIN_EXPORT int match_hnsw_inspect(void *p, uint64_t tenant, con
 		if (std::memcmp(&g->vecs[i * m->dim], vec, sizeof(float) * m->dim) == 0)
 			*holds = 1;
 	return g->graph ? 2 : 1;
+}
+
+/* For make bench (not part of the ABI): search with another ef from now on,
+ * to show recall against time on one graph. */
+extern "C" DV_PLUGIN_EXPORT void match_hnsw_set_ef(void *p, long long ef)
+{
+	auto *m = static_cast<Matcher *>(p);
+	std::unique_lock<std::shared_mutex> w(m->lock);
+	m->ef_search = ef;
+	for (auto &kv : m->tenants)
+		if (kv.second->graph)
+			kv.second->graph->setEf(size_t(ef));
 }
 
 namespace {

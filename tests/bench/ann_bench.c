@@ -293,6 +293,19 @@ int main(int argc, char **argv)
 		printf("%-10ld %-22s %9.3f %9.3f %9.4f %11.1f %10.0f   (%.0f B a face; resident +%.0f MB)\n", N, "match_hnsw", p50, p95,
 		    (double)hit / nq, build, (double)m->desc->matcher_memory(in->inst) / 1048576.0,
 		    (double)m->desc->matcher_memory(in->inst) / N, rss / 1048576.0);
+		/* the same graph searched wider: recall against time */
+		void (*set_ef)(void *, long long) = dl ? (void (*)(void *, long long))dlsym(dl, "match_hnsw_set_ef") : NULL;
+		static const int efs[] = {400, 800, 1600};
+		for (size_t e = 0; set_ef && e < sizeof efs / sizeof *efs; e++) {
+			set_ef(in->inst, efs[e]);
+			run_queries(m->desc, in->inst, q, nq, got, &p50, &p95);
+			hit = 0;
+			for (int i = 0; i < nq; i++)
+				hit += got[i] == truth[i];
+			char label[32];
+			snprintf(label, sizeof label, "match_hnsw ef %d", efs[e]);
+			printf("%-10ld %-22s %9.3f %9.3f %9.4f %11s %10s\n", N, label, p50, p95, (double)hit / nq, "", "");
+		}
 		dv_instance_free(in);
 		dv_module_close(m);
 		dv_conf_free(c);
