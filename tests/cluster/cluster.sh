@@ -23,7 +23,7 @@ export DV_CLUSTER_DIR="$T/cluster" DV_CLUSTER_NOBUILD=1
 # a base port whose 30 ports are free
 base=
 for try in 1 2 3 4 5 6 7 8 9 10; do
-	b=$((20000 + ($$ * 37 + try * 1031) % 30000))
+	b=$((20000 + ($$ * 37 + try * 1031) % 12000)) # below the kernel's ephemeral ports (32768-)
 	used=$(ss -Htln 2>/dev/null | awk -v b="$b" '{ n = split($4, a, ":"); p = a[n] + 0; if (p >= b && p < b + 30) c++ } END { print c + 0 }')
 	[ "$used" = 0 ] && { base=$b; break; }
 done

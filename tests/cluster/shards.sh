@@ -44,7 +44,7 @@ printf '%s shard_b\n' "$(printf 'Bearer %s' "$KEY_B" | sha256sum | cut -c1-64)" 
 check "the map holds no key" sh -c "! grep -q '$KEY_B' '$T/tenants.map'"
 LB=
 for try in 1 2 3 4 5 6 7 8; do
-	p=$((20000 + ($$ * 53 + try * 977) % 40000))
+	p=$((20000 + ($$ * 53 + try * 977) % 12000)) # below the kernel's ephemeral ports (32768-)
 	ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -q ":$p\$" || { LB=$p; break; }
 done
 DV_LB_BIND="127.0.0.1:$LB" DV_TENANT_MAP="$T/tenants.map" DV_SHARD_A_HTTP="127.0.0.1:$HTTP_A" DV_SHARD_A_OPS=$OPS_A \
