@@ -17,6 +17,8 @@ make -j"$(nproc)" check >var/check.log 2>&1
 rc=$?
 scripts/pg.sh stop "$DV_PG_TESTDIR" || true
 grep -E '^(PASS|FAIL|XFAIL|XPASS|SKIP|ERROR):' var/check.log | grep -v '^PASS' || true
+# the figures the cluster test prints (make cluster-test): failover and convergence
+[ -f tests/cluster/cluster.log ] && grep -E '^# (convergence|failover|load)' tests/cluster/cluster.log | sed 's/^# /cluster: /' || true
 # Count TAP results over every test log.
 pass=$(cat $(find tests -name '*.trs') | grep -c '^:test-result: PASS')
 fail=$(cat $(find tests -name '*.trs') | grep -cE '^:test-result: (FAIL|ERROR|XPASS)')
