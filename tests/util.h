@@ -3,6 +3,7 @@
 #define DV_TEST_UTIL_H
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* The whole file, NUL-terminated, or exit(2) with the reason. */
@@ -39,5 +40,24 @@ static inline int test_cmpd(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
+}
+
+/* The CPU's name, from /proc/cpuinfo (the benchmarks name it). */
+static inline void test_cpu_name(char *out, size_t len)
+{
+	snprintf(out, len, "unknown CPU");
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+	while (f && fgets(line, sizeof line, f)) {
+		char *c = strchr(line, ':');
+		if (!strncmp(line, "model name", 10) && c) {
+			c += 2;
+			c[strcspn(c, "\n")] = 0;
+			snprintf(out, len, "%s", c);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
 }
 #endif

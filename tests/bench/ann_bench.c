@@ -39,13 +39,6 @@ static double urand(void)
 }
 static double gauss(void) { return sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307179586 * urand()); }
 
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* Lower Cholesky factor of a symmetric positive (semi)definite matrix. */
 static void cholesky(const double *a, double *l)
 {
@@ -57,12 +50,6 @@ static void cholesky(const double *a, double *l)
 				s -= l[i * DIM + k] * l[j * DIM + k];
 			l[i * DIM + j] = i == j ? sqrt(s > 1e-12 ? s : 1e-12) : s / l[j * DIM + j];
 		}
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 static struct dv_instance *open_matcher(const char *dir, const char *spec, struct dv_module **m, struct dv_conf **c)
@@ -89,12 +76,12 @@ static void run_queries(const struct dv_plugin *p, void *inst, const float *q, i
 	struct dv_match out[5];
 	int n;
 	for (int i = 0; i < nq; i++) {
-		double t0 = now_s();
+		double t0 = test_now_ms();
 		p->matcher_search(inst, 1, q + (size_t)i * DIM, DIM, 5, out, &n);
-		t[i] = (now_s() - t0) * 1e3;
+		t[i] = test_now_ms() - t0;
 		top1[i] = n > 0 ? out[0].id : 0;
 	}
-	qsort(t, (size_t)nq, sizeof *t, cmp_d);
+	qsort(t, (size_t)nq, sizeof *t, test_cmpd);
 	*p50 = t[nq / 2];
 	*p95 = t[(int)(nq * 0.95)];
 	free(t);
@@ -198,16 +185,8 @@ int main(int argc, char **argv)
 			realq_of[nq++] = i;
 		}
 	}
-	char cpu[128] = "unknown CPU";
-	FILE *ci = fopen("/proc/cpuinfo", "r");
-	for (char line[512]; ci && fgets(line, sizeof line, ci);)
-		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
-			snprintf(cpu, sizeof cpu, "%s", strchr(line, ':') + 2);
-			cpu[strcspn(cpu, "\n")] = 0;
-			break;
-		}
-	if (ci)
-		fclose(ci);
+	char cpu[128];
+	test_cpu_name(cpu, sizeof cpu);
 	printf("ANN: match_hnsw (int8 codes, m 16, ef_construction 100, ef_search 200) against exact search, one core (%s);\n", cpu);
 	printf("%d real faces enrolled (the first photo of each identity with two or more), %d real queries (their other\n", ng, nq);
 	printf("photos), the rest of the gallery synthetic from a Gaussian fitted to the real descriptors (%d identities,\n", nid);
@@ -277,14 +256,14 @@ int main(int argc, char **argv)
 		void *dl = dlopen(so, RTLD_NOW | RTLD_NOLOAD);
 		int (*inspect)(void *, uint64_t, const float *, long long *, long long *, int *) =
 		    dl ? (int (*)(void *, uint64_t, const float *, long long *, long long *, int *))dlsym(dl, "match_hnsw_inspect") : NULL;
-		double t0 = now_s();
+		double t0 = test_now_ms();
 		for (long i = 0; i < N; i++)
 			m->desc->matcher_add(in->inst, 1, (uint64_t)i + 1, gal + (size_t)i * DIM, DIM);
 		long long coded = 0, codeless = 0;
 		int holds = 0;
 		while (inspect && inspect(in->inst, 1, gal, &coded, &codeless, &holds) != 2)
 			usleep(20000);
-		double build = now_s() - t0;
+		double build = (test_now_ms() - t0) / 1e3;
 		long rss = dv_rss_bytes() - before;
 		run_queries(m->desc, in->inst, q, nq, got, &p50, &p95);
 		hit = 0;

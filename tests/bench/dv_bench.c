@@ -175,25 +175,6 @@ static double gemm_peak(sgemm_fn sgemm, dnnl_sgemm_fn dsgemm)
 	return best < 1e9 ? 2.0 * N * N * N / (best / 1e3) / 1e9 : 0;
 }
 
-/* The CPU's name, from /proc/cpuinfo. */
-static void cpu_name(char *out, size_t len)
-{
-	snprintf(out, len, "unknown CPU");
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[512];
-	while (f && fgets(line, sizeof line, f)) {
-		char *c = strchr(line, ':');
-		if (!strncmp(line, "model name", 10) && c) {
-			c += 2;
-			c[strcspn(c, "\n")] = 0;
-			snprintf(out, len, "%s", c);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-}
-
 static void run_decode(void *a)
 {
 	struct ctx *c = a;
@@ -308,7 +289,7 @@ int main(int argc, char **argv)
 		peak_dnnl = gemm_peak(NULL, dsgemm);
 	double peak = peak_dnnl > peak_ob ? peak_dnnl : peak_ob;
 	char cpu[256];
-	cpu_name(cpu, sizeof cpu);
+	test_cpu_name(cpu, sizeof cpu);
 	printf("dejaview bench: %s (%dx%d), %d runs per cell, one core of %s\n", argv[3], im.width, im.height, runs, cpu);
 	char dn[64] = "not loaded";
 	if (dsgemm)

@@ -9,7 +9,9 @@
  * is no loss to recognition), the detect stage's time and the network input
  * chosen.
  *   dv_detcheck -c CONF [-k STEP] [-m 0,20,40,...] [-v] DATA_DIR   (-v: each face lost) */
+#include "ev_data.h"
 #include "ev_pipe.h"
+#include "../testphoto.h"
 #include "dv_conf.h"
 #include "dv_image.h"
 #include <dirent.h>
@@ -66,16 +68,8 @@ static uint8_t *dc_frame(const uint8_t *b, size_t n, size_t *len)
 	if (dv_image_decode(b, n, 1LL << 28, &im, err, sizeof err) != 0)
 		return NULL;
 	const int W = 640, H = 480;
-	double s = fmin((double)W / im.width, (double)H / im.height);
-	int sw = (int)(im.width * s), sh = (int)(im.height * s), ox = (W - sw) / 2, oy = (H - sh) / 2;
-	uint8_t *rgb = malloc((size_t)W * H * 3), *jpg = NULL;
-	for (int r = 0; rgb && r < H; r++)
-		for (int c = 0; c < W; c++) {
-			int ix = (int)((c - ox) / s), iy = (int)((r - oy) / s);
-			int in = c >= ox && c < ox + sw && r >= oy && r < oy + sh && ix < im.width && iy < im.height;
-			for (int k = 0; k < 3; k++)
-				rgb[((size_t)r * W + c) * 3 + k] = in ? im.pixels[((size_t)iy * im.width + ix) * 3 + k] : 128;
-		}
+	uint8_t *rgb = test_photo_place(&im, W, H, fmin((double)W / im.width, (double)H / im.height), -1, NULL, NULL, NULL);
+	uint8_t *jpg = NULL;
 	if (!rgb || dv_image_encode_jpeg(rgb, W, H, 90, &jpg, len) != 0)
 		jpg = NULL;
 	free(rgb);
@@ -206,11 +200,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *dir = argv[optind];
-	char path[4096], row[2048];
-	snprintf(path, sizeof path, "%s/identities.csv", dir);
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		printf("SKIP: %s is absent (the dev photos: ../shared/testdata)\n", path);
+	char path[4096];
+	struct ev_data data;
+	if (ev_data_load(dir, &data) != 0) {
+		printf("SKIP: %s/identities.csv is absent (the dev photos: ../shared/testdata)\n", dir);
 		return 0;
 	}
 	struct ev_pipe p;
@@ -218,14 +211,9 @@ int main(int argc, char **argv)
 		return 1;
 	((struct dv_conf *)p.g->conf)->decode_min_side = 0; /* the detector alone */
 	struct dc_acc as[DC_MAXM] = {0}, af[DC_MAXM] = {0}, ag[DC_MAXM] = {0};
-	int line = 0, photos = 0, groups = 0;
-	while (fgets(row, sizeof row, f)) {
-		if (line++ == 0 || (line - 2) % step)
-			continue;
-		char *comma = strchr(row, ',');
-		if (!comma)
-			continue;
-		*comma = 0;
+	int photos = 0, groups = 0;
+	for (int it = 0; it < data.n; it += step) {
+		const char *row = data.it[it].path;
 		snprintf(path, sizeof path, "%s/%s", dir, row);
 		size_t n, fl;
 		uint8_t *b = ev_slurp(path, &n);
@@ -239,7 +227,6 @@ int main(int argc, char **argv)
 		free(b);
 		photos++;
 	}
-	fclose(f);
 	const char *gdirs[] = {"groups", "reference/faceapi/images"};
 	for (int g = 0; g < 2; g++) {
 		snprintf(path, sizeof path, "%s/%s", dir, gdirs[g]);

@@ -14,6 +14,8 @@
  * dev photos are tight crops, whose face would otherwise fill 12 megapixels) */
 #include "ev_data.h"
 #include "ev_pipe.h"
+#include "../testphoto.h"
+#include "../util.h"
 #include "dv_conf.h"
 #include "dv_image.h"
 #include <getopt.h>
@@ -23,53 +25,32 @@
 #include <string.h>
 #include <time.h>
 
-static double sc_now(void)
+/* The canvas and scale for a photo of w x h: its longer side `side` x
+ * ratio, on a gray canvas whose longer side is `side` (4:3, as the photo);
+ * ratio 1: the photo enlarged, no canvas. */
+static double sc_ratio = 1;
+static double sc_layout(int w, int h, int side, int *W, int *H)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+	double s = (double)side * sc_ratio / (w > h ? w : h);
+	*W = sc_ratio < 1 ? (w >= h ? side : side * 3 / 4) : (int)(w * s);
+	*H = sc_ratio < 1 ? (w >= h ? side * 3 / 4 : side) : (int)(h * s);
+	return s;
 }
 
-/* The photo enlarged so that its longer side is `side` x ratio, centred on a
- * gray canvas whose longer side is `side` (4:3, as the photo), with grain. */
-static double sc_ratio = 1;
-static uint8_t *sc_enlarge(const uint8_t *b, size_t n, int side, size_t *out_len, unsigned *seed)
+/* The photo enlarged (sc_layout), bilinear, with grain, as a JPEG of quality
+ * 92; its scale and top-left on the canvas go to *k, *ox, *oy. */
+static uint8_t *sc_enlarge(const uint8_t *b, size_t n, int side, size_t *out_len, unsigned *seed, double *k, int *ox,
+    int *oy)
 {
 	struct dv_img im;
 	char err[256];
 	if (dv_image_decode(b, n, 1LL << 28, &im, err, sizeof err) != 0 || im.width < 2 || im.height < 2)
 		return NULL;
-	double s = (double)side * sc_ratio / (im.width > im.height ? im.width : im.height);
-	int pw = (int)(im.width * s), ph = (int)(im.height * s);
-	int W = sc_ratio < 1 ? (im.width >= im.height ? side : side * 3 / 4) : pw;
-	int H = sc_ratio < 1 ? (im.width >= im.height ? side * 3 / 4 : side) : ph;
-	int ox = (W - pw) / 2, oy = (H - ph) / 2;
-	uint8_t *o = malloc((size_t)W * H * 3);
-	if (!o) {
-		dv_img_fini(&im);
-		return NULL;
-	}
-	for (int y = 0; y < H; y++)
-		for (int x = 0; x < W; x++) {
-			double sx = (x - ox + 0.5) / s - 0.5, sy = (y - oy + 0.5) / s - 0.5;
-			int in = x >= ox && x < ox + pw && y >= oy && y < oy + ph;
-			sx = sx < 0 ? 0 : sx > im.width - 1.001 ? im.width - 1.001 : sx;
-			sy = sy < 0 ? 0 : sy > im.height - 1.001 ? im.height - 1.001 : sy;
-			int x0 = (int)sx, y0 = (int)sy;
-			double fx = sx - x0, fy = sy - y0;
-			/* sensor grain: about 2 levels, the same on the three channels */
-			double g = ((double)rand_r(seed) / RAND_MAX + (double)rand_r(seed) / RAND_MAX - 1) * 3.5;
-			for (int c = 0; c < 3; c++) {
-				const uint8_t *p = im.pixels + ((size_t)y0 * im.width + x0) * 3 + c;
-				size_t st = (size_t)im.width * 3;
-				double v = in ? (1 - fy) * ((1 - fx) * p[0] + fx * p[3]) + fy * ((1 - fx) * p[st] + fx * p[st + 3]) : 128;
-				v += g;
-				o[((size_t)y * W + x) * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
-			}
-		}
-	uint8_t *jpg = NULL;
+	int W, H;
+	*k = sc_layout(im.width, im.height, side, &W, &H);
+	uint8_t *o = test_photo_place(&im, W, H, *k, 3.5, seed, ox, oy), *jpg = NULL;
 	size_t jl = 0;
-	int r = dv_image_encode_jpeg(o, W, H, 92, &jpg, &jl);
+	int r = o ? dv_image_encode_jpeg(o, W, H, 92, &jpg, &jl) : -1;
 	free(o);
 	dv_img_fini(&im);
 	if (r != 0)
@@ -86,9 +67,9 @@ struct sc_faces {
 
 static void sc_run(struct ev_pipe *p, const uint8_t *b, size_t n, struct sc_faces *out, double *ms)
 {
-	double t0 = sc_now();
+	double t0 = test_now_ms();
 	struct dv_job *j = ev_pipe_run(p, DV_OP_RECOGNIZE, b, n, NULL);
-	*ms = sc_now() - t0;
+	*ms = test_now_ms() - t0;
 	memset(out, 0, sizeof *out);
 	int k = !j->res.err && j->res.embeddings ? j->res.n_embeddings : 0;
 	out->emb = malloc(sizeof *out->emb * (size_t)(k ? k : 1) * p->dim);
@@ -126,19 +107,13 @@ static int sc_pair(const struct sc_faces *a, int i, double ka, const struct sc_f
 	return *iou >= 0.5 ? best : -1;
 }
 
-static int sc_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static void sc_row(const char *what, double *v, int n)
 {
 	if (n == 0) {
 		printf("%-44s %6s\n", what, "-");
 		return;
 	}
-	qsort(v, (size_t)n, sizeof *v, sc_cmp);
+	qsort(v, (size_t)n, sizeof *v, test_cmpd);
 	printf("%-44s %8.4f %8.4f %8.4f\n", what, v[n / 2], v[(int)(n * 0.95)], v[n - 1]);
 }
 
@@ -165,10 +140,9 @@ int main(int argc, char **argv)
 	}
 	const char *dir = argv[optind];
 	char path[4096];
-	snprintf(path, sizeof path, "%s/identities.csv", dir);
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		printf("SKIP: %s is absent (the dev photos: ../shared/testdata)\n", path);
+	struct ev_data data;
+	if (ev_data_load(dir, &data) != 0) {
+		printf("SKIP: %s/identities.csv is absent (the dev photos: ../shared/testdata)\n", dir);
 		return 0;
 	}
 	struct ev_pipe full, scaled;
@@ -183,34 +157,19 @@ int main(int argc, char **argv)
 	int dim = full.dim, cap = max * 8;
 	double *dsc = malloc(sizeof *dsc * cap), *dnoise = malloc(sizeof *dnoise * cap), *iou = malloc(sizeof *iou * cap);
 	double *tf = malloc(sizeof *tf * max), *ts = malloc(sizeof *ts * max);
-	int n = 0, nn = 0, nt = 0, lost = 0, gained = 0, faces = 0, line = 0, tried = 0;
+	int n = 0, nn = 0, nt = 0, lost = 0, gained = 0, faces = 0, tried = 0;
 	unsigned seed = 12345;
-	char row[2048];
-	while (tried < max && fgets(row, sizeof row, f)) {
-		if (line++ == 0 || (line - 2) % step)
-			continue;
-		char *comma = strchr(row, ',');
-		if (!comma)
-			continue;
-		*comma = 0;
-		snprintf(path, sizeof path, "%s/%s", dir, row);
+	for (int it = 0; it < data.n && tried < max; it += step) {
+		snprintf(path, sizeof path, "%s/%s", dir, data.it[it].path);
 		size_t len, big_len;
+		double k0; /* the original's boxes, in the enlarged photo's pixels */
+		int ox, oy;
 		uint8_t *orig = ev_slurp(path, &len);
-		uint8_t *big = orig ? sc_enlarge(orig, len, side, &big_len, &seed) : NULL;
-		struct dv_img hdr;
-		char err[256];
-		if (!big || dv_image_decode(orig, len, 1LL << 28, &hdr, err, sizeof err) != 0) {
+		uint8_t *big = orig ? sc_enlarge(orig, len, side, &big_len, &seed, &k0, &ox, &oy) : NULL;
+		if (!big) {
 			free(orig);
-			free(big);
 			continue;
 		}
-		/* the original's boxes, in the enlarged photo's pixels (as sc_enlarge places it) */
-		double k0 = (double)side * sc_ratio / (hdr.width > hdr.height ? hdr.width : hdr.height);
-		int pw = (int)(hdr.width * k0), ph = (int)(hdr.height * k0);
-		int cw = sc_ratio < 1 ? (hdr.width >= hdr.height ? side : side * 3 / 4) : pw;
-		int ch = sc_ratio < 1 ? (hdr.width >= hdr.height ? side * 3 / 4 : side) : ph;
-		double ox = (cw - pw) / 2, oy = (ch - ph) / 2;
-		dv_img_fini(&hdr);
 		tried++;
 		struct sc_faces A, B, O;
 		double t0;
@@ -246,7 +205,6 @@ int main(int argc, char **argv)
 		free(orig);
 		free(big);
 	}
-	fclose(f);
 	printf("make eval-scale: %d dev photos (every %d-th of identities.csv) enlarged to a longer side of %.0f px\n", tried,
 	    step, side * sc_ratio);
 	if (sc_ratio < 1)

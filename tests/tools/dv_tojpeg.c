@@ -4,6 +4,7 @@
  * scaling, sensor grain of about GRAIN levels, quality 92 (a large photo
  * scaled up without grain compresses, and so decodes, unrealistically fast).
  *   dv_tojpeg IMAGE OUT.jpg [W H [GRAIN]] */
+#include "../testphoto.h"
 #include "../util.h"
 #include "dv_image.h"
 #include <stdio.h>
@@ -28,32 +29,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	double s = (double)W / im.width < (double)H / im.height ? (double)W / im.width : (double)H / im.height;
-	int sw = (int)(im.width * s), sh = (int)(im.height * s), ox = (W - sw) / 2, oy = (H - sh) / 2;
-	uint8_t *rgb = malloc((size_t)W * H * 3);
-	for (int r = 0; r < H; r++)
-		for (int c = 0; c < W; c++) {
-			int ix = (int)((c - ox) / s), iy = (int)((r - oy) / s);
-			int in = c >= ox && c < ox + sw && r >= oy && r < oy + sh && ix < im.width && iy < im.height;
-			uint8_t *o = rgb + ((size_t)r * W + c) * 3;
-			if (grain < 0) {
-				for (int k = 0; k < 3; k++)
-					o[k] = in ? im.pixels[((size_t)iy * im.width + ix) * 3 + k] : 128;
-				continue;
-			}
-			double sx = (c - ox + 0.5) / s - 0.5, sy = (r - oy + 0.5) / s - 0.5;
-			sx = sx < 0 ? 0 : sx > im.width - 1.001 ? im.width - 1.001 : sx;
-			sy = sy < 0 ? 0 : sy > im.height - 1.001 ? im.height - 1.001 : sy;
-			int x0 = (int)sx, y0 = (int)sy;
-			double fx = sx - x0, fy = sy - y0;
-			double g = ((double)rand_r(&seed) / RAND_MAX + (double)rand_r(&seed) / RAND_MAX - 1) * grain;
-			for (int k = 0; k < 3; k++) {
-				const uint8_t *p = im.pixels + ((size_t)y0 * im.width + x0) * 3 + k;
-				size_t st = (size_t)im.width * 3;
-				double v = in ? (1 - fy) * ((1 - fx) * p[0] + fx * p[3]) + fy * ((1 - fx) * p[st] + fx * p[st + 3]) : 128;
-				v += g;
-				o[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
-			}
-		}
+	uint8_t *rgb = test_photo_place(&im, W, H, s, grain, &seed, NULL, NULL);
+	if (!rgb)
+		return 1;
 	uint8_t *jpg;
 	size_t jl;
 	if (dv_image_encode_jpeg(rgb, W, H, grain < 0 ? 90 : 92, &jpg, &jl) != 0)
