@@ -161,6 +161,7 @@ struct Matcher {
 	long long exact_below = 20000, m = 16, ef_construction = 100, ef_search = 200;
 	double rebuild_fraction = 0.1;
 	int dim = 0;
+	std::unique_ptr<hnswlib::L2Space> fspace; /* hnswlib's float32 L2 (SIMD), for exact search */
 	mutable std::shared_mutex lock;
 	std::unordered_map<uint64_t, std::unique_ptr<Tenant>> tenants;
 	/* background builds */
@@ -397,8 +398,10 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 	auto *m = static_cast<Matcher *>(p);
 	try {
 		std::unique_lock<std::shared_mutex> w(m->lock);
-		if (m->dim == 0)
+		if (m->dim == 0) {
 			m->dim = dim;
+			m->fspace = std::make_unique<hnswlib::L2Space>(size_t(dim));
+		}
 		if (dim != m->dim) {
 			m->host->error(m->host, "vector of dimension %d in a gallery of %d", dim, m->dim);
 			return DV_PLUGIN_EINVAL;
@@ -484,15 +487,10 @@ int search(void *p, uint64_t tenant, const float *q, int dim, int k, dv_match *o
 				res.pop();
 			}
 		} else {
-			for (size_t i = 0; i < g->ids.size(); i++) {
-				const float *v = &g->vecs[i * dim];
-				float s = 0;
-				for (int c = 0; c < dim; c++) {
-					float d = q[c] - v[c];
-					s += d * d;
-				}
-				best.emplace_back(std::sqrt(s), g->ids[i]);
-			}
+			hnswlib::DISTFUNC<float> l2 = m->fspace->get_dist_func();
+			void *param = m->fspace->get_dist_func_param();
+			for (size_t i = 0; i < g->ids.size(); i++)
+				best.emplace_back(std::sqrt(l2(q, &g->vecs[i * dim], param)), g->ids[i]);
 		}
 		size_t n = std::min(best.size(), size_t(k));
 		std::partial_sort(best.begin(), best.begin() + long(n), best.end());
