@@ -234,30 +234,18 @@ static void dv_rect_stored(int o, int W, int H, const int r[4], int s[4])
 	s[0] = (int)x0; s[1] = (int)y0; s[2] = (int)(x1 - x0); s[3] = (int)(y1 - y0);
 }
 
-/* The oriented position of a stored rectangle's top-left (the inverse of
- * dv_rect_stored, for the corner that becomes the top-left). */
+/* The oriented position of a stored rectangle's top-left: the same mapping
+ * run backwards — the inverse orientation (6 and 8 swap, the others undo
+ * themselves) on an image of the oriented size. */
 static void dv_rect_oriented(int o, int W, int H, const int s[4], int *x, int *y)
 {
-	double sx[2] = {s[0], s[0] + s[2]}, sy[2] = {s[1], s[1] + s[3]};
-	double bx = 1e18, by = 1e18;
-	for (int i = 0; i < 2; i++)
-		for (int j = 0; j < 2; j++) {
-			double a = sx[i], b = sy[j], ox, oy;
-			switch (o) {
-			case 2: ox = W - a; oy = b; break;
-			case 3: ox = W - a; oy = H - b; break;
-			case 4: ox = a; oy = H - b; break;
-			case 5: ox = b; oy = a; break;
-			case 6: ox = H - b; oy = a; break;
-			case 7: ox = H - b; oy = W - a; break;
-			case 8: ox = b; oy = W - a; break;
-			default: ox = a; oy = b; break;
-			}
-			bx = ox < bx ? ox : bx;
-			by = oy < by ? oy : by;
-		}
-	*x = (int)bx;
-	*y = (int)by;
+	int r[4], inv = o == 6 ? 8 : o == 8 ? 6 : o;
+	if (o >= 5)
+		dv_rect_stored(inv, H, W, s, r);
+	else
+		dv_rect_stored(inv, W, H, s, r);
+	*x = r[0];
+	*y = r[1];
 }
 
 /* The scale a JPEG of longer side `side` is decoded at: the smallest of
