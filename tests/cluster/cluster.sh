@@ -20,14 +20,7 @@ need haproxy psql
 [ "$top_builddir" = "$top_srcdir" ] || skip_all "scripts/cluster.sh runs from the source tree's build (not a VPATH build)"
 CL="$top_srcdir/scripts/cluster.sh"
 export DV_CLUSTER_DIR="$T/cluster" DV_CLUSTER_NOBUILD=1
-# a base port whose 30 ports are free
-base=
-for try in 1 2 3 4 5 6 7 8 9 10; do
-	b=$((20000 + ($$ * 37 + try * 1031) % 12000)) # below the kernel's ephemeral ports (32768-)
-	used=$(ss -Htln 2>/dev/null | awk -v b="$b" '{ n = split($4, a, ":"); p = a[n] + 0; if (p >= b && p < b + 30) c++ } END { print c + 0 }')
-	[ "$used" = 0 ] && { base=$b; break; }
-done
-[ -n "$base" ] || skip_all "no 30 free ports in a row"
+base=$(free_ports 30) || skip_all "no 30 free ports in a row"
 export DV_CLUSTER_PORT=$base
 eval "$("$CL" ports | tr ' ' '\n' | sed 's/^/P_/')"
 cluster_down() { "$CL" stop >/dev/null 2>&1 || true; }

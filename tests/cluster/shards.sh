@@ -42,11 +42,7 @@ check "each shard has its tenant" test -n "$KEY_A" -a -n "$KEY_B"
 # the tenant -> shard map: hashes of the Authorization header, never the key
 printf '%s shard_b\n' "$(printf 'Bearer %s' "$KEY_B" | sha256sum | cut -c1-64)" >"$T/tenants.map"
 check "the map holds no key" sh -c "! grep -q '$KEY_B' '$T/tenants.map'"
-LB=
-for try in 1 2 3 4 5 6 7 8; do
-	p=$((20000 + ($$ * 53 + try * 977) % 12000)) # below the kernel's ephemeral ports (32768-)
-	ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -q ":$p\$" || { LB=$p; break; }
-done
+LB=$(free_ports 1) || skip_all "no free port"
 DV_LB_BIND="127.0.0.1:$LB" DV_TENANT_MAP="$T/tenants.map" DV_SHARD_A_HTTP="127.0.0.1:$HTTP_A" DV_SHARD_A_OPS=$OPS_A \
 	DV_SHARD_B_HTTP="127.0.0.1:$HTTP_B" DV_SHARD_B_OPS=$OPS_B \
 	haproxy -f "$top_srcdir/deploy/haproxy-shards.cfg" -D -p "$T/haproxy.pid" >"$T/haproxy.log" 2>&1

@@ -150,6 +150,17 @@ http() {
 	BODY=$(cat "$T/body")
 	HDRS=$(cat "$T/hdrs")
 }
+# free_ports N: a port P with P..P+N-1 free, for what must be told its port
+# (HAProxy's configuration); below the kernel's ephemeral ports (32768-), so
+# that no connection of a test running beside takes one before it is bound
+free_ports() {
+	for _try in 1 2 3 4 5 6 7 8 9 10; do
+		_b=$((20000 + ($$ * 37 + _try * 1031) % (12700 - $1)))
+		_used=$(ss -Htln 2>/dev/null | awk -v b="$_b" -v n="$1" '{ k = split($4, a, ":"); p = a[k] + 0; if (p >= b && p < b + n) c++ } END { print c + 0 }')
+		[ "$_used" = 0 ] && { echo "$_b"; return 0; }
+	done
+	return 1
+}
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 cleanup() {
