@@ -224,7 +224,7 @@ static struct yn *yn_parse(struct yparse *y, const char *text, size_t len, bool 
 /* ---------------------------------------------------------------- key table */
 
 enum { KT_MAP, KT_STR, KT_INT, KT_BYTES, KT_BOOL, KT_ADDR, KT_LEVEL, KT_PLUGINS, KT_PIPELINES, KT_DOUBLE, KT_ALIGN,
-    KT_HOOKFILES, KT_HOOKTENANTS, KT_DECISION };
+    KT_HOOKFILES, KT_HOOKTENANTS, KT_DECISION, KT_KEEPFACES };
 
 struct dv_conf_key {
 	const char *path;
@@ -316,6 +316,13 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	    "enrols it anyway)"},
 	{"quality.min_recognize", KT_DOUBLE, OFF(quality_min_recognize), 0, 1, "0.1",
 	    "a face below this is answered \"uncertain\": no name, and not a stranger either"},
+	{"events", KT_MAP, 0, 0, 0, NULL, "what a recognition keeps"},
+	{"events.face_ttl", KT_INT, OFF(events_face_ttl), 0, 604800, "900",
+	    "seconds a recognition's face (its descriptor and chip) is kept so that it can be added to a person "
+	    "(POST /v1/persons/{id}/faces?event_id=); 0 = not kept. Expired faces are deleted by the server"},
+	{"events.keep_faces", KT_KEEPFACES, OFF(events_keep_faces), 0, 0, "unknown",
+	    "which recognitions keep their faces for events.face_ttl: unknown (the faces the server did not name: the "
+	    "stranger to enrol, the unsure match to confirm) or all (also those it named)"},
 	{"embed", KT_MAP, 0, 0, 0, NULL, "the embed stage"},
 	{"embed.flip", KT_BOOL, OFF(embed_flip), 0, 0, "false",
 	    "embed each face's chip and its mirror image and average the two vectors (test-time augmentation: one "
@@ -576,6 +583,7 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 	case KT_ADDR:
 	case KT_ALIGN:
 	case KT_DECISION:
+	case KT_KEEPFACES:
 	case KT_LEVEL: {
 		if (k->type == KT_ADDR && value[0]) {
 			char *h;
@@ -592,6 +600,11 @@ static int dv_conf_set(struct dv_cparse *cp, const struct dv_conf_key *k, const 
 		if (k->type == KT_ALIGN && strcmp(value, "dlib") && strcmp(value, "faceapi") && strcmp(value, "box")) {
 			if (node)
 				CERR(cp, node, "%s: expected one of dlib, faceapi, box, got \"%s\"", k->path, value);
+			return -1;
+		}
+		if (k->type == KT_KEEPFACES && strcmp(value, "unknown") && strcmp(value, "all")) {
+			if (node)
+				CERR(cp, node, "%s: expected one of unknown, all, got \"%s\"", k->path, value);
 			return -1;
 		}
 		if (k->type == KT_DECISION && strcmp(value, "fpir") && strcmp(value, "threshold")) {
@@ -998,6 +1011,7 @@ void dv_conf_free(struct dv_conf *c)
 	free(c->log_level);
 	free(c->align_method);
 	free(c->match_decision);
+	free(c->events_keep_faces);
 	free(c->match_calibration);
 	free(c->admin_key_sha256);
 	free(c->signup_invitation_sha256);

@@ -46,6 +46,7 @@ static const struct dv_err_info dv_err_table[DV_ERR_COUNT_] = {
 	[-DV_EINVALIDHOOK] = {"invalid_hook", 422, "the hook does not compile or its load-time code fails"},
 	[-DV_ELIMIT] = {"limit_reached", 409, "a limit of the tenant is reached"},
 	[-DV_ERATELIMITED] = {"rate_limited", 429, "this key's requests per minute are spent: retry after Retry-After seconds"},
+	[-DV_EGONE] = {"event_face_gone", 410, "the recognition's face is no longer kept: send the photo instead"},
 };
 
 static const struct dv_err_info *dv_err_get(int err)

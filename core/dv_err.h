@@ -41,7 +41,8 @@ enum dv_err {
 	DV_EINVALIDHOOK = -33,   /* Lua that does not compile or whose load-time code fails */
 	DV_ELIMIT = -34,         /* a per-tenant count limit (e.g. hooks.max_per_tenant) */
 	DV_ERATELIMITED = -35,   /* the key's rate_per_minute is spent (429 + Retry-After) */
-	DV_ERR_COUNT_ = 36
+	DV_EGONE = -36,          /* a recognition's face no longer kept (events.face_ttl, or added already) */
+	DV_ERR_COUNT_ = 37
 };
 
 /* Stable machine-readable code, e.g. "no_face". */

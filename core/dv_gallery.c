@@ -346,6 +346,22 @@ static double dv_gal_correction(PGconn *c, const struct dv_gen *gen, uint64_t te
 	return shift;
 }
 
+/* Recognitions' faces kept past events.face_ttl are deleted, every 10 s (each
+ * node does it; a second delete finds nothing). */
+static void dv_gal_expire_faces(PGconn *c, double *next_at)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (now < *next_at)
+		return;
+	*next_at = now + 10;
+	PGresult *r = PQexec(c, "DELETE FROM dv_event_faces WHERE expires_at <= now()");
+	if (PQresultStatus(r) == PGRES_COMMAND_OK && atoi(PQcmdTuples(r)) > 0)
+		dv_debug("expired recognition faces deleted count=%s", PQcmdTuples(r));
+	PQclear(r);
+}
+
 /* One tenant whose gallery changed: its correction again. At most one a call,
  * none within a second of the last, and a tenant's at most every 30 s (a
  * burst of enrolments is one computation; the thread stays free for the
@@ -409,7 +425,7 @@ static void *dv_gal_main(void *arg)
 	struct dv_gallery *g = arg;
 	PGconn *c = NULL;
 	bool need_full = true, logged = false;
-	double corr_next = 0;
+	double corr_next = 0, expire_next = 0;
 	char lerr[512];
 	for (;;) {
 		pthread_mutex_lock(&g->mu);
@@ -490,8 +506,10 @@ static void *dv_gal_main(void *arg)
 				continue;
 			}
 		}
-		if (want && want == g->loaded)
+		if (want && want == g->loaded) {
 			dv_gal_corrections(g, c, want, &corr_next);
+			dv_gal_expire_faces(c, &expire_next);
+		}
 		dv_gen_unref(want);
 		struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
 		if (poll(&pfd, 1, 200) > 0) {

@@ -172,6 +172,16 @@ void dv_face_box_json(struct dv_buf *b, const struct dv_face *f)
 	dv_buf_printf(b, "{\"x\":%.2f,\"y\":%.2f,\"w\":%.2f,\"h\":%.2f}", f->x, f->y, f->w, f->h);
 }
 
+void dv_face_landmarks_json(struct dv_buf *b, const struct dv_face *f)
+{
+	if (f->n_landmarks <= 0)
+		return;
+	dv_buf_puts(b, "[");
+	for (int i = 0; i < f->n_landmarks; i++)
+		dv_buf_printf(b, "%s[%.2f,%.2f]", i ? "," : "", f->landmarks[i][0], f->landmarks[i][1]);
+	dv_buf_puts(b, "]");
+}
+
 const char *dv_pass_name(int pass)
 {
 	switch (pass) {

@@ -49,6 +49,8 @@ double dv_similarity(double distance, double threshold);
 /* A face's box as JSON: {"x","y","w","h"} in pixels. */
 struct dv_buf;
 void dv_face_box_json(struct dv_buf *b, const struct dv_face *f);
+/* Its landmarks as JSON ([[x,y],...], photo pixels); nothing without landmarks. */
+void dv_face_landmarks_json(struct dv_buf *b, const struct dv_face *f);
 /* "direct", "canvas", "scale", "whole_image" or "client_box" (enum dv_face_pass). */
 const char *dv_pass_name(int pass);
 

@@ -14,6 +14,8 @@
 #include "dv_gen.h"
 #include "dv_hooklib.h"
 #include "dv_hooks.h"
+#include "dv_image.h"
+#include "dv_pipeline.h"
 #include "dv_job.h"
 #include "dv_jsonp.h"
 #include "dv_quality.h"
@@ -161,6 +163,77 @@ static bool dv_hooks_follow(const struct dv_work *w)
 	return false;
 }
 
+/* ---------------------------------------------------------------- kept faces */
+
+struct dv_kept {
+	bool on;
+	struct dv_event_faces k;
+	char **landmarks;
+	const char **found_by;
+	double *quality;
+	uint8_t **chips;
+	size_t *chip_lens;
+	bool *keep;
+};
+
+/* The faces of a recognition to keep with their events (events.face_ttl):
+ * vectors, landmarks, quality and chips (JPEG, as enrolment stores them) —
+ * of the faces the server did not name (events.keep_faces unknown: the
+ * stranger to enrol, the unsure match to confirm), or of all. */
+static void dv_kept_make(const struct dv_work *w, struct dv_kept *kp)
+{
+	int n = w->n_faces, any = 0;
+	long long ttl = w->ctx->conf->events_face_ttl;
+	const char *which = w->ctx->conf->events_keep_faces;
+	bool all = which && !strcmp(which, "all");
+	if (ttl <= 0 || n <= 0 || !w->emb || !w->einfo.model[0] || w->einfo.dim <= 0)
+		return;
+	for (int i = 0; i < n; i++)
+		any += all || !strcmp(w->rec.ev[i].kind, "unknown");
+	if (!any)
+		return;
+	kp->landmarks = calloc((size_t)n, sizeof *kp->landmarks);
+	kp->found_by = calloc((size_t)n, sizeof *kp->found_by);
+	kp->quality = calloc((size_t)n, sizeof *kp->quality);
+	kp->chips = calloc((size_t)n, sizeof *kp->chips);
+	kp->chip_lens = calloc((size_t)n, sizeof *kp->chip_lens);
+	kp->keep = calloc((size_t)n, sizeof *kp->keep);
+	if (!kp->landmarks || !kp->found_by || !kp->quality || !kp->chips || !kp->chip_lens || !kp->keep)
+		return; /* out of memory: not kept (dv_kept_fini frees what there is) */
+	size_t cs = (size_t)w->einfo.chip_width * w->einfo.chip_height * 3;
+	for (int i = 0; i < n; i++) {
+		kp->keep[i] = all || !strcmp(w->rec.ev[i].kind, "unknown");
+		if (!kp->keep[i])
+			continue;
+		struct dv_buf lb;
+		dv_buf_init(&lb);
+		dv_face_landmarks_json(&lb, &w->faces[i]);
+		kp->landmarks[i] = lb.data;
+		kp->found_by[i] = dv_pass_name(w->faces[i].pass);
+		kp->quality[i] = w->quality ? w->quality[i].score : w->faces[i].score;
+		if (w->chips && w->aligned && w->aligned[i] != 'f' && cs)
+			dv_image_encode_jpeg(w->chips + cs * (size_t)i, w->einfo.chip_width, w->einfo.chip_height, 90,
+			    &kp->chips[i], &kp->chip_lens[i]);
+	}
+	kp->k = (struct dv_event_faces){.vecs = w->emb, .dim = w->einfo.dim, .model = w->einfo.model,
+	    .fingerprint = w->einfo.fingerprint, .landmarks_json = (const char *const *)kp->landmarks,
+	    .found_by = kp->found_by, .quality = kp->quality, .chips = kp->chips, .chip_lens = kp->chip_lens,
+	    .keep = kp->keep, .ttl = ttl};
+	kp->on = true;
+}
+
+static void dv_kept_fini(struct dv_kept *kp, int n)
+{
+	dv_strv_free(kp->landmarks, kp->landmarks ? n : 0);
+	for (int i = 0; kp->chips && i < n; i++)
+		free(kp->chips[i]);
+	free(kp->chips);
+	free(kp->chip_lens);
+	free(kp->found_by);
+	free(kp->quality);
+	free(kp->keep);
+}
+
 int dv_stage_record(struct dv_work *w)
 {
 	struct dv_record *r = &w->rec;
@@ -238,12 +311,16 @@ int dv_stage_record(struct dv_work *w)
 	char rid[24];
 	snprintf(rid, sizeof rid, "%llu", job->id);
 	const struct dv_visit *v = w->ctx->visit;
+	/* each face kept with its event for events.face_ttl, to be added to a person later */
+	struct dv_kept kept = {0};
+	dv_kept_make(w, &kept);
 	/* with hooks to run: the events and the hooks' writes commit together */
 	rc = r->hooks_on ? dv_store_begin(st) : 0;
 	r->in_tx = r->hooks_on && !rc;
 	if (!rc)
 		rc = dv_store_events_add(st, w->ctx->tenant, r->ev, n_faces, v ? v->location : NULL,
-		    v ? v->camera : NULL, rid, r->event_ids);
+		    v ? v->camera : NULL, rid, r->event_ids, kept.on ? &kept.k : NULL);
+	dv_kept_fini(&kept, n_faces);
 	if (rc) {
 		dv_job_fail(job, rc, "the recognition could not be recorded: %s", st->err);
 		return -1;

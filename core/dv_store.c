@@ -511,6 +511,10 @@ int dv_store_person_delete(struct dv_store *st, uint64_t tenant, uint64_t person
 			PQclear(r);
 		}
 	}
+	/* the faces kept with recognitions settled as the person (theirs, though the model named nobody) */
+	if (!rc)
+		rc = dv_store_exec(st, "DELETE FROM dv_event_faces x USING dv_events e WHERE e.id = x.event_id AND "
+		    "e.tenant_id = $1 AND e.outcome_person_id = $2", 2, v);
 	if (!rc)
 		rc = dv_store_exec(st, "DELETE FROM dv_events WHERE tenant_id = $1 AND person_id = $2", 2, v);
 	if (!rc)
@@ -571,7 +575,7 @@ int dv_store_face_add(struct dv_store *st, uint64_t tenant, const struct dv_face
 	if (!rc) {
 		struct dv_event_row ev = {.kind = "enrolled", .person = f->person, .face = *face_id, .distance = -1,
 		    .similarity = -1, .box_json = f->box_json};
-		rc = dv_store_events_add(st, tenant, &ev, 1, location, camera, request_id, NULL);
+		rc = dv_store_events_add(st, tenant, &ev, 1, location, camera, request_id, NULL, NULL);
 	}
 	if (!rc && in_tx)
 		rc = in_tx(arg, *face_id); /* the hooks, in this transaction */
@@ -700,8 +704,47 @@ int dv_store_persons_of_faces(struct dv_store *st, uint64_t tenant, const uint64
 
 /* ---------------------------------------------------------------- events */
 
+static void dv_buf_hex(struct dv_buf *b, const void *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	const uint8_t *u = p;
+	for (size_t i = 0; i < n; i++) {
+		char two[3] = {hx[u[i] >> 4], hx[u[i] & 15], 0};
+		dv_buf_puts(b, two);
+	}
+}
+
+/* The kept faces as one JSON array, in face order: {"v": vector hex, "l":
+ * landmarks, "b": found by, "q": quality, "c": chip hex}, null for a face
+ * not kept. */
+static void dv_event_faces_json(struct dv_buf *b, const struct dv_event_faces *k, int n)
+{
+	dv_buf_puts(b, "[");
+	for (int i = 0; i < n; i++) {
+		if (k->keep && !k->keep[i]) {
+			dv_buf_puts(b, i ? ",null" : "null");
+			continue;
+		}
+		dv_buf_puts(b, i ? ",{\"v\":\"" : "{\"v\":\"");
+		dv_buf_hex(b, k->vecs + (size_t)i * k->dim, sizeof(float) * (size_t)k->dim);
+		dv_buf_printf(b, "\",\"l\":%s,\"b\":\"%s\",\"q\":%.4f,\"c\":",
+		    k->landmarks_json && k->landmarks_json[i] && k->landmarks_json[i][0] ? k->landmarks_json[i] : "null",
+		    k->found_by && k->found_by[i] ? k->found_by[i] : "",
+		    k->quality && isfinite(k->quality[i]) ? k->quality[i] : 0.0);
+		if (k->chips && k->chips[i] && k->chip_lens[i]) {
+			dv_buf_puts(b, "\"");
+			dv_buf_hex(b, k->chips[i], k->chip_lens[i]);
+			dv_buf_puts(b, "\"}");
+		} else {
+			dv_buf_puts(b, "null}");
+		}
+	}
+	dv_buf_puts(b, "]");
+}
+
 int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_event_row *ev, int n,
-    const char *location, const char *camera, const char *request_id, uint64_t *ids)
+    const char *location, const char *camera, const char *request_id, uint64_t *ids,
+    const struct dv_event_faces *keep)
 {
 	for (int i = 0; ids && i < n; i++)
 		ids[i] = 0;
@@ -737,9 +780,41 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 	}
 	for (int i = 0; i < 6; i++)
 		dv_buf_puts(all[i], "]");
-	char t[24];
+	char t[24], kd[16], kt[32];
+	struct dv_buf kj;
+	dv_buf_init(&kj);
+	if (keep && keep->ttl > 0 && keep->vecs && keep->dim > 0) {
+		dv_event_faces_json(&kj, keep, n);
+		snprintf(kd, sizeof kd, "%d", keep->dim);
+		snprintf(kt, sizeof kt, "%lld", keep->ttl);
+	}
 	const char *v[] = {U64(t, tenant), kinds.data, persons.data, facesb.data, dists.data, sims.data, boxes.data, location,
-	    camera, request_id};
+	    camera, request_id, kj.data, kd, keep ? keep->model : NULL, keep ? keep->fingerprint : NULL, kt};
+	/* with faces to keep, they go in with their events: one statement */
+	static const char ins[] =
+	    "INSERT INTO dv_events (tenant_id, kind, person_id, face_id, distance, similarity, box, location, camera, request_id, "
+	    "face_index) "
+	    "SELECT $1, k.value #>> '{}', (p.value #>> '{}')::bigint, (f.value #>> '{}')::bigint, (d.value #>> '{}')::real, "
+	    "(s.value #>> '{}')::real, NULLIF(b.value, 'null'::jsonb), $8, $9, $10, (k.i - 1)::int "
+	    "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY k(value, i) "
+	    "JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY p(value, i) USING (i) "
+	    "JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY f(value, i) USING (i) "
+	    "JOIN jsonb_array_elements($5::jsonb) WITH ORDINALITY d(value, i) USING (i) "
+	    "JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY s(value, i) USING (i) "
+	    "JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY b(value, i) USING (i) "
+	    "WHERE p.value = 'null'::jsonb OR EXISTS (SELECT 1 FROM dv_persons x WHERE x.tenant_id = $1 "
+	    "AND x.id = (p.value #>> '{}')::bigint) RETURNING id, face_index";
+	static const char keep_tail[] =
+	    "), x AS (INSERT INTO dv_event_faces (event_id, tenant_id, embedding, dim, model, fingerprint, landmarks, found_by, "
+	    "quality, chip, expires_at) "
+	    "SELECT e.id, $1, decode(y.value->>'v', 'hex'), $12::int, $13, $14, NULLIF(y.value->'l', 'null'::jsonb), "
+	    "NULLIF(y.value->>'b', ''), (y.value->>'q')::real, decode(y.value->>'c', 'hex'), "
+	    "now() + make_interval(secs => $15::double precision) "
+	    "FROM e JOIN jsonb_array_elements($11::jsonb) WITH ORDINALITY y(value, i) ON y.i = e.face_index + 1 "
+	    "WHERE y.value <> 'null'::jsonb) "
+	    "SELECT id, face_index FROM e";
+	char with_keep[sizeof ins + sizeof keep_tail + 16];
+	snprintf(with_keep, sizeof with_keep, "WITH e AS (%s%s", ins, keep_tail);
 	/* A person erased while this request ran (after its persons were looked
 	 * up) is erased: their event is not written, and the recognition is
 	 * answered as it was made. A delete still in flight can slip past the
@@ -756,20 +831,7 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 			rc = dv_store_exec(st, "SAVEPOINT dv_events", 0, NULL);
 		if (rc)
 			break;
-		PGresult *res = dv_store_q(st, &rc,
-		    "INSERT INTO dv_events (tenant_id, kind, person_id, face_id, distance, similarity, box, location, camera, request_id, "
-		    "face_index) "
-		    "SELECT $1, k.value #>> '{}', (p.value #>> '{}')::bigint, (f.value #>> '{}')::bigint, (d.value #>> '{}')::real, "
-		    "(s.value #>> '{}')::real, NULLIF(b.value, 'null'::jsonb), $8, $9, $10, (k.i - 1)::int "
-		    "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY k(value, i) "
-		    "JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY p(value, i) USING (i) "
-		    "JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY f(value, i) USING (i) "
-		    "JOIN jsonb_array_elements($5::jsonb) WITH ORDINALITY d(value, i) USING (i) "
-		    "JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY s(value, i) USING (i) "
-		    "JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY b(value, i) USING (i) "
-		    "WHERE p.value = 'null'::jsonb OR EXISTS (SELECT 1 FROM dv_persons x WHERE x.tenant_id = $1 "
-		    "AND x.id = (p.value #>> '{}')::bigint) RETURNING id, face_index",
-		    10, v, NULL);
+		PGresult *res = dv_store_q(st, &rc, kj.data ? with_keep : ins, kj.data ? 15 : 10, v, NULL);
 		for (int r = 0; res && ids && r < PQntuples(res); r++) {
 			int at = atoi(PQgetvalue(res, r, 1));
 			if (at >= 0 && at < n)
@@ -789,6 +851,107 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 	}
 	for (int i = 0; i < 6; i++)
 		dv_buf_fini(all[i]);
+	dv_buf_fini(&kj);
+	return rc;
+}
+
+void dv_event_face_fini(struct dv_event_face *f)
+{
+	free(f->vec);
+	free(f->model);
+	free(f->fingerprint);
+	free(f->box_json);
+	free(f->landmarks_json);
+	free(f->found_by);
+	free(f->kind);
+	free(f->chip);
+	free(f->outcome);
+	memset(f, 0, sizeof *f);
+}
+
+/* Hex digits (even count, NUL-terminated) into bytes; 0 or -1. */
+static int dv_hex_decode(const char *h, uint8_t *out)
+{
+	for (size_t i = 0; h[i]; i += 2) {
+		int v[2];
+		for (int k = 0; k < 2; k++) {
+			char c = h[i + k];
+			v[k] = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			if (v[k] < 0)
+				return -1;
+		}
+		out[i / 2] = (uint8_t)(v[0] << 4 | v[1]);
+	}
+	return 0;
+}
+
+static char *dv_pq_dup(PGresult *r, int col)
+{
+	return PQgetisnull(r, 0, col) ? NULL : strdup(PQgetvalue(r, 0, col));
+}
+
+int dv_store_event_face_get(struct dv_store *st, uint64_t tenant, uint64_t event, struct dv_event_face *out)
+{
+	char t[24], e[24];
+	const char *v[] = {U64(t, tenant), U64(e, event)};
+	int rc;
+	memset(out, 0, sizeof *out);
+	PGresult *r = dv_store_q(st, &rc,
+	    "SELECT e.kind, e.person_id, e.distance, e.box::text, e.outcome, e.outcome_person_id, x.event_id IS NOT NULL, "
+	    "encode(x.embedding, 'hex'), x.dim, x.model, x.fingerprint, x.landmarks::text, x.found_by, x.quality, "
+	    "encode(x.chip, 'hex') "
+	    "FROM dv_events e LEFT JOIN dv_event_faces x ON x.event_id = e.id AND x.expires_at > now() "
+	    "WHERE e.tenant_id = $1 AND e.id = $2",
+	    2, v, NULL);
+	if (!rc && PQntuples(r) != 1)
+		rc = DV_ENOTFOUND;
+	if (!rc && strcmp(PQgetvalue(r, 0, 6), "t"))
+		rc = DV_EGONE;
+	if (!rc) {
+		out->kind = dv_pq_dup(r, 0);
+		out->person = PQgetisnull(r, 0, 1) ? 0 : strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+		out->distance = PQgetisnull(r, 0, 2) ? -1 : strtod(PQgetvalue(r, 0, 2), NULL);
+		out->box_json = dv_pq_dup(r, 3);
+		out->outcome = dv_pq_dup(r, 4);
+		out->outcome_person = PQgetisnull(r, 0, 5) ? 0 : strtoull(PQgetvalue(r, 0, 5), NULL, 10);
+		const char *hex = PQgetvalue(r, 0, 7);
+		out->dim = atoi(PQgetvalue(r, 0, 8));
+		size_t hl = strlen(hex);
+		if (out->dim <= 0 || hl != (size_t)out->dim * sizeof(float) * 2 ||
+		    !(out->vec = malloc(sizeof(float) * (size_t)out->dim)) || dv_hex_decode(hex, (uint8_t *)out->vec) != 0) {
+			rc = DV_EINTERNAL;
+			snprintf(st->err, sizeof st->err, "the kept face of event %" PRIu64 " is malformed", event);
+		}
+		out->model = dv_pq_dup(r, 9);
+		out->fingerprint = dv_pq_dup(r, 10);
+		out->landmarks_json = dv_pq_dup(r, 11);
+		out->found_by = dv_pq_dup(r, 12);
+		out->quality = PQgetisnull(r, 0, 13) ? 0 : strtod(PQgetvalue(r, 0, 13), NULL);
+		const char *ch = PQgetisnull(r, 0, 14) ? "" : PQgetvalue(r, 0, 14);
+		size_t cl = strlen(ch) / 2;
+		if (!rc && cl && (out->chip = malloc(cl)) != NULL && dv_hex_decode(ch, out->chip) == 0)
+			out->chip_len = cl;
+	}
+	PQclear(r);
+	if (rc)
+		dv_event_face_fini(out);
+	return rc;
+}
+
+int dv_store_event_face_take(struct dv_store *st, uint64_t tenant, uint64_t event, uint64_t person)
+{
+	char t[24], e[24], p[24];
+	const char *v[] = {U64(t, tenant), U64(e, event), U64(p, person)};
+	int rc;
+	PGresult *r = dv_store_q(st, &rc,
+	    "WITH x AS (DELETE FROM dv_event_faces WHERE tenant_id = $1 AND event_id = $2 RETURNING event_id), "
+	    "o AS (UPDATE dv_events SET outcome = 'confirmed', outcome_person_id = $3::bigint, outcome_at = now() "
+	    "WHERE tenant_id = $1 AND id IN (SELECT event_id FROM x) AND outcome IS NULL) "
+	    "SELECT count(*) FROM x",
+	    3, v, NULL);
+	if (!rc && (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "1")))
+		rc = DV_EGONE;
+	PQclear(r);
 	return rc;
 }
 

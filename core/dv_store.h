@@ -124,9 +124,46 @@ struct dv_event_row {
 	double distance, similarity; /* < 0 = none */
 	const char *box_json;
 };
-/* ids (or NULL): per face its event's id (0: not written, a person erased meanwhile). */
+/* A recognition's faces, kept with their events for ttl seconds (events.face_ttl)
+ * so that one can be added to a person later (dv_store_event_face_take). */
+struct dv_event_faces {
+	const float *vecs;        /* n x dim */
+	int dim;
+	const char *model, *fingerprint;
+	const char *const *landmarks_json; /* per face, or NULL */
+	const char *const *found_by;       /* per face */
+	const double *quality;             /* per face, or NULL */
+	uint8_t *const *chips;             /* per face: JPEG or NULL */
+	const size_t *chip_lens;
+	const bool *keep;                  /* per face: kept (NULL: all) */
+	long long ttl;
+};
+/* ids (or NULL): per face its event's id (0: not written, a person erased
+ * meanwhile); keep (or NULL): the faces to keep with their events. */
 int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_event_row *ev, int n,
-    const char *location, const char *camera, const char *request_id, uint64_t *ids);
+    const char *location, const char *camera, const char *request_id, uint64_t *ids,
+    const struct dv_event_faces *keep);
+/* A kept face of a recognition event: what POST /v1/persons/{id}/faces?event_id= adds. */
+struct dv_event_face {
+	float *vec;               /* malloc'd, dim floats */
+	int dim;
+	char *model, *fingerprint, *box_json, *landmarks_json, *found_by, *kind;
+	double quality;
+	uint8_t *chip;            /* malloc'd JPEG or NULL */
+	size_t chip_len;
+	uint64_t person;          /* whom the event named (0: nobody) */
+	double distance;          /* < 0: none */
+	char *outcome;            /* NULL, "confirmed" or "rejected" */
+	uint64_t outcome_person;
+};
+/* Read event's kept face: DV_ENOTFOUND when the event is not the tenant's,
+ * DV_EGONE when its face is no longer kept (expired, taken, or never kept). */
+int dv_store_event_face_get(struct dv_store *st, uint64_t tenant, uint64_t event, struct dv_event_face *out);
+void dv_event_face_fini(struct dv_event_face *f);
+/* Inside a transaction: take the event's kept face (delete it: a face is added
+ * once) and settle the event as confirmed for person when it is not settled;
+ * DV_EGONE when it was taken meanwhile. */
+int dv_store_event_face_take(struct dv_store *st, uint64_t tenant, uint64_t event, uint64_t person);
 /* Settle an event: confirmed as person (> 0) or rejected (0); the event JSON
  * into out; DV_ENOTFOUND when the event or the person is not the tenant's. */
 int dv_store_event_outcome(struct dv_store *st, uint64_t tenant, uint64_t event, uint64_t person, uint64_t key_id,

@@ -178,6 +178,7 @@ function hookLines(hooks) {
 
 async function recognize(photo) {
   state.lastPhoto = photo;
+  state.faceEventId = null;
   $('enrol').hidden = true;
   $('person').hidden = true;
   status('Looking…');
@@ -207,6 +208,7 @@ async function recognize(photo) {
     }
     if (f.decision === 'confirm' && r.faces.length === 1) {
       state.lastEventId = f.event_id;
+      state.faceEventId = f.event_id;
       /* the server is not sure enough to greet: ask, with the nearest people */
       const seen = new Set(), picks = [];
       for (const c of f.candidates || []) {
@@ -236,14 +238,13 @@ async function recognize(photo) {
     }
   }
   if (unknown && r.faces.length === 1) {
+    state.faceEventId = r.faces[0].event_id;
     $('enrol').hidden = false;
     $('enrol-name').focus();
   }
   loadVisits();
 }
 
-/* The receptionist confirmed who it is: this photo becomes one more face of
- * theirs (recorded as an enrolment), so that next time they are recognised. */
 // What the receptionist said is kept with the recognition's event, beside what the model decided.
 function settle(personId) {
   if (!state.lastEventId) return;
@@ -251,10 +252,25 @@ function settle(personId) {
   state.lastEventId = null;
 }
 
+/* The face the recognition kept (events.face_ttl) becomes the person's — no
+ * photo sent again; the photo when the server no longer keeps it. */
+async function addFace(personId) {
+  const ev = state.faceEventId;
+  state.faceEventId = null;
+  if (ev) {
+    try {
+      return await api('POST', '/v1/persons/' + personId + '/faces?location=front-desk&event_id=' + ev);
+    } catch (e) { if (e.code !== 'event_face_gone') throw e; }
+  }
+  return api('POST', '/v1/persons/' + personId + '/faces?location=front-desk', state.lastPhoto, 'application/octet-stream');
+}
+
+/* The receptionist confirmed who it is: this face becomes one more of theirs
+ * (recorded as an enrolment), so that next time they are recognised. */
 async function confirmAs(person) {
   settle(person.id);
   try {
-    await api('POST', '/v1/persons/' + person.id + '/faces?location=front-desk', state.lastPhoto, 'application/octet-stream');
+    await addFace(person.id);
     $('result').hidden = true;
     status('Welcome, ' + person.name + '! This photo was added to their faces.');
     loadVisits();
@@ -270,7 +286,7 @@ $('enrol').addEventListener('submit', async (ev) => {
   try {
     const p = await api('POST', '/v1/persons', JSON.stringify({ name: $('enrol-name').value, attributes }), 'application/json');
     try {
-      await api('POST', '/v1/persons/' + p.id + '/faces?location=front-desk', state.lastPhoto, 'application/octet-stream');
+      await addFace(p.id);
     } catch (e) {
       await api('DELETE', '/v1/persons/' + p.id).catch(() => {}); // no person without a face
       throw e;

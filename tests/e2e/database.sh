@@ -18,7 +18,7 @@ out=$("$DEJAVIEWD" --migrate -c "$T/c.yaml" 2>"$T/migrate.err")
 is "$out" "applied $NMIG migrations; schema at version $NMIG" "--migrate applies the pending migrations"
 out=$("$DEJAVIEWD" --migrate -c "$T/c.yaml" 2>"$T/migrate.err")
 is "$out" "applied 0 migrations; schema at version $NMIG" "a second --migrate has nothing to do"
-is "$(psql_db -c 'SELECT string_agg(version || name, $$ $$ ORDER BY version) FROM dv_schema_migrations')" "1schema 2service 3decisions 4hooks 5keys 6outcomes" "the migrations are recorded"
+is "$(psql_db -c 'SELECT string_agg(version || name, $$ $$ ORDER BY version) FROM dv_schema_migrations')" "1schema 2service 3decisions 4hooks 5keys 6outcomes 7event_faces" "the migrations are recorded"
 
 write_conf "$T/bad.yaml" "$DEFAULT_PLUGINS"
 sed -i "s|^database: .*|database: \"host=$T/none port=5432 user=x dbname=y\"|" "$T/bad.yaml"

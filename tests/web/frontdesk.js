@@ -75,11 +75,17 @@ const ok = (cond, name) => { n++; if (!cond) failed++; console.log(`${cond ? 'ok
     await shot('3-unknown');
   });
   await step('enrol', async () => {
+    const adds = [];
+    const seen = (r) => { if (/\/v1\/persons\/\d+\/faces/.test(r.url()) && r.method() === 'POST') adds.push(r); };
+    page.on('request', seen);
     await page.fill('#enrol-name', 'Ada Lovelace');
     await page.fill('#enrol-email', 'ada@example.org');
     await page.click('#enrol-submit');
     await page.waitForFunction(() => /Enrolled Ada Lovelace/.test(document.getElementById('status').textContent), null, T);
+    page.off('request', seen);
     ok(true, 'enrolled from the captured frame');
+    ok(adds.length === 1 && /[?&]event_id=\d+/.test(adds[0].url()) && !adds[0].postData(),
+      'the face the recognition kept is added (event_id, no photo sent again): ' + adds.map((r) => r.url()).join(' '));
   });
   await step('capture again', async () => {
     await page.click('#capture');
