@@ -25,8 +25,9 @@ static void usage(FILE *f)
 	    "  recognize [--location L] [--camera C] IMAGE   who is in the photo\n"
 	    "  detect IMAGE                                  the faces only\n"
 	    "  verify IMAGE IMAGE | verify --person ID IMAGE  the same person?\n"
-	    "  enrol --name NAME [--external-id X] IMAGE     a new person with this face\n"
-	    "  enrol --person ID IMAGE                       another face of a person\n"
+	    "  enrol --name NAME [--external-id X] IMAGE...  a new person with this face (and more of theirs)\n"
+	    "  enrol --person ID IMAGE...                    more faces of a person (two or three recall best)\n"
+	    "  enrol --person ID --event EVENT_ID            the face a recognition kept (its event_id)\n"
 	    "  person list [--query Q] [--limit N] | person show ID | person delete ID\n"
 	    "  tenant create NAME                            (the admin key; over HTTP)\n"
 	    "  hooks list | get NAME | versions NAME          the tenant's stored Lua hooks\n"
@@ -369,8 +370,9 @@ int main(int argc, char **argv)
 				ex = finish(&r, human_verify);
 		}
 	} else if (!strcmp(cmd, "enrol") || !strcmp(cmd, "enroll")) {
-		const char *name = NULL, *ext = NULL, *file = NULL;
-		uint64_t person = 0;
+		const char *name = NULL, *ext = NULL, *files[16];
+		int nf = 0;
+		uint64_t person = 0, event = 0;
 		for (int i = 0; i < na; i++) {
 			const char *v;
 			if ((v = opt(na, a, &i, "--name")))
@@ -379,10 +381,19 @@ int main(int argc, char **argv)
 				ext = v;
 			else if ((v = opt(na, a, &i, "--person")))
 				person = strtoull(v, NULL, 10);
-			else
-				file = a[i];
+			else if ((v = opt(na, a, &i, "--event")))
+				event = strtoull(v, NULL, 10);
+			else if (nf < 16)
+				files[nf++] = a[i];
 		}
-		if (file && (name || person) && (img = slurp(file, &n))) {
+		if (event && person && nf == 0) {
+			/* the face a recognition kept: no photo sent */
+			char path[96];
+			snprintf(path, sizeof path, "/v1/persons/%llu/faces?event_id=%llu", (unsigned long long)person,
+			    (unsigned long long)event);
+			if (!(rc = dv_client_call(c, "POST", path, NULL, NULL, 0, &r)))
+				ex = finish(&r, human_enrolled);
+		} else if (!event && nf > 0 && (name || person) && (img = slurp(files[0], &n))) {
 			rc = 0;
 			if (!person) {
 				/* a new person first; the name goes in JSON, escaped */
@@ -408,10 +419,25 @@ int main(int argc, char **argv)
 					person = 0;
 				}
 			}
-			if (!rc && person) {
+			/* each photo in turn; the worst outcome is the exit code */
+			if (!rc && person)
+				ex = 0;
+			for (int f = 0; !rc && person && f < nf; f++) {
+				if (f > 0) {
+					free(img);
+					if (!(img = slurp(files[f], &n))) {
+						ex = ex ? ex : 1;
+						break;
+					}
+				}
 				rc = dv_client_enrol(c, person, img, n, &r);
-				if (!rc)
-					ex = finish(&r, human_enrolled);
+				if (!rc) {
+					if (nf > 1 && !json_out)
+						printf("%s: ", files[f]);
+					int e = finish(&r, human_enrolled);
+					ex = e > ex ? e : ex;
+					dv_reply_free(&r);
+				}
 			}
 		}
 	} else if (!strcmp(cmd, "person") && na >= 1) {

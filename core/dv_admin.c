@@ -8,6 +8,7 @@
 #include "dv_image.h"
 #include "dv_keys.h"
 #include "dv_log.h"
+#include "dv_pipeline.h"
 #include "dv_store.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -150,7 +151,8 @@ static int dv_admin_reembed(const struct dv_conf *conf, struct dv_store *st)
 		}
 		free(jpg);
 		struct dv_image chip = {.pixels = im.pixels, .width = im.width, .height = im.height, .stride = im.width * 3, .channels = 3};
-		if (in->mod->desc->embed(in->inst, &chip, 1, vec) != 0) {
+		/* as enrolment embeds: with the mirror image (embed.flip) and enrol.jitter copies */
+		if (dv_embed_chips(in, &chip, im.pixels, 1, ei, g->conf->embed_flip, (int)g->conf->enrol_jitter, vec) != 0) {
 			dv_img_fini(&im);
 			failed++;
 			continue;

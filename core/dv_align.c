@@ -6,6 +6,7 @@
  * dlib's published accuracy. Each step below names the dlib step it follows. */
 #include "dv_align.h"
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,4 +240,44 @@ int dv_align_chip(const uint8_t *img, int W, int H, int stride, const struct dv_
 		}
 	free(lv);
 	return 0;
+}
+
+/* A number in [0, 1) from the state (xorshift64*). */
+static double dv_jitter_u(uint64_t *s)
+{
+	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ULL;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return (double)((x * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
+}
+
+void dv_align_jitter(const uint8_t *chip, int size, uint64_t *rng, uint8_t *out)
+{
+	/* the crop: turned up to 3 degrees, 0-3% larger than the chip (the face
+	 * a little smaller), moved up to 2% of its side, mirrored half the time */
+	double ang = (dv_jitter_u(rng) * 2 - 1) * 3.0 * 3.14159265358979323846 / 180;
+	double grow = 1 / (0.97 + 0.03 * dv_jitter_u(rng));
+	double mx = (dv_jitter_u(rng) * 2 - 1) * 0.02 * size, my = (dv_jitter_u(rng) * 2 - 1) * 0.02 * size;
+	bool mirror = dv_jitter_u(rng) >= 0.5;
+	double c = (size - 1) / 2.0, ca = cos(ang) * grow, sa = sin(ang) * grow;
+	for (int r = 0; r < size; r++)
+		for (int k = 0; k < size; k++) {
+			double u = (mirror ? size - 1 - k : k) - c, v = r - c;
+			double x = c + mx + ca * u - sa * v, y = c + my + sa * u + ca * v;
+			uint8_t *o = out + ((size_t)r * size + k) * 3;
+			double L = floor(x), T = floor(y);
+			if (L < 0 || T < 0 || L + 1 >= size || T + 1 >= size) {
+				o[0] = o[1] = o[2] = 0;
+				continue;
+			}
+			double fx = x - L, fy = y - T;
+			const uint8_t *q = chip + ((size_t)T * size + (size_t)L) * 3;
+			size_t st = (size_t)size * 3;
+			for (int ch = 0; ch < 3; ch++) {
+				double val = (1 - fy) * ((1 - fx) * q[ch] + fx * q[3 + ch]) + fy * ((1 - fx) * q[st + ch] + fx * q[st + 3 + ch]);
+				o[ch] = (uint8_t)val;
+			}
+		}
 }

@@ -30,6 +30,13 @@ int dv_align_faceapi_box(const float lm[68][2], int width, int height, int box[4
 int dv_align_chip(const uint8_t *img, int width, int height, int stride, const struct dv_align_fit *fit, int size,
     uint8_t *chip);
 
+/* A jittered copy of a size x size RGB chip, as dlib jitters a chip for its
+ * averaged descriptors: the chip turned by up to 3 degrees, zoomed out by up
+ * to 3%, moved by up to 2% of its side and mirrored half the time; bilinear,
+ * black outside. rng is the caller's state: the same state gives the same
+ * copies (enrolment and its tests are reproducible). */
+void dv_align_jitter(const uint8_t *chip, int size, uint64_t *rng, uint8_t *out);
+
 /* dlib's pyramid_down<2> on an RGB8 image: out is (h-3)/2 x (w-3)/2, or
  * empty when h or w <= 8. Returns a malloc'd image and its size. */
 uint8_t *dv_align_pyramid_down(const uint8_t *in, int w, int h, int stride, int *ow, int *oh);

@@ -78,6 +78,7 @@ struct dv_conf {
 	char *align_method;       /* "dlib", "faceapi" or "box" */
 	bool embed_flip;          /* embed.flip: average the chip's and its mirror's vectors */
 	double quality_min_enrol, quality_min_recognize;
+	long long enrol_jitter;      /* enrol.jitter: jittered copies averaged into an enrolled descriptor */
 	long long events_face_ttl;  /* events.face_ttl: seconds a recognition's face is kept, 0 = not kept */
 	char *events_keep_faces;    /* events.keep_faces: "unknown" or "all" */
 	long long decode_min_side;  /* decode: a JPEG's scale keeps this many pixels a side, 0 = full size */

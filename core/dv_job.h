@@ -44,6 +44,7 @@ struct dv_job_req {
 	bool has_box;           /* use this face box instead of the detector */
 	float box[4];           /* x, y, w, h */
 	bool keep_embeddings;   /* internal callers: keep the faces, vectors and matches (res) */
+	int jitter;             /* embed: also this many jittered copies of each chip, averaged (enrol.jitter) */
 	char *webhook;          /* async: called when done */
 };
 

@@ -56,6 +56,7 @@ struct dv_enrol {
 	double dup_d;
 	const char *dup_person;       /* their JSON */
 	uint64_t event;               /* from this recognition event's kept face (0: a photo) */
+	int jitter;                   /* jittered copies averaged into the descriptor (enrol.jitter) */
 	const struct dv_visit *visit;
 	const char *person_json;
 };
@@ -180,6 +181,7 @@ static void dv_enrol_commit(struct dv_job *j, struct dv_ops_ctx *oc, const struc
 	dv_json_obj_open(&js);
 	dv_json_key(&js, "embedder"); dv_json_str(&js, e->model);
 	dv_json_key(&js, "fingerprint"); dv_json_str(&js, e->fingerprint);
+	dv_json_key(&js, "jitter"); dv_json_int(&js, e->jitter);
 	dv_json_obj_close(&js);
 	if (tx.hooks_on) {
 		if (tx.hooks_out && strcmp(tx.hooks_out, "{}")) {
@@ -305,7 +307,7 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 	}
 	/* the recognize pipeline, up to its record stage: whose is the nearest face? */
 	k = dv_ops_run_image(j, oc, DV_OP_RECOGNIZE, dv_form_get(&in.form, "image"), have_box ? box : NULL, 1, -1,
-	    DV_RUN_LOOKUP, &visit);
+	    DV_RUN_LOOKUP, &visit, (int)j->gen->conf->enrol_jitter);
 	if (!k)
 		goto out;
 	if (k->res.n_embeddings == 0) {
@@ -356,7 +358,8 @@ void dv_op_face_add(struct dv_job *j, struct dv_ops_ctx *oc)
 	    .chip = jpg, .chip_len = jlen},
 	    .face = f, .box_json = boxj.data, .score = f->score, .reasons = q ? q->reasons : 0,
 	    .model = k->res.einfo.model, .fingerprint = k->res.einfo.fingerprint, .visit = &visit,
-	    .person_json = pb.data};
+	    .person_json = pb.data,
+	    .jitter = k->res.chips && k->res.aligned && k->res.aligned[0] != 'f' ? (int)j->gen->conf->enrol_jitter : 0};
 	/* already enrolled as someone else? */
 	const struct dv_job_res *kr = &k->res;
 	if (kr->matches && kr->n_matches && kr->n_matches[0] > 0 && kr->matches[0].distance <= kr->threshold_used) {

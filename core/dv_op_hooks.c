@@ -583,7 +583,7 @@ static int dv_test_photo(struct dv_job *j, struct dv_ops_ctx *oc, struct dv_in *
 	if (dv_in_body(j, in, imgs) != 0)
 		return -1;
 	struct dv_job *k = dv_ops_run_image(j, oc, DV_OP_RECOGNIZE, dv_form_get(&in->form, "image"), NULL, 1, -1,
-	    DV_RUN_LOOKUP, NULL);
+	    DV_RUN_LOOKUP, NULL, 0);
 	if (!k)
 		return -1;
 	int rc = 0;

@@ -20,7 +20,7 @@
 /* Run the pipeline for op on an image; returns the sub-job (caller frees)
  * or NULL with j failed. */
 struct dv_job *dv_ops_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop, const struct dv_field *img,
-    const float *box, int top_k, double threshold, int mode, const struct dv_visit *visit)
+    const float *box, int top_k, double threshold, int mode, const struct dv_visit *visit, int jitter)
 {
 	if (!img) {
 		dv_job_fail(j, DV_EBADREQUEST, "no image: send the image bytes as the body, a multipart field 'image' "
@@ -41,6 +41,7 @@ struct dv_job *dv_ops_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop
 	}
 	k->req.body_len = img->len;
 	k->req.keep_embeddings = true;
+	k->req.jitter = jitter;
 	k->req.top_k = top_k;
 	k->req.threshold = threshold;
 	k->res.queue_ms = j->res.queue_ms;
@@ -103,7 +104,7 @@ static void dv_op_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop)
 	visit.fields_json = fields;
 	/* recognize records (its pipeline's record and hooks stages); detect only looks up */
 	struct dv_job *k = dv_ops_run_image(j, oc, pop, dv_form_get(&in.form, "image"), NULL, (int)top_k, thr,
-	    pop == DV_OP_RECOGNIZE ? DV_RUN_RECORD : DV_RUN_LOOKUP, &visit);
+	    pop == DV_OP_RECOGNIZE ? DV_RUN_RECORD : DV_RUN_LOOKUP, &visit, 0);
 	if (k && k->res.auto_update_max > 0)
 		dv_ops_auto_update(j, oc, k); /* the tenant's setting: confident recognitions add faces */
 	if (k) {
@@ -125,7 +126,7 @@ void dv_op_detect(struct dv_job *j, struct dv_ops_ctx *oc) { dv_op_image(j, oc, 
 static float *dv_one_vector(struct dv_job *j, struct dv_ops_ctx *oc, const struct dv_field *img, const char *which,
     struct dv_face *face, int *dim, struct dv_embedder_info *einfo, int *n_faces)
 {
-	struct dv_job *k = dv_ops_run_image(j, oc, DV_OP_RECOGNIZE, img, NULL, 1, -1, DV_RUN_BARE, NULL);
+	struct dv_job *k = dv_ops_run_image(j, oc, DV_OP_RECOGNIZE, img, NULL, 1, -1, DV_RUN_BARE, NULL, 0);
 	if (!k)
 		return NULL;
 	float *v = NULL;

@@ -44,10 +44,11 @@ typedef void dv_op_fn(struct dv_job *j, struct dv_ops_ctx *oc);
 /* dv_op_image.c: recognize, detect, verify */
 dv_op_fn dv_op_recognize, dv_op_detect, dv_op_verify;
 /* Run pipeline op (enum dv_op) on an image for job j, as mode (enum
- * dv_run_mode) says; returns the sub-job holding the faces, vectors and
- * matches (the caller frees it), or NULL with j failed. */
+ * dv_run_mode) says, each face's descriptor averaging jitter jittered copies
+ * (enrolment: enrol.jitter); returns the sub-job holding the faces, vectors
+ * and matches (the caller frees it), or NULL with j failed. */
 struct dv_job *dv_ops_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int op, const struct dv_field *img,
-    const float *box, int top_k, double threshold, int mode, const struct dv_visit *visit);
+    const float *box, int top_k, double threshold, int mode, const struct dv_visit *visit, int jitter);
 /* dv_op_faces.c: enrolment and faces */
 dv_op_fn dv_op_face_add, dv_op_face_list, dv_op_face_delete, dv_op_face_chip;
 /* Recognitions that are sure beyond doubt add their face to the person

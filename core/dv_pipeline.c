@@ -410,42 +410,67 @@ static int dv_stage_embed(struct dv_work *w)
 	}
 	dv_plugin_clear_error();
 	bool flip = w->ctx->conf->embed_flip && w->chips;
-	for (int i = 0; flip && i < w->n_faces; i++)
-		flip = w->aligned[i] == 'd' || w->aligned[i] == 'b'; /* materialised chips */
-	if (!flip) {
-		int rc = in->mod->desc->embed(in->inst, w->views, w->n_faces, w->emb);
-		return rc ? dv_plugin_fail(w, DV_ROLE_EMBEDDER, rc) : 0;
-	}
-	/* embed.flip: each chip and its mirror image, the two vectors averaged */
-	int n = w->n_faces, cw = w->einfo.chip_width, ch = w->einfo.chip_height, dim = w->einfo.dim;
-	size_t cs = (size_t)cw * ch * 3;
-	uint8_t *mir = malloc(cs * (size_t)n);
-	struct dv_image *v2 = calloc((size_t)n * 2, sizeof *v2);
-	float *e2 = calloc((size_t)n * 2 * dim, sizeof *e2);
-	int rc = DV_PLUGIN_ENOMEM;
-	if (mir && v2 && e2) {
-		for (int i = 0; i < n; i++) {
-			const uint8_t *src = w->chips + cs * (size_t)i;
-			uint8_t *dst = mir + cs * (size_t)i;
-			for (int y = 0; y < ch; y++)
-				for (int x = 0; x < cw; x++)
-					memcpy(dst + ((size_t)y * cw + x) * 3, src + ((size_t)y * cw + (cw - 1 - x)) * 3, 3);
-			v2[i] = w->views[i];
-			v2[n + i] = (struct dv_image){.pixels = dst, .width = cw, .height = ch, .stride = cw * 3, .channels = 3};
-		}
-		rc = in->mod->desc->embed(in->inst, v2, 2 * n, e2);
-		for (int i = 0; !rc && i < n; i++)
-			for (int k = 0; k < dim; k++)
-				w->emb[(size_t)i * dim + k] = 0.5f * (e2[(size_t)i * dim + k] + e2[(size_t)(n + i) * dim + k]);
-	}
-	free(mir);
-	free(v2);
-	free(e2);
-	if (rc == DV_PLUGIN_ENOMEM && (!mir || !v2 || !e2)) {
+	int jit = w->chips ? w->job->req.jitter : 0;
+	for (int i = 0; (flip || jit > 0) && i < w->n_faces; i++)
+		if (w->aligned[i] != 'd' && w->aligned[i] != 'b') /* materialised chips only */
+			flip = false, jit = 0;
+	int rc = dv_embed_chips(in, w->views, w->chips, w->n_faces, &w->einfo, flip, jit, w->emb);
+	if (rc == DV_PLUGIN_ENOMEM) {
 		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
 		return -1;
 	}
 	return rc ? dv_plugin_fail(w, DV_ROLE_EMBEDDER, rc) : 0;
+}
+
+int dv_embed_chips(struct dv_instance *in, const struct dv_image *views, const uint8_t *chips, int n,
+    const struct dv_embedder_info *ei, bool flip, int jitter, float *out)
+{
+	if (jitter > DV_JITTER_MAX)
+		jitter = DV_JITTER_MAX;
+	if (!chips || ei->chip_width != ei->chip_height)
+		flip = false, jitter = 0;
+	if (!flip && jitter <= 0)
+		return in->mod->desc->embed(in->inst, views, n, out);
+	/* each chip and its mirror image (embed.flip), and jitter jittered copies
+	 * (enrol.jitter, dv_align_jitter); the vectors averaged */
+	int cw = ei->chip_width, ch = ei->chip_height, dim = ei->dim;
+	int m = 1 + (flip ? 1 : 0) + (jitter > 0 ? jitter : 0); /* views a face */
+	size_t cs = (size_t)cw * ch * 3;
+	uint8_t *extra = malloc(cs * (size_t)n * (size_t)(m - 1));
+	struct dv_image *v2 = calloc((size_t)n * m, sizeof *v2);
+	float *e2 = calloc((size_t)n * m * dim, sizeof *e2);
+	int rc = DV_PLUGIN_ENOMEM;
+	if (extra && v2 && e2) {
+		for (int i = 0; i < n; i++) {
+			const uint8_t *src = chips + cs * (size_t)i;
+			uint64_t rng = 0x6a09e667f3bcc909ULL + (uint64_t)i; /* the same copies every time */
+			v2[(size_t)i * m] = views[i];
+			for (int v = 1; v < m; v++) {
+				uint8_t *dst = extra + cs * ((size_t)i * (m - 1) + (v - 1));
+				if (v == 1 && flip) {
+					for (int y = 0; y < ch; y++)
+						for (int x = 0; x < cw; x++)
+							memcpy(dst + ((size_t)y * cw + x) * 3, src + ((size_t)y * cw + (cw - 1 - x)) * 3, 3);
+				} else {
+					dv_align_jitter(src, cw, &rng, dst);
+				}
+				v2[(size_t)i * m + v] =
+				    (struct dv_image){.pixels = dst, .width = cw, .height = ch, .stride = cw * 3, .channels = 3};
+			}
+		}
+		rc = in->mod->desc->embed(in->inst, v2, n * m, e2);
+		for (int i = 0; !rc && i < n; i++)
+			for (int k = 0; k < dim; k++) {
+				float s = 0;
+				for (int v = 0; v < m; v++)
+					s += e2[((size_t)i * m + v) * dim + k];
+				out[(size_t)i * dim + k] = s / (float)m;
+			}
+	}
+	free(extra);
+	free(v2);
+	free(e2);
+	return rc;
 }
 
 /* "Known" is a decision: for a tenant with N enrolled faces, the threshold

@@ -44,6 +44,16 @@ struct dv_pipeline_ctx {
  * job->stage_ms. Never fails silently. */
 void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx);
 
+/* The most jittered copies a face's embedding averages (enrol.jitter). */
+#define DV_JITTER_MAX 64
+/* Embed n faces: views[i] (chips: n RGB chips behind them, or NULL), with
+ * flip each chip's mirror image and jitter jittered copies of it averaged
+ * in; out n x dim. The plugin's code, or DV_PLUGIN_ENOMEM. */
+struct dv_instance;
+struct dv_embedder_info;
+int dv_embed_chips(struct dv_instance *in, const struct dv_image *views, const uint8_t *chips, int n,
+    const struct dv_embedder_info *ei, bool flip, int jitter, float *out);
+
 /* Similarity in [0, 1] for a distance, 0.5 at the threshold. */
 double dv_similarity(double distance, double threshold);
 /* A face's box as JSON: {"x","y","w","h"} in pixels. */

@@ -31,6 +31,23 @@ out=$("$CLI" recognize "$T/b1.ppm")
 has "$out" ": Bob (person" "Bob enrolled over HTTP is recognised over TCP"
 out=$("$CLI" --json recognize - <"$T/a2.ppm")
 has "$out" '"name": "Alice"' "--json prints the server's JSON, from standard input"
+# several photos at once, and a recognition's kept face
+"$IMG" 120 90 25,20,44,60,90,240 >"$T/c1.ppm"
+"$IMG" 130 95 30,25,44,60,90,240 >"$T/c2.ppm"
+out=$("$CLI" enrol --name Cleo "$T/c1.ppm" "$T/c2.ppm")
+is "$?" 0 "dejaview enrol --name Cleo c1 c2: exit 0"
+is "$(printf '%s\n' "$out" | grep -c 'enrolled face')" 2 "... both photos enrolled, one line each"
+CLEO=$(printf '%s' "$out" | sed -n 's/.*of person \([0-9]*\).*/\1/p' | head -1)
+out=$("$CLI" enrol --person "$CLEO" "$T/c2.ppm" "$T/missing.ppm" 2>&1)
+check "... a missing file among them: not exit 0" test "$?" != 0
+"$IMG" 120 90 20,30,40,30,200,60 >"$T/d1.ppm"
+ev=$("$CLI" --json recognize "$T/d1.ppm" | grep -o '"event_id": *[0-9]*' | head -1 | grep -o '[0-9]*$')
+out=$("$CLI" enrol --person "$CLEO" --event "$ev")
+is "$?" 0 "dejaview enrol --person ID --event E: the face a recognition kept (exit 0)"
+has "$out" "enrolled face" "... enrolled"
+out=$("$CLI" enrol --person "$CLEO" --event "$ev" 2>&1)
+is "$?" 3 "... the same event again: exit 3 (refused)"
+has "$out" "event_face_gone" "... event_face_gone"
 out=$("$CLI" verify "$T/a1.ppm" "$T/a2.ppm")
 has "$out" "same person" "verify two photos"
 out=$("$CLI" detect "$T/a2.ppm")

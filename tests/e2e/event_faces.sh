@@ -80,7 +80,11 @@ is "$(kept "$E2")" 1 "... and the kept face is still there"
 http POST "/v1/persons/$BO/faces?event_id=$E2"
 is "$CODE" 201 "Ada's recognition added to Bo: allowed (the tenant does not refuse duplicates)"
 has "$BODY" '"duplicate_of"' "... and said to be a duplicate of Ada"
+DUP=$(printf '%s' "$BODY" | grep -o '"face_id":[0-9]*' | cut -d: -f2)
+http DELETE "/v1/faces/$DUP"
+is "$CODE" 200 "... that face removed again"
 http POST /v1/recognize --data-binary @"$T/ada.ppm"
+has "$BODY" '"Ada"' "Ada recognised as herself again"
 E3=$(event_of)
 http PATCH /v1/tenant -H "$J" -d '{"settings":{"reject_duplicates":true}}'
 http POST "/v1/persons/$BO/faces?event_id=$E3"

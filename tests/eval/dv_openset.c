@@ -28,7 +28,17 @@
  *                target, not within the target's) lets a receptionist pick
  *                among the three nearest; asked: the share of all probes
  *                that needed it (strangers too: a receptionist says "no");
- *   fte          failures to enrol (no usable photo). */
+ *   fte          failures to enrol (no usable photo).
+ *
+ * Several photos a person (-e N -E M): each enrolled person enrols their first
+ * N photos (at most all but one), and their first M (>= N) are never probes —
+ * so that -e 1 -E M and -e N -E M are measured on the same visits. A person is
+ * as near as their nearest enrolled face; the decision counts faces (the
+ * server's N is the tenant's enrolled faces).
+ *
+ * Jittered enrolment (enrol.jitter, or -j J): each enrolled photo is embedded
+ * again with J jittered copies of its chip averaged in, as the server enrols;
+ * visits as they are. */
 #include "dv_calib.h"
 #include "ev_data.h"
 #include <math.h>
@@ -46,7 +56,23 @@ static struct ev_data d;
 static int *ident_of;      /* item -> identity number */
 static char **ident_name;
 static int n_ident;
-static int *enrolled_item; /* identity -> its gallery item, -1 */
+static int *enrolled_item; /* identity -> its (first) gallery item, -1 */
+static int **enr_items;    /* identity -> its gallery items (-e N: up to N) */
+static int *n_enr;
+static int enrol_n = 1, reserve_n = 1; /* -e N, -E M */
+static int jitter_n = -1;               /* -j J (default: the configuration's enrol.jitter) */
+
+/* A probe's distance to an enrolled person: to their nearest face. */
+static double person_dist(const float *q, int k)
+{
+	double best = INFINITY;
+	for (int u = 0; u < n_enr[k]; u++) {
+		double x = ev_dist(q, d.it[enr_items[k][u]].f.emb, d.dim);
+		if (x < best)
+			best = x;
+	}
+	return best;
+}
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static int cmp_dbl(const void *a, const void *b)
@@ -82,6 +108,9 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 		if (enrolled_item[k] >= 0 && (set < 0 || in_set[(size_t)k * d.n_sets + set]))
 			gal[ng++] = k;
 	r.gallery = ng;
+	int nfaces = 0; /* what the server's N counts */
+	for (int k = 0; k < ng; k++)
+		nfaces += n_enr[gal[k]];
 	double *sd = malloc(sizeof *sd * (size_t)np), *gd = malloc(sizeof *gd * (size_t)np);
 	double *sd2 = malloc(sizeof *sd2 * (size_t)np), *gd2 = malloc(sizeof *gd2 * (size_t)np);
 	int *gok = malloc(sizeof *gok * (size_t)np), ns = 0, nge = 0, top3 = 0;
@@ -93,7 +122,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 		double best[3] = {INFINITY, INFINITY, INFINITY};
 		int bid[3] = {-1, -1, -1};
 		for (int k = 0; k < ng; k++) {
-			double x = ev_dist(q, d.it[enrolled_item[gal[k]]].f.emb, d.dim);
+			double x = person_dist(q, gal[k]);
 			for (int s = 0; s < 3; s++)
 				if (x < best[s]) {
 					for (int u = 2; u > s; u--) {
@@ -133,7 +162,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			ok += gok[i] && gd[i] <= t;
 		r.tpir_at[a] = nge ? (double)ok / nge : -1;
 	}
-	r.t_def = cal ? dv_calib_threshold(cal, ng, target) : 0.6;
+	r.t_def = cal ? dv_calib_threshold(cal, nfaces, target) : 0.6;
 	if (cal && shift_mode && ng >= 3) {
 		/* the gallery's own impostors: each enrolled person's distance to the
 		 * nearest other one; their median against the median the calibration
@@ -143,7 +172,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			nn[a2] = INFINITY;
 			for (int b2 = 0; b2 < ng; b2++)
 				if (b2 != a2) {
-					double x = ev_dist(d.it[enrolled_item[gal[a2]]].f.emb, d.it[enrolled_item[gal[b2]]].f.emb, d.dim);
+					double x = person_dist(d.it[enrolled_item[gal[a2]]].f.emb, gal[b2]);
 					if (x < nn[a2])
 						nn[a2] = x;
 				}
@@ -159,7 +188,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			r.t_def -= shift_gain * sh;
 		free(nn);
 	}
-	double t_loose = cal ? dv_calib_threshold(cal, ng, fmin(0.5, 10 * target)) : 0.65;
+	double t_loose = cal ? dv_calib_threshold(cal, nfaces, fmin(0.5, 10 * target)) : 0.65;
 	int fn = 0, tp = 0, fn06 = 0, tp06 = 0, tpc = 0, asked = 0;
 	if (getenv("DV_OPENSET_DEBUG") && set >= 0 && !strcmp(d.sets[set], getenv("DV_OPENSET_DEBUG"))) {
 		int k = 0;
@@ -223,7 +252,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL, *dir = NULL, *cache = NULL, *calp = NULL;
 	double target = 0.01;
 	int o;
-	while ((o = getopt(argc, argv, "c:t:C:k:f:r:q:S:")) != -1) {
+	while ((o = getopt(argc, argv, "c:t:C:k:f:r:q:S:e:E:j:")) != -1) {
 		if (o == 'c')
 			conf = optarg;
 		else if (o == 't')
@@ -238,6 +267,12 @@ int main(int argc, char **argv)
 			ratio = atof(optarg);
 		else if (o == 'q')
 			qbar = atof(optarg);
+		else if (o == 'e')
+			enrol_n = atoi(optarg);
+		else if (o == 'E')
+			reserve_n = atoi(optarg);
+		else if (o == 'j')
+			jitter_n = atoi(optarg);
 		else if (o == 'S') {
 			shift_gain = atof(optarg);
 			shift_mode = shift_gain > 0;
@@ -245,8 +280,11 @@ int main(int argc, char **argv)
 		else
 			return 2;
 	}
-	if (!conf || !dir) {
-		fprintf(stderr, "usage: dv_openset -c CONFIG -t TESTDATA [-C CACHE_DIR] [-k CALIBRATION] [-f TARGET_FPIR]\n");
+	if (reserve_n < enrol_n)
+		reserve_n = enrol_n;
+	if (!conf || !dir || enrol_n < 1) {
+		fprintf(stderr, "usage: dv_openset -c CONFIG -t TESTDATA [-C CACHE_DIR] [-k CALIBRATION] [-f TARGET_FPIR] "
+		    "[-e ENROL_N [-E RESERVED_N]] [-j JITTER]\n");
 		return 2;
 	}
 	struct ev_pipe p;
@@ -310,11 +348,62 @@ int main(int argc, char **argv)
 		if (turn[2 * s + single]++ % 2 == 0)
 			enrolled_item[k] = first[k];
 	}
+	/* -e N -E M: an enrolled person's first N usable photos are enrolled (at
+	 * most all but one: one visit is left), the first M are never visits */
+	enr_items = calloc((size_t)n_ident, sizeof *enr_items);
+	n_enr = calloc((size_t)n_ident, sizeof *n_enr);
+	char *reserved = calloc((size_t)d.n, 1);
+	int *seen = calloc((size_t)n_ident, sizeof *seen);
+	for (int k = 0; k < n_ident; k++) {
+		if (enrolled_item[k] < 0)
+			continue;
+		enr_items[k] = malloc(sizeof **enr_items * (size_t)(enrol_n > 0 ? enrol_n : 1));
+		enr_items[k][n_enr[k]++] = enrolled_item[k];
+		reserved[enrolled_item[k]] = 1;
+		seen[k] = 1;
+	}
+	for (int i = 0; i < d.n; i++) {
+		int k = ident_of[i];
+		if (!d.it[i].f.emb || enrolled_item[k] < 0 || enrolled_item[k] == i)
+			continue;
+		int left = count[k] - seen[k]; /* usable photos not yet taken, this one included */
+		if (seen[k] < reserve_n && left > 1) {
+			if (n_enr[k] < enrol_n)
+				enr_items[k][n_enr[k]++] = i;
+			reserved[i] = 1;
+			seen[k]++;
+		}
+	}
+	free(seen);
+	if (jitter_n < 0)
+		jitter_n = (int)p.g->conf->enrol_jitter;
+	if (jitter_n > 0) {
+		/* the enrolled photos again, their chips jittered */
+		p.jitter = jitter_n;
+		int done = 0;
+		for (int k = 0; k < n_ident; k++)
+			for (int u = 0; u < n_enr[k]; u++) {
+				struct ev_item *it = &d.it[enr_items[k][u]];
+				struct ev_face f;
+				char path[1024];
+				snprintf(path, sizeof path, "%s/%s", dir, it->path);
+				ev_pipe_embed_file(&p, path, &f);
+				if (f.emb && f.fallback == it->f.fallback) {
+					free(it->f.emb);
+					it->f.emb = f.emb;
+					done++;
+				} else {
+					free(f.emb);
+				}
+			}
+		p.jitter = 0;
+		fprintf(stderr, "enrolled photos embedded again with %d jittered copies: %d\n", jitter_n, done);
+	}
 	struct probe *pr = malloc(sizeof *pr * (size_t)d.n);
 	int np = 0;
 	for (int i = 0; i < d.n; i++) {
 		int k = ident_of[i];
-		if (!d.it[i].f.emb || enrolled_item[k] == i)
+		if (!d.it[i].f.emb || reserved[i])
 			continue;
 		pr[np++] = (struct probe){.item = i, .ident = k, .set = ev_data_set(&d, d.it[i].set),
 		    .stranger = enrolled_item[k] < 0};
@@ -329,7 +418,10 @@ int main(int argc, char **argv)
 	printf("decision: %s\n", have_cal ? "the threshold at which the gallery's N faces give an expected FPIR of the target, "
 	                                    "from the calibration table"
 	                                  : "fixed threshold 0.6 (no calibration table for this embedder)");
-	printf("target FPIR %.2g%s\n\n", target, have_cal ? "" : " (unused)");
+	printf("target FPIR %.2g%s\n", target, have_cal ? "" : " (unused)");
+	printf("enrolled: the first %d photo%s of each enrolled person (at most all but one), %d jittered copies averaged in; "
+	       "visits: from their photo %d on\n\n",
+	    enrol_n, enrol_n > 1 ? "s" : "", jitter_n, reserve_n + 1);
 	printf("%-18s %7s %7s %7s %7s | %8s %8s %8s %8s | %8s %8s %8s | %8s %8s | %8s\n", "set", "gallery", "visits", "strange",
 	    "thresh", "FPIR", "TPIR", "TPIR", "asked", "TPIR", "TPIR", "TPIR", "FPIR", "TPIR", "top-3");
 	printf("%-18s %7s %7s %7s %7s | %8s %8s %8s %8s | %8s %8s %8s | %8s %8s | %8s\n", "", "", "", "", "(dec.)", "at dec.",

@@ -72,6 +72,7 @@ struct dv_job *ev_pipe_run(struct ev_pipe *p, int op, const uint8_t *b, size_t n
 	memcpy(j->req.body, b, n);
 	j->req.body_len = n;
 	j->req.keep_embeddings = true;
+	j->req.jitter = p->jitter;
 	if (box) {
 		j->req.has_box = true;
 		memcpy(j->req.box, box, sizeof j->req.box);

@@ -16,6 +16,7 @@ struct ev_pipe {
 	struct dv_pipeline_ctx ctx;
 	int dim;
 	char model[64], fingerprint[80];
+	int jitter; /* each face's embedding also averages this many jittered copies (enrol.jitter) */
 };
 
 /* Load conf_path and make one instance of every plugin (one thread: OpenMP

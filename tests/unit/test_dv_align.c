@@ -7,6 +7,7 @@
 #include "dv_align.h"
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Landmarks = a known similarity applied to base points. */
 static void place(float lm[68][2], double s, double a, double tx, double ty, const float base[68][2])
@@ -104,6 +105,42 @@ int main(void)
 	place(lm, 1.0, 0, -5000, -5000, canon);
 	dv_align_fit68(lm, 0.25, 150, &f);
 	ok(dv_align_chip(img, W, H, W * 3, &f, 150, chip) == 0 && chip[0] == 0 && chip[150 * 75 * 3] == 0, "off-image face: black chip");
+
+	/* 6. jittered copies of a chip (enrol.jitter): small, reproducible, varied */
+	enum { S = 150 };
+	uint8_t *src = malloc(S * S * 3), *j1 = malloc(S * S * 3), *j2 = malloc(S * S * 3);
+	for (int y = 0; y < S; y++)
+		for (int x = 0; x < S; x++) {
+			uint8_t *p = src + ((size_t)y * S + x) * 3;
+			p[0] = (uint8_t)(x * 255 / (S - 1)); /* a ramp left to right */
+			p[1] = (uint8_t)(y * 255 / (S - 1)); /* and top to bottom */
+			p[2] = 128;
+		}
+	uint64_t r1 = 42, r2 = 42;
+	dv_align_jitter(src, S, &r1, j1);
+	dv_align_jitter(src, S, &r2, j2);
+	ok(memcmp(j1, j2, S * S * 3) == 0 && r1 == r2, "the same state gives the same copy");
+	dv_align_jitter(src, S, &r1, j2);
+	ok(memcmp(j1, j2, S * S * 3) != 0, "the next copy differs");
+	int mirrored = 0, moved = 0, near = 1, black_edge = 0;
+	uint64_t r = 7;
+	for (int t = 0; t < 64; t++) {
+		dv_align_jitter(src, S, &r, j1);
+		const uint8_t *c = j1 + ((size_t)(S / 2) * S + S / 2) * 3, *o = src + ((size_t)(S / 2) * S + S / 2) * 3;
+		/* the centre moves by at most 2% of the side plus what 3 degrees and 3% turn there */
+		near &= abs((int)c[1] - (int)o[1]) <= 12 && c[2] == 128;
+		int mirror = j1[((size_t)(S / 2) * S + 10) * 3] > j1[((size_t)(S / 2) * S + S - 11) * 3];
+		mirrored += mirror;
+		moved += memcmp(j1, src, S * S * 3) != 0;
+		black_edge += j1[0] == 0 && j1[1] == 0 && j1[2] == 0;
+	}
+	ok(near, "the face stays where it was (the centre within a few pixels)");
+	ok(mirrored > 16 && mirrored < 48, "about half the copies are mirrored (%d of 64)", mirrored);
+	ok(moved == 64, "every copy is moved");
+	ok(black_edge > 0, "outside the chip is black, as dlib's crop (%d of 64 copies with a black corner)", black_edge);
+	free(src);
+	free(j1);
+	free(j2);
 	free(flatimg);
 	free(big);
 	free(img);
