@@ -38,7 +38,13 @@
  *
  * Jittered enrolment (enrol.jitter, or -j J): each enrolled photo is embedded
  * again with J jittered copies of its chip averaged in, as the server enrols;
- * visits as they are. */
+ * visits as they are.
+ *
+ * Cohort normalisation (-n K,A), a measurement: a probe's score is its
+ * nearest person's distance minus A times the mean distance of the next K
+ * people (how near this face is to anyone); only the TPIR@FPIR columns are
+ * meaningful then — the decision's threshold is calibrated for raw
+ * distances, and a calibration of the score by gallery size is not built. */
 #include "dv_calib.h"
 #include "ev_data.h"
 #include <math.h>
@@ -60,6 +66,8 @@ static int *enrolled_item; /* identity -> its (first) gallery item, -1 */
 static int **enr_items;    /* identity -> its gallery items (-e N: up to N) */
 static int *n_enr;
 static int enrol_n = 1, reserve_n = 1; /* -e N, -E M */
+static int norm_k = 0;                  /* -n K,A: cohort normalisation (a measurement: the decision ignores it) */
+static double norm_a = 0;
 static int jitter_n = -1;               /* -j J (default: the configuration's enrol.jitter) */
 
 /* A probe's distance to an enrolled person: to their nearest face. */
@@ -115,14 +123,54 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	double *sd2 = malloc(sizeof *sd2 * (size_t)np), *gd2 = malloc(sizeof *gd2 * (size_t)np);
 	int *gok = malloc(sizeof *gok * (size_t)np), ns = 0, nge = 0, top3 = 0;
 	char *g3 = malloc((size_t)np); /* the right person among the three nearest */
+	double *all = malloc(sizeof *all * (size_t)(ng ? ng : 1));
+	/* the gallery's own reference for a stranger's cohort: each enrolled
+	 * person, left out, is a stranger to the others — the median over them of
+	 * the mean of their 2nd..K+1th nearest others */
+	double cohort_ref = 0;
+	if (norm_k > 0 && ng > 2) {
+		double *refs = malloc(sizeof *refs * (size_t)ng), *oth = malloc(sizeof *oth * (size_t)ng);
+		int kk = norm_k < ng - 2 ? norm_k : ng - 2;
+		for (int a2 = 0; a2 < ng; a2++) {
+			int no = 0;
+			for (int b2 = 0; b2 < ng; b2++)
+				if (b2 != a2)
+					oth[no++] = person_dist(d.it[enrolled_item[gal[a2]]].f.emb, gal[b2]);
+			qsort(oth, (size_t)no, sizeof *oth, cmp_dbl);
+			refs[a2] = 0;
+			for (int k = 1; k <= kk; k++)
+				refs[a2] += oth[k] / kk;
+		}
+		qsort(refs, (size_t)ng, sizeof *refs, cmp_dbl);
+		cohort_ref = ng % 2 ? refs[ng / 2] : 0.5 * (refs[ng / 2 - 1] + refs[ng / 2]);
+		free(refs);
+		free(oth);
+	}
 	for (int i = 0; i < np; i++) {
 		if (set >= 0 && pr[i].set != set)
 			continue;
 		const float *q = d.it[pr[i].item].f.emb;
 		double best[3] = {INFINITY, INFINITY, INFINITY};
 		int bid[3] = {-1, -1, -1};
+		double shift = 0;
+		if (norm_k > 0 && ng > 1) {
+			/* -n K,A: the probe's cohort — its K nearest enrolled people after
+			 * the nearest — says how near this face is to anyone: the score is
+			 * the nearest distance minus A times the cohort's mean */
+			for (int k = 0; k < ng; k++)
+				all[k] = person_dist(q, gal[k]);
+			qsort(all, (size_t)ng, sizeof *all, cmp_dbl);
+			int kk = norm_k < ng - 1 ? norm_k : ng - 1;
+			double mu = 0;
+			for (int k = 1; k <= kk; k++)
+				mu += all[k] / kk;
+			/* centred on the gallery's own reference (below): within a gallery a
+			 * constant, so the TPIR@FPIR columns are the score's; the decision's
+			 * threshold is calibrated for raw distances, not for this score */
+			shift = norm_a * (mu - cohort_ref);
+		}
 		for (int k = 0; k < ng; k++) {
-			double x = person_dist(q, gal[k]);
+			double x = person_dist(q, gal[k]) - shift;
 			for (int s = 0; s < 3; s++)
 				if (x < best[s]) {
 					for (int u = 2; u > s; u--) {
@@ -230,6 +278,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	r.tpir_conf = nge ? (double)tpc / nge : -1;
 	r.asked = nge + ns ? (double)asked / (nge + ns) : -1;
 	free(g3);
+	free(all);
 	free(gal);
 	free(sd);
 	free(gd);
@@ -252,7 +301,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL, *dir = NULL, *cache = NULL, *calp = NULL;
 	double target = 0.01;
 	int o;
-	while ((o = getopt(argc, argv, "c:t:C:k:f:r:q:S:e:E:j:")) != -1) {
+	while ((o = getopt(argc, argv, "c:t:C:k:f:r:q:S:e:E:j:n:")) != -1) {
 		if (o == 'c')
 			conf = optarg;
 		else if (o == 't')
@@ -273,6 +322,10 @@ int main(int argc, char **argv)
 			reserve_n = atoi(optarg);
 		else if (o == 'j')
 			jitter_n = atoi(optarg);
+		else if (o == 'n') {
+			if (sscanf(optarg, "%d,%lf", &norm_k, &norm_a) != 2)
+				return 2;
+		}
 		else if (o == 'S') {
 			shift_gain = atof(optarg);
 			shift_mode = shift_gain > 0;
@@ -419,6 +472,11 @@ int main(int argc, char **argv)
 	                                    "from the calibration table"
 	                                  : "fixed threshold 0.6 (no calibration table for this embedder)");
 	printf("target FPIR %.2g%s\n", target, have_cal ? "" : " (unused)");
+	if (norm_k > 0)
+		printf("cohort normalisation -n %d,%g: the score is the nearest distance minus %g x (the mean of the next %d "
+		       "people's - the gallery's reference); only the TPIR@FPIR columns are the score's (the decision's "
+		       "threshold is calibrated for raw distances)\n",
+		    norm_k, norm_a, norm_a, norm_k);
 	printf("enrolled: the first %d photo%s of each enrolled person (at most all but one), %d jittered copies averaged in; "
 	       "visits: from their photo %d on\n\n",
 	    enrol_n, enrol_n > 1 ? "s" : "", jitter_n, reserve_n + 1);
