@@ -99,6 +99,7 @@ struct dv_conf {
 	long long hook_max_source, hook_max_per_tenant, hook_keep_versions, hook_cached;
 	bool hook_watch;
 	double match_threshold;   /* distance at or below which a face is known (decision threshold) */
+	double match_margin_ratio; /* named only when nearest <= this x the nearest other person */
 	char *match_decision;     /* "fpir" or "threshold" */
 	bool match_tenant_correction;     /* lower a tenant's threshold by its own impostors */
 	double match_correction_gain;

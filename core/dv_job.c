@@ -57,6 +57,7 @@ void dv_job_free(struct dv_job *j)
 	free(j->res.n_matches);
 	dv_strv_free(j->res.best_person_json, j->res.n_best);
 	free(j->res.best_person);
+	free(j->res.best_known);
 	dv_buf_fini(&j->res.reply);
 	dv_gen_unref(j->gen);
 	free(j);

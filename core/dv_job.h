@@ -88,6 +88,7 @@ struct dv_job_res {
 	uint64_t *best_person;   /* with a record stage: per face, its nearest face's person (0: none) */
 	char **best_person_json; /* ... and that person's JSON, or NULL */
 	int n_best;              /* entries of best_person and best_person_json */
+	bool *best_known;        /* ... and whether the face was named (dv_work_known: threshold, margin, quality) */
 };
 
 /* A job is its envelope — who it is, where it came from and where its answer

@@ -408,8 +408,9 @@ void dv_op_face_chip(struct dv_job *j, struct dv_ops_ctx *oc)
  * person — so that a face that changes (a beard, glasses, age) keeps being
  * recognised — bounded: only a face well inside the threshold (the distance
  * at which the gallery gives a hundredth of the target's false alarms, or
- * half the threshold without a calibration), of enrolment quality, not
- * uncertain, and only up to auto_update_max faces a person. Each is an
+ * half the threshold without a calibration), named (not a question between
+ * people: match.margin_ratio), of enrolment quality, not uncertain, and only
+ * up to auto_update_max faces a person. Each is an
  * enrolment with its event ("enrolled"), as if the person had been enrolled
  * again; a failure is logged, never the recognition's. */
 void dv_ops_auto_update(struct dv_job *j, struct dv_ops_ctx *oc, struct dv_job *k)
@@ -429,7 +430,7 @@ void dv_ops_auto_update(struct dv_job *j, struct dv_ops_ctx *oc, struct dv_job *
 		const struct dv_match *m = r->n_matches[i] > 0 ? &r->matches[(size_t)i * r->top_k_used] : NULL;
 		uint64_t person = r->best_person[i];
 		double q = r->quality ? r->quality[i].score : 1;
-		if (!m || !person || m->distance > strict || q < c->quality_min_enrol ||
+		if (!m || !person || !r->best_known || !r->best_known[i] || m->distance > strict || q < c->quality_min_enrol ||
 		    (r->quality && q < c->quality_min_recognize))
 			continue;
 		/* the person's faces so far */

@@ -652,10 +652,12 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 	if (!job->res.err && job->req.keep_embeddings && w.have[DV_STAGE_RECORD] && w.n_faces > 0) {
 		job->res.best_person = calloc((size_t)w.n_faces, sizeof *job->res.best_person);
 		job->res.best_person_json = calloc((size_t)w.n_faces, sizeof *job->res.best_person_json);
-		job->res.n_best = job->res.best_person_json ? w.n_faces : 0;
-		for (int i = 0; job->res.best_person && job->res.best_person_json && i < w.n_faces; i++) {
+		job->res.best_known = calloc((size_t)w.n_faces, sizeof *job->res.best_known);
+		job->res.n_best = job->res.best_person_json && job->res.best_known ? w.n_faces : 0;
+		for (int i = 0; job->res.best_person && i < job->res.n_best; i++) {
 			if (w.n_matches[i] == 0)
 				continue;
+			job->res.best_known[i] = dv_work_known(&w, i);
 			const char *pj = dv_record_person(&w, w.matches[(size_t)i * w.top_k].id, &job->res.best_person[i]);
 			job->res.best_person_json[i] = pj ? strdup(pj) : NULL;
 		}

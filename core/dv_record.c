@@ -153,6 +153,26 @@ bool dv_record_same_person(const struct dv_work *w, uint64_t a, uint64_t b)
 	return ia >= 0 && ib >= 0 && r->person_ids[ia] && r->person_ids[ia] == r->person_ids[ib];
 }
 
+bool dv_record_stands_out(const struct dv_work *w, int i)
+{
+	double r = w->ctx->conf->match_margin_ratio;
+	const struct dv_match *m = w->matches + (size_t)i * w->top_k;
+	int n = w->n_matches[i];
+	/* without the persons (no record stage) faces cannot be told apart by person */
+	if (r >= 1 || n < 2 || !w->rec.person_ids)
+		return true;
+	for (int k = 1; k < n; k++)
+		if (!dv_record_same_person(w, m[0].id, m[k].id))
+			return m[0].distance <= r * m[k].distance && m[k].distance > m[0].distance;
+	return true; /* every candidate is the same person's */
+}
+
+bool dv_work_known(const struct dv_work *w, int i)
+{
+	const struct dv_match *m = w->matches + (size_t)i * w->top_k;
+	return !dv_work_unsure(w, i) && w->n_matches[i] > 0 && m[0].distance <= w->threshold && dv_record_stands_out(w, i);
+}
+
 /* Does the job's pipeline run the hooks stage after record? */
 static bool dv_hooks_follow(const struct dv_work *w)
 {
@@ -295,7 +315,7 @@ int dv_stage_record(struct dv_work *w)
 		const struct dv_match *best = w->n_matches[i] > 0 ? &w->matches[(size_t)i * top_k] : NULL;
 		int at = best ? dv_rec_index(r, best->id) : -1;
 		bool unsure = dv_work_unsure(w, i);
-		bool known = !unsure && best && best->distance <= w->threshold && at >= 0 && r->person_ids[at];
+		bool known = !unsure && best && dv_work_known(w, i) && at >= 0 && r->person_ids[at];
 		struct dv_event_row *e = &r->ev[i];
 		e->kind = known ? "recognized" : unsure ? "uncertain" : "unknown";
 		e->person = known ? r->person_ids[at] : 0;

@@ -46,23 +46,19 @@ static void dv_reply_visit(const struct dv_work *w, struct dv_json *j)
 /* What a front desk should do with face i: greet (known), offer enrolment
  * (unknown), ask for a better look (uncertain), or ask "are you ...?" with the
  * candidates (confirm): when a nearest person is not within the threshold
- * but within the looser one of ten times the target, or when a second
- * person is nearly as close as the one recognised. */
+ * but within the looser one of ten times the target, or within the threshold
+ * but not standing out from the next person (match.margin_ratio). */
 static const char *dv_face_decision(const struct dv_work *w, int i, bool known, bool unsure)
 {
 	if (unsure)
 		return "uncertain";
+	if (known)
+		return "known";
 	const struct dv_match *m = w->matches + (size_t)i * w->top_k;
 	int n = w->n_matches[i];
 	double loose = w->job->res.confirm_threshold;
-	if (known) {
-		/* the nearest other face within 0.03 of the recognised one (another
-		 * person's only if the service says whose: the candidates list it) */
-		if (n > 1 && loose > 0 && m[1].distance - m[0].distance < 0.03 && m[1].distance <= loose &&
-		    !dv_record_same_person(w, m[0].id, m[1].id))
-			return "confirm";
-		return "known";
-	}
+	if (n > 0 && m[0].distance <= w->threshold)
+		return "confirm"; /* within the threshold, but someone else is nearly as near */
 	return n > 0 && loose > 0 && m[0].distance <= loose ? "confirm" : "unknown";
 }
 
@@ -134,7 +130,7 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 			const struct dv_match *m = w->matches + (size_t)i * w->top_k;
 			int n = w->n_matches[i];
 			bool unsure = dv_work_unsure(w, i);
-			bool known = !unsure && n > 0 && m[0].distance <= w->threshold;
+			bool known = dv_work_known(w, i);
 			dv_json_key(j, "match");
 			if (known) {
 				dv_json_obj_open(j);
@@ -232,6 +228,8 @@ void dv_reply_write(struct dv_work *w)
 		dv_json_obj_open(&j);
 		dv_json_key(&j, "method");
 		dv_json_str(&j, how[job->res.decision]);
+		dv_json_key(&j, "margin_ratio");
+		dv_json_num(&j, w->ctx->conf->match_margin_ratio);
 		if (cal && dv_work_service(w)) {
 			/* N and what the threshold means for it, whichever way it was chosen */
 			dv_json_key(&j, "gallery_faces");

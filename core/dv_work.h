@@ -79,6 +79,11 @@ void dv_record_fini(struct dv_work *w);
 const char *dv_record_person(const struct dv_work *w, uint64_t face, uint64_t *id);
 /* Are two matched faces one person's? (false when unknown) */
 bool dv_record_same_person(const struct dv_work *w, uint64_t a, uint64_t b);
+/* Does face i's nearest person stand out from the nearest other person among
+ * its candidates (match.margin_ratio)? True without persons to tell apart. */
+bool dv_record_stands_out(const struct dv_work *w, int i);
+/* Face i is named: within the threshold, standing out, not uncertain. */
+bool dv_work_known(const struct dv_work *w, int i);
 
 /* dv_reply.c: the reply body, into w->job->reply */
 void dv_reply_write(struct dv_work *w);

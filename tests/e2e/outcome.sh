@@ -63,4 +63,18 @@ is "$(faces)" 3 "... up to auto_update_max_faces (3), no more"
 http DELETE "/v1/persons/$ADA"
 http GET "/v1/events?limit=5"
 check "the erased person's events go with her (right to be forgotten)" sh -c "! printf '%s' '$BODY' | grep -q '\"outcome_person_id\": $ADA'"
+# match.margin_ratio (0.9): someone else as near is a question, not a name
+"$IMG" 120 90 "30,30,40,40,220,90" >"$T/twin.ppm"
+for who in Tom Tim; do
+	http POST /v1/persons -H "$J" -d "{\"name\":\"$who\"}"
+	p=$(printf '%s' "$BODY" | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
+	http POST "/v1/persons/$p/faces" --data-binary @"$T/twin.ppm"
+done
+http POST /v1/recognize --data-binary @"$T/twin.ppm"
+has "$BODY" '"match":null' "two people as near as each other: no name"
+has "$BODY" '"decision":"confirm"' "... the decision is confirm"
+has "$BODY" '"Tom"' "... with Tom among the candidates"
+has "$BODY" '"Tim"' "... and Tim"
+http GET "/v1/events?limit=1"
+has "$BODY" '"kind": "unknown"' "... recorded as nobody recognised (the hooks see no one)"
 done_testing

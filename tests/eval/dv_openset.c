@@ -96,7 +96,7 @@ struct result {
 };
 
 static char *in_set; /* identity x set: has a photo there */
-static double ratio = 1; /* -r: also require d1 <= ratio x d2 (the nearest other person) */
+static double ratio = -1; /* -r: also require d1 <= ratio x d2, the nearest other person (default: match.margin_ratio) */
 static double qbar = 0;  /* probes under this quality are answered "uncertain" (neither named nor unknown) */
 /* -S GAIN: the server's tenant correction (match.tenant_correction, on by
  * default with gain match.correction_gain 1.25; -S 0: off): tighten the
@@ -195,7 +195,10 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	}
 	r.genuine = nge;
 	r.strangers = ns;
-	qsort(sd, (size_t)ns, sizeof *sd, cmp_dbl);
+	/* sorted apart: sd stays in probe order, beside sd2 and the probes' quality */
+	double *sorted = malloc(sizeof *sorted * (size_t)(ns ? ns : 1));
+	memcpy(sorted, sd, sizeof *sd * (size_t)ns);
+	qsort(sorted, (size_t)ns, sizeof *sorted, cmp_dbl);
 	static const double at[3] = {0.10, 0.01, 0.001};
 	for (int a = 0; a < 3; a++) {
 		/* the largest threshold that names at most at[a] of the strangers */
@@ -204,7 +207,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			r.tpir_at[a] = -1; /* too few strangers to measure */
 			continue;
 		}
-		double t = allowed < ns ? sd[allowed] - 1e-9 : INFINITY;
+		double t = allowed < ns ? sorted[allowed] - 1e-9 : INFINITY;
 		int ok = 0;
 		for (int i = 0; i < nge; i++)
 			ok += gok[i] && gd[i] <= t;
@@ -255,14 +258,19 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			continue;
 		bool unsure = d.it[pr[i].item].f.q.score < qbar;
 		r.uncertain += unsure;
+		/* named: within the threshold and standing out from the next person
+		 * (the server's match.margin_ratio); else asked when within the loose
+		 * threshold */
 		if (pr[i].stranger) {
-			fn += !unsure && sd[k] <= r.t_def && sd[k] <= ratio * sd2[k];
+			bool named = !unsure && sd[k] <= r.t_def && sd[k] <= ratio * sd2[k] && sd2[k] > sd[k];
+			fn += named;
 			fn06 += sd[k] <= 0.6;
-			asked += !unsure && sd[k] > r.t_def && sd[k] <= t_loose;
+			asked += !unsure && !named && sd[k] <= t_loose;
 			k++;
 		} else {
-			bool yes = !unsure && gok[g] && gd[g] <= r.t_def && gd[g] <= ratio * gd2[g];
-			bool ask = !unsure && gd[g] > r.t_def && gd[g] <= t_loose;
+			bool named = !unsure && gd[g] <= r.t_def && gd[g] <= ratio * gd2[g] && gd2[g] > gd[g];
+			bool yes = named && gok[g];
+			bool ask = !unsure && !named && gd[g] <= t_loose;
 			tp += yes;
 			tpc += yes || (ask && g3[g]);
 			asked += ask;
@@ -278,6 +286,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	r.tpir_conf = nge ? (double)tpc / nge : -1;
 	r.asked = nge + ns ? (double)asked / (nge + ns) : -1;
 	free(g3);
+	free(sorted);
 	free(all);
 	free(gal);
 	free(sd);
@@ -430,6 +439,8 @@ int main(int argc, char **argv)
 	free(seen);
 	if (jitter_n < 0)
 		jitter_n = (int)p.g->conf->enrol_jitter;
+	if (ratio < 0)
+		ratio = p.g->conf->match_margin_ratio;
 	if (jitter_n > 0) {
 		/* the enrolled photos again, their chips jittered */
 		p.jitter = jitter_n;
@@ -471,7 +482,8 @@ int main(int argc, char **argv)
 	printf("decision: %s\n", have_cal ? "the threshold at which the gallery's N faces give an expected FPIR of the target, "
 	                                    "from the calibration table"
 	                                  : "fixed threshold 0.6 (no calibration table for this embedder)");
-	printf("target FPIR %.2g%s\n", target, have_cal ? "" : " (unused)");
+	printf("target FPIR %.2g%s; named only when the nearest person is at most %.2f x as far as the next\n", target,
+	    have_cal ? "" : " (unused)", ratio);
 	if (norm_k > 0)
 		printf("cohort normalisation -n %d,%g: the score is the nearest distance minus %g x (the mean of the next %d "
 		       "people's - the gallery's reference); only the TPIR@FPIR columns are the score's (the decision's "

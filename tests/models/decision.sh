@@ -40,7 +40,7 @@ field() { printf '%s' "$BODY" | sed -n "s/.*\"$1\":\([-0-9.e]*\).*/\1/p" | head 
 set -- $(ls -d "$D"/cfp/*/ | head -40)
 while [ -z "$PROBE" ] && [ $# -gt 0 ]; do enrol "$1"; shift; done
 http POST /v1/recognize --data-binary @"$PROBE"
-has "$BODY" '"decision":{"method":"fpir","gallery_faces":1,"target_fpir":0.01,' "one face: method fpir, N = 1, the target"
+has "$BODY" '"decision":{"method":"fpir","margin_ratio":0.9,"gallery_faces":1,"target_fpir":0.01,' "one face: method fpir, N = 1, the target"
 t1=$(field threshold)
 has "$BODY" '"false_match_probability":' "a match says how likely it is to be a stranger's"
 e1=$(field expected_fpir)
@@ -84,7 +84,7 @@ write_conf "$T/t.yaml" "model_dir: \"$top_builddir/models\"" "match: {decision: 
 dv_start "$T/t.yaml" || { ok 1 "dejaviewd starts with decision threshold"; done_testing; }
 wait_ready
 http POST /v1/recognize --data-binary @"$PROBE"
-has "$BODY" "\"threshold\":0.55,\"decision\":{\"method\":\"threshold\",\"gallery_faces\":$N," "match.decision threshold: the fixed one, N still said"
+has "$BODY" "\"threshold\":0.55,\"decision\":{\"method\":\"threshold\",\"margin_ratio\":0.9,\"gallery_faces\":$N," "match.decision threshold: the fixed one, N still said"
 dv_stop
 # the tenant correction: a school's register of one camera and one light
 # (att_orl: grayscale, same session) has its people closer together than the
