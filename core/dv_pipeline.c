@@ -559,6 +559,11 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 	}
 	struct dv_work w = {.job = job, .ctx = ctx};
 	w.top_k = job->req.top_k > 0 ? job->req.top_k : (int)ctx->conf->match_top_k;
+	w.top_k_reply = w.top_k;
+	/* the margin over the next person (match.margin_ratio) needs candidates
+	 * to see them, whatever the client asked to be shown */
+	if (ctx->conf->match_margin_ratio < 1 && w.top_k < DV_MARGIN_CANDIDATES)
+		w.top_k = DV_MARGIN_CANDIDATES;
 	w.threshold = job->req.threshold >= 0 ? job->req.threshold : ctx->conf->match_threshold;
 	if (job->req.threshold >= 0)
 		job->res.decision = DV_DECIDE_REQUEST;

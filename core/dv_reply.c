@@ -154,7 +154,7 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 			dv_json_str(j, decision);
 			dv_json_key(j, "candidates");
 			dv_json_arr_open(j);
-			for (int k = 0; k < n; k++) {
+			for (int k = 0; k < n && k < w->top_k_reply; k++) {
 				dv_json_obj_open(j);
 				dv_json_key(j, "face_id"); dv_json_uint(j, m[k].id);
 				dv_person_json(w, j, m[k].id);

@@ -52,7 +52,8 @@ struct dv_work {
 	float *emb;           /* n_faces * dim */
 	struct dv_match *matches; /* n_faces * top_k */
 	int *n_matches;
-	int top_k;
+	int top_k;            /* candidates searched a face */
+	int top_k_reply;      /* ... of which the reply shows (the request's top_k) */
 	double threshold;
 	struct dv_quality *quality; /* per face, once assessed (dv_work_quality) */
 	bool have[DV_STAGE_COUNT];
@@ -82,6 +83,8 @@ bool dv_record_same_person(const struct dv_work *w, uint64_t a, uint64_t b);
 /* Does face i's nearest person stand out from the nearest other person among
  * its candidates (match.margin_ratio)? True without persons to tell apart. */
 bool dv_record_stands_out(const struct dv_work *w, int i);
+/* The candidates searched a face at least, for the margin over the next person. */
+#define DV_MARGIN_CANDIDATES 3
 /* Face i is named: within the threshold, standing out, not uncertain. */
 bool dv_work_known(const struct dv_work *w, int i);
 

@@ -77,4 +77,7 @@ has "$BODY" '"Tom"' "... with Tom among the candidates"
 has "$BODY" '"Tim"' "... and Tim"
 http GET "/v1/events?limit=1"
 has "$BODY" '"kind": "unknown"' "... recorded as nobody recognised (the hooks see no one)"
+http POST '/v1/recognize?top_k=1' --data-binary @"$T/twin.ppm"
+has "$BODY" '"decision":"confirm"' "?top_k=1 shows one candidate, and still sees the other: confirm"
+is "$(printf '%s' "$BODY" | grep -o '"face_id":' | wc -l)" 1 "... one candidate shown"
 done_testing
