@@ -46,6 +46,7 @@ function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (k === 'onclick') e.addEventListener('click', v);
+    else if (k === 'onchange') e.addEventListener('change', v);
     else if (v !== undefined && v !== null) e.setAttribute(k, v);
   }
   for (const k of kids) if (k !== null && k !== undefined) e.append(k instanceof Node ? k : String(k));
@@ -345,6 +346,16 @@ async function loadVisits() {
 }
 $('refresh').addEventListener('click', loadVisits);
 
+/* One more face of a person, from the camera or a file: the person page. */
+async function addPhoto(id, photo) {
+  try {
+    const r = await api('POST', '/v1/persons/' + id + '/faces?location=front-desk', photo, 'application/octet-stream');
+    status('Photo added' + (r.duplicate_of && r.duplicate_of.person && r.duplicate_of.person.id !== id
+      ? ' (it looks like ' + r.duplicate_of.person.name + ' too: check it is the right person)' : '') + '.');
+    showPerson(id);
+  } catch (e) { status(e.message, true); }
+}
+
 async function showPerson(id) {
   const box = $('person');
   try {
@@ -355,7 +366,13 @@ async function showPerson(id) {
     box.replaceChildren(el('h2', {}, p.name), chips,
       el('table', {}, el('tbody', {}, el('tr', {}, el('td', {}, 'external id'), el('td', {}, p.external_id || '—')),
         el('tr', {}, el('td', {}, 'faces'), el('td', {}, p.face_count)), ...rows)),
+      el('p', { class: 'note-inline' }, faces.faces.length < 3
+        ? 'Two or three photos recognise a person best (different days, the light of this desk).' : ''),
       el('div', { class: 'actions' },
+        el('button', { class: 'primary', 'data-add-capture': id, onclick: async () => addPhoto(id, await grab()) }, 'Add the camera\'s photo'),
+        el('label', { class: 'button secondary' }, 'Add a photo file',
+          el('input', { type: 'file', accept: 'image/*', hidden: true, 'data-add-file': id,
+            onchange: (ev) => { if (ev.target.files[0]) addPhoto(id, ev.target.files[0]); } })),
         el('button', { class: 'danger', onclick: async () => {
           if (!confirm('Erase ' + p.name + ' with their faces and visits?')) return;
           try { await api('DELETE', '/v1/persons/' + id); box.hidden = true; status(p.name + ' was erased.'); loadVisits(); } catch (e) { status(e.message, true); }

@@ -120,6 +120,16 @@ const ok = (cond, name) => { n++; if (!cond) failed++; console.log(`${cond ? 'ok
     ok((await page.textContent('#person')).includes('ada@example.org'), "her page shows her attributes and faces");
     await shot('5-person');
   });
+  await step('a second photo', async () => {
+    const before = await page.$$eval('#person .chips img', (x) => x.length);
+    await page.click('#person [data-add-capture]');
+    await page.waitForFunction(() => /Photo added/.test(document.getElementById('status').textContent), null, T);
+    await page.waitForFunction((n) => document.querySelectorAll('#person .chips img').length === n + 1, before, T);
+    ok(true, 'the person page adds a second photo from the camera (' + before + ' -> ' + (before + 1) + ' chips)');
+    await page.setInputFiles('#person [data-add-file]', photo);
+    await page.waitForFunction((n) => document.querySelectorAll('#person .chips img').length === n + 2, before, T);
+    ok(true, '... and a third from a file');
+  });
   await step('delete erases', async () => {
     page.once('dialog', (d) => d.accept());
     await page.click('#person .danger');
