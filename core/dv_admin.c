@@ -25,7 +25,9 @@ static void dv_admin_usage(FILE *f)
 	    "  tenant list              every tenant with its counts (JSON)\n"
 	    "  tenant key TENANT_ID     a new API key for a tenant\n"
 	    "  reembed                  re-embed every stored face whose model differs from the configured\n"
-	    "                           embedder, from its stored chip (after a model swap)\n");
+	    "                           embedder, from its stored chip (after a model swap)\n"
+	    "  shard-map SHARD          a line \"PREFIX SHARD\" for every key of this database (the keys' public\n"
+	    "                           prefixes, no secret): HAProxy's tenant -> shard map (deploy/haproxy-shards.cfg)\n");
 }
 
 static struct dv_conf *dv_admin_conf(const char *path)
@@ -233,6 +235,19 @@ int dv_admin_main(const char *conf_path, int argc, char **argv)
 		}
 	} else if (!strcmp(argv[0], "reembed") && argc == 1) {
 		rc = dv_admin_reembed(c, &st);
+	} else if (!strcmp(argv[0], "shard-map") && argc == 2 && argv[1][0] && !strpbrk(argv[1], " \t\r\n")) {
+		/* every key's public prefix, revoked ones too (they must still reach
+		 * the shard that refuses them), in a stable order */
+		int r;
+		PGresult *res = dv_store_q(&st, &r, "SELECT prefix FROM dv_api_keys ORDER BY prefix", 0, NULL, NULL);
+		if (!res) {
+			rc = dv_admin_fail(&st, r);
+		} else {
+			for (int i = 0; i < PQntuples(res); i++)
+				printf("%s %s\n", PQgetvalue(res, i, 0), argv[1]);
+			PQclear(res);
+			rc = 0;
+		}
 	} else {
 		dv_admin_usage(stderr);
 	}
