@@ -155,6 +155,24 @@ uint8_t *dv_align_pyramid_down(const uint8_t *in, int w, int h, int stride, int 
 	return out;
 }
 
+/* The RGB pixel at (x, y) of an image by dlib's bilinear interpolation,
+ * truncated to uint8 as dlib's static_cast; black where the 2x2 neighbourhood
+ * leaves the image. */
+static void dv_align_sample(const uint8_t *src, int w, int h, size_t stride, double x, double y, uint8_t o[3])
+{
+	double L = floor(x), T = floor(y);
+	if (L < 0 || T < 0 || L + 1 >= w || T + 1 >= h) {
+		o[0] = o[1] = o[2] = 0;
+		return;
+	}
+	double fx = x - L, fy = y - T;
+	const uint8_t *q = src + (size_t)T * stride + (size_t)L * 3;
+	for (int c = 0; c < 3; c++) {
+		double v = (1 - fy) * ((1 - fx) * q[c] + fx * q[3 + c]) + fy * ((1 - fx) * q[stride + c] + fx * q[stride + 3 + c]);
+		o[c] = (uint8_t)v;
+	}
+}
+
 int dv_align_chip(const uint8_t *img, int W, int H, int stride, const struct dv_align_fit *f, int size, uint8_t *chip)
 {
 	/* chip_details: centre = tform(size/2, size/2), rect of side size*scale - 1 */
@@ -224,19 +242,7 @@ int dv_align_chip(const uint8_t *img, int W, int H, int stride, const struct dv_
 	for (int rr = 0; rr < size; rr++)
 		for (int cc = 0; cc < size; cc++) {
 			double x = p0x + cc * dxc + rr * dxr, y = p0y + cc * dyc + rr * dyr;
-			uint8_t *o = chip + ((size_t)rr * size + cc) * 3;
-			double L = floor(x), T = floor(y);
-			if (L < 0 || T < 0 || L + 1 >= srcw || T + 1 >= srch) {
-				o[0] = o[1] = o[2] = 0;
-				continue;
-			}
-			double fx = x - L, fy = y - T;
-			const uint8_t *q = src + (size_t)T * srcstride + (size_t)L * 3;
-			for (int c = 0; c < 3; c++) {
-				double v = (1 - fy) * ((1 - fx) * q[c] + fx * q[3 + c]) +
-				           fy * ((1 - fx) * q[srcstride + c] + fx * q[srcstride + 3 + c]);
-				o[c] = (uint8_t)v; /* truncation, as dlib's static_cast */
-			}
+			dv_align_sample(src, srcw, srch, (size_t)srcstride, x, y, chip + ((size_t)rr * size + cc) * 3);
 		}
 	free(lv);
 	return 0;
@@ -266,18 +272,6 @@ void dv_align_jitter(const uint8_t *chip, int size, uint64_t *rng, uint8_t *out)
 		for (int k = 0; k < size; k++) {
 			double u = (mirror ? size - 1 - k : k) - c, v = r - c;
 			double x = c + mx + ca * u - sa * v, y = c + my + sa * u + ca * v;
-			uint8_t *o = out + ((size_t)r * size + k) * 3;
-			double L = floor(x), T = floor(y);
-			if (L < 0 || T < 0 || L + 1 >= size || T + 1 >= size) {
-				o[0] = o[1] = o[2] = 0;
-				continue;
-			}
-			double fx = x - L, fy = y - T;
-			const uint8_t *q = chip + ((size_t)T * size + (size_t)L) * 3;
-			size_t st = (size_t)size * 3;
-			for (int ch = 0; ch < 3; ch++) {
-				double val = (1 - fy) * ((1 - fx) * q[ch] + fx * q[3 + ch]) + fy * ((1 - fx) * q[st + ch] + fx * q[st + 3 + ch]);
-				o[ch] = (uint8_t)val;
-			}
+			dv_align_sample(chip, size, size, (size_t)size * 3, x, y, out + ((size_t)r * size + k) * 3);
 		}
 }
