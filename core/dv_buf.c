@@ -66,6 +66,37 @@ void dv_buf_printf(struct dv_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+void dv_buf_hex(struct dv_buf *b, const void *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	if (dv_buf_reserve(b, 2 * n) != 0)
+		return;
+	const uint8_t *u = p;
+	char *w = b->data + b->len;
+	for (size_t i = 0; i < n; i++) {
+		*w++ = hx[u[i] >> 4];
+		*w++ = hx[u[i] & 15];
+	}
+	b->len += 2 * n;
+	b->data[b->len] = 0;
+}
+
+static int dv_hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int dv_hex_decode(const char *h, uint8_t *out)
+{
+	for (size_t i = 0; h[i]; i += 2) {
+		int hi = dv_hex_digit(h[i]), lo = h[i + 1] ? dv_hex_digit(h[i + 1]) : -1;
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 void dv_json_escape(struct dv_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";

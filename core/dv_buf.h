@@ -21,6 +21,10 @@ int dv_buf_reserve(struct dv_buf *b, size_t extra);
 void dv_buf_add(struct dv_buf *b, const void *p, size_t n);
 void dv_buf_puts(struct dv_buf *b, const char *s);
 void dv_buf_printf(struct dv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* n bytes as 2n lowercase hex digits. */
+void dv_buf_hex(struct dv_buf *b, const void *p, size_t n);
+/* Hex digits (an even count, NUL-terminated, either case) into bytes; 0, or -1 on a bad digit. */
+int dv_hex_decode(const char *h, uint8_t *out);
 
 /* JSON writer. Commas are inserted automatically: call dv_json_key() before
  * every value inside an object. Numbers that are not finite become null. */

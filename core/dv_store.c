@@ -704,16 +704,6 @@ int dv_store_persons_of_faces(struct dv_store *st, uint64_t tenant, const uint64
 
 /* ---------------------------------------------------------------- events */
 
-static void dv_buf_hex(struct dv_buf *b, const void *p, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-	const uint8_t *u = p;
-	for (size_t i = 0; i < n; i++) {
-		char two[3] = {hx[u[i] >> 4], hx[u[i] & 15], 0};
-		dv_buf_puts(b, two);
-	}
-}
-
 /* The kept faces as one JSON array, in face order: {"v": vector hex, "l":
  * landmarks, "b": found by, "q": quality, "c": chip hex}, null for a face
  * not kept. */
@@ -867,22 +857,6 @@ void dv_event_face_fini(struct dv_event_face *f)
 	free(f->chip);
 	free(f->outcome);
 	memset(f, 0, sizeof *f);
-}
-
-/* Hex digits (even count, NUL-terminated) into bytes; 0 or -1. */
-static int dv_hex_decode(const char *h, uint8_t *out)
-{
-	for (size_t i = 0; h[i]; i += 2) {
-		int v[2];
-		for (int k = 0; k < 2; k++) {
-			char c = h[i + k];
-			v[k] = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-			if (v[k] < 0)
-				return -1;
-		}
-		out[i / 2] = (uint8_t)(v[0] << 4 | v[1]);
-	}
-	return 0;
 }
 
 static char *dv_pq_dup(PGresult *r, int col)

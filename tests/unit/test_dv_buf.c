@@ -38,5 +38,16 @@ int main(void)
 	is_int(dv_err_http_status(DV_ETOOLARGE), 413, "too large is 413");
 	is_str(dv_err_code(-999), "internal", "unknown errors map to internal");
 	is_int(dv_err_http_status(DV_EMEDIATYPE), 415, "media type is 415");
+	/* hex: what a recognition's kept face travels as */
+	struct dv_buf hb;
+	dv_buf_init(&hb);
+	const uint8_t raw[] = {0x00, 0x7f, 0x80, 0xff, 0x1a};
+	dv_buf_hex(&hb, raw, sizeof raw);
+	ok(hb.data && !strcmp(hb.data, "007f80ff1a") && hb.len == 10, "dv_buf_hex: two lowercase digits a byte (%s)", hb.data);
+	uint8_t back[5] = {0};
+	ok(dv_hex_decode(hb.data, back) == 0 && !memcmp(back, raw, sizeof raw), "dv_hex_decode gives the bytes back");
+	ok(dv_hex_decode("7F80", back) == 0 && back[0] == 0x7f && back[1] == 0x80, "... upper case too");
+	ok(dv_hex_decode("7g", back) == -1 && dv_hex_decode("abc", back) == -1, "... and refuses a bad digit or an odd count");
+	dv_buf_fini(&hb);
 	return tap_done();
 }
