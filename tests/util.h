@@ -6,6 +6,18 @@
 #include <string.h>
 #include <time.h>
 
+/* The test programs' reproducible random numbers: xorshift64 (13, 7, 17)
+ * on the caller's state, which it advances; the new state. */
+static inline unsigned long long test_xorshift(unsigned long long *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+/* Uniform in [0, 1), 53 bits of the state. */
+static inline double test_urand(unsigned long long *s) { return (double)(test_xorshift(s) >> 11) / 9007199254740992.0; }
+
 /* The whole file, NUL-terminated, or exit(2) with the reason. */
 static inline char *test_slurp(const char *p, size_t *n)
 {

@@ -29,14 +29,8 @@
 
 #define DIM 128
 
-static uint64_t rng = 0x2545F4914F6CDD1DULL;
-static double urand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double)(rng >> 11) / 9007199254740992.0;
-}
+static unsigned long long rng = 0x2545F4914F6CDD1DULL;
+static double urand(void) { return test_urand(&rng); }
 static double gauss(void) { return sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307179586 * urand()); }
 
 /* Lower Cholesky factor of a symmetric positive (semi)definite matrix. */

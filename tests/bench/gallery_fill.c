@@ -8,15 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../util.h"
 
-static uint64_t rng = 0x2545f4914f6cdd1dULL;
-static float urand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (float)(rng >> 40) / 16777216.0f;
-}
+static unsigned long long rng = 0x2545f4914f6cdd1dULL;
+static float urand(void) { return (float)(test_xorshift(&rng) >> 40) / 16777216.0f; }
 
 int main(int argc, char **argv)
 {

@@ -16,14 +16,8 @@
 
 #define DIM 128
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-static inline float urand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (float)(rng >> 40) / 16777216.0f;
-}
+static unsigned long long rng = 0x9e3779b97f4a7c15ULL;
+static inline float urand(void) { return (float)(test_xorshift(&rng) >> 40) / 16777216.0f; }
 
 /* A dlib-like descriptor: ~N(0, 0.09) components, |x| ~ 1. */
 static void face(float *v)

@@ -3,6 +3,7 @@
  * queries equal a double-precision brute force; replace, remove, tenants
  * kept apart, near-duplicates (where the int8 bound is tightest). */
 #include "../tap.h"
+#include "../util.h"
 #include "dv_conf.h"
 #include "dv_plugin.h"
 #include <math.h>
@@ -12,14 +13,8 @@
 #define DIM 128
 #define N 3000
 
-static uint64_t rng = 88172645463325252ULL;
-static double urand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double)(rng >> 11) / 9007199254740992.0;
-}
+static unsigned long long rng = 88172645463325252ULL;
+static double urand(void) { return test_urand(&rng); }
 static float grand(void) { return (float)(sqrt(-2 * log(urand() + 1e-12)) * cos(6.283185307 * urand())); }
 
 static void unit(float *v)

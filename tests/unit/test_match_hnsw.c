@@ -10,6 +10,7 @@
  * queries are other photos of enrolled people): uniform noise in 128
  * dimensions, where every point is as far as every other, is no gallery. */
 #include "../tap.h"
+#include "../util.h"
 #include "dv_conf.h"
 #include "dv_plugin.h"
 #include <dlfcn.h>
@@ -22,14 +23,8 @@
 #define DIM 128
 #define N 4000
 
-static uint64_t rng = 88172645463325252ULL;
-static double urand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double)(rng >> 11) / 9007199254740992.0;
-}
+static unsigned long long rng = 88172645463325252ULL;
+static double urand(void) { return test_urand(&rng); }
 static float grand(void) { return (float)(sqrt(-2 * log(urand() + 1e-12)) * cos(6.283185307 * urand())); }
 
 /* dlib-like galleries: people (components ~N(0, 0.07), |x| ~ 0.8, ~1.1
