@@ -770,7 +770,7 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 	}
 	for (int i = 0; i < 6; i++)
 		dv_buf_puts(all[i], "]");
-	char t[24], kd[16], kt[32];
+	char t[24], kd[16] = "", kt[32] = "";
 	struct dv_buf kj;
 	dv_buf_init(&kj);
 	if (keep && keep->ttl > 0 && keep->vecs && keep->dim > 0) {
@@ -780,21 +780,23 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 	}
 	const char *v[] = {U64(t, tenant), kinds.data, persons.data, facesb.data, dists.data, sims.data, boxes.data, location,
 	    camera, request_id, kj.data, kd, keep ? keep->model : NULL, keep ? keep->fingerprint : NULL, kt};
-	/* with faces to keep, they go in with their events: one statement */
-	static const char ins[] =
-	    "INSERT INTO dv_events (tenant_id, kind, person_id, face_id, distance, similarity, box, location, camera, request_id, "
-	    "face_index) "
-	    "SELECT $1, k.value #>> '{}', (p.value #>> '{}')::bigint, (f.value #>> '{}')::bigint, (d.value #>> '{}')::real, "
-	    "(s.value #>> '{}')::real, NULLIF(b.value, 'null'::jsonb), $8, $9, $10, (k.i - 1)::int "
-	    "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY k(value, i) "
-	    "JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY p(value, i) USING (i) "
-	    "JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY f(value, i) USING (i) "
-	    "JOIN jsonb_array_elements($5::jsonb) WITH ORDINALITY d(value, i) USING (i) "
-	    "JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY s(value, i) USING (i) "
-	    "JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY b(value, i) USING (i) "
-	    "WHERE p.value = 'null'::jsonb OR EXISTS (SELECT 1 FROM dv_persons x WHERE x.tenant_id = $1 "
-	    "AND x.id = (p.value #>> '{}')::bigint) RETURNING id, face_index";
-	static const char keep_tail[] =
+	/* with faces to keep, they go in with their events: one statement (both
+	 * texts are put together by the compiler) */
+#define DV_EVENTS_INSERT \
+	    "INSERT INTO dv_events (tenant_id, kind, person_id, face_id, distance, similarity, box, location, camera, request_id, " \
+	    "face_index) " \
+	    "SELECT $1, k.value #>> '{}', (p.value #>> '{}')::bigint, (f.value #>> '{}')::bigint, (d.value #>> '{}')::real, " \
+	    "(s.value #>> '{}')::real, NULLIF(b.value, 'null'::jsonb), $8, $9, $10, (k.i - 1)::int " \
+	    "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY k(value, i) " \
+	    "JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY p(value, i) USING (i) " \
+	    "JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY f(value, i) USING (i) " \
+	    "JOIN jsonb_array_elements($5::jsonb) WITH ORDINALITY d(value, i) USING (i) " \
+	    "JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY s(value, i) USING (i) " \
+	    "JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY b(value, i) USING (i) " \
+	    "WHERE p.value = 'null'::jsonb OR EXISTS (SELECT 1 FROM dv_persons x WHERE x.tenant_id = $1 " \
+	    "AND x.id = (p.value #>> '{}')::bigint) RETURNING id, face_index"
+	static const char ins[] = DV_EVENTS_INSERT;
+	static const char with_keep[] = "WITH e AS (" DV_EVENTS_INSERT
 	    "), x AS (INSERT INTO dv_event_faces (event_id, tenant_id, embedding, dim, model, fingerprint, landmarks, found_by, "
 	    "quality, chip, expires_at) "
 	    "SELECT e.id, $1, decode(y.value->>'v', 'hex'), $12::int, $13, $14, NULLIF(y.value->'l', 'null'::jsonb), "
@@ -803,8 +805,7 @@ int dv_store_events_add(struct dv_store *st, uint64_t tenant, const struct dv_ev
 	    "FROM e JOIN jsonb_array_elements($11::jsonb) WITH ORDINALITY y(value, i) ON y.i = e.face_index + 1 "
 	    "WHERE y.value <> 'null'::jsonb) "
 	    "SELECT id, face_index FROM e";
-	char with_keep[sizeof ins + sizeof keep_tail + 16];
-	snprintf(with_keep, sizeof with_keep, "WITH e AS (%s%s", ins, keep_tail);
+#undef DV_EVENTS_INSERT
 	/* A person erased while this request ran (after its persons were looked
 	 * up) is erased: their event is not written, and the recognition is
 	 * answered as it was made. A delete still in flight can slip past the
