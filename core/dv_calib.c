@@ -9,9 +9,13 @@
  *   # photos: 5754   identities: 573   impostor_pairs: N   genuine_pairs: M
  *   # distance	fmr	fnmr	impostors_at_or_below	genuine_above
  *   0.2000	0	0.99	0	M
- *   ...                                                                     */
+ *   ...
+ *   # cohort: k 5 weight 0.75 min_people 50
+ *   cohort	50	0.2000	0.0900	0.98
+ *   ...       (people rising; per people the same fpir column, falling) */
 #include "dv_calib.h"
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,10 @@ void dv_calib_fini(struct dv_calib *c)
 	free(c->dist);
 	free(c->fmr);
 	free(c->fnmr);
+	free(c->coh_people);
+	free(c->coh_fpir);
+	free(c->coh_score);
+	free(c->coh_tpir);
 	memset(c, 0, sizeof *c);
 }
 
@@ -36,10 +44,60 @@ static void dv_calib_field(const char *line, const char *key, char *out, size_t 
 	snprintf(out, len, "%.*s", (int)n, v);
 }
 
+/* *p to cap elements of size elem (kept as it was on failure). */
+static int dv_calib_grow(void **p, size_t elem, int cap)
+{
+	void *q = realloc(*p, elem * (size_t)cap);
+	if (!q)
+		return -1;
+	*p = q;
+	return 0;
+}
+
+/* One "cohort P FPIR SCORE TPIR" row. */
+static int dv_calib_cohort_row(struct dv_calib *c, const char *line, int *cap)
+{
+	int p;
+	double x, score, tpir;
+	if (sscanf(line, "%d %lf %lf %lf", &p, &x, &score, &tpir) != 4 || p < 2 || !(x > 0 && x <= 1) ||
+	    !(tpir >= 0 && tpir <= 1) || !isfinite(score))
+		return -1;
+	int r = c->coh_rows;
+	if (r == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		if (dv_calib_grow((void **)&c->coh_fpir, sizeof *c->coh_fpir, *cap) ||
+		    dv_calib_grow((void **)&c->coh_score, sizeof *c->coh_score, *cap) ||
+		    dv_calib_grow((void **)&c->coh_tpir, sizeof *c->coh_tpir, *cap) ||
+		    dv_calib_grow((void **)&c->coh_people, sizeof *c->coh_people, *cap))
+			return -1;
+	}
+	if (c->coh_np == 0 || c->coh_people[c->coh_np - 1] != p) {
+		/* a new gallery size: larger, and the previous one's rows complete */
+		if (c->coh_np && p <= c->coh_people[c->coh_np - 1])
+			return -1;
+		if (c->coh_np == 1)
+			c->coh_nx = r; /* the first size's rows fix the column */
+		if (c->coh_np >= 1 && c->coh_np * c->coh_nx != r)
+			return -1;
+		c->coh_people[c->coh_np++] = p;
+	}
+	int first = c->coh_np == 1 ? 0 : (c->coh_np - 1) * c->coh_nx; /* this size's first row */
+	int j = r - first;
+	if (j > 0 && (x >= c->coh_fpir[r - 1] || score > c->coh_score[r - 1]))
+		return -1;
+	if (c->coh_np > 1 && (j >= c->coh_nx || fabs(x - c->coh_fpir[j]) > 1e-12))
+		return -1;
+	c->coh_fpir[r] = x;
+	c->coh_score[r] = score;
+	c->coh_tpir[r] = tpir;
+	c->coh_rows++;
+	return 0;
+}
+
 int dv_calib_parse(const char *text, size_t len, struct dv_calib *c, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
-	int cap = 0, lineno = 0;
+	int cap = 0, lineno = 0, coh_cap = 0;
 	size_t at = 0;
 	while (at < len) {
 		const char *nl = memchr(text + at, '\n', len - at);
@@ -65,6 +123,12 @@ int dv_calib_parse(const char *text, size_t len, struct dv_calib *c, char *err, 
 			dv_calib_field(h, "flip", fl, sizeof fl);
 			if (fl[0])
 				c->flip = !strcmp(fl, "true");
+			if (!strncmp(h, "cohort:", 7) &&
+			    sscanf(h, "cohort: k %d weight %lf min_people %d", &c->coh_k, &c->coh_weight, &c->coh_min_people) != 3) {
+				snprintf(err, errlen, "line %d: expected \"# cohort: k K weight W min_people P\"", lineno);
+				dv_calib_fini(c);
+				return -1;
+			}
 			if (!strncmp(h, "photos:", 7))
 				sscanf(h, "photos: %d identities: %d impostor_pairs: %lld genuine_pairs: %lld", &c->photos,
 				    &c->identities, &c->impostors, &c->genuine);
@@ -72,6 +136,15 @@ int dv_calib_parse(const char *text, size_t len, struct dv_calib *c, char *err, 
 		}
 		if (!line[0])
 			continue;
+		if (!strncmp(line, "cohort\t", 7)) {
+			if (dv_calib_cohort_row(c, line + 7, &coh_cap) != 0) {
+				snprintf(err, errlen, "line %d: expected \"cohort people fpir score tpir\", people rising, the same fpir "
+				    "column for each, falling, with the score falling", lineno);
+				dv_calib_fini(c);
+				return -1;
+			}
+			continue;
+		}
 		double d, fmr, fnmr;
 		if (sscanf(line, "%lf %lf %lf", &d, &fmr, &fnmr) != 3 || !(fmr >= 0 && fmr <= 1) || !(fnmr >= 0 && fnmr <= 1) ||
 		    (c->n && (d <= c->dist[c->n - 1] || fmr < c->fmr[c->n - 1] || fnmr > c->fnmr[c->n - 1]))) {
@@ -95,6 +168,19 @@ int dv_calib_parse(const char *text, size_t len, struct dv_calib *c, char *err, 
 		c->fmr[c->n] = fmr;
 		c->fnmr[c->n] = fnmr;
 		c->n++;
+	}
+	if (c->coh_np == 1)
+		c->coh_nx = c->coh_rows;
+	if (c->coh_np && (c->coh_k != DV_COHORT_K || fabs(c->coh_weight - DV_COHORT_WEIGHT) > 1e-9)) {
+		snprintf(err, errlen, "the cohort rows are for the score with k %d weight %g, not this server's (k %d weight %g)",
+		    c->coh_k, c->coh_weight, DV_COHORT_K, DV_COHORT_WEIGHT);
+		dv_calib_fini(c);
+		return -1;
+	}
+	if (c->coh_np && (c->coh_nx < 2 || c->coh_np * c->coh_nx != c->coh_rows)) {
+		snprintf(err, errlen, "the cohort rows are incomplete: every gallery size needs the same targets, two or more");
+		dv_calib_fini(c);
+		return -1;
 	}
 	if (c->n < 2 || !c->model[0] || !c->fingerprint[0]) {
 		snprintf(err, errlen, "not a calibration table: it needs the model and fingerprint lines and at least two rows");
@@ -215,4 +301,64 @@ double dv_calib_threshold(const struct dv_calib *c, long long n, double target)
 			hi = mid;
 	}
 	return floor(lo * 1e4) / 1e4;
+}
+
+/* ---------------------------------------------------------------- cohort */
+
+/* The rows of gallery size index a, at target x: interpolated in log x
+ * (beyond the column's ends, along its last segment). */
+static double dv_coh_col(const struct dv_calib *c, const double *v, int a, double x)
+{
+	const double *f = c->coh_fpir + (size_t)a * c->coh_nx, *y = v + (size_t)a * c->coh_nx;
+	int m = c->coh_nx, j = 0;
+	/* f falls: find j with f[j] >= x >= f[j + 1] */
+	while (j < m - 2 && f[j + 1] > x)
+		j++;
+	double t = (log(x) - log(f[j])) / (log(f[j + 1]) - log(f[j]));
+	return y[j] + t * (y[j + 1] - y[j]);
+}
+
+static double dv_coh_at(const struct dv_calib *c, const double *v, long long people, double x, bool tail)
+{
+	int n = c->coh_np;
+	if (people <= c->coh_people[0] || n == 1)
+		return dv_coh_col(c, v, 0, x);
+	if (people >= c->coh_people[n - 1]) {
+		double y = dv_coh_col(c, v, n - 1, x);
+		return tail ? y - 0.002 * log10((double)people / c->coh_people[n - 1]) : y;
+	}
+	int a = 0;
+	while (a < n - 2 && c->coh_people[a + 1] < people)
+		a++;
+	double t = (log((double)people) - log(c->coh_people[a])) / (log(c->coh_people[a + 1]) - log(c->coh_people[a]));
+	return dv_coh_col(c, v, a, x) + t * (dv_coh_col(c, v, a + 1, x) - dv_coh_col(c, v, a, x));
+}
+
+double dv_calib_cohort_threshold(const struct dv_calib *c, long long people, double target)
+{
+	return dv_coh_at(c, c->coh_score, people, target, true);
+}
+
+double dv_calib_cohort_tpir(const struct dv_calib *c, long long people, double target)
+{
+	double y = dv_coh_at(c, c->coh_tpir, people, target, false);
+	return y < 0 ? 0 : y > 1 ? 1 : y;
+}
+
+double dv_calib_cohort_fpir(const struct dv_calib *c, long long people, double score)
+{
+	/* the threshold rises with the target: bisect in log target */
+	double lo = log(1e-5), hi = 0;
+	if (dv_calib_cohort_threshold(c, people, 1e-5) >= score)
+		return 1e-5;
+	if (dv_calib_cohort_threshold(c, people, 1) <= score)
+		return 1;
+	for (int k = 0; k < 50; k++) {
+		double mid = (lo + hi) / 2;
+		if (dv_calib_cohort_threshold(c, people, exp(mid)) < score)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return exp(hi);
 }

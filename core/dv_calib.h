@@ -11,6 +11,12 @@
 #define DV_CALIB_H
 #include <stddef.h>
 
+/* The cohort score: a visit's nearest person's distance minus WEIGHT x the
+ * mean distance of the next K people (measured on the dev data: -n 5,0.75 of
+ * make eval-openset). */
+#define DV_COHORT_K 5
+#define DV_COHORT_WEIGHT 0.75
+
 struct dv_calib {
 	char model[64], fingerprint[80], align[16];
 	int flip;              /* measured with embed.flip */
@@ -18,6 +24,14 @@ struct dv_calib {
 	double *dist, *fmr, *fnmr;
 	long long impostors, genuine; /* pairs measured */
 	int photos, identities;
+	/* the cohort score's table ("cohort P FPIR SCORE TPIR" rows): for
+	 * galleries of coh_people[i] people, coh_nx target rates each (falling),
+	 * the score letting that share of strangers through and the share of
+	 * visitors then named; coh_np == 0 when the table has none */
+	int coh_k, coh_np, coh_nx, coh_min_people, coh_rows;
+	double coh_weight;
+	int *coh_people;
+	double *coh_fpir, *coh_score, *coh_tpir; /* [coh_np x coh_nx] */
 };
 
 /* Parse the text of a table. 0, or -1 with the reason (and line) in err. */
@@ -33,4 +47,16 @@ double dv_calib_threshold(const struct dv_calib *c, long long n, double target);
 /* The chance that a stranger gets a match at distance d or closer in a
  * gallery of n: min(1, n x FMR(d)). */
 double dv_calib_fpir(const struct dv_calib *c, long long n, double d);
+/* The cohort score's decision for a gallery of `people` people (>=
+ * coh_min_people; the caller checks coh_np > 0): the score that lets
+ * `target` of strangers through, interpolated in log people and log target.
+ * Beyond the largest gallery measured the score is lowered by 0.002 per ten
+ * times more people (a model of the tail says it is flat or falls slowly
+ * there: docs/accuracy.md). */
+double dv_calib_cohort_threshold(const struct dv_calib *c, long long people, double target);
+/* The share of visitors named at that decision (the measured rows). */
+double dv_calib_cohort_tpir(const struct dv_calib *c, long long people, double target);
+/* How likely a stranger is to score `score` or lower: the target whose
+ * threshold is the score, clamped to [1e-5, 1]. */
+double dv_calib_cohort_fpir(const struct dv_calib *c, long long people, double score);
 #endif

@@ -12,9 +12,22 @@
  * (genuine pairs above), stamped with the embedder's model and fingerprint
  * and the alignment; no date or path, so that two runs on the same photos
  * give the same file. Also prints a short summary: FMR at a few distances and
- * the distances for FMR 1e-3 .. 1e-6. */
+ * the distances for FMR 1e-3 .. 1e-6.
+ *
+ * Then the cohort score's table (the server's decision in galleries of 50
+ * people or more, match.cohort): a visit's score is its nearest person's
+ * distance minus WEIGHT x the mean distance of the next K people (a face
+ * near everyone — a common look, a poor photo — is discounted; a returning
+ * visitor near one person stands out). Its false-alarm rate depends on the
+ * gallery's size in a way no pairwise table gives, so it is measured: for
+ * galleries of P people (random draws of P identities, one random photo
+ * each, from a fixed seed), every photo of the people left out is a stranger
+ * and every other photo of the people in is a visitor; per P and target FPIR
+ * the table gives the score that lets that share of strangers through and
+ * the share of visitors then given their own name. */
 #include "dv_calib.h"
 #include "ev_data.h"
+#include "../util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +35,114 @@
 #include <unistd.h>
 
 #define BINS 20001 /* 1e-4 wide, [0, 2] */
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The cohort score's rows ("cohort P FPIR SCORE TPIR", see above). dist is
+ * the photos' distance matrix (n x n), id[] the photos' identities, ph[q]
+ * the usable photos of identity q. Reproducible: a fixed seed. */
+static void cohort_rows(FILE *f, const struct ev_data *d, const float *dist, const int *id, int n_id, int *const *ph,
+    const int *n_ph)
+{
+	enum { K = DV_COHORT_K };
+	const double weight = DV_COHORT_WEIGHT;
+	static const int people[] = {50, 70, 100, 140, 200, 280, 400};
+	static const double fpir[] = {0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001};
+	const int n = d->n, np = sizeof people / sizeof *people, nx = sizeof fpir / sizeof *fpir;
+	unsigned long long seed = 0x5eedc0de;
+	int *perm = malloc(sizeof *perm * (size_t)n_id), *enr = malloc(sizeof *enr * (size_t)n_id);
+	char *in = malloc((size_t)n_id);
+	double *row = malloc(sizeof *row * (size_t)n_id);
+	int usable_ids = 0;
+	for (int q = 0; q < n_id; q++)
+		usable_ids += n_ph[q] > 0;
+	fprintf(f, "# cohort: k %d weight %.2f min_people %d\n", K, weight, people[0]);
+	fprintf(f, "# cohort\tpeople\tfpir\tscore\ttpir\n");
+	for (int a = 0; a < np; a++) {
+		int P = people[a];
+		if (P + 20 > usable_ids)
+			break; /* too few strangers left */
+		/* draws until ~300,000 strangers' scores (at least 20 draws) */
+		size_t cap = 1 << 16, ns = 0, ng = 0;
+		double *ss = malloc(sizeof *ss * cap), *gs = malloc(sizeof *gs * cap);
+		char *gok = malloc(cap);
+		for (int r = 0; r < 20 || ns < 300000; r++) {
+			for (int q = 0; q < n_id; q++)
+				perm[q] = q;
+			for (int q = n_id - 1; q > 0; q--) {
+				int j = (int)(test_urand(&seed) * (q + 1)), t = perm[q];
+				perm[q] = perm[j];
+				perm[j] = t;
+			}
+			memset(in, 0, (size_t)n_id);
+			int g = 0;
+			for (int k = 0; k < n_id && g < P; k++) {
+				int q = perm[k];
+				if (!n_ph[q])
+					continue;
+				in[q] = 1;
+				enr[g++] = ph[q][(int)(test_urand(&seed) * n_ph[q])];
+			}
+			for (int i = 0; i < n; i++) {
+				if (!d->it[i].f.emb)
+					continue;
+				int own = -1;
+				if (in[id[i]]) {
+					for (int u = 0; u < g && own < 0; u++)
+						if (id[enr[u]] == id[i])
+							own = u;
+					if (enr[own] == i)
+						continue; /* the enrolled photo itself */
+				}
+				int best = 0;
+				for (int u = 0; u < g; u++) {
+					row[u] = dist[(size_t)i * n + enr[u]];
+					if (row[u] < row[best])
+						best = u;
+				}
+				double d1 = row[best];
+				qsort(row, (size_t)g, sizeof *row, cmp_dbl);
+				double c = 0;
+				for (int u = 1; u <= K; u++)
+					c += row[u] / K;
+				if (ns == cap || ng == cap) {
+					cap *= 2;
+					ss = realloc(ss, sizeof *ss * cap);
+					gs = realloc(gs, sizeof *gs * cap);
+					gok = realloc(gok, cap);
+				}
+				if (own < 0) {
+					ss[ns++] = d1 - weight * c;
+				} else {
+					gs[ng] = d1 - weight * c;
+					gok[ng++] = best == own;
+				}
+			}
+		}
+		qsort(ss, ns, sizeof *ss, cmp_dbl);
+		for (int b = 0; b < nx; b++) {
+			/* the largest score that lets at most fpir[b] of the strangers through */
+			size_t at = (size_t)floor(fpir[b] * (double)ns);
+			double t = ss[at] - 1e-9;
+			size_t ok = 0;
+			for (size_t u = 0; u < ng; u++)
+				ok += gok[u] && gs[u] <= t;
+			fprintf(f, "cohort\t%d\t%.4f\t%.4f\t%.4f\n", P, fpir[b], t, ng ? (double)ok / (double)ng : 0);
+		}
+		fprintf(stderr, "cohort: galleries of %d people: %zu strangers' and %zu visitors' scores\n", P, ns, ng);
+		free(ss);
+		free(gs);
+		free(gok);
+	}
+	free(perm);
+	free(enr);
+	free(in);
+	free(row);
+}
 
 int main(int argc, char **argv)
 {
@@ -61,6 +182,17 @@ int main(int argc, char **argv)
 		fallback += d.it[i].f.emb && d.it[i].f.fallback;
 	}
 	long long *imp = calloc(BINS, sizeof *imp), *gen = calloc(BINS, sizeof *gen), n_imp = 0, n_gen = 0;
+	float *dist = malloc(sizeof *dist * (size_t)d.n * (size_t)d.n); /* every pair, for the cohort rows */
+	int **ph = calloc((size_t)n_id, sizeof *ph), *n_ph = calloc((size_t)n_id, sizeof *n_ph);
+	if (!dist || !ph || !n_ph) {
+		fprintf(stderr, "out of memory\n");
+		return 1;
+	}
+	for (int i = 0; i < d.n; i++)
+		if (d.it[i].f.emb) {
+			ph[id[i]] = realloc(ph[id[i]], sizeof **ph * (size_t)(n_ph[id[i]] + 1));
+			ph[id[i]][n_ph[id[i]]++] = i;
+		}
 	for (int i = 0; i < d.n; i++) {
 		if (!d.it[i].f.emb)
 			continue;
@@ -68,6 +200,7 @@ int main(int argc, char **argv)
 			if (!d.it[k].f.emb)
 				continue;
 			double x = ev_dist(d.it[i].f.emb, d.it[k].f.emb, dim);
+			dist[(size_t)i * d.n + k] = dist[(size_t)k * d.n + i] = (float)x;
 			int b = (int)ceil(x * 1e4 - 1e-9);
 			b = b < 0 ? 0 : b >= BINS ? BINS - 1 : b;
 			if (id[i] == id[k]) {
@@ -101,6 +234,12 @@ int main(int argc, char **argv)
 	for (int b = 2000; b <= 12000; b += 10)
 		fprintf(f, "%.4f\t%.9e\t%.9e\t%lld\t%lld\n", b / 1e4, (double)imp[b] / (double)n_imp,
 		    (double)(n_gen - gen_le[b]) / (double)n_gen, imp[b], n_gen - gen_le[b]);
+	cohort_rows(f, &d, dist, id, n_id, ph, n_ph);
+	free(dist);
+	for (int q = 0; q < n_id; q++)
+		free(ph[q]);
+	free(ph);
+	free(n_ph);
 	if (out)
 		fclose(f);
 	fprintf(stderr, "calibration: %d photos (%d taken whole), %d identities, %lld impostor and %lld genuine pairs\n", used,

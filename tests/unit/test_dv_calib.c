@@ -1,7 +1,10 @@
 /* Unit tests for core/dv_calib.c: a table is parsed with its stamp, refused
  * with the line when malformed; FMR is interpolated in log space and
  * extrapolated below the measured tail; the threshold for N faces keeps
- * N x FMR(t) at the target and shrinks as N grows; FPIR is capped at 1. */
+ * N x FMR(t) at the target and shrinks as N grows; FPIR is capped at 1.
+ * The cohort rows: parsed by gallery size, interpolated in log people and
+ * log target, lowered slowly beyond the largest gallery measured, inverted
+ * to a false-match probability; incomplete or disordered rows refused. */
 #include "../tap.h"
 #include "dv_calib.h"
 #include <math.h>
@@ -47,6 +50,45 @@ int main(void)
 	    "# model: m\n# fingerprint: f\n0.3 0 0.9\n",                     /* one row */
 	    "# model: m\n# fingerprint: f\n0.3 0 1.5\n0.4 0 0.8\n",          /* a rate over 1 */
 	};
+	/* the cohort rows */
+	static const char coh[] = "# model: m\n# fingerprint: f\n0.3 0 0.9\n0.4 0.001 0.5\n"
+	                          "# cohort: k 5 weight 0.75 min_people 50\n"
+	                          "cohort\t50\t0.1000\t0.0500\t0.95\n"
+	                          "cohort\t50\t0.0100\t-0.0200\t0.85\n"
+	                          "cohort\t50\t0.0010\t-0.0900\t0.60\n"
+	                          "cohort\t200\t0.1000\t0.0700\t0.94\n"
+	                          "cohort\t200\t0.0100\t0.0100\t0.84\n"
+	                          "cohort\t200\t0.0010\t-0.0500\t0.62\n";
+	ok(dv_calib_parse(coh, sizeof coh - 1, &c, err, sizeof err) == 0, "a table with cohort rows parses (%s)", err);
+	is_int(c.coh_np, 2, "two gallery sizes");
+	is_int(c.coh_nx, 3, "three targets each");
+	is_int(c.coh_min_people, 50, "from 50 people");
+	ok(fabs(dv_calib_cohort_threshold(&c, 50, 0.01) + 0.02) < 1e-9, "the score at a measured point");
+	ok(fabs(dv_calib_cohort_threshold(&c, 100, 0.01) - (-0.02 + 0.5 * 0.03)) < 1e-9,
+	    "between two sizes, linear in log people (100 is half way from 50 to 200)");
+	ok(fabs(dv_calib_cohort_threshold(&c, 50, sqrt(0.1 * 0.01)) - 0.015) < 1e-9, "between two targets, linear in log target");
+	double big = dv_calib_cohort_threshold(&c, 2000, 0.01);
+	ok(fabs(big - (0.01 - 0.002)) < 1e-9, "ten times the largest gallery: 0.002 lower (%.4f)", big);
+	ok(fabs(dv_calib_cohort_tpir(&c, 2000, 0.01) - 0.84) < 1e-9, "recall beyond the largest gallery: the largest's");
+	double p = dv_calib_cohort_fpir(&c, 200, 0.01);
+	ok(fabs(p - 0.01) < 1e-6, "a score at the 1%% threshold: false-match probability 1%% (%.6f)", p);
+	ok(dv_calib_cohort_fpir(&c, 200, -0.06) < 0.001, "a lower score, less likely a stranger's");
+	is_int((long long)dv_calib_cohort_fpir(&c, 200, 5), 1, "a score far above every row: 1");
+	dv_calib_fini(&c);
+	static const char *const bad_coh[] = {
+	    "# model: m\n# fingerprint: f\n0.3 0 0.9\n0.4 0.001 0.5\n# cohort: k 5 weight 0.75 min_people 50\n"
+	    "cohort\t50\t0.1\t0.05\t0.9\ncohort\t50\t0.01\t0.06\t0.8\n", /* the score rising as the target falls */
+	    "# model: m\n# fingerprint: f\n0.3 0 0.9\n0.4 0.001 0.5\n# cohort: k 5 weight 0.75 min_people 50\n"
+	    "cohort\t50\t0.1\t0.05\t0.9\ncohort\t50\t0.01\t0.01\t0.8\ncohort\t100\t0.1\t0.05\t0.9\n", /* incomplete */
+	    "# model: m\n# fingerprint: f\n0.3 0 0.9\n0.4 0.001 0.5\n# cohort: k 5 weight 0.75 min_people 50\n"
+	    "cohort\t100\t0.1\t0.05\t0.9\ncohort\t100\t0.01\t0.01\t0.8\ncohort\t50\t0.1\t0.05\t0.9\n"
+	    "cohort\t50\t0.01\t0.01\t0.8\n", /* sizes falling */
+	    "# model: m\n# fingerprint: f\n0.3 0 0.9\n0.4 0.001 0.5\n# cohort: k 3 weight 0.75 min_people 50\n"
+	    "cohort\t50\t0.1\t0.05\t0.9\ncohort\t50\t0.01\t0.01\t0.8\n", /* another score */
+	};
+	for (size_t i = 0; i < sizeof bad_coh / sizeof bad_coh[0]; i++)
+		ok(dv_calib_parse(bad_coh[i], strlen(bad_coh[i]), &c, err, sizeof err) != 0, "malformed cohort rows %zu refused: %s",
+		    i, err);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		ok(dv_calib_parse(bad[i], strlen(bad[i]), &c, err, sizeof err) != 0, "malformed table %zu refused: %s", i, err);
 	ok(dv_calib_parse(bad[0], strlen(bad[0]), &c, err, sizeof err) != 0 && strstr(err, "line 4"), "naming the line");
