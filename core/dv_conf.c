@@ -358,6 +358,12 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"match.target_fpir", KT_DOUBLE, OFF(match_target_fpir), 0, 1, "0.01",
 	    "with decision fpir: the share of strangers who may get someone's name (a tenant's settings.target_fpir "
 	    "overrides it)"},
+	{"match.cohort", KT_BOOL, OFF(match_cohort), 0, 0, "true",
+	    "with decision fpir, for a tenant of as many people as the calibration's cohort rows start at (50): decide "
+	    "by the cohort score, the nearest person's distance minus 0.75 x the mean distance of the next 5 people, "
+	    "against the score that lets the target share of strangers through in a gallery of that many people (make "
+	    "calibrate measures it). On the dev data: visitors recognised at 1% of strangers named 78% -> 88% "
+	    "(docs/accuracy.md); false: the distance alone"},
 	{"match.tenant_correction", KT_BOOL, OFF(match_tenant_correction), 0, 0, "true",
 	    "with decision fpir: lower a tenant's threshold when its own enrolled people are closer to each other than "
 	    "the calibration predicts (one camera, one light: docs/accuracy.md); never raises it"},

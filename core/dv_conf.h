@@ -101,6 +101,7 @@ struct dv_conf {
 	double match_threshold;   /* distance at or below which a face is known (decision threshold) */
 	double match_margin_ratio; /* named only when nearest <= this x the nearest other person */
 	char *match_decision;     /* "fpir" or "threshold" */
+	bool match_cohort;                /* decide by the cohort score where the calibration has it */
 	bool match_tenant_correction;     /* lower a tenant's threshold by its own impostors */
 	double match_correction_gain;
 	long long match_correction_max_faces;

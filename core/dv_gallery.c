@@ -37,6 +37,7 @@ struct dv_gallery {
 	 * bits), and the tenants whose gallery changed since it was computed */
 	struct dv_u64map shift, dirty;
 	struct dv_u64map corr_at;  /* tenant -> when its correction may next be computed (monotonic s, double bits) */
+	struct dv_u64map people;   /* tenant -> its enrolled people (the cohort decision's gallery size), as recounted with the correction */
 	struct dv_keyuse *keys;    /* given the publishable keys' origins (channel dv_keys) */
 };
 
@@ -362,6 +363,25 @@ static void dv_gal_expire_faces(PGconn *c, double *next_at)
 	PQclear(r);
 }
 
+/* How many people a tenant has enrolled with faces of the embedder (-1: the
+ * database did not say). */
+static long long dv_gal_people(PGconn *c, const struct dv_gen *gen, uint64_t tenant)
+{
+	if (!gen->calib || !gen->conf->match_cohort || !gen->calib->coh_np)
+		return -1;
+	char t[24], dim[16];
+	snprintf(t, sizeof t, "%" PRIu64, tenant);
+	snprintf(dim, sizeof dim, "%d", gen->einfo.dim);
+	const char *v[] = {t, gen->einfo.model, gen->einfo.fingerprint, dim};
+	PGresult *r = PQexecParams(c,
+	    "SELECT count(DISTINCT person_id) FROM dv_faces WHERE tenant_id = $1 AND model = $2 AND fingerprint = $3 "
+	    "AND dim = $4::int",
+	    4, NULL, v, NULL, NULL, 0);
+	long long n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+	PQclear(r);
+	return n;
+}
+
 /* One tenant whose gallery changed: its correction again. At most one a call,
  * none within a second of the last, and a tenant's at most every 30 s (a
  * burst of enrolments is one computation; the thread stays free for the
@@ -396,6 +416,7 @@ static void dv_gal_corrections(struct dv_gallery *g, PGconn *c, const struct dv_
 	if (!tenant)
 		return;
 	double s = dv_gal_correction(c, gen, tenant);
+	long long people = dv_gal_people(c, gen, tenant);
 	uint64_t bits;
 	memcpy(&bits, &s, sizeof bits);
 	pthread_mutex_lock(&g->mu);
@@ -403,6 +424,10 @@ static void dv_gal_corrections(struct dv_gallery *g, PGconn *c, const struct dv_
 		dv_u64map_put(&g->shift, tenant, bits);
 	else
 		dv_u64map_del(&g->shift, tenant);
+	if (people > 0)
+		dv_u64map_put(&g->people, tenant, (uint64_t)people);
+	else if (people == 0)
+		dv_u64map_del(&g->people, tenant);
 	pthread_mutex_unlock(&g->mu);
 	*next_at = now + 1.0;
 }
@@ -570,6 +595,7 @@ void dv_gallery_stop(struct dv_gallery *g)
 	dv_u64map_free(&g->per_tenant);
 	dv_u64map_free(&g->gone);
 	dv_u64map_free(&g->shift);
+	dv_u64map_free(&g->people);
 	dv_u64map_free(&g->dirty);
 	dv_u64map_free(&g->corr_at);
 	pthread_mutex_destroy(&g->mu);
@@ -638,6 +664,18 @@ void dv_gallery_stats(struct dv_gallery *g, long long *faces, long long *notes, 
 	pthread_mutex_unlock(&g->mu);
 	*notes = atomic_load(&g->n_notes);
 	*connected = atomic_load(&g->connected);
+}
+
+long long dv_gallery_tenant_people(struct dv_gallery *g, uint64_t tenant)
+{
+	if (!g)
+		return 0;
+	pthread_mutex_lock(&g->mu);
+	uint64_t *p = dv_u64map_find(&g->people, tenant), *f = dv_u64map_find(&g->per_tenant, tenant);
+	/* never more than the faces held now (people deleted since the count) */
+	long long v = p ? (long long)*p : 0, faces = f ? (long long)*f : 0;
+	pthread_mutex_unlock(&g->mu);
+	return v < faces ? v : faces;
 }
 
 long long dv_gallery_tenant_faces(struct dv_gallery *g, uint64_t tenant)

@@ -36,6 +36,10 @@ void dv_gallery_removed(struct dv_gallery *g, struct dv_gen *gen, uint64_t tenan
 /* Faces of one tenant held for the served generation: the N of the
  * decision by false-positive identification rate. */
 long long dv_gallery_tenant_faces(struct dv_gallery *g, uint64_t tenant);
+/* The people a tenant has enrolled (the cohort decision's gallery size), as
+ * last counted in the background after its gallery changed (0 before the
+ * first count), never more than its faces held now. */
+long long dv_gallery_tenant_people(struct dv_gallery *g, uint64_t tenant);
 /* The tenant's correction of the decision (match.tenant_correction): the
  * distance to take off the calibrated threshold, computed by the gallery's
  * thread from the tenant's own impostors whenever its gallery changes; 0 when

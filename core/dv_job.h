@@ -71,6 +71,11 @@ struct dv_job_res {
 	double correction;      /* DV_DECIDE_FPIR: taken off the calibrated threshold for this tenant (0: none) */
 	int auto_update_max;    /* with a record stage: the tenant's settings.auto_update (faces a person may reach; 0: off) */
 	double confirm_threshold; /* up to this distance a nearest person is worth asking about; 0 = no confirmation */
+	/* DV_DECIDE_FPIR by the cohort score (match.cohort): the tenant's people
+	 * (0: decided by the distance), the score that names and the one worth
+	 * asking about */
+	long long cohort_people;
+	double cohort_threshold, cohort_confirm;
 	/* req.keep_embeddings: what the stages found */
 	float *embeddings;      /* n_embeddings x embedding_dim (NULL, dim 0 without embed) */
 	int n_embeddings, embedding_dim; /* n_embeddings: the number of faces */

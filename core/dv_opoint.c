@@ -5,7 +5,9 @@
  * the share of strangers who will be given someone's name (N x FMR(t)) and
  * the share of enrolled visitors who will be recognised (1 - FNMR(t)); and
  * the same for galleries ten to a hundred thousand times as large, so that
- * an operator sees what growth will cost before it happens. */
+ * an operator sees what growth will cost before it happens. A tenant of 50
+ * people or more is decided by the cohort score (match.cohort): its rates
+ * come from the table's cohort rows, by people. */
 #include "dv_calib.h"
 #include "dv_err.h"
 #include "dv_gallery.h"
@@ -14,9 +16,34 @@
 #include "dv_jsonp.h"
 #include "dv_ops.h"
 #include "dv_store.h"
+#include <stdbool.h>
 #include <string.h>
 
-static void dv_opoint_row(struct dv_json *j, const struct dv_calib *c, long long n, double target)
+/* A gallery of n people decided by the cohort score (match.cohort): the
+ * score, and the rates its table measured (the largest gallery measured
+ * stands for larger ones' recall). */
+static void dv_opoint_cohort(struct dv_json *j, const struct dv_calib *c, long long n, double target)
+{
+	double t = dv_calib_cohort_threshold(c, n, target);
+	dv_json_key(j, "score_threshold");
+	dv_json_num(j, t);
+	dv_json_key(j, "strangers_named");
+	dv_json_num(j, dv_calib_cohort_fpir(c, n, t));
+	dv_json_key(j, "visitors_recognised");
+	dv_json_num(j, dv_calib_cohort_tpir(c, n, target));
+	dv_json_key(j, "decided_by");
+	dv_json_str(j, "cohort_score");
+}
+
+static bool dv_opoint_by_cohort(const struct dv_conf *conf, const struct dv_calib *c, long long people)
+{
+	return conf->match_cohort && c->coh_np && people >= c->coh_min_people && people > DV_COHORT_K;
+}
+
+/* A gallery of n faces, one a person: the distance's threshold, and what
+ * decides there with its rates. */
+static void dv_opoint_row(struct dv_json *j, const struct dv_conf *conf, const struct dv_calib *c, long long n,
+    double target)
 {
 	double t = dv_calib_threshold(c, n, target);
 	dv_json_obj_open(j);
@@ -24,10 +51,16 @@ static void dv_opoint_row(struct dv_json *j, const struct dv_calib *c, long long
 	dv_json_int(j, n);
 	dv_json_key(j, "threshold");
 	dv_json_num(j, t);
-	dv_json_key(j, "strangers_named");
-	dv_json_num(j, dv_calib_fpir(c, n, t));
-	dv_json_key(j, "visitors_recognised");
-	dv_json_num(j, 1 - dv_calib_fnmr(c, t));
+	if (dv_opoint_by_cohort(conf, c, n)) {
+		dv_opoint_cohort(j, c, n, target);
+	} else {
+		dv_json_key(j, "strangers_named");
+		dv_json_num(j, dv_calib_fpir(c, n, t));
+		dv_json_key(j, "visitors_recognised");
+		dv_json_num(j, 1 - dv_calib_fnmr(c, t));
+		dv_json_key(j, "decided_by");
+		dv_json_str(j, "distance");
+	}
 	dv_json_obj_close(j);
 }
 
@@ -74,19 +107,31 @@ void dv_op_operating_point(struct dv_job *j, struct dv_ops_ctx *oc)
 		dv_json_key(&w, "tenant_correction");
 		dv_json_num(&w, corr);
 	}
+	long long people = fpir ? dv_gallery_tenant_people(oc->gallery, j->tenant) : 0;
+	bool cohort = fpir && dv_opoint_by_cohort(conf, g->calib, people);
+	if (fpir) {
+		dv_json_key(&w, "people");
+		dv_json_int(&w, people);
+	}
 	if (g->calib) {
 		dv_json_key(&w, "expected");
 		dv_json_obj_open(&w);
-		dv_json_key(&w, "strangers_named");
-		dv_json_num(&w, dv_calib_fpir(g->calib, n, t + delta));
-		dv_json_key(&w, "visitors_recognised");
-		dv_json_num(&w, 1 - dv_calib_fnmr(g->calib, t));
+		if (cohort) {
+			dv_opoint_cohort(&w, g->calib, people, target);
+		} else {
+			dv_json_key(&w, "strangers_named");
+			dv_json_num(&w, dv_calib_fpir(g->calib, n, t + delta));
+			dv_json_key(&w, "visitors_recognised");
+			dv_json_num(&w, 1 - dv_calib_fnmr(g->calib, t));
+			dv_json_key(&w, "decided_by");
+			dv_json_str(&w, "distance");
+		}
 		dv_json_obj_close(&w);
 		if (fpir) {
 			dv_json_key(&w, "as_the_gallery_grows");
 			dv_json_arr_open(&w);
 			for (long long k = 10; k <= 1000000; k *= 10)
-				dv_opoint_row(&w, g->calib, k, target);
+				dv_opoint_row(&w, conf, g->calib, k, target);
 			dv_json_arr_close(&w);
 		}
 		dv_json_key(&w, "calibration");

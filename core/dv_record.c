@@ -10,6 +10,7 @@
  * A pipeline without record looks nothing up and stores nothing (a dry
  * recognize); bare runs (tools, verify) skip both, and so do the runs of
  * enrolment and detect, which only look up (DV_RUN_LOOKUP). */
+#include "dv_calib.h"
 #include "dv_err.h"
 #include "dv_gen.h"
 #include "dv_hooklib.h"
@@ -22,6 +23,7 @@
 #include "dv_store.h"
 #include "dv_work.h"
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,10 +169,70 @@ bool dv_record_stands_out(const struct dv_work *w, int i)
 	return true; /* every candidate is the same person's */
 }
 
-bool dv_work_known(const struct dv_work *w, int i)
+int dv_record_cohort(struct dv_work *w)
+{
+	const struct dv_job_res *res = &w->job->res;
+	if (res->cohort_people <= 0 || !w->rec.person_ids || w->n_faces == 0)
+		return 0;
+	w->cohort = malloc(sizeof *w->cohort * (size_t)w->n_faces);
+	if (!w->cohort)
+		return -1;
+	for (int i = 0; i < w->n_faces; i++) {
+		const struct dv_match *m = w->matches + (size_t)i * w->top_k;
+		int n = w->n_matches[i];
+		uint64_t seen[DV_COHORT_K + 1];
+		double next[DV_COHORT_K];
+		int ns = 0, nn = 0;
+		w->cohort[i] = NAN;
+		if (n < 1)
+			continue;
+		dv_record_person(w, m[0].id, &seen[ns++]);
+		/* the next people: each one's nearest face (the candidates come nearest first) */
+		for (int k = 1; k < n && nn < DV_COHORT_K; k++) {
+			uint64_t p = 0;
+			dv_record_person(w, m[k].id, &p);
+			bool dup = !p;
+			for (int u = 0; u < ns && !dup; u++)
+				dup = seen[u] == p;
+			if (dup)
+				continue;
+			seen[ns++] = p;
+			next[nn++] = m[k].distance;
+		}
+		/* people beyond the candidates are at least as far as the last one:
+		 * counting them there makes the score larger, the decision stricter */
+		double c = 0;
+		for (int u = 0; u < DV_COHORT_K; u++)
+			c += (u < nn ? next[u] : m[n - 1].distance) / DV_COHORT_K;
+		w->cohort[i] = m[0].distance - DV_COHORT_WEIGHT * c;
+	}
+	return 0;
+}
+
+/* Within the decision's bound: the cohort score's, else the distance's. */
+static bool dv_work_within(const struct dv_work *w, int i, double cohort_bound, double distance_bound, bool zero_none)
 {
 	const struct dv_match *m = w->matches + (size_t)i * w->top_k;
-	return !dv_work_unsure(w, i) && w->n_matches[i] > 0 && m[0].distance <= w->threshold && dv_record_stands_out(w, i);
+	if (w->n_matches[i] < 1)
+		return false;
+	if (w->cohort)
+		return !isnan(w->cohort[i]) && w->cohort[i] <= cohort_bound;
+	return !(zero_none && distance_bound <= 0) && m[0].distance <= distance_bound;
+}
+
+bool dv_work_within_threshold(const struct dv_work *w, int i)
+{
+	return dv_work_within(w, i, w->job->res.cohort_threshold, w->threshold, false);
+}
+
+bool dv_work_within_confirm(const struct dv_work *w, int i)
+{
+	return dv_work_within(w, i, w->job->res.cohort_confirm, w->job->res.confirm_threshold, true);
+}
+
+bool dv_work_known(const struct dv_work *w, int i)
+{
+	return !dv_work_unsure(w, i) && dv_work_within_threshold(w, i) && dv_record_stands_out(w, i);
 }
 
 /* Does the job's pipeline run the hooks stage after record? */
@@ -279,6 +341,10 @@ int dv_stage_record(struct dv_work *w)
 	int rc = dv_store_persons_of_faces(st, w->ctx->tenant, r->faces, r->n, r->persons, r->person_ids);
 	if (rc) {
 		dv_job_fail(job, rc, "%s", st->err);
+		return -1;
+	}
+	if (dv_record_cohort(w) != 0) {
+		dv_job_fail(job, DV_ENOMEM, "out of memory");
 		return -1;
 	}
 	if (w->ctx->mode != DV_RUN_RECORD)

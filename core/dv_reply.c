@@ -9,6 +9,7 @@
 #include "dv_job.h"
 #include "dv_quality.h"
 #include "dv_work.h"
+#include <math.h>
 #include <string.h>
 
 /* Inside a match or candidate object: the person, when the record stage found one. */
@@ -54,23 +55,24 @@ static const char *dv_face_decision(const struct dv_work *w, int i, bool known, 
 		return "uncertain";
 	if (known)
 		return "known";
-	const struct dv_match *m = w->matches + (size_t)i * w->top_k;
-	int n = w->n_matches[i];
-	double loose = w->job->res.confirm_threshold;
-	if (n > 0 && m[0].distance <= w->threshold)
+	if (dv_work_within_threshold(w, i))
 		return "confirm"; /* within the threshold, but someone else is nearly as near */
-	return n > 0 && loose > 0 && m[0].distance <= loose ? "confirm" : "unknown";
+	return dv_work_within_confirm(w, i) ? "confirm" : "unknown";
 }
 
 /* With a calibration table: how likely a stranger is to come this close to
- * someone in the tenant's gallery (min(1, N x FMR(d))). */
-static void dv_false_match(const struct dv_work *w, struct dv_json *j, double d)
+ * someone in the tenant's gallery (min(1, N x FMR(d))); with the cohort
+ * decision, to score as low as face i's nearest person does (its table). */
+static void dv_false_match(const struct dv_work *w, struct dv_json *j, int i, int k, double d)
 {
 	const struct dv_calib *cal = w->job->gen ? w->job->gen->calib : NULL;
 	if (!cal || !dv_work_service(w))
 		return;
 	dv_json_key(j, "false_match_probability");
-	dv_json_num(j, dv_calib_fpir(cal, w->job->res.gallery_n, d));
+	if (w->cohort && k == 0 && !isnan(w->cohort[i]))
+		dv_json_num(j, dv_calib_cohort_fpir(cal, w->job->res.cohort_people, w->cohort[i]));
+	else
+		dv_json_num(j, dv_calib_fpir(cal, w->job->res.gallery_n, d));
 }
 
 
@@ -139,7 +141,7 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 				dv_json_key(j, "distance"); dv_json_float(j, m[0].distance);
 				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[0].distance,
 				    w->threshold));
-				dv_false_match(w, j, m[0].distance);
+				dv_false_match(w, j, i, 0, m[0].distance);
 				dv_json_obj_close(j);
 			} else {
 				dv_json_null(j);
@@ -152,6 +154,11 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 			dv_json_bool(j, unsure);
 			dv_json_key(j, "decision");
 			dv_json_str(j, decision);
+			if (w->cohort && !isnan(w->cohort[i])) {
+				/* what decided: the nearest person's distance, discounted by the next people's */
+				dv_json_key(j, "cohort_score");
+				dv_json_num(j, w->cohort[i]);
+			}
 			dv_json_key(j, "candidates");
 			dv_json_arr_open(j);
 			for (int k = 0; k < n && k < w->top_k_reply; k++) {
@@ -161,7 +168,7 @@ static void dv_reply_faces(struct dv_work *w, struct dv_json *j)
 				dv_json_key(j, "distance"); dv_json_float(j, m[k].distance);
 				dv_json_key(j, "similarity"); dv_json_num(j, dv_similarity(m[k].distance,
 				    w->threshold));
-				dv_false_match(w, j, m[k].distance);
+				dv_false_match(w, j, i, k, m[k].distance);
 				dv_json_obj_close(j);
 			}
 			dv_json_arr_close(j);
@@ -241,10 +248,31 @@ void dv_reply_write(struct dv_work *w)
 				dv_json_key(&j, "tenant_correction");
 				dv_json_num(&j, job->res.correction);
 			}
-			dv_json_key(&j, "expected_fpir");
-			dv_json_num(&j, dv_calib_fpir(cal, job->res.gallery_n, w->threshold));
-			dv_json_key(&j, "expected_tpir");
-			dv_json_num(&j, 1 - dv_calib_fnmr(cal, w->threshold));
+			if (job->res.cohort_people > 0) {
+				/* decided by the cohort score, among this many people */
+				dv_json_key(&j, "cohort");
+				dv_json_obj_open(&j);
+				dv_json_key(&j, "people");
+				dv_json_int(&j, job->res.cohort_people);
+				dv_json_key(&j, "score_threshold");
+				dv_json_num(&j, job->res.cohort_threshold);
+				dv_json_key(&j, "confirm_below");
+				dv_json_num(&j, job->res.cohort_confirm);
+				dv_json_key(&j, "next_people");
+				dv_json_int(&j, cal->coh_k);
+				dv_json_key(&j, "weight");
+				dv_json_num(&j, cal->coh_weight);
+				dv_json_obj_close(&j);
+				dv_json_key(&j, "expected_fpir");
+				dv_json_num(&j, dv_calib_cohort_fpir(cal, job->res.cohort_people, job->res.cohort_threshold));
+				dv_json_key(&j, "expected_tpir");
+				dv_json_num(&j, dv_calib_cohort_tpir(cal, job->res.cohort_people, job->res.target_fpir));
+			} else {
+				dv_json_key(&j, "expected_fpir");
+				dv_json_num(&j, dv_calib_fpir(cal, job->res.gallery_n, w->threshold));
+				dv_json_key(&j, "expected_tpir");
+				dv_json_num(&j, 1 - dv_calib_fnmr(cal, w->threshold));
+			}
 		}
 		dv_json_obj_close(&j);
 	}

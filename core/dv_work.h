@@ -55,6 +55,7 @@ struct dv_work {
 	int top_k;            /* candidates searched a face */
 	int top_k_reply;      /* ... of which the reply shows (the request's top_k) */
 	double threshold;
+	double *cohort;       /* per face, with the cohort decision: its score (NaN: no candidates) */
 	struct dv_quality *quality; /* per face, once assessed (dv_work_quality) */
 	bool have[DV_STAGE_COUNT];
 	/* the tenant (service runs): fetched once, by the first stage that needs it */
@@ -85,8 +86,20 @@ bool dv_record_same_person(const struct dv_work *w, uint64_t a, uint64_t b);
 bool dv_record_stands_out(const struct dv_work *w, int i);
 /* The candidates searched a face at least, for the margin over the next person. */
 #define DV_MARGIN_CANDIDATES 3
-/* Face i is named: within the threshold, standing out, not uncertain. */
+/* ... and for the cohort score: its next people among them (a person may
+ * have several faces; people missing count as far as the last candidate) */
+#define DV_COHORT_CANDIDATES 24
+/* With the cohort decision and the candidates' persons: every face's score
+ * (the nearest person's distance - weight x the mean of the next K people's),
+ * into w->cohort. 0, or -1 out of memory. */
+int dv_record_cohort(struct dv_work *w);
+/* Face i is named: within the threshold (with the cohort decision: its score
+ * within the score's), standing out, not uncertain. */
 bool dv_work_known(const struct dv_work *w, int i);
+/* Face i's nearest person within the threshold (the cohort score's or the
+ * distance's), standing out or not; within the looser bound worth asking about. */
+bool dv_work_within_threshold(const struct dv_work *w, int i);
+bool dv_work_within_confirm(const struct dv_work *w, int i);
 
 /* dv_reply.c: the reply body, into w->job->reply */
 void dv_reply_write(struct dv_work *w);
