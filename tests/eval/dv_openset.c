@@ -40,11 +40,15 @@
  * again with J jittered copies of its chip averaged in, as the server enrols;
  * visits as they are.
  *
- * Cohort normalisation (-n K,A), a measurement: a probe's score is its
- * nearest person's distance minus A times the mean distance of the next K
- * people (how near this face is to anyone); only the TPIR@FPIR columns are
- * meaningful then — the decision's threshold is calibrated for raw
- * distances, and a calibration of the score by gallery size is not built. */
+ * The cohort decision (match.cohort, -N 0|1): a gallery of the calibration's
+ * cohort rows' people or more (50) decides, as the server does, by the score
+ * — the nearest person's distance minus 0.75 x the mean distance of the next
+ * 5 people — against the rows' score for that many people; the TPIR@FPIR
+ * columns then rank the visits by the score (thresh marked s).
+ *
+ * Cohort normalisation (-n K,A), a measurement of other K and A: a probe's
+ * score is its nearest person's distance minus A times the mean distance of
+ * the next K people; only the TPIR@FPIR columns are meaningful then. */
 #include "dv_calib.h"
 #include "ev_data.h"
 #include <math.h>
@@ -69,6 +73,7 @@ static int enrol_n = 1, reserve_n = 1; /* -e N, -E M */
 static int norm_k = 0;                  /* -n K,A: cohort normalisation (a measurement: the decision ignores it) */
 static double norm_a = 0;
 static int jitter_n = -1;               /* -j J (default: the configuration's enrol.jitter) */
+static int use_cohort = -1;             /* -N 0|1: the cohort decision (default: match.cohort) */
 
 /* A probe's distance to an enrolled person: to their nearest face. */
 static double person_dist(const float *q, int k)
@@ -91,6 +96,7 @@ static int cmp_dbl(const void *a, const void *b)
 
 struct result {
 	int gallery, genuine, strangers, fte, uncertain;
+	int cohort; /* decided by the cohort score: t_def is a score */
 	double t_def, fpir_def, tpir_def, tpir_at[3], fpir06, tpir06, top3;
 	double tpir_conf, asked; /* with a receptionist confirming among the top 3 when the decision says confirm */
 };
@@ -122,6 +128,10 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	double *sd = malloc(sizeof *sd * (size_t)np), *gd = malloc(sizeof *gd * (size_t)np);
 	double *sd2 = malloc(sizeof *sd2 * (size_t)np), *gd2 = malloc(sizeof *gd2 * (size_t)np);
 	int *gok = malloc(sizeof *gok * (size_t)np), ns = 0, nge = 0, top3 = 0;
+	/* the server's cohort decision (match.cohort): galleries of the cohort
+	 * rows' people and more decide by the score against its own table */
+	bool coh = cal && use_cohort && cal->coh_np > 0 && ng >= cal->coh_min_people;
+	double *ssc = malloc(sizeof *ssc * (size_t)np), *gsc = malloc(sizeof *gsc * (size_t)np);
 	char *g3 = malloc((size_t)np); /* the right person among the three nearest */
 	double *all = malloc(sizeof *all * (size_t)(ng ? ng : 1));
 	/* the gallery's own reference for a stranger's cohort: each enrolled
@@ -152,7 +162,16 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 		const float *q = d.it[pr[i].item].f.emb;
 		double best[3] = {INFINITY, INFINITY, INFINITY};
 		int bid[3] = {-1, -1, -1};
-		double shift = 0;
+		double shift = 0, score = 0;
+		if (coh) {
+			for (int k = 0; k < ng; k++)
+				all[k] = person_dist(q, gal[k]);
+			qsort(all, (size_t)ng, sizeof *all, cmp_dbl);
+			double c = 0;
+			for (int k = 1; k <= DV_COHORT_K; k++)
+				c += all[k] / DV_COHORT_K;
+			score = all[0] - DV_COHORT_WEIGHT * c;
+		}
 		if (norm_k > 0 && ng > 1) {
 			/* -n K,A: the probe's cohort — its K nearest enrolled people after
 			 * the nearest — says how near this face is to anyone: the score is
@@ -183,9 +202,11 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 				}
 		}
 		if (pr[i].stranger) {
+			ssc[ns] = score;
 			sd2[ns] = best[1];
 			sd[ns++] = best[0];
 		} else {
+			gsc[nge] = score;
 			gd2[nge] = best[1];
 			gd[nge] = best[0];
 			gok[nge++] = bid[0] == pr[i].ident;
@@ -197,7 +218,9 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	r.strangers = ns;
 	/* sorted apart: sd stays in probe order, beside sd2 and the probes' quality */
 	double *sorted = malloc(sizeof *sorted * (size_t)(ns ? ns : 1));
-	memcpy(sorted, sd, sizeof *sd * (size_t)ns);
+	/* with the cohort decision, the columns are the score's (what decides) */
+	const double *sv = coh ? ssc : sd, *gv = coh ? gsc : gd;
+	memcpy(sorted, sv, sizeof *sv * (size_t)ns);
 	qsort(sorted, (size_t)ns, sizeof *sorted, cmp_dbl);
 	static const double at[3] = {0.10, 0.01, 0.001};
 	for (int a = 0; a < 3; a++) {
@@ -210,7 +233,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 		double t = allowed < ns ? sorted[allowed] - 1e-9 : INFINITY;
 		int ok = 0;
 		for (int i = 0; i < nge; i++)
-			ok += gok[i] && gd[i] <= t;
+			ok += gok[i] && gv[i] <= t;
 		r.tpir_at[a] = nge ? (double)ok / nge : -1;
 	}
 	r.t_def = cal ? dv_calib_threshold(cal, nfaces, target) : 0.6;
@@ -240,6 +263,13 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 		free(nn);
 	}
 	double t_loose = cal ? dv_calib_threshold(cal, nfaces, fmin(0.5, 10 * target)) : 0.65;
+	double s_def = 0, s_loose = 0;
+	if (coh) {
+		s_def = dv_calib_cohort_threshold(cal, ng, target);
+		s_loose = dv_calib_cohort_threshold(cal, ng, fmin(0.5, 10 * target));
+		r.cohort = 1;
+		r.t_def = s_def;
+	}
 	int fn = 0, tp = 0, fn06 = 0, tp06 = 0, tpc = 0, asked = 0;
 	if (getenv("DV_OPENSET_DEBUG") && set >= 0 && !strcmp(d.sets[set], getenv("DV_OPENSET_DEBUG"))) {
 		int k = 0;
@@ -262,15 +292,17 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 		 * (the server's match.margin_ratio); else asked when within the loose
 		 * threshold */
 		if (pr[i].stranger) {
-			bool named = !unsure && sd[k] <= r.t_def && sd[k] <= ratio * sd2[k] && sd2[k] > sd[k];
+			bool within = coh ? ssc[k] <= s_def : sd[k] <= r.t_def;
+			bool named = !unsure && within && sd[k] <= ratio * sd2[k] && sd2[k] > sd[k];
 			fn += named;
 			fn06 += sd[k] <= 0.6;
-			asked += !unsure && !named && sd[k] <= t_loose;
+			asked += !unsure && !named && (coh ? ssc[k] <= s_loose : sd[k] <= t_loose);
 			k++;
 		} else {
-			bool named = !unsure && gd[g] <= r.t_def && gd[g] <= ratio * gd2[g] && gd2[g] > gd[g];
+			bool within = coh ? gsc[g] <= s_def : gd[g] <= r.t_def;
+			bool named = !unsure && within && gd[g] <= ratio * gd2[g] && gd2[g] > gd[g];
 			bool yes = named && gok[g];
-			bool ask = !unsure && !named && gd[g] <= t_loose;
+			bool ask = !unsure && !named && (coh ? gsc[g] <= s_loose : gd[g] <= t_loose);
 			tp += yes;
 			tpc += yes || (ask && g3[g]);
 			asked += ask;
@@ -286,6 +318,8 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	r.tpir_conf = nge ? (double)tpc / nge : -1;
 	r.asked = nge + ns ? (double)asked / (nge + ns) : -1;
 	free(g3);
+	free(ssc);
+	free(gsc);
 	free(sorted);
 	free(all);
 	free(gal);
@@ -310,7 +344,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL, *dir = NULL, *cache = NULL, *calp = NULL;
 	double target = 0.01;
 	int o;
-	while ((o = getopt(argc, argv, "c:t:C:k:f:r:q:S:e:E:j:n:")) != -1) {
+	while ((o = getopt(argc, argv, "c:t:C:k:f:r:q:S:e:E:j:n:N:")) != -1) {
 		if (o == 'c')
 			conf = optarg;
 		else if (o == 't')
@@ -331,6 +365,8 @@ int main(int argc, char **argv)
 			reserve_n = atoi(optarg);
 		else if (o == 'j')
 			jitter_n = atoi(optarg);
+		else if (o == 'N')
+			use_cohort = atoi(optarg) != 0;
 		else if (o == 'n') {
 			if (sscanf(optarg, "%d,%lf", &norm_k, &norm_a) != 2)
 				return 2;
@@ -441,6 +477,8 @@ int main(int argc, char **argv)
 		jitter_n = (int)p.g->conf->enrol_jitter;
 	if (ratio < 0)
 		ratio = p.g->conf->match_margin_ratio;
+	if (use_cohort < 0)
+		use_cohort = p.g->conf->match_cohort;
 	if (jitter_n > 0) {
 		/* the enrolled photos again, their chips jittered */
 		p.jitter = jitter_n;
@@ -482,6 +520,11 @@ int main(int argc, char **argv)
 	printf("decision: %s\n", have_cal ? "the threshold at which the gallery's N faces give an expected FPIR of the target, "
 	                                    "from the calibration table"
 	                                  : "fixed threshold 0.6 (no calibration table for this embedder)");
+	if (have_cal && use_cohort && cal.coh_np)
+		printf("galleries of %d people or more decide by the cohort score (match.cohort): the nearest person's distance "
+		       "minus %.2f x the mean of the next %d people's, against the calibration's score for that many people "
+		       "(thresh marked s; the TPIR@FPIR columns are then the score's)\n",
+		    cal.coh_min_people, DV_COHORT_WEIGHT, DV_COHORT_K);
 	printf("target FPIR %.2g%s; named only when the nearest person is at most %.2f x as far as the next\n", target,
 	    have_cal ? "" : " (unused)", ratio);
 	if (norm_k > 0)
@@ -500,8 +543,8 @@ int main(int argc, char **argv)
 		struct result r = evaluate(pr, np, s, have_cal ? &cal : NULL, target);
 		if (s >= 0 && r.genuine + r.strangers == 0)
 			continue;
-		printf("%-18s %7d %7d %7d %7.4f |", s < 0 ? "pooled (all sets)" : d.sets[s], r.gallery, r.genuine, r.strangers,
-		    r.t_def);
+		printf("%-18s %7d %7d %7d %6.4f%s |", s < 0 ? "pooled (all sets)" : d.sets[s], r.gallery, r.genuine, r.strangers,
+		    r.t_def, r.cohort ? "s" : " ");
 		pct(r.fpir_def);
 		pct(r.tpir_def);
 		pct(r.tpir_conf);
