@@ -8,8 +8,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
 libevent-dev libyaml-dev libluajit-5.1-dev libpq-dev libopenblas-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev darknet libdnnl-dev
 postgresql postgresql-client curl util-linux ca-certificates wrk libjemalloc-dev libhnswlib-dev"
 # deps.sh --test: also what the test suite alone needs (the browser test's
-# chromium; the cluster test's haproxy and ss); --cluster: scripts/cluster.sh's haproxy
-[ "${1:-}" = "--test" ] && PKGS="$PKGS chromium haproxy iproute2"
+# chromium; the cluster test's haproxy and ss; dlib itself, the alignment test's reference); --cluster: scripts/cluster.sh's haproxy
+[ "${1:-}" = "--test" ] && PKGS="$PKGS chromium haproxy iproute2 libdlib-dev"
 [ "${1:-}" = "--cluster" ] && PKGS="$PKGS haproxy"
 missing=""
 for p in $PKGS; do
