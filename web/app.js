@@ -343,8 +343,29 @@ async function loadVisits() {
     }
     if (!ul.children.length) ul.append(el('li', {}, el('span', { class: 'note-inline' }, 'No visits yet today.')));
   } catch (e) { /* the status line reports errors of the main flow */ }
+  loadOperatingPoint();
 }
 $('refresh').addEventListener('click', loadVisits);
+
+/* What the decision means for this gallery now, in the rates a desk feels
+ * (GET /v1/tenant/operating_point), under the visits. */
+async function loadOperatingPoint() {
+  try {
+    const o = await api('GET', '/v1/tenant/operating_point');
+    const pct = (x) => (100 * x).toFixed(x < 0.1 ? 1 : 0) + '%';
+    // people are recounted in the background after the gallery changes; until then, the faces
+    const people = o.people > 0, n = people ? o.people : o.gallery_faces;
+    let text = n + (people ? (n === 1 ? ' person' : ' people') : (n === 1 ? ' face' : ' faces')) + ' enrolled. ';
+    if (o.expected) {
+      text += 'Expected: ' + pct(o.expected.strangers_named) + ' of strangers given a name, ' +
+        pct(o.expected.visitors_recognised) + ' of enrolled visitors recognised (' +
+        (o.expected.decided_by === 'cohort_score' ? 'by the cohort score' : 'by distance') + ').';
+    } else if (o.note) {
+      text += o.note;
+    }
+    $('opoint').textContent = text;
+  } catch (e) { $('opoint').textContent = ''; }
+}
 
 /* One more face of a person, from the camera or a file: the person page. */
 async function addPhoto(id, photo) {

@@ -113,6 +113,9 @@ const ok = (cond, name) => { n++; if (!cond) failed++; console.log(`${cond ? 'ok
     await page.click('#refresh');
     await page.waitForFunction(() => /Ada Lovelace/.test(document.getElementById('visits').textContent), null, T);
     ok(true, "today's visits list her");
+    await page.waitForFunction(() => /enrolled\./.test(document.getElementById('opoint').textContent), null, T);
+    const op = await page.textContent('#opoint');
+    ok(/^1 (person|face) enrolled\. /.test(op), 'under them, the operating point: ' + op);
   });
   await step('the person page', async () => {
     await page.click('#visits button');
