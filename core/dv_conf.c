@@ -328,6 +328,10 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"events.keep_faces", KT_KEEPFACES, OFF(events_keep_faces), 0, 0, "unknown",
 	    "which recognitions keep their faces for events.face_ttl: unknown (the faces the server did not name: the "
 	    "stranger to enrol, the unsure match to confirm) or all (also those it named)"},
+	{"landmarks", KT_MAP, 0, 0, 0, NULL, "the landmarks stage"},
+	{"landmarks.flip", KT_BOOL, OFF(landmarks_flip), 0, 0, "false",
+	    "each face's 68 points also from its mirror image, the two sets averaged (test-time augmentation: one more "
+	    "landmark pass a face; needs its own calibration table)"},
 	{"embed", KT_MAP, 0, 0, 0, NULL, "the embed stage"},
 	{"embed.flip", KT_BOOL, OFF(embed_flip), 0, 0, "false",
 	    "embed each face's chip and its mirror image and average the two vectors (test-time augmentation: one "

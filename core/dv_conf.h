@@ -76,6 +76,7 @@ struct dv_conf {
 	char *model_dir;
 	char *log_level;
 	char *align_method;       /* "dlib", "faceapi" or "box" */
+	bool landmarks_flip;      /* landmarks.flip: the points of the face and of its mirror image, averaged */
 	bool embed_flip;          /* embed.flip: average the chip's and its mirror's vectors */
 	double quality_min_enrol, quality_min_recognize;
 	long long enrol_jitter;      /* enrol.jitter: jittered copies averaged into an enrolled descriptor */

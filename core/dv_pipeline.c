@@ -264,6 +264,77 @@ static int dv_stage_detect(struct dv_work *w)
 	return 0;
 }
 
+/* Landmark i of a face seen in a mirror is landmark dv_mirror68(i) of the
+ * face itself (iBUG 300-W: the jaw, brows, eyes, nose and mouth swap sides;
+ * the midline stays). */
+static int dv_mirror68(int i)
+{
+	static const signed char eye[12] = {45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40}; /* 36..47 */
+	if (i <= 16)
+		return 16 - i;
+	if (i <= 26)
+		return 43 - i;
+	if (i <= 30)
+		return i;
+	if (i <= 35)
+		return 66 - i;
+	if (i <= 47)
+		return eye[i - 36];
+	if (i <= 54)
+		return 102 - i;
+	if (i <= 59)
+		return 114 - i;
+	if (i <= 64)
+		return 124 - i;
+	return 132 - i;
+}
+
+/* landmarks.flip: face f's 68 points again from its mirror image — a crop
+ * around its box, mirrored — and the two sets averaged (test-time
+ * augmentation: one more landmark pass a face). f is in im's pixels. 0, or
+ * the plugin's error (f unchanged). */
+static int dv_landmarks_flip(struct dv_instance *in, const struct dv_img *im, struct dv_face *f)
+{
+	if (f->n_landmarks != 68)
+		return 0;
+	double side = f->w > f->h ? f->w : f->h;
+	int x0 = (int)floor(f->x - 0.5 * side), y0 = (int)floor(f->y - 0.5 * side);
+	int x1 = (int)ceil(f->x + f->w + 0.5 * side), y1 = (int)ceil(f->y + f->h + 0.5 * side);
+	x0 = x0 < 0 ? 0 : x0;
+	y0 = y0 < 0 ? 0 : y0;
+	x1 = x1 > im->width ? im->width : x1;
+	y1 = y1 > im->height ? im->height : y1;
+	int cw = x1 - x0, ch = y1 - y0;
+	if (cw < 2 || ch < 2)
+		return 0;
+	uint8_t *m = malloc((size_t)cw * ch * 3);
+	if (!m)
+		return DV_PLUGIN_ENOMEM;
+	for (int y = 0; y < ch; y++) {
+		const uint8_t *src = im->pixels + ((size_t)(y0 + y) * im->width + x0) * 3;
+		uint8_t *dst = m + (size_t)y * cw * 3;
+		for (int x = 0; x < cw; x++)
+			memcpy(dst + (size_t)(cw - 1 - x) * 3, src + (size_t)x * 3, 3);
+	}
+	/* the box in the mirrored crop: an edge at u is at cw - u; a point (the
+	 * landmarks are pixel centres) at x is at cw - 1 - x — measured: the other
+	 * convention puts the averaged points further from dlib's own */
+	struct dv_face g = *f;
+	g.x = (float)(cw - (f->x - x0) - f->w);
+	g.y = f->y - (float)y0;
+	g.n_landmarks = 0;
+	struct dv_image v = {.pixels = m, .width = cw, .height = ch, .stride = cw * 3, .channels = 3};
+	int rc = in->mod->desc->landmarks(in->inst, &v, &g, 1);
+	if (!rc && g.n_landmarks == 68)
+		for (int i = 0; i < 68; i++) {
+			const float *q = g.landmarks[dv_mirror68(i)];
+			f->landmarks[i][0] = 0.5f * (f->landmarks[i][0] + (float)(x0 + cw - 1) - q[0]);
+			f->landmarks[i][1] = 0.5f * (f->landmarks[i][1] + (float)y0 + q[1]);
+		}
+	free(m);
+	return rc;
+}
+
 static int dv_stage_landmarks(struct dv_work *w)
 {
 	if (w->n_faces == 0)
@@ -294,6 +365,8 @@ static int dv_stage_landmarks(struct dv_work *w)
 		struct dv_image v = dv_view(im);
 		dv_plugin_clear_error();
 		rc = in->mod->desc->landmarks(in->inst, &v, fs, n);
+		for (int k = 0; !rc && w->ctx->conf->landmarks_flip && k < n; k++)
+			rc = dv_landmarks_flip(in, im, &fs[k]);
 		for (int k = 0; !rc && k < n; k++) {
 			dv_face_map(&fs[k], denom, ax, ay, false);
 			struct dv_face *f = &w->faces[idx[k]];

@@ -39,4 +39,12 @@ for set in testing training; do
 	check "... their chips' descriptors within landmark noise of dlib's points' (median $de, deciding distances 0.4-0.6)" \
 		awk -v v="$de" 'BEGIN { exit !(v > 0 && v < 0.25) }'
 done
+# landmarks.flip (measured, off by default): the points averaged with their
+# mirror image's stay as near dlib's
+write_conf "$T/f.yaml" "model_dir: \"$top_builddir/models\"" "landmarks: {flip: true}" "$(cat "$T/base.yaml")"
+"$top_builddir/tests/eval/dv_chipcheck" -c "$T/f.yaml" -x "$R/testing_with_face_landmarks.xml" >"$T/f.out" 2>&1
+sed 's/^/# /' "$T/f.out"
+lf=$(sed -n 's/^our landmarks against .*median \([0-9.]*\),.*/\1/p' "$T/f.out")
+check "landmarks.flip: the averaged points as near dlib's (median $lf, without: $(sed -n 's/^our landmarks against .*median \([0-9.]*\),.*/\1/p' "$T/testing.out"))" \
+	awk -v v="$lf" -v w="$(sed -n 's/^our landmarks against .*median \([0-9.]*\),.*/\1/p' "$T/testing.out")" 'BEGIN { exit !(v > 0 && v < w + 0.01) }'
 done_testing
