@@ -3,7 +3,7 @@
 //   1. a shop's own page (another origin) includes /sdk/v1/dejaview.js with a publishable key: an enrolled visitor
 //      is greeted without any click; with that key, listing and erasing people is 403; from an origin not on the
 //      key's list the browser blocks the request (CORS); past rate_per_minute, 429 with Retry-After;
-//   2. a stranger: the enrolment form;
+//   2. a stranger: the enrolment form, and his enrolment with the face the recognition saw (?event_id=);
 //   3. an empty scene for 30 s: no recognition is sent (the server's count);
 //   4. a shop signs up on the front-desk page (invitation code), captures a stranger, enrols, is recalled.
 // Prints TAP.
@@ -92,11 +92,22 @@ const step = async (name, fn) => {
   {
     const { b, context } = await browserWith(camLeonard);
     const page = await context.newPage();
+    const posts = [];
+    page.on('request', (r) => { if (r.method() === 'POST') posts.push(r.url()); });
     await step('a stranger is offered enrolment', async () => {
       await page.goto(`${site}/site.html?key=${pkey}`);
       await page.waitForSelector('.dv-enrol', T);
       ok(true, 'a stranger: the enrolment form appears, without any click');
       await page.screenshot({ path: `${shots}/sdk-2-stranger.png` }).catch(() => {});
+    });
+    await step('the stranger enrols', async () => {
+      await page.fill('.dv-enrol input[name=name]', 'Leonard');
+      await page.click('.dv-enrol button[type=submit]');
+      await page.waitForFunction(() => /Nice to meet you, Leonard/.test(document.querySelector('.dv-greeting').textContent), null, T);
+      ok(true, 'the form enrols him: ' + await page.textContent('.dv-greeting'));
+      const faces = posts.filter((u) => /\/v1\/persons\/\d+\/faces/.test(u));
+      ok(faces.length === 1 && /[?&]event_id=\d+/.test(faces[0]),
+        'with the face the recognition saw (?event_id=), not a second capture: ' + faces.join(' '));
     });
     await b.close();
   }

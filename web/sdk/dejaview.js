@@ -9,7 +9,8 @@
  * init({server, key}) -> client:
  *   recognize(input [, {location, camera, fields}])  input: Blob, File, canvas, video, or img element
  *   detect(input)
- *   enrol({name, externalId, attributes}, input)     a new person with this face
+ *   enrol({name, externalId, attributes}, input, {eventId})  a new person with this face (or the face a
+ *                                                    recognition saw: faces[i].event_id)
  *   me()                                              the key's own scopes: {id, name, publishable, scopes, rate_per_minute}
  *   frontDesk(element, {mode: 'auto' | 'button', onResult, onError, onEnrolled, cooldownMs, enrol, camera, location})
  *   watch(video, {onSteady, onError})   the zero-touch loop alone, for a page that draws its own desk
@@ -93,16 +94,24 @@
       detect: function (input) {
         return toBlob(input, 320, 0.7).then(function (b) { return call('POST', '/v1/detect', b, 'image/jpeg'); });
       },
-      enrol: function (person, input) {
+      // o.eventId: the face a recognition saw (its faces[i].event_id), kept by
+      // the server for a while — no second photo, and the face that was
+      // judged; when it is gone (410 event_face_gone), input is captured instead
+      enrol: function (person, input, o) {
         var body = { name: person.name };
         if (person.externalId) body.external_id = person.externalId;
         if (person.attributes) body.attributes = person.attributes;
         var created;
+        function photo() {
+          return toBlob(input, 1280, 0.92).then(function (b) {
+            return call('POST', '/v1/persons/' + created.id + '/faces', b, 'image/jpeg');
+          });
+        }
         return call('POST', '/v1/persons', JSON.stringify(body), 'application/json').then(function (p) {
           created = p;
-          return toBlob(input, 1280, 0.92);
-        }).then(function (b) {
-          return call('POST', '/v1/persons/' + created.id + '/faces', b, 'image/jpeg');
+          if (!(o && o.eventId)) return photo();
+          return call('POST', '/v1/persons/' + created.id + '/faces?event_id=' + encodeURIComponent(o.eventId))
+            .catch(function (err) { if (err.code === 'event_face_gone' && input) return photo(); throw err; });
         }).then(function (f) { return { person: created, face: f }; });
       },
       me: function () { return call('GET', '/v1/key'); },
@@ -232,7 +241,7 @@
     function say(t, bad) { status.textContent = t || ''; status.className = 'dv-status' + (bad ? ' dv-error' : ''); }
     function report(err) { say(WORDS[err.code] || err.message, true); if (o.onError) o.onError(err); }
 
-    function enrolForm() {
+    function enrolForm(eventId) {
       var form = el('form', 'dv-enrol');
       var name = el('input'); name.name = 'name'; name.placeholder = 'Your name'; name.required = true; name.maxLength = 200;
       var go = el('button', null, 'Remember me'); go.type = 'submit';
@@ -244,7 +253,7 @@
       if (watcher) watcher.pause(Infinity); // nothing is sent while the visitor types
       form.addEventListener('submit', function (ev) {
         ev.preventDefault();
-        client.enrol({ name: name.value }, video).then(function (e) {
+        client.enrol({ name: name.value }, video, { eventId: eventId }).then(function (e) {
           result.textContent = '';
           result.appendChild(el('div', 'dv-greeting', 'Nice to meet you, ' + e.person.name + '!'));
           greeted[e.person.id] = Date.now();
@@ -270,7 +279,7 @@
         if (pid) greeted[pid] = Date.now();
         result.textContent = '';
         result.appendChild(el('div', 'dv-greeting', greetingOf(f) || (pid ? '' : 'Welcome! We have not met yet.')));
-        if (!pid && canEnrol) enrolForm();
+        if (!pid && canEnrol) enrolForm(f.event_id); // the face just seen, not a new capture
         if (o.onResult) o.onResult(r);
       }, function (err) { busy = false; report(err); throw err; });
     }
