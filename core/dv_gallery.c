@@ -37,7 +37,7 @@ struct dv_gallery {
 	 * bits), and the tenants whose gallery changed since it was computed */
 	struct dv_u64map shift, dirty;
 	struct dv_u64map corr_at;  /* tenant -> when its correction may next be computed (monotonic s, double bits) */
-	struct dv_u64map people;   /* tenant -> its enrolled people (the cohort decision's gallery size), as recounted with the correction */
+	struct dv_u64map people;   /* tenant -> its enrolled people (the cohort decision's size), recounted with the correction */
 	struct dv_keyuse *keys;    /* given the publishable keys' origins (channel dv_keys) */
 };
 

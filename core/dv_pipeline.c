@@ -583,7 +583,8 @@ static int dv_decide(struct dv_work *w)
 	 * the score that lets the target's share of strangers through among this
 	 * many people (measured by make calibrate); the tenant correction is the
 	 * distance's — the score already discounts a face near everyone */
-	long long people = g->conf->match_cohort && g->calib->coh_np ? dv_gallery_tenant_people(w->ctx->gallery, w->ctx->tenant) : 0;
+	long long people =
+	    g->conf->match_cohort && g->calib->coh_np ? dv_gallery_tenant_people(w->ctx->gallery, w->ctx->tenant) : 0;
 	if (people >= g->calib->coh_min_people && people > DV_COHORT_K) {
 		job->res.cohort_people = people;
 		job->res.cohort_threshold = dv_calib_cohort_threshold(g->calib, people, job->res.target_fpir);
@@ -648,7 +649,8 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx)
 	if (ctx->conf->match_margin_ratio < 1 && w.top_k < DV_MARGIN_CANDIDATES)
 		w.top_k = DV_MARGIN_CANDIDATES;
 	/* ... and the cohort score, its next people */
-	if (ctx->conf->match_cohort && job->gen && job->gen->calib && job->gen->calib->coh_np && w.top_k < DV_COHORT_CANDIDATES)
+	const struct dv_calib *cal = job->gen ? job->gen->calib : NULL;
+	if (ctx->conf->match_cohort && cal && cal->coh_np && w.top_k < DV_COHORT_CANDIDATES)
 		w.top_k = DV_COHORT_CANDIDATES;
 	w.threshold = job->req.threshold >= 0 ? job->req.threshold : ctx->conf->match_threshold;
 	if (job->req.threshold >= 0)
