@@ -141,10 +141,26 @@ static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen, char
 		if (rows == 0)
 			break;
 	}
+	/* every tenant's people, of the same snapshot (the cohort decision's size
+	 * from the start; recounted after each change, dv_gal_corrections) */
+	struct dv_u64map people = {0};
+	if (ok && gen->calib && gen->conf->match_cohort && gen->calib->coh_np) {
+		r = PQexecParams(c,
+		    "SELECT tenant_id, count(DISTINCT person_id) FROM dv_faces WHERE model = $1 AND fingerprint = $2 "
+		    "AND dim = $3::int GROUP BY tenant_id",
+		    3, NULL, v, NULL, NULL, 0);
+		for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+			unsigned long long t = strtoull(PQgetvalue(r, i, 0), NULL, 10), k = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+			if (t && k)
+				dv_u64map_put(&people, t, k);
+		}
+		PQclear(r);
+	}
 	r = PQexec(c, ok ? "COMMIT" : "ROLLBACK");
 	PQclear(r);
 	if (!ok) {
 		dv_u64map_free(&seen);
+		dv_u64map_free(&people);
 		return -1;
 	}
 	pthread_mutex_lock(&g->mu);
@@ -162,6 +178,8 @@ static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen, char
 	}
 	dv_u64map_free(&g->held);
 	g->held = seen;
+	dv_u64map_free(&g->people);
+	g->people = people;
 	dv_u64map_free(&g->per_tenant);
 	for (size_t i = 0; i < g->held.cap; i++)
 		if (g->held.keys[i])

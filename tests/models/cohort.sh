@@ -103,4 +103,10 @@ http POST /v1/recognize --data-binary @"$VISIT"
 has "$BODY" '"decision":{"method":"fpir"' "match.cohort false: decided by false-alarm rate ..."
 case $BODY in *'"cohort'*) false ;; *) true ;; esac
 ok $? "... of the distance, no cohort score"
+dv_stop
+# a restart: the people are counted as the gallery loads, before the server is ready
+dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts again"; done_testing; }
+wait_ready
+http POST /v1/recognize --data-binary @"$VISIT"
+has "$BODY" '"cohort":{"people":60,' "restarted: the first recognition is the cohort score's, the 60 people counted at load"
 done_testing
