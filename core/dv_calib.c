@@ -341,6 +341,8 @@ double dv_calib_cohort_threshold(const struct dv_calib *c, long long people, dou
 
 double dv_calib_cohort_tpir(const struct dv_calib *c, long long people, double target)
 {
+	if (people > c->coh_people[c->coh_np - 1])
+		return NAN; /* not measured: galleries that large are not in the dev data */
 	double y = dv_coh_at(c, c->coh_tpir, people, target, false);
 	return y < 0 ? 0 : y > 1 ? 1 : y;
 }

@@ -54,7 +54,8 @@ double dv_calib_fpir(const struct dv_calib *c, long long n, double d);
  * times more people (a model of the tail says it is flat or falls slowly
  * there: docs/accuracy.md). */
 double dv_calib_cohort_threshold(const struct dv_calib *c, long long people, double target);
-/* The share of visitors named at that decision (the measured rows). */
+/* The share of visitors named at that decision (the measured rows); NAN
+ * beyond the largest gallery measured. */
 double dv_calib_cohort_tpir(const struct dv_calib *c, long long people, double target);
 /* How likely a stranger is to score `score` or lower: the target whose
  * threshold is the score, clamped to [1e-5, 1]. */

@@ -16,12 +16,13 @@
 #include "dv_jsonp.h"
 #include "dv_ops.h"
 #include "dv_store.h"
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
 /* A gallery of n people decided by the cohort score (match.cohort): the
- * score, and the rates its table measured (the largest gallery measured
- * stands for larger ones' recall). */
+ * score, and the rates its table measured (recall null beyond the largest
+ * gallery measured). */
 static void dv_opoint_cohort(struct dv_json *j, const struct dv_calib *c, long long n, double target)
 {
 	double t = dv_calib_cohort_threshold(c, n, target);
@@ -29,8 +30,13 @@ static void dv_opoint_cohort(struct dv_json *j, const struct dv_calib *c, long l
 	dv_json_num(j, t);
 	dv_json_key(j, "strangers_named");
 	dv_json_num(j, dv_calib_cohort_fpir(c, n, t));
+	/* measured up to the largest gallery of the table's rows; beyond, unknown */
+	double tpir = dv_calib_cohort_tpir(c, n, target);
 	dv_json_key(j, "visitors_recognised");
-	dv_json_num(j, dv_calib_cohort_tpir(c, n, target));
+	if (isnan(tpir))
+		dv_json_null(j);
+	else
+		dv_json_num(j, tpir);
 	dv_json_key(j, "decided_by");
 	dv_json_str(j, "cohort_score");
 }

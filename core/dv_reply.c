@@ -265,8 +265,12 @@ void dv_reply_write(struct dv_work *w)
 				dv_json_obj_close(&j);
 				dv_json_key(&j, "expected_fpir");
 				dv_json_num(&j, dv_calib_cohort_fpir(cal, job->res.cohort_people, job->res.cohort_threshold));
+				double tpir = dv_calib_cohort_tpir(cal, job->res.cohort_people, job->res.target_fpir);
 				dv_json_key(&j, "expected_tpir");
-				dv_json_num(&j, dv_calib_cohort_tpir(cal, job->res.cohort_people, job->res.target_fpir));
+				if (isnan(tpir))
+					dv_json_null(&j); /* beyond the galleries measured */
+				else
+					dv_json_num(&j, tpir);
 			} else {
 				dv_json_key(&j, "expected_fpir");
 				dv_json_num(&j, dv_calib_fpir(cal, job->res.gallery_n, w->threshold));

@@ -357,8 +357,9 @@ async function loadOperatingPoint() {
     const people = o.people > 0, n = people ? o.people : o.gallery_faces;
     let text = n + (people ? (n === 1 ? ' person' : ' people') : (n === 1 ? ' face' : ' faces')) + ' enrolled. ';
     if (o.expected) {
+      const v = o.expected.visitors_recognised;
       text += 'Expected: ' + pct(o.expected.strangers_named) + ' of strangers given a name, ' +
-        pct(o.expected.visitors_recognised) + ' of enrolled visitors recognised (' +
+        (v === null ? 'visitors recognised not measured for a gallery this large' : pct(v) + ' of enrolled visitors recognised') + ' (' +
         (o.expected.decided_by === 'cohort_score' ? 'by the cohort score' : 'by distance') + ').';
     } else if (o.note) {
       text += o.note;
