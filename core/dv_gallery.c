@@ -28,7 +28,10 @@ struct dv_gallery {
 	struct dv_gen *loaded;     /* the one whose matcher is loaded (a reference) */
 	struct dv_u64map held;     /* face -> tenant, in loaded's matcher */
 	struct dv_u64map per_tenant; /* tenant -> faces held (the decision's N) */
-	struct dv_u64map gone;     /* deleted faces: never added again */
+	/* deleted faces, never added again by an announcement, a load or a worker
+	 * that comes late: the races they guard last milliseconds, so the maps
+	 * turn every DV_GONE_TURN s (the older one dropped) and stay bounded */
+	struct dv_u64map gone, gone_old;
 	atomic_llong n_notes;
 	atomic_bool connected;
 	struct dv_hooklib *hooks;  /* told of the tenants' hook changes (channel dv_hooks) */
@@ -40,6 +43,34 @@ struct dv_gallery {
 	struct dv_u64map people;   /* tenant -> its enrolled people (the cohort decision's size), recounted with the correction */
 	struct dv_keyuse *keys;    /* given the publishable keys' origins (channel dv_keys) */
 };
+
+#define DV_GONE_TURN 600
+
+/* Was this face deleted lately? (g->mu held) */
+static bool dv_gal_gone(struct dv_gallery *g, uint64_t face)
+{
+	return dv_u64map_find(&g->gone, face) || dv_u64map_find(&g->gone_old, face);
+}
+
+/* Every DV_GONE_TURN s: the older map dropped, the newer one older. Never
+ * during a load (the same thread), so a face deleted while one runs is still
+ * known when it ends. */
+static void dv_gal_gone_turn(struct dv_gallery *g, double *next_at)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (*next_at == 0)
+		*next_at = now + DV_GONE_TURN;
+	if (now < *next_at)
+		return;
+	*next_at = now + DV_GONE_TURN;
+	pthread_mutex_lock(&g->mu);
+	dv_u64map_free(&g->gone_old);
+	g->gone_old = g->gone;
+	memset(&g->gone, 0, sizeof g->gone);
+	pthread_mutex_unlock(&g->mu);
+}
 
 /* held and per_tenant change together (g->mu held) */
 static void dv_gal_count(struct dv_gallery *g, uint64_t tenant, int delta)
@@ -127,7 +158,7 @@ static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen, char
 		pthread_mutex_lock(&g->mu);
 		for (int i = 0; i < rows; i++) {
 			uint64_t id = dv_be64(PQgetvalue(r, i, 0)), tenant = dv_be64(PQgetvalue(r, i, 1));
-			if (PQgetlength(r, i, 2) != (int)(sizeof(float) * (size_t)gen->einfo.dim) || dv_u64map_find(&g->gone, id))
+			if (PQgetlength(r, i, 2) != (int)(sizeof(float) * (size_t)gen->einfo.dim) || dv_gal_gone(g, id))
 				continue;
 			float vec[4096];
 			memcpy(vec, PQgetvalue(r, i, 2), sizeof(float) * (size_t)gen->einfo.dim);
@@ -231,7 +262,7 @@ static void dv_gal_note(struct dv_gallery *g, PGconn *c, const char *payload)
 		float vec[4096];
 		memcpy(vec, PQgetvalue(r, 0, 0), sizeof(float) * (size_t)gen->einfo.dim);
 		pthread_mutex_lock(&g->mu);
-		if (!dv_u64map_find(&g->gone, id) && mp->matcher_add(mi, tenant, id, vec, gen->einfo.dim) == 0)
+		if (!dv_gal_gone(g, id) && mp->matcher_add(mi, tenant, id, vec, gen->einfo.dim) == 0)
 			dv_gal_hold(g, id, tenant);
 		pthread_mutex_unlock(&g->mu);
 	} else if (PQresultStatus(r) == PGRES_TUPLES_OK) {
@@ -468,7 +499,7 @@ static void *dv_gal_main(void *arg)
 	struct dv_gallery *g = arg;
 	PGconn *c = NULL;
 	bool need_full = true, logged = false;
-	double corr_next = 0, expire_next = 0;
+	double corr_next = 0, expire_next = 0, gone_next = 0;
 	char lerr[512];
 	for (;;) {
 		pthread_mutex_lock(&g->mu);
@@ -553,6 +584,7 @@ static void *dv_gal_main(void *arg)
 			dv_gal_corrections(g, c, want, &corr_next);
 			dv_gal_expire_faces(c, &expire_next);
 		}
+		dv_gal_gone_turn(g, &gone_next);
 		dv_gen_unref(want);
 		struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
 		if (poll(&pfd, 1, 200) > 0) {
@@ -612,6 +644,7 @@ void dv_gallery_stop(struct dv_gallery *g)
 	dv_u64map_free(&g->held);
 	dv_u64map_free(&g->per_tenant);
 	dv_u64map_free(&g->gone);
+	dv_u64map_free(&g->gone_old);
 	dv_u64map_free(&g->shift);
 	dv_u64map_free(&g->people);
 	dv_u64map_free(&g->dirty);
@@ -644,7 +677,7 @@ void dv_gallery_added(struct dv_gallery *g, struct dv_gen *gen, uint64_t tenant,
 		return;
 	if (g)
 		pthread_mutex_lock(&g->mu);
-	if (!g || !dv_u64map_find(&g->gone, face)) {
+	if (!g || !dv_gal_gone(g, face)) {
 		mp->matcher_add(mi, tenant, face, vec, dim);
 		if (g && gen == g->loaded)
 			dv_gal_hold(g, face, tenant);
