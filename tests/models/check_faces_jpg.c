@@ -82,8 +82,8 @@ int main(int argc, char **argv)
 			static const char *const keys[] = {"x", "y", "width", "height"};
 			double worst = 0;
 			for (int k = 0; k < 4; k++) {
-				const struct dv_jv *v = rb && rb->n == 4 ? rb->items[k] : dv_jv_get(tb, keys[k]);
-				worst = fmax(worst, v ? fabs(fb[k] - v->num) : INFINITY);
+				const struct dv_jv *rv = rb && rb->n == 4 ? rb->items[k] : dv_jv_get(tb, keys[k]);
+				worst = fmax(worst, rv ? fabs(fb[k] - rv->num) : INFINITY);
 			}
 			ok(worst < maxpx, "face %d: box within %.3g px of the reference's (limit %g)", i, worst, maxpx);
 		}
@@ -97,8 +97,8 @@ int main(int argc, char **argv)
 			if (lm && lm->n == 68) {
 				worst = 0;
 				for (int k = 0; k < 68; k++)
-					for (int c = 0; c < 2; c++)
-						worst = fmax(worst, fabs(lm->items[k]->items[c]->num - rl->items[k]->items[c]->num));
+					for (int xy = 0; xy < 2; xy++)
+						worst = fmax(worst, fabs(lm->items[k]->items[xy]->num - rl->items[k]->items[xy]->num));
 			}
 			ok(worst >= 0 && worst < maxlm, "face %d: 68 landmarks within %.3g px of the reference's (limit %g)", i, worst,
 			    maxlm);
