@@ -331,7 +331,13 @@ static double dv_coh_at(const struct dv_calib *c, const double *v, long long peo
 	while (a < n - 2 && c->coh_people[a + 1] < people)
 		a++;
 	double t = (log((double)people) - log(c->coh_people[a])) / (log(c->coh_people[a + 1]) - log(c->coh_people[a]));
-	return dv_coh_col(c, v, a, x) + t * (dv_coh_col(c, v, a + 1, x) - dv_coh_col(c, v, a, x));
+	double y0 = dv_coh_col(c, v, a, x);
+	return y0 + t * (dv_coh_col(c, v, a + 1, x) - y0);
+}
+
+bool dv_calib_cohort_applies(const struct dv_calib *c, long long people)
+{
+	return c && c->coh_np > 0 && people >= c->coh_min_people && people > DV_COHORT_K;
 }
 
 double dv_calib_cohort_threshold(const struct dv_calib *c, long long people, double target)

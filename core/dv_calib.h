@@ -9,6 +9,7 @@
  * for each match how likely it is to be a stranger's. Parsing is pure. */
 #ifndef DV_CALIB_H
 #define DV_CALIB_H
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The cohort score: a visit's nearest person's distance minus WEIGHT x the
@@ -47,6 +48,9 @@ double dv_calib_threshold(const struct dv_calib *c, long long n, double target);
 /* The chance that a stranger gets a match at distance d or closer in a
  * gallery of n: min(1, n x FMR(d)). */
 double dv_calib_fpir(const struct dv_calib *c, long long n, double d);
+/* Does the cohort score decide for a gallery of `people` people? (the table
+ * has cohort rows, and the gallery is as large as their first size) */
+bool dv_calib_cohort_applies(const struct dv_calib *c, long long people);
 /* The cohort score's decision for a gallery of `people` people (>=
  * coh_min_people; the caller checks coh_np > 0): the score that lets
  * `target` of strangers through, interpolated in log people and log target.

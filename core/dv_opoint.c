@@ -43,7 +43,7 @@ static void dv_opoint_cohort(struct dv_json *j, const struct dv_calib *c, long l
 
 static bool dv_opoint_by_cohort(const struct dv_conf *conf, const struct dv_calib *c, long long people)
 {
-	return conf->match_cohort && c->coh_np && people >= c->coh_min_people && people > DV_COHORT_K;
+	return conf->match_cohort && dv_calib_cohort_applies(c, people);
 }
 
 /* A gallery of n faces, one a person: the distance's threshold, and what

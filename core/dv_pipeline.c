@@ -585,7 +585,7 @@ static int dv_decide(struct dv_work *w)
 	 * distance's — the score already discounts a face near everyone */
 	long long people =
 	    g->conf->match_cohort && g->calib->coh_np ? dv_gallery_tenant_people(w->ctx->gallery, w->ctx->tenant) : 0;
-	if (people >= g->calib->coh_min_people && people > DV_COHORT_K) {
+	if (dv_calib_cohort_applies(g->calib, people)) {
 		job->res.cohort_people = people;
 		job->res.cohort_threshold = dv_calib_cohort_threshold(g->calib, people, job->res.target_fpir);
 		job->res.cohort_confirm = dv_calib_cohort_threshold(g->calib, people, loose);

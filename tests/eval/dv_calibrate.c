@@ -36,11 +36,6 @@
 
 #define BINS 20001 /* 1e-4 wide, [0, 2] */
 
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* The cohort score's rows ("cohort P FPIR SCORE TPIR", see above). dist is
  * the photos' distance matrix (n x n), id[] the photos' identities, ph[q]
@@ -105,7 +100,7 @@ static void cohort_rows(FILE *f, const struct ev_data *d, const float *dist, con
 						best = u;
 				}
 				double d1 = row[best];
-				qsort(row, (size_t)g, sizeof *row, cmp_dbl);
+				qsort(row, (size_t)g, sizeof *row, ev_cmp_dbl);
 				double c = 0;
 				for (int u = 1; u <= K; u++)
 					c += row[u] / K;
@@ -123,7 +118,7 @@ static void cohort_rows(FILE *f, const struct ev_data *d, const float *dist, con
 				}
 			}
 		}
-		qsort(ss, ns, sizeof *ss, cmp_dbl);
+		qsort(ss, ns, sizeof *ss, ev_cmp_dbl);
 		for (int b = 0; b < nx; b++) {
 			/* the largest score that lets at most fpir[b] of the strangers through */
 			size_t at = (size_t)floor(fpir[b] * (double)ns);

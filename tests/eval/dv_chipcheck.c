@@ -113,11 +113,6 @@ static int load_faces(const char *xml, struct face **out)
 	return nf;
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv)
 {
@@ -243,7 +238,7 @@ int main(int argc, char **argv)
 				s[m++] = v[i];
 				sum += v[i];
 			}
-		qsort(s, (size_t)m, sizeof *s, cmp_dbl);
+		qsort(s, (size_t)m, sizeof *s, ev_cmp_dbl);
 		r[0] = m ? sum / m : NAN;
 		r[1] = m ? s[m / 2] : NAN;
 		r[2] = m ? s[m - 1] : NAN;

@@ -88,11 +88,6 @@ static double person_dist(const float *q, int k)
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 struct result {
 	int gallery, genuine, strangers, fte, uncertain;
@@ -130,10 +125,10 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	int *gok = malloc(sizeof *gok * (size_t)np), ns = 0, nge = 0, top3 = 0;
 	/* the server's cohort decision (match.cohort): galleries of the cohort
 	 * rows' people and more decide by the score against its own table */
-	bool coh = cal && use_cohort && cal->coh_np > 0 && ng >= cal->coh_min_people;
+	bool coh = use_cohort && dv_calib_cohort_applies(cal, ng);
 	double *ssc = malloc(sizeof *ssc * (size_t)np), *gsc = malloc(sizeof *gsc * (size_t)np);
 	char *g3 = malloc((size_t)np); /* the right person among the three nearest */
-	double *all = malloc(sizeof *all * (size_t)(ng ? ng : 1));
+	double *all = malloc(sizeof *all * (size_t)(ng ? ng : 1)), *pd = malloc(sizeof *pd * (size_t)(ng ? ng : 1));
 	/* the gallery's own reference for a stranger's cohort: each enrolled
 	 * person, left out, is a stranger to the others — the median over them of
 	 * the mean of their 2nd..K+1th nearest others */
@@ -146,12 +141,12 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			for (int b2 = 0; b2 < ng; b2++)
 				if (b2 != a2)
 					oth[no++] = person_dist(d.it[enrolled_item[gal[a2]]].f.emb, gal[b2]);
-			qsort(oth, (size_t)no, sizeof *oth, cmp_dbl);
+			qsort(oth, (size_t)no, sizeof *oth, ev_cmp_dbl);
 			refs[a2] = 0;
 			for (int k = 1; k <= kk; k++)
 				refs[a2] += oth[k] / kk;
 		}
-		qsort(refs, (size_t)ng, sizeof *refs, cmp_dbl);
+		qsort(refs, (size_t)ng, sizeof *refs, ev_cmp_dbl);
 		cohort_ref = ng % 2 ? refs[ng / 2] : 0.5 * (refs[ng / 2 - 1] + refs[ng / 2]);
 		free(refs);
 		free(oth);
@@ -163,10 +158,15 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 		double best[3] = {INFINITY, INFINITY, INFINITY};
 		int bid[3] = {-1, -1, -1};
 		double shift = 0, score = 0;
+		/* the probe's distance to each enrolled person, once; sorted apart
+		 * for the cohort (the server's score, or -n's) */
+		for (int k = 0; k < ng; k++)
+			pd[k] = person_dist(q, gal[k]);
+		if (coh || (norm_k > 0 && ng > 1)) {
+			memcpy(all, pd, sizeof *all * (size_t)ng);
+			qsort(all, (size_t)ng, sizeof *all, ev_cmp_dbl);
+		}
 		if (coh) {
-			for (int k = 0; k < ng; k++)
-				all[k] = person_dist(q, gal[k]);
-			qsort(all, (size_t)ng, sizeof *all, cmp_dbl);
 			double c = 0;
 			for (int k = 1; k <= DV_COHORT_K; k++)
 				c += all[k] / DV_COHORT_K;
@@ -176,9 +176,6 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			/* -n K,A: the probe's cohort — its K nearest enrolled people after
 			 * the nearest — says how near this face is to anyone: the score is
 			 * the nearest distance minus A times the cohort's mean */
-			for (int k = 0; k < ng; k++)
-				all[k] = person_dist(q, gal[k]);
-			qsort(all, (size_t)ng, sizeof *all, cmp_dbl);
 			int kk = norm_k < ng - 1 ? norm_k : ng - 1;
 			double mu = 0;
 			for (int k = 1; k <= kk; k++)
@@ -189,7 +186,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			shift = norm_a * (mu - cohort_ref);
 		}
 		for (int k = 0; k < ng; k++) {
-			double x = person_dist(q, gal[k]) - shift;
+			double x = pd[k] - shift;
 			for (int s = 0; s < 3; s++)
 				if (x < best[s]) {
 					for (int u = 2; u > s; u--) {
@@ -221,7 +218,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	/* with the cohort decision, the columns are the score's (what decides) */
 	const double *sv = coh ? ssc : sd, *gv = coh ? gsc : gd;
 	memcpy(sorted, sv, sizeof *sv * (size_t)ns);
-	qsort(sorted, (size_t)ns, sizeof *sorted, cmp_dbl);
+	qsort(sorted, (size_t)ns, sizeof *sorted, ev_cmp_dbl);
 	static const double at[3] = {0.10, 0.01, 0.001};
 	for (int a = 0; a < 3; a++) {
 		/* the largest threshold that names at most at[a] of the strangers */
@@ -251,7 +248,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 						nn[a2] = x;
 				}
 		}
-		qsort(nn, (size_t)ng, sizeof *nn, cmp_dbl);
+		qsort(nn, (size_t)ng, sizeof *nn, ev_cmp_dbl);
 		double obs = ng % 2 ? nn[ng / 2] : 0.5 * (nn[ng / 2 - 1] + nn[ng / 2]);
 		double pred = dv_calib_threshold(cal, 1, 1 - pow(0.5, 1.0 / (ng - 1)));
 		double sh = pred - obs;
@@ -322,6 +319,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	free(gsc);
 	free(sorted);
 	free(all);
+	free(pd);
 	free(gal);
 	free(sd);
 	free(gd);
@@ -571,7 +569,7 @@ int main(int argc, char **argv)
 		for (int b = 0; b < DV_Q_REASONS; b++)
 			why[b] += (d.it[i].f.q.reasons >> b) & 1;
 	}
-	qsort(qs, (size_t)nq, sizeof *qs, cmp_dbl);
+	qsort(qs, (size_t)nq, sizeof *qs, ev_cmp_dbl);
 	printf("\nquality of the %d photos: percentiles 1%% %.2f, 5%% %.2f, 10%% %.2f, 50%% %.2f; under the parts' bars:", nq,
 	    qs[nq / 100], qs[nq / 20], qs[nq / 10], qs[nq / 2]);
 	for (int b = 0; b < DV_Q_REASONS; b++)
