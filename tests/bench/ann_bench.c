@@ -184,7 +184,9 @@ int main(int argc, char **argv)
 	}
 	char cpu[128];
 	test_cpu_name(cpu, sizeof cpu);
-	printf("ANN: match_hnsw (int8 codes, m 16, ef_construction 100, ef_search 200) against exact search, one core (%s);\n", cpu);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	printf("ANN: match_hnsw (its defaults: int8 codes walked, 4-bit residuals reranking the nearest 16; m 16,\n");
+	printf("ef_construction 400, ef_search 200) against exact search; searches on one core, builds on %ld (%s);\n", cores, cpu);
 	printf("%d real faces enrolled (the first photo of each identity with two or more), %d real queries (their other\n", ng, nq);
 	printf("photos), the rest of the gallery synthetic from a Gaussian fitted to the real descriptors (%d identities,\n", nid);
 	printf("%ld photos: between- and within-identity covariances); top-5; recall@1 = nearest face = exact search's\n", nres);
@@ -245,7 +247,7 @@ int main(int argc, char **argv)
 		dv_conf_free(c);
 		/* match_hnsw: the graph is built (in the background) once all are added */
 		char spec[128];
-		snprintf(spec, sizeof spec, "{so: match_hnsw, exact_below: %ld}", N);
+		snprintf(spec, sizeof spec, "{so: match_hnsw, exact_below: %ld, build_threads: %ld}", N, cores);
 		before = dv_rss_bytes();
 		in = open_matcher(pdir, spec, &m, &c);
 		if (!in)
@@ -298,7 +300,7 @@ int main(int argc, char **argv)
 			fclose(q1);
 			fclose(t1);
 			char cmd[1024];
-			snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s %s %d %ld", ref, gp, qp, tp, DIM, N);
+			snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s %s %d %ld 16 400 200", ref, gp, qp, tp, DIM, N);
 			fflush(stdout);
 			if (system(cmd) != 0)
 				printf("%-10ld %-22s (python3-hnswlib is not available)\n", N, "hnswlib python f32");

@@ -1,24 +1,27 @@
 # ann_ref.py — the reference row of ann_bench: hnswlib's own Python binding
 # (Debian's python3-hnswlib), float32 vectors, the same M, ef_construction
-# and ef_search as match_hnsw, one thread; recall@1 against the same exact
-# search (ids from 1, as the bench's).
-#   python3 ann_ref.py GALLERY.f32 QUERIES.f32 TRUTH.u64 DIM N
+# and ef_search as match_hnsw; built with every core (as the bench builds
+# match_hnsw), searched on one thread; recall@1 against the same exact search
+# (ids from 1, as the bench's).
+#   python3 ann_ref.py GALLERY.f32 QUERIES.f32 TRUTH.u64 DIM N [M EF_CONSTRUCTION EF_SEARCH]
+import os
 import sys
 import time
 import numpy as np
 import hnswlib
 
 gp, qp, tp, dim, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+m, efc, ef = (int(a) for a in (sys.argv[6:9] if len(sys.argv) > 8 else (16, 100, 200)))
 gal = np.fromfile(gp, dtype=np.float32).reshape(-1, dim)
 q = np.fromfile(qp, dtype=np.float32).reshape(-1, dim)
 truth = np.fromfile(tp, dtype=np.uint64)
 idx = hnswlib.Index(space="l2", dim=dim)
-idx.init_index(max_elements=n, M=16, ef_construction=100, random_seed=42)
-idx.set_num_threads(1)
+idx.init_index(max_elements=n, M=m, ef_construction=efc, random_seed=42)
 t0 = time.perf_counter()
-idx.add_items(gal, np.arange(1, n + 1), num_threads=1)
+idx.add_items(gal, np.arange(1, n + 1), num_threads=os.cpu_count())
 build = time.perf_counter() - t0
-idx.set_ef(200)
+idx.set_num_threads(1)
+idx.set_ef(ef)
 times = []
 hit = 0
 for i in range(len(q)):
@@ -27,6 +30,6 @@ for i in range(len(q)):
     times.append((time.perf_counter() - t) * 1e3)
     hit += int(labels[0][0]) == int(truth[i])
 times.sort()
-mb = n * (dim * 4 + 16 * 2 * 4 + 4 + 8) / 1048576.0
+mb = n * (dim * 4 + m * 2 * 4 + 4 + 8) / 1048576.0
 print("%-10d %-22s %9.3f %9.3f %9.4f %11.1f %10.0f   (estimated: float32 vector, level-0 links, label)" % (
     n, "hnswlib python f32", times[len(times) // 2], times[int(len(times) * 0.95)], hit / len(q), build, mb))
