@@ -303,7 +303,7 @@ int main(int argc, char **argv)
 			snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s %s %d %ld 16 400 200", ref, gp, qp, tp, DIM, N);
 			fflush(stdout);
 			if (system(cmd) != 0)
-				printf("%-10ld %-22s (python3-hnswlib is not available)\n", N, "hnswlib python f32");
+				printf("%-10ld %-22s (python3-hnswlib is not available: scripts/deps.sh --bench)\n", N, "hnswlib python f32");
 			unlink(gp);
 			unlink(qp);
 			unlink(tp);
