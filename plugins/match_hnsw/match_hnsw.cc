@@ -139,17 +139,25 @@ private:
 	size_t dim_;
 };
 
-/* A vector's node data (node_bytes): the code, and the residual of each
+/* A vector's int8 code (dim bytes: what the graph's distance reads; a
+ * query needs no more). */
+void quantise_code(const float *v, int dim, int8_t *out)
+{
+	for (int i = 0; i < dim; i++) {
+		float q = std::nearbyint(v[i] * kScale);
+		out[i] = int8_t(q > 127 ? 127 : q < -127 ? -127 : q);
+	}
+}
+
+/* A face's node data (node_bytes): the code, then the residual of each
  * component in 16 steps of 1/16 of the code's step. */
 void quantise(const float *v, int dim, int8_t *out)
 {
+	quantise_code(v, dim, out);
 	uint8_t *res = reinterpret_cast<uint8_t *>(out + dim);
 	std::memset(res, 0, size_t(dim + 1) / 2);
 	for (int i = 0; i < dim; i++) {
-		float x = v[i] * kScale, q = std::nearbyint(x);
-		q = q > 127 ? 127 : q < -127 ? -127 : q;
-		out[i] = int8_t(q);
-		float r = x - q; /* within +-0.5, unless clipped */
+		float r = v[i] * kScale - float(out[i]); /* within +-0.5, unless clipped */
 		int b = int(std::floor((r + 0.5f) * 16.0f));
 		b = b < 0 ? 0 : b > 15 ? 15 : b;
 		res[i / 2] |= uint8_t(b << ((i & 1) * 4));
@@ -543,8 +551,8 @@ int search(void *p, uint64_t tenant, const float *q, int dim, int k, dv_match *o
 		if (g->graph) {
 			if (tenant_count(*g) == 0)
 				return DV_PLUGIN_OK;
-			std::vector<int8_t> code(node_bytes(dim));
-			quantise(q, dim, code.data());
+			std::vector<int8_t> code(static_cast<size_t>(dim));
+			quantise_code(q, dim, code.data());
 			/* the graph's nearest `rerank`, by the codes; then by the query
 			 * itself against code and residual */
 			auto res = g->graph->searchKnn(code.data(), size_t(std::max<long long>(k, m->rerank)));

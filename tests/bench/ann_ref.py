@@ -3,7 +3,7 @@
 # and ef_search as match_hnsw; built with every core (as the bench builds
 # match_hnsw), searched on one thread; recall@1 against the same exact search
 # (ids from 1, as the bench's).
-#   python3 ann_ref.py GALLERY.f32 QUERIES.f32 TRUTH.u64 DIM N [M EF_CONSTRUCTION EF_SEARCH]
+#   python3 ann_ref.py GALLERY.f32 QUERIES.f32 TRUTH.u64 DIM N M EF_CONSTRUCTION EF_SEARCH
 import os
 import sys
 import time
@@ -11,7 +11,7 @@ import numpy as np
 import hnswlib
 
 gp, qp, tp, dim, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-m, efc, ef = (int(a) for a in (sys.argv[6:9] if len(sys.argv) > 8 else (16, 100, 200)))
+m, efc, ef = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 gal = np.fromfile(gp, dtype=np.float32).reshape(-1, dim)
 q = np.fromfile(qp, dtype=np.float32).reshape(-1, dim)
 truth = np.fromfile(tp, dtype=np.uint64)

@@ -36,7 +36,6 @@
 
 #define BINS 20001 /* 1e-4 wide, [0, 2] */
 
-
 /* The cohort score's rows ("cohort P FPIR SCORE TPIR", see above). dist is
  * the photos' distance matrix (n x n), id[] the photos' identities, ph[q]
  * the usable photos of identity q. Reproducible: a fixed seed. */
@@ -100,7 +99,7 @@ static void cohort_rows(FILE *f, const struct ev_data *d, const float *dist, con
 						best = u;
 				}
 				double d1 = row[best];
-				qsort(row, (size_t)g, sizeof *row, ev_cmp_dbl);
+				qsort(row, (size_t)g, sizeof *row, test_cmpd);
 				double c = 0;
 				for (int u = 1; u <= K; u++)
 					c += row[u] / K;
@@ -118,7 +117,7 @@ static void cohort_rows(FILE *f, const struct ev_data *d, const float *dist, con
 				}
 			}
 		}
-		qsort(ss, ns, sizeof *ss, ev_cmp_dbl);
+		qsort(ss, ns, sizeof *ss, test_cmpd);
 		for (int b = 0; b < nx; b++) {
 			/* the largest score that lets at most fpir[b] of the strangers through */
 			size_t at = (size_t)floor(fpir[b] * (double)ns);

@@ -26,6 +26,7 @@
 #include "dv_pipeline.h"
 #include "dv_plugin.h"
 #include "ev_data.h"
+#include "../util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +113,6 @@ static int load_faces(const char *xml, struct face **out)
 	*out = f;
 	return nf;
 }
-
 
 int main(int argc, char **argv)
 {
@@ -238,7 +238,7 @@ int main(int argc, char **argv)
 				s[m++] = v[i];
 				sum += v[i];
 			}
-		qsort(s, (size_t)m, sizeof *s, ev_cmp_dbl);
+		qsort(s, (size_t)m, sizeof *s, test_cmpd);
 		r[0] = m ? sum / m : NAN;
 		r[1] = m ? s[m / 2] : NAN;
 		r[2] = m ? s[m - 1] : NAN;

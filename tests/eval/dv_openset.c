@@ -51,6 +51,7 @@
  * the next K people; only the TPIR@FPIR columns are meaningful then. */
 #include "dv_calib.h"
 #include "ev_data.h"
+#include "../util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,12 +142,12 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			for (int b2 = 0; b2 < ng; b2++)
 				if (b2 != a2)
 					oth[no++] = person_dist(d.it[enrolled_item[gal[a2]]].f.emb, gal[b2]);
-			qsort(oth, (size_t)no, sizeof *oth, ev_cmp_dbl);
+			qsort(oth, (size_t)no, sizeof *oth, test_cmpd);
 			refs[a2] = 0;
 			for (int k = 1; k <= kk; k++)
 				refs[a2] += oth[k] / kk;
 		}
-		qsort(refs, (size_t)ng, sizeof *refs, ev_cmp_dbl);
+		qsort(refs, (size_t)ng, sizeof *refs, test_cmpd);
 		cohort_ref = ng % 2 ? refs[ng / 2] : 0.5 * (refs[ng / 2 - 1] + refs[ng / 2]);
 		free(refs);
 		free(oth);
@@ -164,7 +165,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 			pd[k] = person_dist(q, gal[k]);
 		if (coh || (norm_k > 0 && ng > 1)) {
 			memcpy(all, pd, sizeof *all * (size_t)ng);
-			qsort(all, (size_t)ng, sizeof *all, ev_cmp_dbl);
+			qsort(all, (size_t)ng, sizeof *all, test_cmpd);
 		}
 		if (coh) {
 			double c = 0;
@@ -218,7 +219,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 	/* with the cohort decision, the columns are the score's (what decides) */
 	const double *sv = coh ? ssc : sd, *gv = coh ? gsc : gd;
 	memcpy(sorted, sv, sizeof *sv * (size_t)ns);
-	qsort(sorted, (size_t)ns, sizeof *sorted, ev_cmp_dbl);
+	qsort(sorted, (size_t)ns, sizeof *sorted, test_cmpd);
 	static const double at[3] = {0.10, 0.01, 0.001};
 	for (int a = 0; a < 3; a++) {
 		/* the largest threshold that names at most at[a] of the strangers */
@@ -248,7 +249,7 @@ static struct result evaluate(const struct probe *pr, int np, int set, const str
 						nn[a2] = x;
 				}
 		}
-		qsort(nn, (size_t)ng, sizeof *nn, ev_cmp_dbl);
+		qsort(nn, (size_t)ng, sizeof *nn, test_cmpd);
 		double obs = ng % 2 ? nn[ng / 2] : 0.5 * (nn[ng / 2 - 1] + nn[ng / 2]);
 		double pred = dv_calib_threshold(cal, 1, 1 - pow(0.5, 1.0 / (ng - 1)));
 		double sh = pred - obs;
@@ -569,7 +570,7 @@ int main(int argc, char **argv)
 		for (int b = 0; b < DV_Q_REASONS; b++)
 			why[b] += (d.it[i].f.q.reasons >> b) & 1;
 	}
-	qsort(qs, (size_t)nq, sizeof *qs, ev_cmp_dbl);
+	qsort(qs, (size_t)nq, sizeof *qs, test_cmpd);
 	printf("\nquality of the %d photos: percentiles 1%% %.2f, 5%% %.2f, 10%% %.2f, 50%% %.2f; under the parts' bars:", nq,
 	    qs[nq / 100], qs[nq / 20], qs[nq / 10], qs[nq / 2]);
 	for (int b = 0; b < DV_Q_REASONS; b++)

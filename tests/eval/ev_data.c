@@ -186,9 +186,3 @@ int ev_data_embed(struct ev_data *d, struct ev_pipe *p, const char *dir, const c
 		ev_cache_write(d, file);
 	return 0;
 }
-
-int ev_cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}

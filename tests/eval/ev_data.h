@@ -32,6 +32,4 @@ int ev_data_load(const char *dir, struct ev_data *d);
 int ev_data_embed(struct ev_data *d, struct ev_pipe *p, const char *dir, const char *conf_path, const char *cache_dir);
 int ev_data_set(const struct ev_data *d, const char *set);
 float ev_dist(const float *a, const float *b, int dim);
-/* qsort's comparison of doubles, ascending */
-int ev_cmp_dbl(const void *a, const void *b);
 #endif
