@@ -67,5 +67,5 @@ for net in $NETS; do
 done
 # plugins find the cfgs and the pinned sizes and sums next to the weights
 if [ "$out" != "$here/models" ]; then
-	cp "$here"/models/*.cfg "$here"/models/*.calibration.tsv "$here/models/weights.size" "$here/models/weights.sha256" "$out/"
+	cp "$here"/models/*.cfg "$here"/models/*.calibration.tsv "$here"/models/*.int8.tsv "$here/models/weights.size" "$here/models/weights.sha256" "$out/"
 fi

@@ -78,7 +78,7 @@ static network *dd_net(struct dd *d, int S)
 	}
 	if (d->direct)
 		dn_direct_depthwise(n);
-	if (dn_conv_kernels(d->host, n, d->conv) < 0) {
+	if (dn_conv_kernels(d->host, n, d->conv, NULL) < 0) {
 		dn_free(n);
 		return NULL;
 	}

@@ -132,8 +132,12 @@ struct network *dn_load(const struct dv_host *h, const char *net, int width, int
 	return n;
 }
 
-int dn_conv_kernels(const struct dv_host *h, network *net, const char *conv)
+int dn_conv_kernels(const struct dv_host *h, network *net, const char *conv, const float *qmax)
 {
+	if (qmax && (!conv || strncmp(conv, "onednn", 6))) {
+		h->error(h, "int8 runs on oneDNN: conv must be onednn or onednn-only, not \"%s\"", conv ? conv : "darknet");
+		return -1;
+	}
 	if (!conv || !strcmp(conv, "darknet"))
 		return 0;
 	int own = !strcmp(conv, "onednn");
@@ -142,13 +146,62 @@ int dn_conv_kernels(const struct dv_host *h, network *net, const char *conv)
 		return -1;
 	}
 	int mine = 0;
-	int n = dn_onednn_convs(net, own, &mine);
-	if (n < 0)
+	int n = dn_onednn_convs(net, own, &mine, qmax);
+	if (n < 0) {
 		h->error(h, "conv: %s, but this build has no oneDNN (apt-get install libdnnl-dev, then reconfigure)", conv);
-	else
-		h->log(h, DV_LOG_INFO, "oneDNN runs layers=%d of %d (the rest on Darknet) own_kernel_layers=%d%s input=%dx%d", n,
-		    net->n, mine, mine ? " (convolution + max pool pairs fused, AVX-512)" : "", net->w, net->h);
+	} else if (qmax && n != net->n) {
+		h->error(h, "int8: oneDNN could run %d of the network's %d layers in int8 (every one must)", n, net->n);
+		return -1;
+	} else {
+		h->log(h, DV_LOG_INFO, "oneDNN runs layers=%d of %d (the rest on Darknet) own_kernel_layers=%d%s input=%dx%d%s", n,
+		    net->n, mine, mine ? " (convolution + max pool pairs fused, AVX-512)" : "", net->w, net->h,
+		    qmax ? " precision=int8" : "");
+	}
 	return n;
+}
+
+int dn_int8_table(const struct dv_host *h, const char *model, const char sum[65], int nlayers, float **qmax)
+{
+	char name[256], path[4096], line[256];
+	*qmax = NULL;
+	snprintf(name, sizeof name, "%s.int8.tsv", model);
+	if (h->model_path(h, name, path, sizeof path))
+		return 1;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 1;
+	float *q = calloc((size_t)nlayers + 1, sizeof *q);
+	int n = 0, bad = !q, weights_ok = 0;
+	while (!bad && fgets(line, sizeof line, f)) {
+		char wsum[80];
+		if (sscanf(line, "# weights: sha256:%79s", wsum) == 1) {
+			weights_ok = !strcmp(wsum, sum);
+			continue;
+		}
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		char what[32], type[32];
+		float m;
+		if (sscanf(line, "%31s %31s %f", what, type, &m) != 3 || !(m > 0) || !isfinite(m)) {
+			bad = 1;
+			break;
+		}
+		int want = n == 0 ? -1 : n - 1, got = strcmp(what, "input") ? atoi(what) : -1;
+		if (n > nlayers || got != want) {
+			bad = 1;
+			break;
+		}
+		q[n++] = m;
+	}
+	fclose(f);
+	if (bad || n != nlayers + 1 || !weights_ok) {
+		h->error(h, "%s: %s (make calibrate-int8 writes it for these weights)", path,
+		    !weights_ok ? "made for other weights" : "not an int8 table of this network");
+		free(q);
+		return -1;
+	}
+	*qmax = q;
+	return 0;
 }
 
 void dn_predict(network *net, int n, int batch, float *in, size_t in_len, float *out, size_t out_len)

@@ -27,8 +27,9 @@ void dn_free(struct network *net);
 /* Run the network on oneDNN (dn_onednn.c): the longest run of layers from
  * the input it can do, with our own kernels (dn_kernels.c) where they win
  * when own is set (*own_layers: how many layers they run). Returns the
- * number of layers run so, -1 when built without oneDNN. Released by dn_free. */
-int dn_onednn_convs(struct network *net, int own, int *own_layers);
+ * number of layers run so, -1 when built without oneDNN (net NULL: only
+ * that). qmax: in int8 (dn_conv_kernels). Released by dn_free. */
+int dn_onednn_convs(struct network *net, int own, int *own_layers, const float *qmax);
 void dn_onednn_release(struct network *net);
 /* Run n (1..8) images through a network that oneDNN runs whole: in holds
  * the n input tensors one after the other, out receives the n outputs. The
@@ -49,8 +50,16 @@ int dn_onednn_runs(const struct layer *l);
 #define DN_CONV_DEFAULT "darknet"
 #endif
 /* Apply the plugin's `conv` parameter to a network: onednn (oneDNN, and our
- * own kernels where they win), onednn-only, or darknet. */
-int dn_conv_kernels(const struct dv_host *h, struct network *net, const char *conv);
+ * own kernels where they win), onednn-only, or darknet. With qmax (the int8
+ * table's net->n + 1 magnitudes, dn_int8_table) the network runs in int8 on
+ * oneDNN, every layer of it or an error. */
+int dn_conv_kernels(const struct dv_host *h, struct network *net, const char *conv, const float *qmax);
+/* The int8 table of model NAME (NAME.int8.tsv in model_dir: the largest
+ * magnitude of the input and of each layer's output over the calibration
+ * chips, make calibrate-int8), checked against the weights' sha256 and the
+ * network's layers: 0 with *qmax (nlayers + 1 floats, malloc'd), 1 when
+ * there is none, -1 when it does not fit (the reason given to h->error). */
+int dn_int8_table(const struct dv_host *h, const char *model, const char sum[65], int nlayers, float **qmax);
 /* Free the buffers only training uses (delta, *_updates, x_norm...); returns the bytes freed. */
 size_t dn_strip_training(struct network *net);
 

@@ -29,6 +29,7 @@
 #include <darknet.h>
 #ifdef HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,14 @@ struct dn_net {
 	dnnl_memory_t *wmem, *bmem; /* per layer: its weights and bias in oneDNN's layout */
 	dnnl_memory_desc_t *wmd;
 	const struct dn_net *share; /* the batch-1 net whose weights this one reuses */
+	/* int8 (dn_onednn_convs with qmax): each layer's output is u8 (after a
+	 * relu) or s8 (linear), a real value being qs[i] times the integer, qs
+	 * from the largest magnitude a calibration saw (qmax); f32 from the
+	 * global average pool on. qin: the input's scale (s8). */
+	int q;
+	float *qmax;          /* end + 1: the input's, then each layer's */
+	float qin, *qs;
+	dnnl_data_type_t *qdt;
 	/* layer outputs share buffers: a buffer is reused once the last layer
 	 * reading its content has run (last[]), which keeps the working set, and
 	 * so the caches, small */
@@ -102,6 +111,9 @@ static void dn_net_free(struct dn_net *d)
 	free(d->wmem);
 	free(d->bmem);
 	free(d->wmd);
+	free(d->qmax);
+	free(d->qs);
+	free(d->qdt);
 	for (int b = 0; b < d->nbufs; b++)
 		free(d->bufs[b].p);
 	free(d->bufs);
@@ -324,13 +336,54 @@ static dnnl_memory_t dn_as(struct dn_net *d, dnnl_memory_t src, const dnnl_memor
 	return dn_step(d, pd, 2, a) ? NULL : to;
 }
 
+/* md with its elements of type dt (the same layout, no extra) */
+static dnnl_memory_desc_t dn_retype(const dnnl_memory_desc_t *md, dnnl_data_type_t dt)
+{
+	dnnl_memory_desc_t r = *md;
+	r.data_type = dt;
+	memset(&r.extra, 0, sizeof r.extra);
+	return r;
+}
+
+/* A reorder's attributes: dst = scale x src (mask 0), or per index of the
+ * dims in mask (count scales); NULL when none is needed. */
+static dnnl_primitive_attr_t dn_scale_attr(dnnl_dim_t count, int mask, const float *scales)
+{
+	dnnl_primitive_attr_t attr = NULL;
+	if (count == 1 && mask == 0 && scales[0] == 1.0f)
+		return NULL;
+	if (dnnl_primitive_attr_create(&attr) != dnnl_success)
+		return NULL;
+	dnnl_primitive_attr_set_output_scales(attr, count, mask, scales);
+	return attr;
+}
+
+/* src in layout and type `want`, its values times scale: src itself, or a
+ * step reordering it into a new memory. */
+static dnnl_memory_t dn_as_scaled(struct dn_net *d, dnnl_memory_t src, const dnnl_memory_desc_t *have,
+    const dnnl_memory_desc_t *want, float scale)
+{
+	if (scale == 1.0f && dnnl_memory_desc_equal(have, want))
+		return src;
+	dnnl_memory_t to = dn_alloc(d, want);
+	dnnl_primitive_attr_t attr = dn_scale_attr(1, 0, &scale);
+	dnnl_primitive_desc_t pd;
+	dnnl_status_t s = to ? dnnl_reorder_primitive_desc_create(&pd, have, d->eng, want, d->eng, attr) : dnnl_out_of_memory;
+	if (attr)
+		dnnl_primitive_attr_destroy(attr);
+	if (s != dnnl_success)
+		return NULL;
+	dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, to}};
+	return dn_step(d, pd, 2, a) ? NULL : to;
+}
+
 /* Run a reorder now (weights, once). */
 static int dn_reorder_now(struct dn_net *d, dnnl_memory_t from, const dnnl_memory_desc_t *fmd, dnnl_memory_t to,
-    const dnnl_memory_desc_t *tmd)
+    const dnnl_memory_desc_t *tmd, const_dnnl_primitive_attr_t attr)
 {
 	dnnl_primitive_desc_t pd;
 	dnnl_primitive_t p;
-	if (dnnl_reorder_primitive_desc_create(&pd, fmd, d->eng, tmd, d->eng, NULL) != dnnl_success)
+	if (dnnl_reorder_primitive_desc_create(&pd, fmd, d->eng, tmd, d->eng, attr) != dnnl_success)
 		return -1;
 	dnnl_status_t s = dnnl_primitive_create(&p, pd);
 	dnnl_primitive_desc_destroy(pd);
@@ -362,9 +415,10 @@ static dnnl_primitive_attr_t dn_act_attr(ACTIVATION a)
 
 /* Layer i's weights (Darknet's, laid out as uwmd) in oneDNN's layout wmd,
  * and its bias: those of the batch-1 net when it has them in this layout,
- * else reordered once into memories of ours. */
+ * else reordered once into memories of ours. int8: wq (count, mask) scales
+ * the weights into wmd's integers, and b is the bias already scaled. */
 static int dn_weights(struct dn_net *d, int i, const dnnl_memory_desc_t *uwmd, float *w, const dnnl_memory_desc_t *wmd,
-    const dnnl_memory_desc_t *bmd, const float *b)
+    const dnnl_memory_desc_t *bmd, const float *b, dnnl_dim_t wq_count, int wq_mask, const float *wq)
 {
 	const struct dn_net *sh = d->share;
 	if (sh && sh->wmem[i] && dnnl_memory_desc_equal(&sh->wmd[i], wmd)) {
@@ -376,7 +430,10 @@ static int dn_weights(struct dn_net *d, int i, const dnnl_memory_desc_t *uwmd, f
 	dnnl_memory_t wei = dn_alloc(d, wmd), bm = dn_alloc(d, bmd), uw = NULL;
 	if (!wei || !bm || dnnl_memory_create(&uw, uwmd, d->eng, w) != dnnl_success)
 		return -1;
-	int bad = dn_reorder_now(d, uw, uwmd, wei, wmd) != 0;
+	dnnl_primitive_attr_t attr = wq ? dn_scale_attr(wq_count, wq_mask, wq) : NULL;
+	int bad = dn_reorder_now(d, uw, uwmd, wei, wmd, attr) != 0;
+	if (attr)
+		dnnl_primitive_attr_destroy(attr);
 	dnnl_memory_destroy(uw);
 	void *bh;
 	if (bad || dnnl_memory_get_data_handle(bm, &bh) != dnnl_success)
@@ -388,17 +445,29 @@ static int dn_weights(struct dn_net *d, int i, const dnnl_memory_desc_t *uwmd, f
 	return 0;
 }
 
-/* The primitive for op (a convolution or inner product descriptor) with l's
- * activation fused, as layer i: its output buffer, src reordered into the
- * layout it wants, l's weights (laid out as uwmd) and bias (bmd) in its
- * layouts, and the step that runs it. */
+/* int8 weights: the scales that make each output's weights integers, the
+ * bias in the accumulator's units, the scale src is brought to the source
+ * type by (the network's input: 1 / qin) */
+struct dn_wq {
+	dnnl_dim_t count;
+	int mask;
+	const float *wq, *bias;
+	float in_scale;
+};
+
+/* The primitive for op (a convolution or inner product descriptor) with
+ * attr (l's activation fused, and int8's output scales; destroyed here), as
+ * layer i: its output buffer, src reordered into the layout it wants, l's
+ * weights (laid out as uwmd) and bias (bmd) in its layouts, and the step
+ * that runs it. */
 static int dn_weighted(struct dn_net *d, const layer *l, int i, const void *op, const dnnl_memory_desc_t *uwmd,
-    const dnnl_memory_desc_t *bmd, dnnl_memory_t src, const dnnl_memory_desc_t *smd)
+    const dnnl_memory_desc_t *bmd, dnnl_memory_t src, const dnnl_memory_desc_t *smd, dnnl_primitive_attr_t attr,
+    const struct dn_wq *q)
 {
-	dnnl_primitive_attr_t attr = dn_act_attr(l->activation);
 	dnnl_primitive_desc_t pd;
-	dnnl_status_t s = dnnl_primitive_desc_create(&pd, op, attr, d->eng, NULL);
-	dnnl_primitive_attr_destroy(attr);
+	dnnl_status_t s = attr ? dnnl_primitive_desc_create(&pd, op, attr, d->eng, NULL) : dnnl_out_of_memory;
+	if (attr)
+		dnnl_primitive_attr_destroy(attr);
 	if (s != dnnl_success)
 		return -1;
 	const dnnl_memory_desc_t *psrc = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
@@ -406,8 +475,9 @@ static int dn_weighted(struct dn_net *d, const layer *l, int i, const void *op, 
 	                         *pwei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
 	d->md[i] = *pdst;
 	d->mem[i] = dn_out(d, i, i, pdst);
-	dnnl_memory_t in = d->mem[i] ? dn_as(d, src, smd, psrc) : NULL;
-	if (!in || dn_weights(d, i, uwmd, l->weights, pwei, bmd, l->biases)) {
+	dnnl_memory_t in = d->mem[i] ? dn_as_scaled(d, src, smd, psrc, q ? q->in_scale : 1.0f) : NULL;
+	if (!in || dn_weights(d, i, uwmd, l->weights, pwei, bmd, q ? q->bias : l->biases, q ? q->count : 0, q ? q->mask : 0,
+	               q ? q->wq : NULL)) {
 		dnnl_primitive_desc_destroy(pd);
 		return -1;
 	}
@@ -425,22 +495,64 @@ static int dn_conv(struct dn_net *d, const layer *l, dnnl_memory_t src, const dn
 	/* the right padding that makes Darknet's output size */
 	dnnl_dims_t padr = {(l->out_h - 1) * l->stride + l->size - l->h - l->pad,
 	    (l->out_w - 1) * l->stride + l->size - l->w - l->pad};
+	/* int8: s8 weights, each output's scaled by its largest magnitude; the
+	 * source as it is (u8 after a relu, s8 for the network's input), the
+	 * output u8 after a relu, else s8 */
+	dnnl_data_type_t sdt = dnnl_f32, wdt = dnnl_f32, odt = dnnl_f32;
+	float *wq = NULL, *os = NULL, *bq = NULL, sa = 1, oa = 1;
+	if (d->q) {
+		sdt = i ? d->qdt[i - 1] : dnnl_s8;
+		sa = i ? d->qs[i - 1] : d->qin;
+		wdt = dnnl_s8;
+		odt = l->activation == RELU ? dnnl_u8 : dnnl_s8;
+		oa = d->qmax[i + 1] / (odt == dnnl_u8 ? 255.0f : 127.0f);
+		if (!(oa > 0))
+			oa = 1e-6f;
+		wq = malloc(sizeof *wq * (size_t)l->n);
+		os = malloc(sizeof *os * (size_t)l->n);
+		bq = malloc(sizeof *bq * (size_t)l->n);
+		if (!wq || !os || !bq) {
+			free(wq), free(os), free(bq);
+			return -1;
+		}
+		int per = l->nweights / l->n;
+		for (int o = 0; o < l->n; o++) {
+			float m = 0;
+			for (int k = 0; k < per; k++) {
+				float v = fabsf(l->weights[(size_t)o * per + k]);
+				m = v > m ? v : m;
+			}
+			float ws = m > 0 ? m / 127.0f : 1.0f;
+			wq[o] = 1.0f / ws;
+			os[o] = sa * ws / oa;
+			bq[o] = l->biases[o] / (sa * ws);
+		}
+		d->qdt[i] = odt;
+		d->qs[i] = oa;
+	}
 	dnnl_memory_desc_t uwei, bias, any_s, any_d, any_w;
 	if (g > 1) {
 		dnnl_memory_desc_init_by_tag(&uwei, 5, wd5, dnnl_f32, dnnl_goihw);
-		dnnl_memory_desc_init_by_tag(&any_w, 5, wd5, dnnl_f32, dnnl_format_tag_any);
+		dnnl_memory_desc_init_by_tag(&any_w, 5, wd5, wdt, dnnl_format_tag_any);
 	} else {
 		dnnl_memory_desc_init_by_tag(&uwei, 4, wd4, dnnl_f32, dnnl_oihw);
-		dnnl_memory_desc_init_by_tag(&any_w, 4, wd4, dnnl_f32, dnnl_format_tag_any);
+		dnnl_memory_desc_init_by_tag(&any_w, 4, wd4, wdt, dnnl_format_tag_any);
 	}
 	dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_x);
-	dnnl_memory_desc_init_by_tag(&any_s, 4, sd, dnnl_f32, dnnl_format_tag_any);
-	dnnl_memory_desc_init_by_tag(&any_d, 4, dd, dnnl_f32, dnnl_format_tag_any);
+	dnnl_memory_desc_init_by_tag(&any_s, 4, sd, sdt, dnnl_format_tag_any);
+	dnnl_memory_desc_init_by_tag(&any_d, 4, dd, odt, dnnl_format_tag_any);
 	dnnl_convolution_desc_t cd;
+	int r = -1;
 	if (dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &any_s, &any_w, &bias,
-	        &any_d, strides, pads, padr) != dnnl_success)
-		return -1;
-	return dn_weighted(d, l, i, &cd, &uwei, &bias, src, smd);
+	        &any_d, strides, pads, padr) == dnnl_success) {
+		dnnl_primitive_attr_t attr = dn_act_attr(l->activation);
+		if (attr && os)
+			dnnl_primitive_attr_set_output_scales(attr, l->n, 1 << 1, os);
+		struct dn_wq q = {l->n, g > 1 ? 3 : 1, wq, bq, i ? 1.0f : 1.0f / d->qin};
+		r = dn_weighted(d, l, i, &cd, &uwei, &bias, src, smd, attr, d->q ? &q : NULL);
+	}
+	free(wq), free(os), free(bq);
+	return r;
 }
 
 /* Layer i's output in the layout pd's primitive writes; NULL (pd destroyed)
@@ -464,7 +576,11 @@ static int dn_pool(struct dn_net *d, const layer *l, dnnl_memory_t src, const dn
 	            padr = {avg ? 0 : (l->out_h - 1) * s + k - l->h - pl, avg ? 0 : (l->out_w - 1) * s + k - l->w - pl};
 	dnnl_dims_t dd = {d->B, l->out_c, l->out_h, l->out_w};
 	dnnl_memory_desc_t any_d;
-	dnnl_memory_desc_init_by_tag(&any_d, 4, dd, dnnl_f32, dnnl_format_tag_any);
+	dnnl_memory_desc_init_by_tag(&any_d, 4, dd, smd->data_type, dnnl_format_tag_any);
+	if (d->q) { /* the max of integers is the integer of the max: the source's type and scale */
+		d->qdt[i] = smd->data_type;
+		d->qs[i] = i && smd->data_type != dnnl_f32 ? d->qs[i - 1] : 1.0f;
+	}
 	dnnl_pooling_desc_t pdsc;
 	if (dnnl_pooling_forward_desc_init(&pdsc, dnnl_forward_inference, avg ? dnnl_pooling_avg_exclude_padding : dnnl_pooling_max,
 	        smd, &any_d, strides, kernel, padl, padr) != dnnl_success)
@@ -487,17 +603,33 @@ static int dn_pool(struct dn_net *d, const layer *l, dnnl_memory_t src, const dn
 static int dn_shortcut(struct dn_net *d, const layer *l, dnnl_memory_t src, const dnnl_memory_desc_t *smd, int i)
 {
 	dnnl_memory_t add;
+	/* int8: the added layer keeps its type and scale in the input's layout;
+	 * the sum, scaled into the output's units, is u8 after a relu, else s8 */
+	dnnl_data_type_t adt = d->q ? d->qdt[l->index] : dnnl_f32;
+	dnnl_memory_desc_t amd = dn_retype(smd, adt), omd = *smd;
+	float sc[2] = {1, 1};
+	if (d->q) {
+		dnnl_data_type_t odt = l->activation == RELU ? dnnl_u8 : dnnl_s8;
+		float oa = d->qmax[i + 1] / (odt == dnnl_u8 ? 255.0f : 127.0f);
+		if (!(oa > 0))
+			oa = 1e-6f;
+		sc[0] = d->qs[i - 1] / oa;
+		sc[1] = d->qs[l->index] / oa;
+		omd = dn_retype(smd, odt);
+		d->qdt[i] = odt;
+		d->qs[i] = oa;
+	}
 	if (l->w == l->out_w && l->h == l->out_h && l->c == l->out_c) {
-		add = dn_as(d, d->mem[l->index], &d->md[l->index], smd);
+		add = dn_as(d, d->mem[l->index], &d->md[l->index], &amd);
 	} else {
 		dnnl_memory_desc_t sub;
 		dnnl_dims_t sdims = {d->B, l->c, l->h, l->w}, offs = {0, 0, 0, 0};
-		add = dn_alloc(d, smd);
+		add = dn_alloc(d, &amd);
 		void *zh = NULL;
 		if (!add || dnnl_memory_get_data_handle(add, &zh) != dnnl_success ||
-		    dnnl_memory_desc_init_submemory(&sub, smd, sdims, offs) != dnnl_success)
+		    dnnl_memory_desc_init_submemory(&sub, &amd, sdims, offs) != dnnl_success)
 			return -1;
-		memset(zh, 0, dnnl_memory_desc_get_size(smd));
+		memset(zh, 0, dnnl_memory_desc_get_size(&amd));
 		dnnl_memory_t part = dn_mem(d, &sub, zh);
 		dnnl_primitive_desc_t pd;
 		if (!part || dnnl_reorder_primitive_desc_create(&pd, &d->md[l->index], d->eng, &sub, d->eng, NULL) != dnnl_success)
@@ -509,16 +641,22 @@ static int dn_shortcut(struct dn_net *d, const layer *l, dnnl_memory_t src, cons
 	if (!add)
 		return -1;
 	dnnl_binary_desc_t bd;
-	if (dnnl_binary_desc_init(&bd, dnnl_binary_add, smd, smd, smd) != dnnl_success)
+	if (dnnl_binary_desc_init(&bd, dnnl_binary_add, smd, &amd, &omd) != dnnl_success)
 		return -1;
 	dnnl_primitive_attr_t attr = dn_act_attr(l->activation);
+	if (!attr)
+		return -1;
+	if (d->q) {
+		dnnl_primitive_attr_set_scales(attr, DNNL_ARG_SRC_0, 1, 0, &sc[0]);
+		dnnl_primitive_attr_set_scales(attr, DNNL_ARG_SRC_1, 1, 0, &sc[1]);
+	}
 	dnnl_primitive_desc_t pd;
 	dnnl_status_t s = dnnl_primitive_desc_create(&pd, &bd, attr, d->eng, NULL);
 	dnnl_primitive_attr_destroy(attr);
 	if (s != dnnl_success)
 		return -1;
-	d->md[i] = *smd;
-	d->mem[i] = dn_out(d, i, i, smd);
+	d->md[i] = omd;
+	d->mem[i] = dn_out(d, i, i, &omd);
 	if (!d->mem[i]) {
 		dnnl_primitive_desc_destroy(pd);
 		return -1;
@@ -533,8 +671,14 @@ static int dn_route(struct dn_net *d, const layer *l, int i)
 	if (l->n == 1) {
 		d->mem[i] = d->mem[l->input_layers[0]];
 		d->md[i] = d->md[l->input_layers[0]];
+		if (d->q) {
+			d->qdt[i] = d->qdt[l->input_layers[0]];
+			d->qs[i] = d->qs[l->input_layers[0]];
+		}
 		return 0;
 	}
+	if (d->q) /* int8 concatenation is not done: every source would need one scale */
+		return -1;
 	dnnl_memory_desc_t srcs[16];
 	dnnl_exec_arg_t a[17];
 	for (int k = 0; k < l->n; k++) {
@@ -572,7 +716,7 @@ static int dn_ip(struct dn_net *d, const layer *l, dnnl_memory_t src, const dnnl
 	dnnl_inner_product_desc_t ipd;
 	if (dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &any_s, &any_w, &bias, &any_d) != dnnl_success)
 		return -1;
-	return dn_weighted(d, l, i, &ipd, &uwei, &bias, src, smd);
+	return dn_weighted(d, l, i, &ipd, &uwei, &bias, src, smd, dn_act_attr(l->activation), NULL);
 }
 
 /* Our kernels' activation codes (dn_kernels.h) */
@@ -688,7 +832,7 @@ static int dn_supported(const network *net, int i)
 
 /* The layers [0, end) as one oneDNN pass over B images; weights shared with
  * `share` where the layouts agree; our kernels where they fit when own. */
-static struct dn_net *dn_build(const network *net, int end, int B, int own, const struct dn_net *share)
+static struct dn_net *dn_build(const network *net, int end, int B, int own, const struct dn_net *share, const float *qmax)
 {
 	char *read_elsewhere = NULL; /* layers whose output a route, a shortcut or the caller reads */
 	struct dn_net *d = calloc(1, sizeof *d);
@@ -706,6 +850,17 @@ static struct dn_net *dn_build(const network *net, int end, int B, int own, cons
 	d->last = calloc((size_t)end, sizeof *d->last);
 	if (d->last)
 		dn_lifetimes(net, end, d->last);
+	if (qmax) {
+		d->q = 1;
+		own = 0; /* our kernels are float */
+		d->qmax = malloc(sizeof *d->qmax * (size_t)(end + 1));
+		d->qs = calloc((size_t)end, sizeof *d->qs);
+		d->qdt = calloc((size_t)end, sizeof *d->qdt);
+		if (!d->qmax || !d->qs || !d->qdt)
+			goto fail;
+		memcpy(d->qmax, qmax, sizeof *d->qmax * (size_t)(end + 1));
+		d->qin = qmax[0] > 0 ? qmax[0] / 127.0f : 1.0f;
+	}
 	if (!d->mem || !d->md || !d->wmem || !d->bmem || !d->wmd || !d->last || dnnl_engine_create(&d->eng, dnnl_cpu, 0) != dnnl_success ||
 	    dnnl_stream_create(&d->st, d->eng, dnnl_stream_default_flags) != dnnl_success)
 		goto fail;
@@ -753,6 +908,19 @@ static struct dn_net *dn_build(const network *net, int end, int B, int own, cons
 		}
 		dnnl_memory_t src = i ? d->mem[i - 1] : d->in;
 		const dnnl_memory_desc_t *smd = i ? &d->md[i - 1] : &imd;
+		dnnl_memory_desc_t fmd;
+		if (d->q) {
+			d->qdt[i] = dnnl_f32;
+			d->qs[i] = 1.0f;
+			/* int8 ends before the global average pool and the heads */
+			if (i && (l->type == AVGPOOL || l->type == CONNECTED) && d->qdt[i - 1] != dnnl_f32) {
+				fmd = dn_retype(smd, dnnl_f32);
+				src = dn_as_scaled(d, src, smd, &fmd, d->qs[i - 1]);
+				smd = &fmd;
+				if (!src)
+					goto fail;
+			}
+		}
 		int r = -1;
 		switch (l->type) {
 		case CONVOLUTIONAL: r = dn_conv(d, l, src, smd, i); break;
@@ -771,7 +939,12 @@ static struct dn_net *dn_build(const network *net, int end, int B, int own, cons
 	/* the last output, into Darknet's buffer */
 	{
 		dnnl_primitive_desc_t pd;
-		if (dnnl_reorder_primitive_desc_create(&pd, &d->md[end - 1], d->eng, &omd, d->eng, NULL) != dnnl_success)
+		float sc = d->q && d->qdt[end - 1] != dnnl_f32 ? d->qs[end - 1] : 1.0f;
+		dnnl_primitive_attr_t attr = dn_scale_attr(1, 0, &sc);
+		dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, &d->md[end - 1], d->eng, &omd, d->eng, attr);
+		if (attr)
+			dnnl_primitive_attr_destroy(attr);
+		if (s != dnnl_success)
 			goto fail;
 		dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, d->mem[end - 1]}, {DNNL_ARG_TO, d->out}};
 		if (dn_step(d, pd, 2, a))
@@ -784,10 +957,12 @@ fail:
 	return NULL;
 }
 
-int dn_onednn_convs(network *net, int own, int *own_layers)
+int dn_onednn_convs(network *net, int own, int *own_layers, const float *qmax)
 {
 	if (own_layers)
 		*own_layers = 0;
+	if (!net) /* whether this build has oneDNN */
+		return 0;
 	if (net->n < 1 || net->layers[0].type != CONVOLUTIONAL || dn_runs_get(net->layers, 0) ||
 	    net->layers[0].batch != 1)
 		return 0;
@@ -812,7 +987,7 @@ int dn_onednn_convs(network *net, int own, int *own_layers)
 			}
 		}
 	}
-	struct dn_net *d = end >= 1 ? dn_build(net, end, 1, own, NULL) : NULL;
+	struct dn_net *d = end >= 1 ? dn_build(net, end, 1, own, NULL, qmax) : NULL;
 	if (!d)
 		return 0;
 	if (dn_runs_put(net->layers, d) != 0) {
@@ -840,7 +1015,7 @@ int dn_onednn_batch(network *net, int n, float *in, float *out)
 	if (!d || d->end != net->n)
 		return -1; /* Darknet would have to run the rest */
 	if (n > 1 && !d->batched[n])
-		d->batched[n] = dn_build(net, d->end, n, 0, d);
+		d->batched[n] = dn_build(net, d->end, n, 0, d, d->qmax);
 	if (n > 1 && !d->batched[n])
 		return -1;
 	dn_exec(n > 1 ? d->batched[n] : d, in, out);
@@ -859,11 +1034,11 @@ void dn_onednn_release(network *net)
 	}
 }
 #else
-int dn_onednn_convs(network *net, int own, int *own_layers)
+int dn_onednn_convs(network *net, int own, int *own_layers, const float *qmax)
 {
 	if (own_layers)
 		*own_layers = 0;
-	(void)net;
+	(void)net, (void)own, (void)qmax;
 	return -1; /* built without oneDNN */
 }
 

@@ -26,6 +26,8 @@ static const struct dv_param de_params[] = {
 	{"batch", DV_PARAM_INT, 1, DN_BATCH, "8", "faces of one photo run through the net per pass, up to 8, in powers of two (make bench measures the cost per face at each size; a batch size's buffers are kept once used)"},
 	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "how the network runs: onednn (the whole net on oneDNN in its blocked layouts, with our own kernels where they win; the default when built with it), onednn-only (no own kernels), or darknet (its layers, im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "face_recognition", "model name: NAME.cfg and NAME.weights in model_dir"},
+	{"precision", DV_PARAM_STRING, 0, 0, "auto",
+	    "int8 (the network in 8-bit integers on oneDNN, scaled by model_dir's NAME.int8.tsv: ~3x faster, descriptors within ~0.02 of float's; docs/performance.md), f32, or auto: int8 when the build has oneDNN, conv is oneDNN and the table for these weights is there, else f32. The fingerprint says which (\"/int8\"): calibration tables and stored descriptors are per precision"},
 	{"input_divisor", DV_PARAM_DOUBLE, 1, 1000, "256",
 	    "(x - mean) / divisor: 256 as dlib trained the network, 255 as face-api 1.7.15 computes it"},
 	{NULL, 0, 0, 0, NULL, NULL},
@@ -67,12 +69,30 @@ static int de_create(const struct dv_host *h, void **out)
 		de_destroy(d);
 		return DV_PLUGIN_EFAIL;
 	}
-	/* the fingerprint: the weights' verified sha256 and the divisor */
-	snprintf(d->fingerprint, sizeof d->fingerprint, "sha256:%.16s/div%g", sum, div);
-	dn_gemm_check(h, d->net);
-	const char *conv;
+	const char *conv, *prec;
 	h->param_string(h, "conv", &conv);
-	int nc = dn_conv_kernels(h, d->net, conv);
+	h->param_string(h, "precision", &prec);
+	if (strcmp(prec, "auto") && strcmp(prec, "int8") && strcmp(prec, "f32")) {
+		h->error(h, "precision must be auto, int8 or f32, not \"%s\"", prec);
+		de_destroy(d);
+		return DV_PLUGIN_EINVAL;
+	}
+	float *qmax = NULL;
+	int onednn = dn_onednn_convs(NULL, 0, NULL, NULL) == 0 && !strncmp(conv, "onednn", 6);
+	if (strcmp(prec, "f32") && (onednn || !strcmp(prec, "int8"))) {
+		int t = dn_int8_table(h, model, sum, d->net->n, &qmax);
+		if (t < 0 || (t > 0 && !strcmp(prec, "int8"))) {
+			if (t > 0)
+				h->error(h, "precision: int8, but model_dir has no %s.int8.tsv (make calibrate-int8)", model);
+			de_destroy(d);
+			return DV_PLUGIN_EINVAL;
+		}
+	}
+	/* the fingerprint: the weights' verified sha256, the divisor and int8 */
+	snprintf(d->fingerprint, sizeof d->fingerprint, "sha256:%.16s/div%g%s", sum, div, qmax ? "/int8" : "");
+	dn_gemm_check(h, d->net);
+	int nc = dn_conv_kernels(h, d->net, conv, qmax);
+	free(qmax);
 	if (nc < 0) {
 		de_destroy(d);
 		return DV_PLUGIN_EINVAL;

@@ -86,7 +86,7 @@ static int dl_create(const struct dv_host *h, void **out)
 	dn_gemm_check(h, d->net);
 	const char *conv;
 	h->param_string(h, "conv", &conv);
-	int nc = dn_conv_kernels(h, d->net, conv);
+	int nc = dn_conv_kernels(h, d->net, conv, NULL);
 	if (nc < 0) {
 		dl_destroy(d);
 		return DV_PLUGIN_EINVAL;

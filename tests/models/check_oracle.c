@@ -58,7 +58,7 @@ static network *net_load(const char *dir, const char *name, int size)
 static network *net_mode(network *n, int mode)
 {
 	if (mode == 1) {
-		int mine = 0, done = dn_onednn_convs(n, 1, &mine);
+		int mine = 0, done = dn_onednn_convs(n, 1, &mine, NULL);
 		printf("# %s: %d of %d layers on oneDNN, %d by our kernels\n", n->n == 18 ? "detector" : "net", done, n->n, mine);
 	}
 	return n;

@@ -23,7 +23,7 @@ write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" \
 	"$(sed 's/^  target_fpir: 0.01/  target_fpir: 0.01\n  tenant_correction: false/' "$T/base.yaml")"
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts"; done_testing; }
 wait_ready
-check "the log says the decision uses the calibration table" grep -q "decision by false-positive identification rate calibration=.*face_recognition.calibration.tsv target_fpir=0.01" "$T/dejaviewd.log"
+check "the log says the decision uses the calibration table" grep -q "decision by false-positive identification rate calibration=.*face_recognition\(-int8\)\{0,1\}.calibration.tsv target_fpir=0.01" "$T/dejaviewd.log"
 J='Content-Type: application/json'
 N=0
 enrol() { # enrol DIR: the person of a cfp folder, with its first photo
