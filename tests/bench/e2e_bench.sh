@@ -104,9 +104,25 @@ for workers in 1 2; do
 	[ "$workers" = 1 ] && rss1=$rss
 	[ "$workers" = 2 ] && rss2=$rss
 	rows "http://127.0.0.1:$port/v1/recognize" "$workers" w
+	if [ "$workers" = 1 ]; then # where a recognition's time goes, per photo: one worker, one client
+		sh "$here/tests/bench/stages.sh" --header >"$work/stages"
+		for p in one 2mp 12mp group; do
+			case $p in
+			one) f="$work/one.jpg" l="640x480, 1 face" ;;
+			2mp) f="$work/2mp.jpg" l="1600x1200 (2 MP), 1 face" ;;
+			12mp) f="$work/12mp.jpg" l="4000x3000 (12 MP), 1 face" ;;
+			*) [ -n "$group" ] && [ -f "$group" ] || continue
+				f=$group l="710x473, 6 faces" ;;
+			esac
+			sh "$here/tests/bench/stages.sh" "http://127.0.0.1:$port/v1/recognize" "$DV_API_KEY" "$f" "$l" 21 >>"$work/stages"
+		done
+	fi
 	stop
 done
 echo "resident memory after start (gallery loaded): 1 worker $((rss1 / 1024)) MiB, 2 workers $((rss2 / 1024)) MiB: $(((rss2 - rss1) / 1024)) MiB per worker"
+echo
+echo "per stage, one worker, one client: the median of 21 replies' timings_ms (curl: the whole request)"
+cat "$work/stages"
 
 # the peer, in the same run: face-api 1.7.15 on tfjs-wasm behind node's http (tests/oracle/peer_server.js)
 oracle="$build/oracle"
