@@ -2,7 +2,8 @@
 # A model swap: faces enrolled with one embedder are re-embedded from their
 # stored chips with `dejaviewd admin reembed` after the config names
 # another, and are recognised with it; until then the new embedder's gallery
-# does not hold them (vectors of different models are never compared).
+# does not hold them (vectors of different models are never compared), and
+# the log says how many faces another embedder made and what brings them back.
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
 conf() { # conf FILE GRID
@@ -30,15 +31,19 @@ dv_start "$T/c3.yaml" || { ok 1 "dejaviewd starts with the new embedder"; done_t
 wait_ready
 http POST /v1/recognize --data-binary @"$T/a2.ppm"
 has "$BODY" '"unknown":true' "before re-embedding: unknown (the old vectors are not compared)"
+check "the log says how many faces another embedder made, and what brings them back" \
+	grep -q "gallery: 1 faces are stamped with another embedder (example_color_grid example-1-grid2) and are not matched with example_color_grid example-1-grid3: .dejaviewd admin reembed. re-embeds them" "$T/dejaviewd.log"
 dv_stop
 out=$("$DEJAVIEWD" -c "$T/c3.yaml" admin reembed 2>&1)
 has "$out" "re-embedded 1 face with example_color_grid (example-1-grid3)" "admin reembed re-embeds from the stored chip"
 is "$(psql_db -c "SELECT fingerprint || ' ' || dim FROM dv_faces")" "example-1-grid3 27" "the face is stamped with the new model"
 out=$("$DEJAVIEWD" -c "$T/c3.yaml" admin reembed 2>&1)
 has "$out" "re-embedded 0 faces" "a second run has nothing to do"
+mv "$T/dejaviewd.log" "$T/dejaviewd.before.log"
 dv_start "$T/c3.yaml" || { ok 1 "dejaviewd restarts"; done_testing; }
 wait_ready
 http POST /v1/recognize --data-binary @"$T/a2.ppm"
 has "$BODY" '"name": "Alice"' "after re-embedding: recognised with the new model"
+check "and the log no longer warns" sh -c "! grep -q 'stamped with another embedder' '$T/dejaviewd.log'"
 dv_stop
 done_testing
