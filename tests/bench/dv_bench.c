@@ -150,51 +150,31 @@ typedef int (*dnnl_sgemm_fn)(char, char, long, long, long, float, const float *,
 typedef int (*dnnl_gemm8_fn)(char, char, char, long, long, long, float, const uint8_t *, long, uint8_t, const int8_t *,
     long, int8_t, float, int32_t *, long, const int32_t *);
 
-/* GOP/s (a multiply-add is 2) of the best of 30 single-thread 1024^3
- * u8 x s8 -> s32 gemm runs on oneDNN (VNNI where the CPU has it): the peak
- * the embedder's int8 rows are compared with. */
-static double gemm8_peak(dnnl_gemm8_fn g)
-{
-	const int N = 1024;
-	uint8_t *A = calloc((size_t)N * N, 1);
-	int8_t *B = calloc((size_t)N * N, 1);
-	int32_t *C = calloc((size_t)N * N, 4), co = 0;
-	for (int i = 0; i < N * N; i++) {
-		A[i] = (uint8_t)(i % 7);
-		B[i] = (int8_t)(i % 5 - 2);
-	}
-	double best = 1e9;
-	for (int r = 0; r < 30; r++) {
-		double t0 = test_now_ms();
-		if (g('N', 'N', 'F', N, N, N, 1, A, N, 0, B, N, 0, 0, C, N, &co) != 0)
-			break;
-		double t = test_now_ms() - t0;
-		if (t < best)
-			best = t;
-	}
-	free(A);
-	free(B);
-	free(C);
-	return best < 1e9 ? 2.0 * N * N * N / (best / 1e3) / 1e9 : 0;
-}
-
-/* GFLOP/s of the best of 30 single-thread 1024^3 sgemm runs, with OpenBLAS
- * (sgemm) or oneDNN (dsgemm, whose kernels are picked for this CPU at run
- * time); 0 when the library refuses */
-static double gemm_peak(sgemm_fn sgemm, dnnl_sgemm_fn dsgemm)
+/* GFLOP/s (a multiply-add is 2) of the best of 30 single-thread 1024^3
+ * gemm runs: float with OpenBLAS (sgemm) or oneDNN (dsgemm, whose kernels are
+ * picked for this CPU at run time), or u8 x s8 -> s32 with oneDNN (g8, VNNI
+ * where the CPU has it: the peak the embedder's int8 rows are compared
+ * with, in GOP/s); 0 when the library refuses */
+static double gemm_peak(sgemm_fn sgemm, dnnl_sgemm_fn dsgemm, dnnl_gemm8_fn g8)
 {
 	const int N = 1024;
 	float *A = calloc((size_t)N * N, 4), *B = calloc((size_t)N * N, 4), *C = calloc((size_t)N * N, 4);
+	uint8_t *A8 = calloc((size_t)N * N, 1);
+	int8_t *B8 = calloc((size_t)N * N, 1);
+	int32_t *C8 = (int32_t *)C, co = 0;
 	for (int i = 0; i < N * N; i++) {
 		A[i] = (float)(i % 7) * 0.1f;
 		B[i] = (float)(i % 5) * 0.1f;
+		A8[i] = (uint8_t)(i % 7);
+		B8[i] = (int8_t)(i % 5 - 2);
 	}
 	double best = 1e9;
 	for (int r = 0; r < 30; r++) {
 		double t0 = test_now_ms();
 		if (sgemm)
 			sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1, A, N, B, N, 0, C, N);
-		else if (dsgemm('N', 'N', N, N, N, 1, A, N, B, N, 0, C, N) != 0)
+		else if (dsgemm ? dsgemm('N', 'N', N, N, N, 1, A, N, B, N, 0, C, N) != 0
+		                : g8('N', 'N', 'F', N, N, N, 1, A8, N, 0, B8, N, 0, 0, C8, N, &co) != 0)
 			break;
 		double t = test_now_ms() - t0;
 		if (t < best)
@@ -203,6 +183,8 @@ static double gemm_peak(sgemm_fn sgemm, dnnl_sgemm_fn dsgemm)
 	free(A);
 	free(B);
 	free(C);
+	free(A8);
+	free(B8);
 	return best < 1e9 ? 2.0 * N * N * N / (best / 1e3) / 1e9 : 0;
 }
 
@@ -311,17 +293,17 @@ int main(int argc, char **argv)
 	 * at the end: a shared machine's speed drifts). %peak is against it, so
 	 * it stays under 100% whichever library a stage uses. */
 	set_threads(1);
-	double peak_ob = gemm_peak(sgemm, NULL), peak_dnnl = 0;
+	double peak_ob = gemm_peak(sgemm, NULL, NULL), peak_dnnl = 0;
 	dnnl_sgemm_fn dsgemm = NULL;
 	void *dl = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_NOLOAD);
 	if (dl)
 		*(void **)&dsgemm = dlsym(dl, "dnnl_sgemm");
 	if (dsgemm)
-		peak_dnnl = gemm_peak(NULL, dsgemm);
+		peak_dnnl = gemm_peak(NULL, dsgemm, NULL);
 	dnnl_gemm8_fn dgemm8 = NULL;
 	if (dl)
 		*(void **)&dgemm8 = dlsym(dl, "dnnl_gemm_u8s8s32");
-	double peak8 = dgemm8 ? gemm8_peak(dgemm8) : 0;
+	double peak8 = dgemm8 ? gemm_peak(NULL, NULL, dgemm8) : 0;
 	double peak = peak_dnnl > peak_ob ? peak_dnnl : peak_ob;
 	char cpu[256];
 	test_cpu_name(cpu, sizeof cpu);
@@ -461,7 +443,7 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("\n(the recognition net has no depthwise layers)\n");
-	double again = gemm_peak(sgemm, NULL), again_dnnl = dsgemm ? gemm_peak(NULL, dsgemm) : 0;
+	double again = gemm_peak(sgemm, NULL, NULL), again_dnnl = dsgemm ? gemm_peak(NULL, dsgemm, NULL) : 0;
 	if (again_dnnl > again)
 		again = again_dnnl;
 	printf("peak measured again at the end: %.1f GFLOP/s%s\n", again,

@@ -57,20 +57,15 @@ grep -v '^53	' "$M/face_recognition.int8.tsv" >"$T/ms/face_recognition.int8.tsv"
 conf "$T/auto0.yaml" "$T/m0" ""
 faces "$T/auto0.yaml" 1e-4
 ok $? "precision auto without a table: float (within 1e-4 of face-api's)"
-conf "$T/int80.yaml" "$T/m0" ", precision: int8"
-out=$("$DEJAVIEWD" -c "$T/int80.yaml" --check-config 2>&1)
-ok $((! $?)) "precision int8 without a table: the configuration is refused"
-has "$out" "has no face_recognition.int8.tsv (make calibrate-int8)" "... saying what is missing and what makes it"
-conf "$T/intw.yaml" "$T/mw" ""
-out=$("$DEJAVIEWD" -c "$T/intw.yaml" --check-config 2>&1)
-ok $((! $?)) "a table made for other weights is refused (precision auto)"
-has "$out" "made for other weights" "... saying so"
-conf "$T/ints.yaml" "$T/ms" ", precision: int8"
-out=$("$DEJAVIEWD" -c "$T/ints.yaml" --check-config 2>&1)
-ok $((! $?)) "a table missing a layer is refused"
-has "$out" "not an int8 table of this network" "... saying so"
-conf "$T/bad.yaml" "$M" ", precision: int4"
-out=$("$DEJAVIEWD" -c "$T/bad.yaml" --check-config 2>&1)
-ok $((! $?)) "precision int4 is refused"
-has "$out" "precision must be auto, int8 or f32" "... naming the choices"
+refused() { # refused MODEL_DIR EMBEDDER_PARAMS WHY NAME: --check-config fails, saying WHY
+	conf "$T/r.yaml" "$1" "$2"
+	out=$("$DEJAVIEWD" -c "$T/r.yaml" --check-config 2>&1)
+	ok $((! $?)) "$4"
+	has "$out" "$3" "... saying: $3"
+}
+refused "$T/m0" ", precision: int8" "has no face_recognition.int8.tsv (make calibrate-int8)" \
+	"precision int8 without a table: the configuration is refused"
+refused "$T/mw" "" "made for other weights" "a table made for other weights is refused (precision auto)"
+refused "$T/ms" ", precision: int8" "not an int8 table of this network" "a table missing a layer is refused"
+refused "$M" ", precision: int4" "precision must be auto, int8 or f32" "precision int4 is refused"
 done_testing
