@@ -19,6 +19,7 @@ static const double dd_anchors[5][2] = {
 static const float dd_mean[3] = {117.001f, 114.697f, 97.404f};
 
 #define DD_MAX 608
+#define DD_RECTS 4 /* non-square networks kept (input_fit: 4 shapes), the least recently used goes */
 
 struct dd {
 	const struct dv_host *host;
@@ -27,6 +28,9 @@ struct dd {
 	const char *conv;
 	network *nets[DD_MAX / 32 + 1]; /* by input size / 32, loaded when first used */
 	network *net;                   /* the one of the current pass */
+	struct dd_rect { int w, h; network *n; unsigned long used; } rects[DD_RECTS];
+	unsigned long clock;
+	int fit;                        /* input_fit */
 	int size;                       /* configured size, 0 = from the photo */
 	double score, iou, min_face, fallback, tile_scale;
 	double face_at_input; /* smallest face (px at the input) found reliably */
@@ -49,6 +53,8 @@ static const struct dv_param dd_params[] = {
 	{"max_tiles", DV_PARAM_INT, 1, 64, "16", "most tiles per photo for tile_scale; a photo needing more is searched without them (logged)"},
 	{"face_at_input", DV_PARAM_DOUBLE, 8, 608, "40",
 	    "the smallest face (pixels at the network input) found as reliably as at 608 (make eval-detect): with the host's detect.min_face, input_size 0 picks the smallest of 160, 224, 320, 416, 512 and the photo's own size that keeps faces of min_face this large"},
+	{"input_fit", DV_PARAM_BOOL, 0, 0, "true",
+	    "with input_size 0, at the largest input (608: camera frames and large photos) the input takes the photo's shape instead of face-api's padding to a square: 608x480 for a 4:3 frame (21% less work), 608x352 for 16:9 (42% less), either way up; the same pixels, the padding left out (make eval-detect DETECT_B=... compares)"},
 	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (the same sums, faster than im2col + gemm)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
@@ -58,21 +64,42 @@ static void dd_destroy(void *p)
 	struct dd *d = p;
 	for (size_t i = 0; i < sizeof d->nets / sizeof *d->nets; i++)
 		dn_free(d->nets[i]);
+	for (int i = 0; i < DD_RECTS; i++)
+		dn_free(d->rects[i].n);
 	free(d->input);
 	free(d);
 }
 
-/* The network for input size S (a multiple of 32), loaded on first use. */
-static network *dd_net(struct dd *d, int S)
+/* The network for an input of Sw x Sh (multiples of 32), loaded on first
+ * use: a square one is kept for good, a rectangle among the last DD_RECTS. */
+static network *dd_net(struct dd *d, int Sw, int Sh)
 {
-	network **slot = &d->nets[S / 32];
+	network **slot = &d->nets[Sw / 32];
+	if (Sw != Sh) {
+		struct dd_rect *r = NULL;
+		for (int i = 0; i < DD_RECTS && !r; i++)
+			if (d->rects[i].n && d->rects[i].w == Sw && d->rects[i].h == Sh)
+				r = &d->rects[i];
+		if (!r) { /* a free place, or the least recently used */
+			r = &d->rects[0];
+			for (int i = 1; i < DD_RECTS; i++)
+				if (!d->rects[i].n ? r->n != NULL : r->n && d->rects[i].used < r->used)
+					r = &d->rects[i];
+			if (r->n)
+				d->host->log(d->host, DV_LOG_DEBUG, "detector input %dx%d dropped for %dx%d", r->w, r->h, Sw, Sh);
+			dn_free(r->n);
+			*r = (struct dd_rect){Sw, Sh, NULL, 0};
+		}
+		r->used = ++d->clock;
+		slot = &r->n;
+	}
 	if (*slot)
 		return *slot;
-	network *n = dn_load(d->host, d->model, S, S, NULL);
+	network *n = dn_load(d->host, d->model, Sw, Sh, NULL);
 	if (!n)
 		return NULL;
-	if (n->outputs != 25 * (S / 32) * (S / 32)) {
-		d->host->error(d->host, "%s does not output a %dx%dx25 grid", d->model, S / 32, S / 32);
+	if (n->outputs != 25 * (Sw / 32) * (Sh / 32)) {
+		d->host->error(d->host, "%s does not output a %dx%dx25 grid", d->model, Sw / 32, Sh / 32);
 		dn_free(n);
 		return NULL;
 	}
@@ -136,13 +163,15 @@ static int dd_create(const struct dv_host *h, void **out)
 	d->size = (int)size;
 	d->direct = 1;
 	h->param_bool(h, "direct_depthwise", &d->direct);
+	d->fit = 1;
+	h->param_bool(h, "input_fit", &d->fit);
 	h->param_string(h, "conv", &d->conv);
 	d->input = malloc(sizeof *d->input * 3 * DD_MAX * DD_MAX);
 	/* load (and so check) the configured size now; for "auto", 608 too, the
 	 * size of every photo from 592 px (camera frames): a size loaded on first
 	 * use would delay the request that first needs it */
-	network *n = d->input ? dd_net(d, d->size ? d->size : 416) : NULL;
-	if (n && !d->size && !dd_net(d, DD_MAX))
+	network *n = d->input ? dd_net(d, d->size ? d->size : 416, d->size ? d->size : 416) : NULL;
+	if (n && !d->size && !dd_net(d, DD_MAX, DD_MAX))
 		n = NULL;
 	if (!n) {
 		dd_destroy(d);
@@ -176,37 +205,65 @@ static int dd_by_score(const void *a, const void *b)
 static int dd_pass(struct dd *d, const struct dv_image *img, int S, int N, int ox, int oy, int pass, struct dv_face **c,
     int *n, int *cap)
 {
+	int fit = S <= 0 && N == 0 && d->fit && !d->size;
 	if (S <= 0)
 		S = dd_size_for(d, img);
-	int g = S / 32;
-	d->net = dd_net(d, S);
+	/* the input: S x S, or with input_fit, at the largest input size (camera
+	 * frames, large photos: where the detector's time goes), the photo's
+	 * shape: its shorter side fits in 9/16 or 3/4 of S (16:9 and 4:3 frames
+	 * either way up), rounded up to 32. A few shapes only: each is a network
+	 * of its own, and photos of every shape must not rebuild them in turn. */
+	int Sw = S, Sh = S;
+	if (fit && S == DD_MAX) {
+		static const double ratios[] = {9.0 / 16, 3.0 / 4};
+		double mx = img->width > img->height ? img->width : img->height;
+		double shorter = floor((img->width < img->height ? img->width : img->height) * S / mx + 0.5);
+		for (size_t i = 0; i < sizeof ratios / sizeof *ratios; i++) {
+			int r = ((int)ceil(S * ratios[i]) + 31) / 32 * 32;
+			if (shorter <= r) {
+				if (img->width >= img->height)
+					Sh = r;
+				else
+					Sw = r;
+				break;
+			}
+		}
+	}
+	int gw = Sw / 32, gh = Sh / 32;
+	d->net = dd_net(d, Sw, Sh);
 	if (!d->net)
 		return DV_PLUGIN_EFAIL;
 	double W, H, cfx, cfy;
 	if (N == 0) {
+		/* face-api's square input, of which the photo fills the top left;
+		 * a rectangle keeps its first Sh rows (or Sw columns): the same
+		 * values, the padding beyond left out */
 		dn_batch_tensor(img, S, 0, dd_mean, 255.0f, d->input);
+		for (int ch = 0; (Sw != S || Sh != S) && ch < 3; ch++)
+			for (int y = 0; y < Sh; y++)
+				memmove(d->input + ((size_t)ch * Sh + y) * Sw, d->input + ((size_t)ch * S + y) * S, sizeof *d->input * Sw);
 		W = img->width;
 		H = img->height;
-		/* the unpadded image covers round(W*S/max) of the S input pixels */
+		/* the unpadded image covers round(W*S/max) of the input's pixels */
 		double mx = W > H ? W : H;
-		cfx = S / floor(W * S / mx + 0.5);
-		cfy = S / floor(H * S / mx + 0.5);
+		cfx = Sw / floor(W * S / mx + 0.5);
+		cfy = Sh / floor(H * S / mx + 0.5);
 	} else {
 		dn_canvas_tensor(img, S, N, ox, oy, dd_mean, 255.0f, d->input);
 		W = H = N;
 		cfx = cfy = 1;
 	}
 	float *o = network_predict(d->net, d->input);
-	size_t st = (size_t)g * g;
-	for (int row = 0; row < g; row++)
-		for (int col = 0; col < g; col++)
+	size_t st = (size_t)gw * gh;
+	for (int row = 0; row < gh; row++)
+		for (int col = 0; col < gw; col++)
 			for (int a = 0; a < 5; a++) {
-				const float *v = o + (size_t)(a * 5) * st + (size_t)row * g + col;
+				const float *v = o + (size_t)(a * 5) * st + (size_t)row * gw + col;
 				double score = dd_sigmoid(v[4 * st]);
 				if (!(score > d->score))
 					continue;
-				double cx = (col + dd_sigmoid(v[0])) / g * cfx, cy = (row + dd_sigmoid(v[st])) / g * cfy;
-				double w = exp(v[2 * st]) * dd_anchors[a][0] / g * cfx, h = exp(v[3 * st]) * dd_anchors[a][1] / g * cfy;
+				double cx = (col + dd_sigmoid(v[0])) / gw * cfx, cy = (row + dd_sigmoid(v[st])) / gh * cfy;
+				double w = exp(v[2 * st]) * dd_anchors[a][0] / gw * cfx, h = exp(v[3 * st]) * dd_anchors[a][1] / gh * cfy;
 				struct dv_face f = {0};
 				f.x = (float)((cx - w / 2) * W - ox);
 				f.y = (float)((cy - h / 2) * H - oy);

@@ -39,8 +39,10 @@ done = function(summary, latency, requests)
 end
 LUA
 conf() { # conf WORKERS
+	# BENCH_SED='s/so: detect_darknet,/so: detect_darknet, input_fit: false,/': an edit of
+	# conf/dejaview.yaml (a plugin's parameter), to compare
 	sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^workers:/d' -e "s|\.\./scripts/|$here/scripts/|g" \
-		"$here/conf/dejaview.yaml" >"$work/c.yaml"
+		-e "${BENCH_SED:-}" "$here/conf/dejaview.yaml" >"$work/c.yaml"
 	cat >>"$work/c.yaml" <<EOF2
 listen: {http: "127.0.0.1:0", tcp: ""}
 workers: $1

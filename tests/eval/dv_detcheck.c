@@ -8,7 +8,9 @@
  * a box drawn differently around a face that is still described the same
  * is no loss to recognition), the detect stage's time and the network input
  * chosen.
- *   dv_detcheck -c CONF [-k STEP] [-m 0,20,40,...] [-v] DATA_DIR   (-v: each face lost) */
+ * With -b CONF_B, one row more: CONF_B at min_face 0 against CONF's
+ * reference (another detector setting, input_fit false say).
+ *   dv_detcheck -c CONF [-b CONF_B] [-k STEP] [-m 0,20,40,...] [-v] DATA_DIR   (-v: each face lost) */
 #include "ev_data.h"
 #include "ev_pipe.h"
 #include "../testphoto.h"
@@ -106,8 +108,53 @@ struct dc_acc {
 
 static int dc_verbose;
 
-static void dc_photo(struct ev_pipe *p, const uint8_t *b, size_t n, const int *mins, int nm, struct dc_acc *acc,
-    const char *name)
+/* r against the reference's faces at least minf large, into acc */
+static void dc_score(const struct dc_run *ref, const struct dc_run *r, int minf, struct dc_acc *acc, const char *name)
+{
+	acc->ms += r->ms;
+	acc->runs++;
+	if (r->input > 0 && r->input / 32 < 20)
+		acc->inputs[r->input / 32]++;
+	for (int i = 0; i < ref->n; i++) {
+		double side = fmax(ref->box[i][2], ref->box[i][3]);
+		if (side < minf)
+			continue;
+		acc->want++;
+		for (int k = 0; k < r->n; k++)
+			if (dc_iou(ref->box[i], r->box[k]) >= 0.5) {
+				acc->found++;
+				break;
+			}
+		for (int k = 0; k < r->n; k++)
+			if (dc_same(ref, i, r, k)) {
+				acc->alike++;
+				break;
+			}
+	}
+	for (int i = 0; dc_verbose && i < ref->n; i++) {
+		int hit = 0;
+		for (int k = 0; k < r->n && !hit; k++)
+			hit = dc_iou(ref->box[i], r->box[k]) >= 0.5;
+		if (!hit && fmax(ref->box[i][2], ref->box[i][3]) >= minf) {
+			printf("# %s min_face %d (input %d): lost %.0f,%.0f %.0fx%.0f; found", name, minf, r->input, ref->box[i][0],
+			    ref->box[i][1], ref->box[i][2], ref->box[i][3]);
+			for (int k = 0; k < r->n; k++)
+				printf(" %.0f,%.0f %.0fx%.0f", r->box[k][0], r->box[k][1], r->box[k][2], r->box[k][3]);
+			printf("\n");
+		}
+	}
+	for (int k = 0; k < r->n; k++) {
+		int seen = 0;
+		for (int i = 0; i < ref->n && !seen; i++)
+			seen = dc_iou(ref->box[i], r->box[k]) >= 0.5;
+		acc->extra += !seen;
+	}
+}
+
+/* The photo through p at min_face 0 (the reference) and at each of mins,
+ * and through pb (-b) at 0, into acc[0..nm-1] and acc[nm]. */
+static void dc_photo(struct ev_pipe *p, struct ev_pipe *pb, const uint8_t *b, size_t n, const int *mins, int nm,
+    struct dc_acc *acc, const char *name)
 {
 	struct dc_run ref = {0}, r = {0};
 	struct dv_conf *c = (struct dv_conf *)p->g->conf;
@@ -116,62 +163,33 @@ static void dc_photo(struct ev_pipe *p, const uint8_t *b, size_t n, const int *m
 	for (int m = 0; m < nm; m++) {
 		c->detect_min_face = mins[m];
 		dc_detect(p, b, n, &r);
-		acc[m].ms += r.ms;
-		acc[m].runs++;
-		if (r.input > 0 && r.input / 32 < 20)
-			acc[m].inputs[r.input / 32]++;
-		for (int i = 0; i < ref.n; i++) {
-			double side = fmax(ref.box[i][2], ref.box[i][3]);
-			if (side < mins[m])
-				continue;
-			acc[m].want++;
-			for (int k = 0; k < r.n; k++)
-				if (dc_iou(ref.box[i], r.box[k]) >= 0.5) {
-					acc[m].found++;
-					break;
-				}
-			for (int k = 0; k < r.n; k++)
-				if (dc_same(&ref, i, &r, k)) {
-					acc[m].alike++;
-					break;
-				}
-		}
-		for (int i = 0; dc_verbose && i < ref.n; i++) {
-			int hit = 0;
-			for (int k = 0; k < r.n && !hit; k++)
-				hit = dc_iou(ref.box[i], r.box[k]) >= 0.5;
-			if (!hit && fmax(ref.box[i][2], ref.box[i][3]) >= mins[m]) {
-				printf("# %s min_face %d (input %d): lost %.0f,%.0f %.0fx%.0f; found", name, mins[m], r.input,
-				    ref.box[i][0], ref.box[i][1], ref.box[i][2], ref.box[i][3]);
-				for (int k = 0; k < r.n; k++)
-					printf(" %.0f,%.0f %.0fx%.0f", r.box[k][0], r.box[k][1], r.box[k][2], r.box[k][3]);
-				printf("\n");
-			}
-		}
-		for (int k = 0; k < r.n; k++) {
-			int seen = 0;
-			for (int i = 0; i < ref.n && !seen; i++)
-				seen = dc_iou(ref.box[i], r.box[k]) >= 0.5;
-			acc[m].extra += !seen;
-		}
+		dc_score(&ref, &r, mins[m], &acc[m], name);
 	}
 	c->detect_min_face = 0;
+	if (pb) {
+		dc_detect(pb, b, n, &r);
+		dc_score(&ref, &r, 0, &acc[nm], name);
+	}
 	free(ref.emb);
 	free(r.emb);
 }
+
+static const char *dc_b; /* -b: the other configuration */
 
 static void dc_print(const char *what, const int *mins, int nm, const struct dc_acc *acc)
 {
 	printf("%s\n", what);
 	printf("%-15s %6s %7s %8s %8s %5s %10s   %s\n", "detect.min_face", "faces", "IoU>=.5", "recall", "alike",
 	    "new", "detect ms", "inputs used");
-	for (int m = 0; m < nm; m++) {
+	for (int m = 0; m < nm + (dc_b != NULL); m++) {
 		char in[256] = "";
 		size_t o = 0;
 		for (int k = 0; k < 20; k++)
 			if (acc[m].inputs[k] && o < sizeof in - 24)
 				o += (size_t)snprintf(in + o, sizeof in - o, "%s%d:%ld", o ? " " : "", k * 32, acc[m].inputs[k]);
-		printf("%-15d %6ld %7ld %7.2f%% %7.2f%% %5ld %10.2f   %s\n", mins[m], acc[m].want, acc[m].found,
+		char lab[24];
+		snprintf(lab, sizeof lab, m < nm ? "%d" : "-b, 0", m < nm ? mins[m] : 0);
+		printf("%-15s %6ld %7ld %7.2f%% %7.2f%% %5ld %10.2f   %s\n", lab, acc[m].want, acc[m].found,
 		    acc[m].want ? 100.0 * acc[m].found / acc[m].want : 100.0,
 		    acc[m].want ? 100.0 * acc[m].alike / acc[m].want : 100.0, acc[m].extra,
 		    acc[m].runs ? acc[m].ms / acc[m].runs : 0, in);
@@ -182,21 +200,22 @@ int main(int argc, char **argv)
 {
 	const char *conf = NULL;
 	int step = 10, mins[DC_MAXM] = {0, 20, 30, 40, 60, 80, 120}, nm = 7, opt;
-	while ((opt = getopt(argc, argv, "c:k:m:v")) != -1)
+	while ((opt = getopt(argc, argv, "b:c:k:m:v")) != -1)
 		switch (opt) {
+		case 'b': dc_b = optarg; break;
 		case 'v': dc_verbose = 1; break;
 		case 'c': conf = optarg; break;
 		case 'k': step = atoi(optarg); break;
 		case 'm':
 			nm = 0;
-			for (char *t = strtok(optarg, ","); t && nm < DC_MAXM; t = strtok(NULL, ","))
+			for (char *t = strtok(optarg, ","); t && nm < DC_MAXM - 1; t = strtok(NULL, ","))
 				mins[nm++] = atoi(t);
 			break;
 		default: goto usage;
 		}
 	if (!conf || optind + 1 != argc || step < 1 || nm < 1) {
 	usage:
-		fprintf(stderr, "usage: dv_detcheck -c CONF [-k STEP] [-m 0,20,40,...] [-v] DATA_DIR\n");
+		fprintf(stderr, "usage: dv_detcheck -c CONF [-b CONF_B] [-k STEP] [-m 0,20,40,...] [-v] DATA_DIR\n");
 		return 2;
 	}
 	const char *dir = argv[optind];
@@ -206,10 +225,12 @@ int main(int argc, char **argv)
 		printf("SKIP: %s/identities.csv is absent (the dev photos: ../shared/testdata)\n", dir);
 		return 0;
 	}
-	struct ev_pipe p;
-	if (ev_pipe_open(&p, conf) != 0)
+	struct ev_pipe p, pb;
+	if (ev_pipe_open(&p, conf) != 0 || (dc_b && ev_pipe_open(&pb, dc_b) != 0))
 		return 1;
 	((struct dv_conf *)p.g->conf)->decode_min_side = 0; /* the detector alone */
+	if (dc_b)
+		((struct dv_conf *)pb.g->conf)->decode_min_side = 0;
 	struct dc_acc as[DC_MAXM] = {0}, af[DC_MAXM] = {0}, ag[DC_MAXM] = {0};
 	int photos = 0, groups = 0;
 	for (int it = 0; it < data.n; it += step) {
@@ -220,9 +241,9 @@ int main(int argc, char **argv)
 		if (!b)
 			continue;
 		uint8_t *fr = dc_frame(b, n, &fl);
-		dc_photo(&p, b, n, mins, nm, as, row);
+		dc_photo(&p, dc_b ? &pb : NULL, b, n, mins, nm, as, row);
 		if (fr)
-			dc_photo(&p, fr, fl, mins, nm, af, row);
+			dc_photo(&p, dc_b ? &pb : NULL, fr, fl, mins, nm, af, row);
 		free(fr);
 		free(b);
 		photos++;
@@ -240,7 +261,7 @@ int main(int argc, char **argv)
 			uint8_t *b = ev_slurp(path, &n);
 			if (!b)
 				continue;
-			dc_photo(&p, b, n, mins, nm, ag, e->d_name);
+			dc_photo(&p, dc_b ? &pb : NULL, b, n, mins, nm, ag, e->d_name);
 			free(b);
 			groups++;
 		}
@@ -249,7 +270,10 @@ int main(int argc, char **argv)
 	}
 	printf("make eval-detect: detect.min_face against the full input (min_face 0), on the reference's faces at least\n");
 	printf("min_face large: found with a box of IoU >= 0.5 (recall), or described alike (the boxes' centres in each\n");
-	printf("other, descriptors within 0.15); \"new\": faces found that the reference has not (IoU < 0.5)\n\n");
+	printf("other, descriptors within 0.15); \"new\": faces found that the reference has not (IoU < 0.5)\n");
+	if (dc_b)
+		printf("row \"-b, 0\": %s at min_face 0 against the reference of %s\n", dc_b, conf);
+	printf("\n");
 	char t[128];
 	snprintf(t, sizeof t, "dev photos as they are (%d, every %d-th of identities.csv)", photos, step);
 	dc_print(t, mins, nm, as);
@@ -259,5 +283,7 @@ int main(int argc, char **argv)
 	snprintf(t, sizeof t, "group photos (%d: groups/, reference/faceapi/images)", groups);
 	dc_print(t, mins, nm, ag);
 	ev_pipe_close(&p);
+	if (dc_b)
+		ev_pipe_close(&pb);
 	return 0;
 }
