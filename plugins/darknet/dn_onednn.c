@@ -323,19 +323,6 @@ static int dn_step(struct dn_net *d, dnnl_primitive_desc_t pd, int nargs, const 
 	return 0;
 }
 
-/* src in layout `want`: src itself, or a step reordering it into a new memory. */
-static dnnl_memory_t dn_as(struct dn_net *d, dnnl_memory_t src, const dnnl_memory_desc_t *have, const dnnl_memory_desc_t *want)
-{
-	if (dnnl_memory_desc_equal(have, want))
-		return src;
-	dnnl_memory_t to = dn_alloc(d, want);
-	dnnl_primitive_desc_t pd;
-	if (!to || dnnl_reorder_primitive_desc_create(&pd, have, d->eng, want, d->eng, NULL) != dnnl_success)
-		return NULL;
-	dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, to}};
-	return dn_step(d, pd, 2, a) ? NULL : to;
-}
-
 /* md with its elements of type dt (the same layout, no extra) */
 static dnnl_memory_desc_t dn_retype(const dnnl_memory_desc_t *md, dnnl_data_type_t dt)
 {
@@ -375,6 +362,12 @@ static dnnl_memory_t dn_as_scaled(struct dn_net *d, dnnl_memory_t src, const dnn
 		return NULL;
 	dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, to}};
 	return dn_step(d, pd, 2, a) ? NULL : to;
+}
+
+/* src in layout `want`: src itself, or a step reordering it into a new memory. */
+static dnnl_memory_t dn_as(struct dn_net *d, dnnl_memory_t src, const dnnl_memory_desc_t *have, const dnnl_memory_desc_t *want)
+{
+	return dn_as_scaled(d, src, have, want, 1.0f);
 }
 
 /* Run a reorder now (weights, once). */
