@@ -27,7 +27,7 @@ static const struct dv_param de_params[] = {
 	{"conv", DV_PARAM_STRING, 0, 0, DN_CONV_DEFAULT, "how the network runs: onednn (the whole net on oneDNN in its blocked layouts, with our own kernels where they win; the default when built with it), onednn-only (no own kernels), or darknet (its layers, im2col + OpenBLAS gemm)"},
 	{"model", DV_PARAM_STRING, 0, 0, "face_recognition", "model name: NAME.cfg and NAME.weights in model_dir"},
 	{"precision", DV_PARAM_STRING, 0, 0, "auto",
-	    "int8 (the network in 8-bit integers on oneDNN, scaled by model_dir's NAME.int8.tsv: ~3x faster, descriptors within ~0.02 of float's; docs/performance.md), f32, or auto: int8 when the build has oneDNN, conv is oneDNN and the table for these weights is there, else f32. The fingerprint says which (\"/int8\"): calibration tables and stored descriptors are per precision"},
+	    "int8 (the network in 8-bit integers on oneDNN, scaled by model_dir's NAME.int8.tsv: ~3x faster, descriptors 0.03 from float's at the median; docs/performance.md), f32, or auto: int8 when the build has oneDNN, conv is oneDNN and the table for these weights is there, else f32. The fingerprint says which (\"/int8\"): calibration tables and stored descriptors are per precision"},
 	{"input_divisor", DV_PARAM_DOUBLE, 1, 1000, "256",
 	    "(x - mean) / divisor: 256 as dlib trained the network, 255 as face-api 1.7.15 computes it"},
 	{NULL, 0, 0, 0, NULL, NULL},
