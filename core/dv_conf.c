@@ -249,6 +249,9 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	    "worker threads, each owning its plugin instances and a core; 0 = one per CPU this process may use"},
 	{"database", KT_STR, OFF(database), 0, 0, "",
 	    "libpq connection string or URI; \"\" runs without a database (never ready)"},
+	{"database_prepare", KT_BOOL, OFF(database_prepare), 0, 0, "true",
+	    "prepare each statement once per connection (parsed and planned once, not on every request); false "
+	    "behind a pooler that does not keep sessions (PgBouncer in transaction mode before 1.21)"},
 	{"migrate_on_start", KT_BOOL, OFF(migrate_on_start), 0, 0, "true",
 	    "apply pending SQL migrations when the database is reached"},
 	{"plugin_dir", KT_STR, OFF(plugin_dir), 0, 0, DV_PLUGIN_DIR,

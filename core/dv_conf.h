@@ -71,6 +71,7 @@ struct dv_conf {
 	char *listen_ops;    /* operator listener: health, readiness, metrics */
 	long long workers;
 	char *database;      /* libpq conninfo, "" = none */
+	bool database_prepare; /* named prepared statements, per connection (dv_store) */
 	bool migrate_on_start;
 	char *plugin_dir;
 	char *model_dir;

@@ -18,12 +18,59 @@ void dv_store_init(struct dv_store *st, const char *conninfo)
 	st->conninfo = strdup(conninfo ? conninfo : "");
 }
 
+void dv_store_set_prepare(struct dv_store *st, bool on) { st->prepare = on; }
+
+/* forget the prepared statements (the connection that had them is gone) */
+static void dv_store_unprepare(struct dv_store *st)
+{
+	for (int i = 0; i < st->n_prep; i++)
+		free(st->prep[i].sql);
+	st->n_prep = 0;
+}
+
 void dv_store_fini(struct dv_store *st)
 {
 	if (st->c)
 		PQfinish(st->c);
+	dv_store_unprepare(st);
 	free(st->conninfo);
 	memset(st, 0, sizeof *st);
+}
+
+static unsigned dv_store_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* The name of sql's prepared statement on this connection ("dv_pN"),
+ * preparing it first when new; NULL: run it unprepared (preparing is off,
+ * the cache is full, or the server refused: the statement will then say
+ * why when it runs: preparing fails exactly where running would, inside a
+ * transaction too). */
+static const char *dv_store_prepared(struct dv_store *st, const char *sql, int n, char name[16])
+{
+	if (!st->prepare)
+		return NULL;
+	unsigned h = dv_store_hash(sql);
+	for (int i = 0; i < st->n_prep; i++)
+		if (st->prep[i].hash == h && !strcmp(st->prep[i].sql, sql)) {
+			snprintf(name, 16, "dv_p%d", i);
+			return name;
+		}
+	if (st->n_prep == DV_STORE_PREP_MAX)
+		return NULL;
+	snprintf(name, 16, "dv_p%d", st->n_prep);
+	PGresult *r = PQprepare(st->c, name, sql, n, NULL);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	char *copy = ok ? strdup(sql) : NULL;
+	if (!copy)
+		return NULL;
+	st->prep[st->n_prep++] = (struct dv_store_prep){copy, h};
+	return name;
 }
 
 static int dv_store_connect(struct dv_store *st)
@@ -38,6 +85,7 @@ static int dv_store_connect(struct dv_store *st)
 		snprintf(st->err, sizeof st->err, "no database is configured");
 		return DV_EDBUNAVAIL;
 	}
+	dv_store_unprepare(st); /* a new connection has none */
 	st->c = dv_db_connect(st->conninfo, st->err, sizeof st->err);
 	if (!st->c)
 		return DV_EDBUNAVAIL;
@@ -49,14 +97,16 @@ static int dv_store_connect(struct dv_store *st)
 
 void dv_store_defer(struct dv_store *st, const char *sql) { st->pending = sql; }
 
-/* pre, then sql, in one round trip: the first failing result, else sql's. */
-static PGresult *dv_store_pipeline(PGconn *c, const char *pre, const char *sql, int n, const char *const *vals,
-    const int *lens, const int *fmts)
+/* pre, then sql (its prepared statement prep, unless NULL), in one round
+ * trip: the first failing result, else sql's. */
+static PGresult *dv_store_pipeline(PGconn *c, const char *pre, const char *sql, const char *prep, int n,
+    const char *const *vals, const int *lens, const int *fmts)
 {
 	if (!PQenterPipelineMode(c))
 		return NULL;
 	PGresult *out = NULL;
-	if (PQsendQueryParams(c, pre, 0, NULL, NULL, NULL, NULL, 0) && PQsendQueryParams(c, sql, n, NULL, vals, lens, fmts, 0) &&
+	if (PQsendQueryParams(c, pre, 0, NULL, NULL, NULL, NULL, 0) &&
+	    (prep ? PQsendQueryPrepared(c, prep, n, vals, lens, fmts, 0) : PQsendQueryParams(c, sql, n, NULL, vals, lens, fmts, 0)) &&
 	    PQpipelineSync(c)) {
 		/* each statement's result then a NULL; finally the sync */
 		for (int k = 0; k < 2; k++) {
@@ -100,8 +150,11 @@ PGresult *dv_store_q(struct dv_store *st, int *rc, const char *sql, int n, const
 				fmts[i] = 1;
 			}
 		const char *pre = st->pending;
-		PGresult *r = pre ? dv_store_pipeline(st->c, pre, sql, n, vals, lens, fmts)
-		                  : PQexecParams(st->c, sql, n, NULL, vals, lens, fmts, 0);
+		char name[16];
+		const char *prep = dv_store_prepared(st, sql, n, name);
+		PGresult *r = pre ? dv_store_pipeline(st->c, pre, sql, prep, n, vals, lens, fmts)
+		                  : prep ? PQexecPrepared(st->c, prep, n, vals, lens, fmts, 0)
+		                         : PQexecParams(st->c, sql, n, NULL, vals, lens, fmts, 0);
 		ExecStatusType s = PQresultStatus(r);
 		if (pre && PQstatus(st->c) == CONNECTION_OK) {
 			/* sent: a BEGIN opened the transaction (even when sql failed in it) */
@@ -133,6 +186,18 @@ PGresult *dv_store_q(struct dv_store *st, int *rc, const char *sql, int n, const
 				continue;
 			*rc = DV_EDBUNAVAIL;
 			return NULL;
+		}
+		if (prep && state && (!strcmp(state, "26000") || !strcmp(state, "0A000"))) {
+			/* the prepared statement is not on this session (a pooler
+			 * handing out server connections per transaction), or its plan
+			 * no longer fits the schema: unprepared from now on */
+			dv_warn("database: prepared statement %s failed state=%s: statements run unprepared on this connection "
+			        "from now on (database_prepare: false behind a pooler that does not keep sessions)",
+			    prep, state);
+			dv_store_unprepare(st);
+			st->prepare = false;
+			if (attempt == 0 && !st->in_tx)
+				continue;
 		}
 		if (state && !strcmp(state, "23505"))
 			*rc = DV_ECONFLICT;

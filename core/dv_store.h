@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define DV_STORE_PREP_MAX 128 /* statements prepared per connection; more run unprepared */
 struct dv_store {
 	char *conninfo;
 	PGconn *c;
@@ -19,9 +20,18 @@ struct dv_store {
 	 * next one, in one round trip (libpq's pipeline mode); NULL when none */
 	const char *pending;
 	char err[256];      /* the last failure, for logs and error bodies */
+	/* the connection's prepared statements, by their SQL (database_prepare):
+	 * a statement is parsed once per connection, and PostgreSQL may keep its
+	 * plan; dropped with the connection */
+	bool prepare;
+	int n_prep;
+	struct dv_store_prep { char *sql; unsigned hash; } prep[DV_STORE_PREP_MAX];
 };
 
 void dv_store_init(struct dv_store *st, const char *conninfo);
+/* Prepare each statement once per connection (default: not; the server sets
+ * it from database_prepare). */
+void dv_store_set_prepare(struct dv_store *st, bool on);
 /* Send sql (no parameters) together with the next statement, saving a round
  * trip; its failure is that statement's. dv_store_begin defers BEGIN so. */
 void dv_store_defer(struct dv_store *st, const char *sql);

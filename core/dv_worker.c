@@ -111,6 +111,7 @@ int dv_workers_start(struct dv_server *s)
 		if (!w->store)
 			return -1;
 		dv_store_init(w->store, s->gen->conf->database);
+		dv_store_set_prepare(w->store, s->gen->conf->database_prepare);
 		/* Instances are created before the thread starts so that readiness
 		 * is known at once; the thread then owns them. */
 		dv_worker_switch(w, s->gen);
