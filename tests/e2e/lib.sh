@@ -161,6 +161,8 @@ free_ports() {
 	done
 	return 1
 }
+# boxes JSON: each face's box, "X Y W H" a line (the real detector's replies)
+boxes() { printf '%s' "$1" | grep -o '"box":{"x":[-0-9.e]*,"y":[-0-9.e]*,"w":[-0-9.e]*,"h":[-0-9.e]*}' | sed 's/[^-0-9.e,]//g; s/,/ /g'; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 cleanup() {

@@ -20,7 +20,6 @@ cp "$G" "$T/group.jpg" # 710x473, six faces
 sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^plugin_dir:/d' -e '/^model_dir:/d' -e '/^hooks:/,$d' \
 	-e '/^workers:/d' "$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
 grep -q 'so: detect_darknet,' "$T/base.yaml" || skip_all "conf/dejaview.yaml has no detect_darknet line to edit"
-boxes() { printf '%s' "$1" | grep -o '"box":{"x":[-0-9.e]*,"y":[-0-9.e]*,"w":[-0-9.e]*,"h":[-0-9.e]*}' | sed 's/[^-0-9.e,]//g; s/,/ /g'; }
 run() { # run NAME CONFIG_EXTRA: every photo through /v1/detect, boxes in $T/NAME.PHOTO
 	write_conf "$T/$1.yaml" "model_dir: \"$top_builddir/models\"" "workers: 1" "log: {level: info}" \
 		"$(sed "s/so: detect_darknet,/so: detect_darknet$2,/" "$T/base.yaml")"

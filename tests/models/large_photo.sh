@@ -32,7 +32,6 @@ is "$CODE" 201 "the person is enrolled from a 640x480 photo"
 
 # box X Y W H of the first face; dist: its first match's distance
 box() { printf '%s' "$1" | sed -n 's/.*"box":{"x":\([-0-9.e]*\),"y":\([-0-9.e]*\),"w":\([-0-9.e]*\),"h":\([-0-9.e]*\)}.*/\1 \2 \3 \4/p' | head -1; }
-boxes() { printf '%s' "$1" | grep -o '"box":{"x":[-0-9.e]*,"y":[-0-9.e]*,"w":[-0-9.e]*,"h":[-0-9.e]*}' | sed 's/[^-0-9.e,]//g; s/,/ /g'; }
 dist() { printf '%s' "$1" | sed -n 's/.*"distance":\([-0-9.e]*\).*/\1/p' | head -1; }
 iou_ge() { # iou_ge MIN X Y W H X Y W H
 	awk -v m="$1" -v a="$2 $3 $4 $5" -v b="$6 $7 $8 $9" 'BEGIN { split(a, p, " "); split(b, q, " ");
