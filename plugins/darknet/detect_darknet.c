@@ -235,13 +235,11 @@ static int dd_pass(struct dd *d, const struct dv_image *img, int S, int N, int o
 		return DV_PLUGIN_EFAIL;
 	double W, H, cfx, cfy;
 	if (N == 0) {
-		/* face-api's square input, of which the photo fills the top left;
-		 * a rectangle keeps its first Sh rows (or Sw columns): the same
-		 * values, the padding beyond left out */
-		dn_batch_tensor(img, S, 0, dd_mean, 255.0f, d->input);
-		for (int ch = 0; (Sw != S || Sh != S) && ch < 3; ch++)
-			for (int y = 0; y < Sh; y++)
-				memmove(d->input + ((size_t)ch * Sh + y) * Sw, d->input + ((size_t)ch * S + y) * S, sizeof *d->input * Sw);
+		/* face-api's square input (padToSquare, not centred: the photo at
+		 * the top left), or with input_fit its first Sh rows (or Sw
+		 * columns): the same values, the padding beyond not computed */
+		dn_canvas_tensor_rect(img, S, Sw, Sh, img->width > img->height ? img->width : img->height, 0, 0, dd_mean, 255.0f,
+		    d->input);
 		W = img->width;
 		H = img->height;
 		/* the unpadded image covers round(W*S/max) of the input's pixels */

@@ -70,6 +70,10 @@ size_t dn_strip_training(struct network *net);
 void dn_batch_tensor(const struct dv_image *img, int S, int center, const float mean[3], float div, float *out);
 /* The same on an N x N zero canvas with the image at (ox, oy). */
 void dn_canvas_tensor(const struct dv_image *img, int S, int N, int ox, int oy, const float mean[3], float div, float *out);
+/* Its top-left Sw x Sh (<= S) only, planar Sw x Sh: the same values as those
+ * of the S x S tensor, the rest not computed (the detector's input_fit). */
+void dn_canvas_tensor_rect(const struct dv_image *img, int S, int Sw, int Sh, int N, int ox, int oy, const float mean[3],
+    float div, float *out);
 /* Point every depthwise convolution of net (groups == channels, no batch
  * norm) at a direct kernel with Darknet's summation order. Returns how many
  * layers were switched. */

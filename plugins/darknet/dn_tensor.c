@@ -62,26 +62,32 @@ static void dn_hrow(const struct dv_image *im, const uint8_t *p, int S, int N, i
 
 void dn_canvas_tensor(const struct dv_image *im, int S, int N, int ox, int oy, const float mean[3], float div, float *out)
 {
+	dn_canvas_tensor_rect(im, S, S, S, N, ox, oy, mean, div, out);
+}
+
+void dn_canvas_tensor_rect(const struct dv_image *im, int S, int Sw, int Sh, int N, int ox, int oy, const float mean[3],
+    float div, float *out)
+{
 	double ratio = (double)N / (double)S;
 	/* tfjs-cpu's resizeBilinear (align_corners = half_pixel_centers =
 	 * false): v = top + (bot - top) * fr with top and bot the horizontal
 	 * interpolations of the two source rows. Each source row's is computed
 	 * once and kept while the next output rows use it: the same formulas in
 	 * the same order, so the same bits. */
-	int *x0 = malloc(sizeof *x0 * (size_t)S * 2);
-	double *fx = malloc(sizeof *fx * (size_t)S), *hb = malloc(sizeof *hb * (size_t)S * 6),
+	int *x0 = malloc(sizeof *x0 * (size_t)Sw * 2);
+	double *fx = malloc(sizeof *fx * (size_t)Sw), *hb = malloc(sizeof *hb * (size_t)Sw * 6),
 	       *rb = calloc((size_t)N * 3, sizeof *rb);
-	if (!x0 || !fx || !hb || !rb || ox < 0 || oy < 0 || ox + im->width > N || oy + im->height > N) {
+	if (!x0 || !fx || !hb || !rb || ox < 0 || oy < 0 || ox + im->width > N || oy + im->height > N || Sw > S || Sh > S) {
 		free(x0);
 		free(fx);
 		free(hb);
 		free(rb);
-		for (size_t i = 0; i < (size_t)3 * S * S; i++)
+		for (size_t i = 0; i < (size_t)3 * Sw * Sh; i++)
 			out[i] = NAN; /* never silently: the caller's results are NaN */
 		return;
 	}
-	int *x1 = x0 + S;
-	for (int col = 0; col < S; col++) {
+	int *x1 = x0 + Sw;
+	for (int col = 0; col < Sw; col++) {
 		double sc = ratio * col;
 		int c0 = (int)floor(sc), c1 = (int)ceil(sc);
 		if (c0 < 0) c0 = 0;
@@ -90,9 +96,9 @@ void dn_canvas_tensor(const struct dv_image *im, int S, int N, int ox, int oy, c
 		x0[col] = N == S ? col : c0;
 		x1[col] = N == S ? col : c1;
 	}
-	const size_t plane = (size_t)S * S;
+	const size_t plane = (size_t)Sw * Sh;
 	int have[2] = {-1, -1}; /* the canvas rows held in hb's two slots */
-	for (int r = 0; r < S; r++) {
+	for (int r = 0; r < Sh; r++) {
 		double sr = ratio * r;
 		int r0 = (int)floor(sr), r1 = (int)ceil(sr);
 		if (r0 < 0) r0 = 0;
@@ -108,21 +114,21 @@ void dn_canvas_tensor(const struct dv_image *im, int S, int N, int ox, int oy, c
 				/* not the slot holding the other row this output row needs */
 				slot = k == 0 ? (have[0] == r1 ? 1 : 0) : 1 - used;
 				long o = dn_off(rows[k], oy, im->height, im->stride);
-				dn_hrow(im, o >= 0 ? im->pixels + o : NULL, S, N, ox, x0, x1, fx, rb, hb + (size_t)slot * 3 * S);
+				dn_hrow(im, o >= 0 ? im->pixels + o : NULL, Sw, N, ox, x0, x1, fx, rb, hb + (size_t)slot * 3 * Sw);
 				have[slot] = rows[k];
 			}
 			used = slot;
-			h[k] = hb + (size_t)slot * 3 * S;
+			h[k] = hb + (size_t)slot * 3 * Sw;
 		}
 		for (int ch = 0; ch < 3; ch++) {
-			const double *restrict t = h[0] + (size_t)ch * S, *restrict b = h[1] + (size_t)ch * S;
-			float *restrict o = out + (size_t)ch * plane + (size_t)r * S;
+			const double *restrict t = h[0] + (size_t)ch * Sw, *restrict b = h[1] + (size_t)ch * Sw;
+			float *restrict o = out + (size_t)ch * plane + (size_t)r * Sw;
 			const float m = mean[ch];
 			if (N == S)
-				for (int col = 0; col < S; col++)
+				for (int col = 0; col < Sw; col++)
 					o[col] = ((float)t[col] - m) / div;
 			else
-				for (int col = 0; col < S; col++) {
+				for (int col = 0; col < Sw; col++) {
 					float v = (float)(t[col] + (b[col] - t[col]) * fr);
 					o[col] = (v - m) / div;
 				}

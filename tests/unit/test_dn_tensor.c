@@ -84,6 +84,33 @@ int main(void)
 		free(p);
 	}
 	is_int(same, cases, "every output float equals tfjs's per-pixel formula, bit for bit");
+	/* the top-left Sw x Sh of the tensor alone (the detector's input_fit)
+	 * is the square's, value for value */
+	int rsame = 0, rcases = 0;
+	for (int t = 0; t < 60; t++) {
+		int W = 1 + rand() % 300, H = 1 + rand() % 300, C = t % 3 ? 3 : 1;
+		uint8_t *p = malloc((size_t)W * H * C);
+		for (size_t i = 0; i < (size_t)W * H * C; i++)
+			p[i] = (uint8_t)rand();
+		struct dv_image im = {p, W, H, W * C, C};
+		int mx = W > H ? W : H, S = t % 5 == 0 ? mx : 16 + rand() % 320;
+		int Sw = t % 2 ? S : 1 + rand() % S, Sh = t % 2 ? 1 + rand() % S : S;
+		float *a = malloc(sizeof *a * 3 * (size_t)S * S), *b = malloc(sizeof *b * 3 * (size_t)Sw * Sh);
+		dn_canvas_tensor(&im, S, mx, 0, 0, mean, 255.0f, a);
+		dn_canvas_tensor_rect(&im, S, Sw, Sh, mx, 0, 0, mean, 255.0f, b);
+		int eq = 1;
+		for (int c = 0; c < 3 && eq; c++)
+			for (int y = 0; y < Sh && eq; y++)
+				eq = !memcmp(a + ((size_t)c * S + y) * S, b + ((size_t)c * Sh + y) * Sw, sizeof *a * Sw);
+		rcases++;
+		rsame += eq;
+		if (!eq)
+			printf("# rect differs: %dx%d to %d, %dx%d (case %d)\n", W, H, S, Sw, Sh, t);
+		free(a);
+		free(b);
+		free(p);
+	}
+	is_int(rsame, rcases, "the tensor's top-left Sw x Sh alone is the square's, bit for bit");
 	/* and the test can tell: one changed input pixel changes the output */
 	uint8_t q[12 * 10 * 3] = {0};
 	struct dv_image im = {q, 12, 10, 36, 3};
