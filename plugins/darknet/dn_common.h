@@ -27,8 +27,8 @@ void dn_free(struct network *net);
 /* Run the network on oneDNN (dn_onednn.c): the longest run of layers from
  * the input it can do, with our own kernels (dn_kernels.c) where they win
  * when own is set (*own_layers: how many layers they run). Returns the
- * number of layers run so, -1 when built without oneDNN (net NULL: only
- * that). qmax: in int8 (dn_conv_kernels). Released by dn_free. */
+ * number of layers run so, -1 when built without oneDNN. qmax: in int8
+ * (dn_conv_kernels). Released by dn_free. */
 int dn_onednn_convs(struct network *net, int own, int *own_layers, const float *qmax);
 void dn_onednn_release(struct network *net);
 /* Run n (1..8) images through a network that oneDNN runs whole: in holds

@@ -954,8 +954,6 @@ int dn_onednn_convs(network *net, int own, int *own_layers, const float *qmax)
 {
 	if (own_layers)
 		*own_layers = 0;
-	if (!net) /* whether this build has oneDNN */
-		return 0;
 	if (net->n < 1 || net->layers[0].type != CONVOLUTIONAL || dn_runs_get(net->layers, 0) ||
 	    net->layers[0].batch != 1)
 		return 0;

@@ -78,7 +78,11 @@ static int de_create(const struct dv_host *h, void **out)
 		return DV_PLUGIN_EINVAL;
 	}
 	float *qmax = NULL;
-	int onednn = dn_onednn_convs(NULL, 0, NULL, NULL) == 0 && !strncmp(conv, "onednn", 6);
+#ifdef HAVE_ONEDNN
+	int onednn = !strncmp(conv, "onednn", 6);
+#else
+	int onednn = 0;
+#endif
 	if (strcmp(prec, "f32") && (onednn || !strcmp(prec, "int8"))) {
 		int t = dn_int8_table(h, model, sum, d->net->n, &qmax);
 		if (t < 0 || (t > 0 && !strcmp(prec, "int8"))) {
