@@ -190,12 +190,12 @@ static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen, char
 	/* faces of another embedder (enrolled before a model swap, or before the
 	 * embedder's int8 precision): never compared with this one's, so say how
 	 * to bring them back rather than let their people go unrecognised in
-	 * silence */
+	 * silence (dv_faces_stamp answers it: an index-only scan once vacuumed) */
 	if (ok) {
 		r = PQexecParams(c,
-		    "SELECT model, fingerprint, count(*) FROM dv_faces WHERE NOT (model = $1 AND fingerprint = $2 AND dim = $3::int) "
+		    "SELECT model, fingerprint, count(*) FROM dv_faces WHERE (model, fingerprint) <> ($1, $2) "
 		    "GROUP BY model, fingerprint ORDER BY 3 DESC",
-		    3, NULL, v, NULL, NULL, 0);
+		    2, NULL, v, NULL, NULL, 0);
 		for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++)
 			dv_warn("gallery: %s faces are stamped with another embedder (%s %s) and are not matched with %s %s: "
 			        "`dejaviewd admin reembed` re-embeds them from their chips (or configure the embedder that made them)",

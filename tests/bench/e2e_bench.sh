@@ -66,15 +66,18 @@ start() { # start WORKERS: sets pid, port
 	n=0; while [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" != 200 ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
 }
 stop() { kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; }
+photo() { # photo NAME: sets DV_BENCH_PHOTO and label; 1 when there is none (no group photo)
+	case $1 in
+	one) DV_BENCH_PHOTO="$work/one.jpg"; label="640x480, 1 face" ;;
+	2mp) DV_BENCH_PHOTO="$work/2mp.jpg"; label="1600x1200 (2 MP), 1 face" ;;
+	12mp) DV_BENCH_PHOTO="$work/12mp.jpg"; label="4000x3000 (12 MP), 1 face" ;;
+	*) [ -n "$group" ] && [ -f "$group" ] || return 1
+		DV_BENCH_PHOTO=$group; label="710x473, 6 faces" ;;
+	esac
+}
 rows() { # rows URL WORKERS UNIT: one row per photo and client count
 	for p in one 2mp 12mp group; do
-		case $p in
-		one) DV_BENCH_PHOTO="$work/one.jpg"; label="640x480, 1 face" ;;
-		2mp) DV_BENCH_PHOTO="$work/2mp.jpg"; label="1600x1200 (2 MP), 1 face" ;;
-		12mp) DV_BENCH_PHOTO="$work/12mp.jpg"; label="4000x3000 (12 MP), 1 face" ;;
-		*) [ -n "$group" ] && [ -f "$group" ] || continue
-			DV_BENCH_PHOTO=$group; label="710x473, 6 faces" ;;
-		esac
+		photo "$p" || continue
 		export DV_BENCH_PHOTO
 		wrk -t1 -c1 -d2s -s "$work/post.lua" "$1" >/dev/null 2>&1 || true
 		for conns in 1 $(($2 * 4)); do
@@ -109,14 +112,9 @@ for workers in 1 2; do
 	if [ "$workers" = 1 ]; then # where a recognition's time goes, per photo: one worker, one client
 		sh "$here/tests/bench/stages.sh" --header >"$work/stages"
 		for p in one 2mp 12mp group; do
-			case $p in
-			one) f="$work/one.jpg" l="640x480, 1 face" ;;
-			2mp) f="$work/2mp.jpg" l="1600x1200 (2 MP), 1 face" ;;
-			12mp) f="$work/12mp.jpg" l="4000x3000 (12 MP), 1 face" ;;
-			*) [ -n "$group" ] && [ -f "$group" ] || continue
-				f=$group l="710x473, 6 faces" ;;
-			esac
-			sh "$here/tests/bench/stages.sh" "http://127.0.0.1:$port/v1/recognize" "$DV_API_KEY" "$f" "$l" 21 >>"$work/stages"
+			photo "$p" || continue
+			sh "$here/tests/bench/stages.sh" "http://127.0.0.1:$port/v1/recognize" "$DV_API_KEY" "$DV_BENCH_PHOTO" "$label" 21 \
+				>>"$work/stages"
 		done
 	fi
 	stop
