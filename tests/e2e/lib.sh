@@ -161,6 +161,21 @@ free_ports() {
 	done
 	return 1
 }
+# real_photos: for the tests of the real networks on photos: the models and
+# ../shared/testdata's one-face photo P and six-face photo G (skipped when
+# absent), a database, dv_tojpeg as TOJPEG, and $T/base.yaml, the shipped
+# configuration without what write_conf sets and without its hooks and workers
+real_photos() {
+	D="$top_srcdir/../shared/testdata"
+	P="$D/facenet_pytorch/Shea_Whigham/1.jpg"
+	G="$D/reference/faceapi/images/faces.jpg"
+	[ -f "$top_builddir/models/face_recognition.weights" ] || skip_all "models are not converted: run make models"
+	[ -f "$P" ] && [ -f "$G" ] || skip_all "../shared/testdata (facenet_pytorch, reference/faceapi) is absent"
+	pg_up
+	TOJPEG="$top_builddir/tests/tools/dv_tojpeg"
+	sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^plugin_dir:/d' -e '/^model_dir:/d' -e '/^hooks:/,$d' \
+		-e '/^workers:/d' "$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
+}
 # boxes JSON: each face's box, "X Y W H" a line (the real detector's replies)
 boxes() { printf '%s' "$1" | grep -o '"box":{"x":[-0-9.e]*,"y":[-0-9.e]*,"w":[-0-9.e]*,"h":[-0-9.e]*}' | sed 's/[^-0-9.e,]//g; s/,/ /g'; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }

@@ -6,19 +6,11 @@
 # make eval-detect DETECT_B=... compares them on the dev photos. With the real networks;
 # needs `make models` and ../shared/testdata.
 . "$top_srcdir/tests/e2e/lib.sh"
-D="$top_srcdir/../shared/testdata"
-P="$D/facenet_pytorch/Shea_Whigham/1.jpg"
-G="$D/reference/faceapi/images/faces.jpg"
-[ -f "$top_builddir/models/face_recognition.weights" ] || skip_all "models are not converted: run make models"
-[ -f "$P" ] && [ -f "$G" ] || skip_all "../shared/testdata (facenet_pytorch, reference/faceapi) is absent"
-pg_up
-TOJPEG="$top_builddir/tests/tools/dv_tojpeg"
+real_photos
 "$TOJPEG" "$P" "$T/vga.jpg" 640 480
 "$TOJPEG" "$P" "$T/wide.jpg" 1280 720
 "$TOJPEG" "$P" "$T/tall.jpg" 480 640
 cp "$G" "$T/group.jpg" # 710x473, six faces
-sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^plugin_dir:/d' -e '/^model_dir:/d' -e '/^hooks:/,$d' \
-	-e '/^workers:/d' "$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
 grep -q 'so: detect_darknet,' "$T/base.yaml" || skip_all "conf/dejaview.yaml has no detect_darknet line to edit"
 run() { # run NAME CONFIG_EXTRA: every photo through /v1/detect, boxes in $T/NAME.PHOTO
 	write_conf "$T/$1.yaml" "model_dir: \"$top_builddir/models\"" "workers: 1" "log: {level: info}" \

@@ -7,18 +7,10 @@
 # decode.min_side 0); a truncated large JPEG is still bad_image. With the real
 # networks; needs `make models` and ../shared/testdata.
 . "$top_srcdir/tests/e2e/lib.sh"
-D="$top_srcdir/../shared/testdata"
-P="$D/facenet_pytorch/Shea_Whigham/1.jpg"
-G="$D/reference/faceapi/images/faces.jpg"
-[ -f "$top_builddir/models/face_recognition.weights" ] || skip_all "models are not converted: run make models"
-[ -f "$P" ] && [ -f "$G" ] || skip_all "../shared/testdata (facenet_pytorch, reference/faceapi) is absent"
-pg_up
-TOJPEG="$top_builddir/tests/tools/dv_tojpeg"
+real_photos
 "$TOJPEG" "$P" "$T/vga.jpg" 640 480
 "$TOJPEG" "$P" "$T/p12.jpg" 4000 3000 3.5     # phone-like: bilinear, grain, quality 92
 "$TOJPEG" "$G" "$T/g12.jpg" 4000 2665 3.5     # six faces of ~600 px: ~150 at 1/4
-sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^plugin_dir:/d' -e '/^model_dir:/d' -e '/^hooks:/,$d' \
-	-e '/^workers:/d' "$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
 # faces under 200 px at the scale decoded get their region again (the default, 120, would not here)
 write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" "workers: 1" "$(cat "$T/base.yaml")" \
 	"decode: {face_side: 200}"

@@ -44,6 +44,15 @@ static void ref_canvas(const struct dv_image *im, int S, int N, int ox, int oy, 
 			}
 }
 
+/* a W x H image of C channels of random bytes (the caller frees pixels) */
+static struct dv_image rand_image(int W, int H, int C)
+{
+	uint8_t *p = malloc((size_t)W * H * C);
+	for (size_t i = 0; i < (size_t)W * H * C; i++)
+		p[i] = (uint8_t)rand();
+	return (struct dv_image){.pixels = p, .width = W, .height = H, .stride = W * C, .channels = C};
+}
+
 int main(void)
 {
 	srand(7);
@@ -51,10 +60,7 @@ int main(void)
 	int same = 0, cases = 0;
 	for (int t = 0; t < 120; t++) {
 		int W = 1 + rand() % 400, H = 1 + rand() % 400, C = t % 3 ? 3 : 1;
-		uint8_t *p = malloc((size_t)W * H * C);
-		for (size_t i = 0; i < (size_t)W * H * C; i++)
-			p[i] = (uint8_t)rand();
-		struct dv_image im = {p, W, H, W * C, C};
+		struct dv_image im = rand_image(W, H, C);
 		int mx = W > H ? W : H;
 		int S = t % 5 == 0 ? mx : 16 + rand() % 320; /* also N == S: a plain copy */
 		float *a = malloc(sizeof *a * 3 * (size_t)S * S), *b = malloc(sizeof *b * 3 * (size_t)S * S);
@@ -81,7 +87,7 @@ int main(void)
 			printf("# differs: %dx%dx%d to %d (case %d)\n", W, H, C, S, t);
 		free(a);
 		free(b);
-		free(p);
+		free((void *)im.pixels);
 	}
 	is_int(same, cases, "every output float equals tfjs's per-pixel formula, bit for bit");
 	/* the top-left Sw x Sh of the tensor alone (the detector's input_fit)
@@ -89,10 +95,7 @@ int main(void)
 	int rsame = 0, rcases = 0;
 	for (int t = 0; t < 60; t++) {
 		int W = 1 + rand() % 300, H = 1 + rand() % 300, C = t % 3 ? 3 : 1;
-		uint8_t *p = malloc((size_t)W * H * C);
-		for (size_t i = 0; i < (size_t)W * H * C; i++)
-			p[i] = (uint8_t)rand();
-		struct dv_image im = {p, W, H, W * C, C};
+		struct dv_image im = rand_image(W, H, C);
 		int mx = W > H ? W : H, S = t % 5 == 0 ? mx : 16 + rand() % 320;
 		int Sw = t % 2 ? S : 1 + rand() % S, Sh = t % 2 ? 1 + rand() % S : S;
 		float *a = malloc(sizeof *a * 3 * (size_t)S * S), *b = malloc(sizeof *b * 3 * (size_t)Sw * Sh);
@@ -108,7 +111,7 @@ int main(void)
 			printf("# rect differs: %dx%d to %d, %dx%d (case %d)\n", W, H, S, Sw, Sh, t);
 		free(a);
 		free(b);
-		free(p);
+		free((void *)im.pixels);
 	}
 	is_int(rsame, rcases, "the tensor's top-left Sw x Sh alone is the square's, bit for bit");
 	/* and the test can tell: one changed input pixel changes the output */
