@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	int nq = argc > 2 ? atoi(argv[2]) : 200;
 	static const int sizes[] = {10000, 100000, 1000000};
 	printf("matcher: match_flat, exact 1:N (top-5) over synthetic 128-D faces in one tenant, one core, %d queries\n", nq);
-	printf("%-10s %-11s %10s %10s %12s %14s\n", "faces", "mode", "p50 ms", "p95 ms", "faces/s", "gallery MB");
+	printf("%-10s %-18s %10s %10s %12s %14s\n", "faces", "mode", "p50 ms", "p95 ms", "faces/s", "gallery MB");
 	float *q = malloc(sizeof *q * DIM * (size_t)nq), v[DIM];
 	double *t = malloc(sizeof *t * (size_t)nq);
 	long per_million_kb = 0;
@@ -77,18 +77,27 @@ int main(int argc, char **argv)
 				if (i % 2 == 0)
 					face(q + (size_t)i * DIM);
 			long after = dv_rss_bytes() / 1024;
-			struct dv_match out[5];
+			struct dv_match out[24];
 			int n;
-			p->matcher_search(in->inst, 1, q, DIM, 5, out, &n); /* warm */
-			for (int i = 0; i < nq; i++) {
-				double t0 = test_now_ms();
-				p->matcher_search(in->inst, 1, q + (size_t)i * DIM, DIM, 5, out, &n);
-				t[i] = test_now_ms() - t0;
+			/* top-5, and top-24: what a recognition asks for with match.cohort */
+			static const int ks[] = {5, 24};
+			for (int ki = 0; ki < 2; ki++) {
+				int k = ks[ki];
+				if (k != 5 && mi != 0)
+					continue;
+				p->matcher_search(in->inst, 1, q, DIM, k, out, &n); /* warm */
+				for (int i = 0; i < nq; i++) {
+					double t0 = test_now_ms();
+					p->matcher_search(in->inst, 1, q + (size_t)i * DIM, DIM, k, out, &n);
+					t[i] = test_now_ms() - t0;
+				}
+				qsort(t, (size_t)nq, sizeof *t, test_cmpd);
+				double p50 = t[nq / 2], p95 = t[(int)(nq * 0.95)];
+				double mb = (double)(after - before) / 1024;
+				char mode[32];
+				snprintf(mode, sizeof mode, "%s%s", modes[mi], k == 5 ? "" : " top-24");
+				printf("%-10d %-18s %10.3f %10.3f %12.3g %14.1f\n", sizes[si], mode, p50, p95, sizes[si] / (p50 / 1e3), mb);
 			}
-			qsort(t, (size_t)nq, sizeof *t, test_cmpd);
-			double p50 = t[nq / 2], p95 = t[(int)(nq * 0.95)];
-			double mb = (double)(after - before) / 1024;
-			printf("%-10d %-11s %10.3f %10.3f %12.3g %14.1f\n", sizes[si], modes[mi], p50, p95, sizes[si] / (p50 / 1e3), mb);
 			if (sizes[si] == 1000000 && mi == 0)
 				per_million_kb = after - before;
 			dv_instance_free(in);
@@ -96,7 +105,7 @@ int main(int argc, char **argv)
 			dv_conf_free(c);
 		}
 	}
-	printf("memory per million faces (int8_bound keeps float32 + int8 codes + 3 floats + id + index): %.0f MB\n",
+	printf("memory per million faces (int8_bound keeps float32 + int8 codes + 5 floats + id + index): %.0f MB\n",
 	    per_million_kb / 1024.0);
 	free(q);
 	free(t);
