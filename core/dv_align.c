@@ -121,7 +121,6 @@ static double dv_area(struct drect r)
 
 uint8_t *dv_align_pyramid_down(const uint8_t *in, int w, int h, int stride, int *ow, int *oh)
 {
-	static const unsigned wk[5] = {1, 4, 6, 4, 1};
 	*ow = *oh = 0;
 	if (h <= 8 || w <= 8)
 		return NULL;
@@ -133,22 +132,24 @@ uint8_t *dv_align_pyramid_down(const uint8_t *in, int w, int h, int stride, int 
 		free(out);
 		return NULL;
 	}
-	for (int r = 0; r < h; r++)
+	/* the taps 1 4 6 4 1 across, then down */
+	for (int r = 0; r < h; r++) {
+		const uint8_t *p = in + (size_t)r * stride;
+		uint16_t *t = tmp + (size_t)r * onc * 3;
 		for (int j = 0; j < onc; j++)
 			for (int c = 0; c < 3; c++) {
-				unsigned s = 0;
-				for (int k = 0; k < 5; k++)
-					s += wk[k] * in[(size_t)r * stride + (size_t)(2 * j + k) * 3 + c];
-				tmp[((size_t)r * onc + j) * 3 + c] = (uint16_t)s;
+				const uint8_t *q = p + (size_t)j * 6 + c;
+				t[j * 3 + c] = (uint16_t)(q[0] + 4u * q[3] + 6u * q[6] + 4u * q[9] + q[12]);
 			}
-	for (int i = 0; i < onr; i++)
-		for (int j = 0; j < onc; j++)
-			for (int c = 0; c < 3; c++) {
-				unsigned s = 0;
-				for (int k = 0; k < 5; k++)
-					s += wk[k] * tmp[((size_t)(2 * i + k) * onc + j) * 3 + c];
-				out[((size_t)i * onc + j) * 3 + c] = (uint8_t)(s / 256);
-			}
+	}
+	/* the vertical pass: five rows of tmp, a whole row at a time (vectorised) */
+	const size_t n = (size_t)onc * 3;
+	for (int i = 0; i < onr; i++) {
+		const uint16_t *r0 = tmp + (size_t)(2 * i) * n, *r1 = r0 + n, *r2 = r1 + n, *r3 = r2 + n, *r4 = r3 + n;
+		uint8_t *o = out + (size_t)i * n;
+		for (size_t x = 0; x < n; x++)
+			o[x] = (uint8_t)((r0[x] + 4u * r1[x] + 6u * r2[x] + 4u * r3[x] + r4[x]) / 256);
+	}
 	free(tmp);
 	*ow = onc;
 	*oh = onr;
@@ -158,14 +159,16 @@ uint8_t *dv_align_pyramid_down(const uint8_t *in, int w, int h, int stride, int 
 /* The RGB pixel at (x, y) of an image by dlib's bilinear interpolation,
  * truncated to uint8 as dlib's static_cast; black where the 2x2 neighbourhood
  * leaves the image. */
-static void dv_align_sample(const uint8_t *src, int w, int h, size_t stride, double x, double y, uint8_t o[3])
+/* Bilinear sample at (x, y), 0 outside [0, w-1) x [0, h-1) (dlib's rule:
+ * both neighbours inside). x >= 0 there, so truncation is floor. */
+static inline void dv_align_sample(const uint8_t *src, int w, int h, size_t stride, double x, double y, uint8_t o[3])
 {
-	double L = floor(x), T = floor(y);
-	if (L < 0 || T < 0 || L + 1 >= w || T + 1 >= h) {
+	if (!(x >= 0 && y >= 0 && x < w - 1 && y < h - 1)) {
 		o[0] = o[1] = o[2] = 0;
 		return;
 	}
-	double fx = x - L, fy = y - T;
+	long L = (long)x, T = (long)y;
+	double fx = x - (double)L, fy = y - (double)T;
 	const uint8_t *q = src + (size_t)T * stride + (size_t)L * 3;
 	for (int c = 0; c < 3; c++) {
 		double v = (1 - fy) * ((1 - fx) * q[c] + fx * q[3 + c]) + fy * ((1 - fx) * q[stride + c] + fx * q[stride + 3 + c]);
@@ -239,11 +242,25 @@ int dv_align_chip(const uint8_t *img, int W, int H, int stride, const struct dv_
 	double p2x = C0 + ca * (R.l - C0) - sa * (R.b - C1), p2y = C1 + sa * (R.l - C0) + ca * (R.b - C1);
 	double dxc = (p1x - p0x) / (size - 1), dyc = (p1y - p0y) / (size - 1);
 	double dxr = (p2x - p0x) / (size - 1), dyr = (p2y - p0y) / (size - 1);
-	for (int rr = 0; rr < size; rr++)
-		for (int cc = 0; cc < size; cc++) {
-			double x = p0x + cc * dxc + rr * dxr, y = p0y + cc * dyc + rr * dyr;
-			dv_align_sample(src, srcw, srch, (size_t)srcstride, x, y, chip + ((size_t)rr * size + cc) * 3);
-		}
+	/* x = (p0x + cc dxc) + rr dxr, the column's part computed once: the
+	 * same operations in the same order as per pixel, so the same bits */
+	double *colx = malloc(sizeof *colx * 2 * (size_t)size);
+	if (!colx) {
+		free(lv);
+		return -1;
+	}
+	double *coly = colx + size;
+	for (int cc = 0; cc < size; cc++) {
+		colx[cc] = p0x + cc * dxc;
+		coly[cc] = p0y + cc * dyc;
+	}
+	for (int rr = 0; rr < size; rr++) {
+		double rx = rr * dxr, ry = rr * dyr;
+		uint8_t *o = chip + (size_t)rr * size * 3;
+		for (int cc = 0; cc < size; cc++)
+			dv_align_sample(src, srcw, srch, (size_t)srcstride, colx[cc] + rx, coly[cc] + ry, o + (size_t)cc * 3);
+	}
+	free(colx);
 	free(lv);
 	return 0;
 }

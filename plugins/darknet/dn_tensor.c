@@ -68,6 +68,26 @@ void dn_canvas_tensor(const struct dv_image *im, int S, int N, int ox, int oy, c
 void dn_canvas_tensor_rect(const struct dv_image *im, int S, int Sw, int Sh, int N, int ox, int oy, const float mean[3],
     float div, float *out)
 {
+	if (N == S && ox >= 0 && oy >= 0 && ox + im->width <= N && oy + im->height <= N && Sw <= S && Sh <= S) {
+		/* at scale 1 the interpolation is the pixel itself (every weight is
+		 * 0): the canvas's bytes, normalised, with the same bits as below */
+		const int chs = im->channels, ch3 = chs == 3;
+		const size_t plane = (size_t)Sw * Sh;
+		for (int ch = 0; ch < 3; ch++) {
+			const float m = mean[ch];
+			const float pad = (0.0f - m) / div;
+			for (int r = 0; r < Sh; r++) {
+				float *restrict o = out + (size_t)ch * plane + (size_t)r * Sw;
+				long ro = dn_off(r, oy, im->height, im->stride);
+				const uint8_t *p = ro >= 0 ? im->pixels + ro + (ch3 ? ch : 0) : NULL;
+				for (int col = 0; col < Sw; col++) {
+					int x = col - ox;
+					o[col] = p && x >= 0 && x < im->width ? ((float)p[(size_t)x * chs] - m) / div : pad;
+				}
+			}
+		}
+		return;
+	}
 	double ratio = (double)N / (double)S;
 	/* tfjs-cpu's resizeBilinear (align_corners = half_pixel_centers =
 	 * false): v = top + (bot - top) * fr with top and bot the horizontal

@@ -345,6 +345,32 @@ int main(int argc, char **argv)
 			dv_gen_unref(g);
 		}
 	}
+	/* the detector as a request runs it: input_size 0 (the photo's own size,
+	 * up to 608, on the frame's shape), conv onednn with our kernels */
+	{
+		int iw = im.width >= im.height ? 608 : 0, ih = im.width >= im.height ? 0 : 608;
+		/* input_fit's shapes: 608 on the longer side, the other 480 (to 3:4) or 352 (to 9:16) */
+		double r = im.width >= im.height ? (double)im.height / im.width : (double)im.width / im.height;
+		int other = r <= 9.0 / 16 ? 352 : r <= 0.75 ? 480 : 608;
+		if (im.width < 608 && im.height < 608)
+			iw = ih = 0;
+		if (iw || ih) {
+			iw = iw ? iw : other;
+			ih = ih ? ih : other;
+			snprintf(cfg, sizeof cfg, "%s/tiny_face_detector.cfg", g_model_dir);
+			double mf = cfg_mflop(cfg, iw, ih);
+			char label[64];
+			snprintf(label, sizeof label, "detect @%dx%d", iw, ih);
+			struct dv_gen *g;
+			c.in = load("detector", "detect_darknet", "input_size: 0", &g);
+			set_naive(0);
+			s = measure(runs, run_detect, &c);
+			printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", label, "as a request (input 0)", s.med, s.p95, mf,
+			    mf / s.med, 100 * mf / s.med / peak);
+			dv_instance_free(c.in);
+			dv_gen_unref(g);
+		}
+	}
 	/* one face for the per-face stages: the largest detected */
 	{
 		struct dv_gen *g;

@@ -65,7 +65,8 @@ int main(void)
 		int S = t % 5 == 0 ? mx : 16 + rand() % 320; /* also N == S: a plain copy */
 		float *a = malloc(sizeof *a * 3 * (size_t)S * S), *b = malloc(sizeof *b * 3 * (size_t)S * S);
 		if (t % 2) {
-			int N = mx + rand() % (mx + 1), ox = rand() % (N - W + 1), oy = rand() % (N - H + 1);
+			/* every tenth: a canvas of the input's own size (N == S, scale 1), the photo at an offset */
+			int N = t % 10 == 5 ? S : mx + rand() % (mx + 1), ox = rand() % (N - W + 1), oy = rand() % (N - H + 1);
 			dn_canvas_tensor(&im, S, N, ox, oy, mean, 255.0f, a);
 			ref_canvas(&im, S, N, ox, oy, mean, 255.0f, b);
 		} else {

@@ -100,6 +100,32 @@ int main(void)
 	ok(flatok, "a flat image stays flat (weights sum to 256)");
 	free(pd);
 	ok(dv_align_pyramid_down(flatimg, 8, 13, 24, &ow, &oh) == NULL && ow == 0, "8 or fewer columns give an empty level");
+	/* dlib's pyramid_down<2> stated per output pixel: the 1 4 6 4 1 taps
+	 * across and down from (2i, 2j), summed in integers, divided by 256 */
+	{
+		static const unsigned wk[5] = {1, 4, 6, 4, 1};
+		int rw = 77, rh = 53, rs = rw * 3 + 5, diff = 0;
+		uint8_t *rimg = malloc((size_t)rs * rh);
+		srand(11);
+		for (int i = 0; i < rs * rh; i++)
+			rimg[i] = (uint8_t)rand();
+		uint8_t *rp = dv_align_pyramid_down(rimg, rw, rh, rs, &ow, &oh);
+		for (int i = 0; rp && i < oh; i++)
+			for (int j = 0; j < ow; j++)
+				for (int c = 0; c < 3; c++) {
+					unsigned sum = 0;
+					for (int k = 0; k < 5; k++) {
+						unsigned row = 0;
+						for (int l = 0; l < 5; l++)
+							row += wk[l] * rimg[(size_t)(2 * i + k) * rs + (size_t)(2 * j + l) * 3 + c];
+						sum += wk[k] * row;
+					}
+					diff += rp[((size_t)i * ow + j) * 3 + c] != sum / 256;
+				}
+		ok(rp && ow == 37 && oh == 25 && diff == 0, "pyramid_down of a random image equals the per-pixel statement (%d differ)", diff);
+		free(rp);
+		free(rimg);
+	}
 
 	/* 5. a face off the image gives a black chip, not a crash */
 	place(lm, 1.0, 0, -5000, -5000, canon);
