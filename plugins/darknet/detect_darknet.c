@@ -54,7 +54,7 @@ static const struct dv_param dd_params[] = {
 	{"face_at_input", DV_PARAM_DOUBLE, 8, 608, "40",
 	    "the smallest face (pixels at the network input) found as reliably as at 608 (make eval-detect): with the host's detect.min_face, input_size 0 picks the smallest of 160, 224, 320, 416, 512 and the photo's own size that keeps faces of min_face this large"},
 	{"input_fit", DV_PARAM_BOOL, 0, 0, "true",
-	    "with input_size 0, at the largest input (608: camera frames and large photos) the input takes the photo's shape instead of face-api's padding to a square: 608x480 for a 4:3 frame (21% less work), 608x352 for 16:9 (42% less), either way up; the same pixels, the padding left out (make eval-detect DETECT_B=... compares)"},
+	    "with input_size 0, at the largest input (608: camera frames and large photos) and at the smaller one the host's detect.min_face chose, the input takes the photo's shape instead of face-api's padding to a square: 608x480 for a 4:3 frame (21% less work), 608x352 for 16:9 (42% less), 416x320 at 416, either way up; the same pixels, the padding left out (make eval-detect DETECT_B=... compares)"},
 	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (the same sums, faster than im2col + gemm)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
@@ -116,8 +116,9 @@ static network *dd_net(struct dd *d, int Sw, int Sh)
 /* face-api's default is 416; "auto" follows the photo: faces in a small
  * photo stay large in the input, and small faces in a large photo keep
  * enough pixels (up to 608). */
-static int dd_size_for(const struct dd *d, const struct dv_image *img)
+static int dd_size_for(const struct dd *d, const struct dv_image *img, int *stepped)
 {
+	*stepped = 0;
 	if (d->size)
 		return d->size;
 	int mx = img->width > img->height ? img->width : img->height;
@@ -130,8 +131,10 @@ static int dd_size_for(const struct dd *d, const struct dv_image *img)
 		static const int steps[] = {160, 224, 320, 416, 512};
 		double need = mx * d->face_at_input / img->min_face;
 		for (size_t i = 0; i < sizeof steps / sizeof *steps; i++)
-			if (steps[i] >= need && steps[i] < s)
+			if (steps[i] >= need && steps[i] < s) {
+				*stepped = 1;
 				return steps[i];
+			}
 	}
 	return s;
 }
@@ -205,16 +208,18 @@ static int dd_by_score(const void *a, const void *b)
 static int dd_pass(struct dd *d, const struct dv_image *img, int S, int N, int ox, int oy, int pass, struct dv_face **c,
     int *n, int *cap)
 {
-	int fit = S <= 0 && N == 0 && d->fit && !d->size;
+	int fit = S <= 0 && N == 0 && d->fit && !d->size, stepped = 0;
 	if (S <= 0)
-		S = dd_size_for(d, img);
+		S = dd_size_for(d, img, &stepped);
 	/* the input: S x S, or with input_fit, at the largest input size (camera
-	 * frames, large photos: where the detector's time goes), the photo's
-	 * shape: its shorter side fits in 9/16 or 3/4 of S (16:9 and 4:3 frames
-	 * either way up), rounded up to 32. A few shapes only: each is a network
-	 * of its own, and photos of every shape must not rebuild them in turn. */
+	 * frames, large photos: where the detector's time goes) or a size the
+	 * host's min_face chose (a camera's frames, all of one size), the
+	 * photo's shape: its shorter side fits in 9/16 or 3/4 of S (16:9 and 4:3
+	 * frames either way up), rounded up to 32. A few shapes only: each is a
+	 * network of its own, and photos of every shape must not rebuild them in
+	 * turn. */
 	int Sw = S, Sh = S;
-	if (fit && S == DD_MAX) {
+	if (fit && (S == DD_MAX || stepped)) {
 		static const double ratios[] = {9.0 / 16, 3.0 / 4};
 		double mx = img->width > img->height ? img->width : img->height;
 		double shorter = floor((img->width < img->height ? img->width : img->height) * S / mx + 0.5);
@@ -295,7 +300,8 @@ static int dd_tiles(struct dd *d, const struct dv_image *img, struct dv_face **c
 {
 	const int W = img->width, H = img->height, S = DD_MAX;
 	const int T = (int)floor(S / d->tile_scale);
-	double first = (double)dd_size_for(d, img) / (W > H ? W : H); /* the first pass's scale */
+	int stepped;
+	double first = (double)dd_size_for(d, img, &stepped) / (W > H ? W : H); /* the first pass's scale */
 	if (T < 32 || d->tile_scale <= first * 1.01)
 		return DV_PLUGIN_OK;
 	const int step = T - T / 4;
