@@ -28,6 +28,7 @@ struct dv_job *dv_job_new(int op, struct dv_gen *gen)
 	j->id = atomic_fetch_add(&dv_job_ids, 1) + 1;
 	j->req.op = op;
 	j->req.threshold = -1;
+	j->req.min_face = -1;
 	j->res.record_ms = -1;
 	j->gen = dv_gen_ref(gen);
 	dv_buf_init(&j->res.reply);

@@ -40,6 +40,7 @@ struct dv_job_req {
 	char *key;              /* the presented API key, or NULL */
 	bool admin;             /* the key is the configured admin key */
 	int top_k;              /* 0 = configured default */
+	int min_face;           /* detect.min_face for this request (the photo's pixels); -1 = configured */
 	double threshold;       /* < 0 = the decision's; >= 0: the request's own (expert use) */
 	bool has_box;           /* use this face box instead of the detector */
 	float box[4];           /* x, y, w, h */

@@ -43,6 +43,7 @@ struct dv_job *dv_ops_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop
 	k->req.keep_embeddings = true;
 	k->req.jitter = jitter;
 	k->req.top_k = top_k;
+	k->req.min_face = j->req.min_face;
 	k->req.threshold = threshold;
 	k->res.queue_ms = j->res.queue_ms;
 	k->id = j->id;
@@ -88,10 +89,10 @@ struct dv_job *dv_ops_run_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop
 
 static void dv_op_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop)
 {
-	static const char *const qs[] = {"top_k", "threshold", "location", "camera", "fields", NULL};
+	static const char *const qs[] = {"top_k", "threshold", "location", "camera", "fields", "min_face", NULL};
 	static const char *const imgs[] = {"image", NULL};
 	struct dv_in in = {0};
-	long long top_k;
+	long long top_k, min_face;
 	double thr;
 	struct dv_visit visit = {0};
 	char *fields = NULL;
@@ -99,8 +100,9 @@ static void dv_op_image(struct dv_job *j, struct dv_ops_ctx *oc, int pop)
 	    dv_in_int(j, &in, "top_k", 1, 100, 0, &top_k) ||
 	    dv_in_num(j, &in, "threshold", 0, j->gen->conf->match_threshold_max, -1, &thr) ||
 	    dv_in_label(j, &in, "location", &visit.location) || dv_in_label(j, &in, "camera", &visit.camera) ||
-	    dv_in_fields(j, &in, &fields))
+	    dv_in_fields(j, &in, &fields) || dv_in_int(j, &in, "min_face", 0, 100000, -1, &min_face))
 		goto out;
+	j->req.min_face = (int)min_face; /* a camera's own: the smallest face it needs found */
 	visit.fields_json = fields;
 	/* recognize records (its pipeline's record and hooks stages); detect only looks up */
 	struct dv_job *k = dv_ops_run_image(j, oc, pop, dv_form_get(&in.form, "image"), NULL, (int)top_k, thr,

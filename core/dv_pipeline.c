@@ -224,8 +224,9 @@ static int dv_stage_detect(struct dv_work *w)
 		w->n_found = w->n_faces = 1;
 		return 0;
 	}
-	/* the smallest face wanted, in the pixels of the image as decoded */
-	long long min_face = w->ctx->conf->detect_min_face;
+	/* the smallest face wanted (the request's ?min_face=, or detect.min_face),
+	 * in the pixels of the image as decoded */
+	long long min_face = w->job->req.min_face >= 0 ? w->job->req.min_face : w->ctx->conf->detect_min_face;
 	v.min_face = min_face > 0 ? (float)min_face / (float)w->img.denom : 0;
 	dv_plugin_clear_error();
 	int rc = in->mod->desc->detect(in->inst, &v, w->faces, max + 1, &n);

@@ -23,8 +23,22 @@ run() { # run NAME PLUGIN_EXTRA [CONFIG_LINE]: every photo through /v1/detect, b
 		[ "$CODE" = 200 ] || echo "# $1 $ph: HTTP $CODE $BODY"
 		boxes "$BODY" >"$T/$1.$ph"
 	done
+	[ "$1" != fit64 ] || per_request
 	dv_stop
 	mv "$T/dejaviewd.log" "$T/$1.log"
+}
+per_request() { # a camera's own ?min_face= over the configured detect.min_face 64
+	http POST "/v1/detect?min_face=0" --data-binary @"$T/vga.jpg"
+	is "$CODE" 200 "?min_face=0 over detect.min_face 64"
+	eventually log_has "input=608x480"
+	ok $? "?min_face=0: the 640x480 frame runs at the full input, 608x480"
+	http POST "/v1/recognize?min_face=200" --data-binary @"$T/group.jpg"
+	has "$BODY" '"faces":[]' "?min_face=200: the six faces of ~110 px are not reported"
+	http POST "/v1/detect?min_face=-1" --data-binary @"$T/vga.jpg"
+	is "$CODE" 400 "?min_face=-1 is refused"
+	has "$BODY" '"code":"bad_request"' "as bad_request"
+	http POST "/v1/detect?min_face=big" --data-binary @"$T/vga.jpg"
+	is "$CODE" 400 "?min_face=big is refused"
 }
 run fit ""
 run square ", input_fit: false"
