@@ -1,7 +1,7 @@
 /* dv_openset — make eval-openset: recall the right person or say "unknown",
  * measured the way the server decides, on ../shared/testdata.
  *
- *   dv_openset -c CONFIG -t TESTDATA [-C CACHE_DIR] [-k CALIBRATION] [-f TARGET_FPIR] [-S GAIN]
+ *   dv_openset -c CONFIG -t TESTDATA [-C CACHE_DIR] [-k CALIBRATION] [-f TARGET_FPIR] [-S GAIN] [-F WxH:SIDE]
  *
  * The split (deterministic): people with two photos or more are taken in
  * turn, within each set in name order, as enrolled (their first photo is
@@ -45,6 +45,11 @@
  * — the nearest person's distance minus 0.75 x the mean distance of the next
  * 5 people — against the rows' score for that many people; the TPIR@FPIR
  * columns then rank the visits by the score (thresh marked s).
+ *
+ * Camera frames (-F 640x480:160): every photo, enrolled and visiting, is
+ * first scaled to SIDE pixels high and centred in a W x H gray frame, as a
+ * desk camera would see the person — to measure what the detector's input
+ * (detect.min_face) does to decisions at that face size.
  *
  * Cohort normalisation (-n K,A), a measurement of other K and A: a probe's
  * score is its nearest person's distance minus A times the mean distance of
@@ -343,8 +348,13 @@ int main(int argc, char **argv)
 	const char *conf = NULL, *dir = NULL, *cache = NULL, *calp = NULL;
 	double target = 0.01;
 	int o;
-	while ((o = getopt(argc, argv, "c:t:C:k:f:r:q:S:e:E:j:n:N:")) != -1) {
-		if (o == 'c')
+	int frame_w = 0, frame_h = 0, frame_side = 0;
+	while ((o = getopt(argc, argv, "c:t:C:k:f:r:q:S:e:E:j:n:N:F:")) != -1) {
+		if (o == 'F') {
+			if (sscanf(optarg, "%dx%d:%d", &frame_w, &frame_h, &frame_side) != 3 || frame_w < 32 || frame_h < 32 ||
+			    frame_side < 16 || frame_side > frame_h)
+				return 2;
+		} else if (o == 'c')
 			conf = optarg;
 		else if (o == 't')
 			dir = optarg;
@@ -381,11 +391,16 @@ int main(int argc, char **argv)
 		reserve_n = enrol_n;
 	if (!conf || !dir || enrol_n < 1) {
 		fprintf(stderr, "usage: dv_openset -c CONFIG -t TESTDATA [-C CACHE_DIR] [-k CALIBRATION] [-f TARGET_FPIR] "
-		    "[-e ENROL_N [-E RESERVED_N]] [-j JITTER]\n");
+		    "[-e ENROL_N [-E RESERVED_N]] [-j JITTER] [-F WxH:SIDE]\n");
 		return 2;
 	}
 	struct ev_pipe p;
-	if (ev_data_load(dir, &d) != 0 || ev_pipe_open(&p, conf) != 0 || ev_data_embed(&d, &p, dir, conf, cache) != 0)
+	if (ev_data_load(dir, &d) != 0 || ev_pipe_open(&p, conf) != 0)
+		return 1;
+	p.frame_w = frame_w;
+	p.frame_h = frame_h;
+	p.frame_side = frame_side;
+	if (ev_data_embed(&d, &p, dir, conf, cache) != 0)
 		return 1;
 	struct dv_calib cal;
 	char err[300];

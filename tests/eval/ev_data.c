@@ -90,6 +90,10 @@ static void ev_key(const struct ev_data *d, const struct ev_pipe *p, const char 
 	dv_sha256_update(&s, (const uint8_t *)p->fingerprint, strlen(p->fingerprint));
 	static const char version[] = "ev_data 3: quality with the blur ramp 0.005-0.03";
 	dv_sha256_update(&s, (const uint8_t *)version, sizeof version);
+	if (p->frame_side > 0) {
+		int fr[3] = {p->frame_w, p->frame_h, p->frame_side};
+		dv_sha256_update(&s, (const uint8_t *)fr, sizeof fr);
+	}
 	for (int r = 0; r < DV_ROLE_COUNT; r++)
 		if (p->g->mods[r]) {
 			struct stat st;

@@ -1,7 +1,9 @@
 /* ev_pipe.c — the evaluation tools' pipeline: see ev_pipe.h. */
 #include "ev_pipe.h"
 #include "dv_conf.h"
+#include "dv_image.h"
 #include "dv_log.h"
+#include "../testphoto.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,10 +99,44 @@ void ev_pipe_embed_file(struct ev_pipe *p, const char *path, struct ev_face *out
 		snprintf(out->why, sizeof out->why, "cannot read the file");
 		return;
 	}
+	float place[4] = {0, 0, 0, 0}; /* where the photo is in its frame */
+	if (p->frame_side > 0) {
+		struct dv_img im;
+		char err[256];
+		uint8_t *jpg = NULL, *rgb = NULL;
+		size_t jl = 0;
+		unsigned seed = 1;
+		int ox, oy;
+		if (dv_image_decode(b, n, 1LL << 28, &im, err, sizeof err) == 0) {
+			double s = (double)p->frame_side / im.height;
+			if (im.width * s > p->frame_w)
+				s = (double)p->frame_w / im.width;
+			rgb = test_photo_place(&im, p->frame_w, p->frame_h, s, 0, &seed, &ox, &oy);
+			place[0] = (float)ox;
+			place[1] = (float)oy;
+			place[2] = (float)(int)(im.width * s);
+			place[3] = (float)(int)(im.height * s);
+			dv_img_fini(&im);
+		}
+		if (!rgb || dv_image_encode_jpeg(rgb, p->frame_w, p->frame_h, 90, &jpg, &jl) != 0) {
+			free(rgb);
+			free(b);
+			out->error = 1;
+			snprintf(out->why, sizeof out->why, "cannot be framed");
+			return;
+		}
+		free(rgb);
+		free(b);
+		b = jpg;
+		n = jl;
+	}
 	struct dv_job *j = ev_pipe_run(p, DV_OP_RECOGNIZE, b, n, NULL);
 	if (!j->res.err && j->res.n_embeddings == 0 && ev_image_size(j, &out->w, &out->h) == 0) {
-		/* nothing detected: a tight crop; the whole image is the face */
+		/* nothing detected: a tight crop; the whole image is the face (in
+		 * a frame, the photo's place in it) */
 		float box[4] = {0, 0, (float)out->w, (float)out->h};
+		if (p->frame_side > 0)
+			memcpy(box, place, sizeof box);
 		dv_job_free(j);
 		j = ev_pipe_run(p, DV_OP_RECOGNIZE, b, n, box);
 		out->fallback = 1;

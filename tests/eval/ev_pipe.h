@@ -17,6 +17,10 @@ struct ev_pipe {
 	int dim;
 	char model[64], fingerprint[80];
 	int jitter; /* each face's embedding also averages this many jittered copies (enrol.jitter) */
+	/* frame_side > 0: each photo is first scaled to frame_side pixels high and
+	 * centred in a frame_w x frame_h gray frame (a JPEG at quality 90), as a
+	 * camera at a desk would see the person (dv_openset -F) */
+	int frame_w, frame_h, frame_side;
 };
 
 /* Load conf_path and make one instance of every plugin (one thread: OpenMP
