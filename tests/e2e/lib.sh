@@ -173,8 +173,9 @@ real_photos() {
 	[ -f "$P" ] && [ -f "$G" ] || skip_all "../shared/testdata (facenet_pytorch, reference/faceapi) is absent"
 	pg_up
 	TOJPEG="$top_builddir/tests/tools/dv_tojpeg"
+	# without detect.min_face: a test that wants it says so
 	sed -e '/^listen:/,/^  tcp:/d' -e '/^database:/d' -e '/^plugin_dir:/d' -e '/^model_dir:/d' -e '/^hooks:/,$d' \
-		-e '/^workers:/d' "$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
+		-e '/^workers:/d' -e '/^detect:/,/^  min_face:/d' "$top_srcdir/conf/dejaview.yaml" >"$T/base.yaml"
 }
 # boxes JSON: each face's box, "X Y W H" a line (the real detector's replies)
 boxes() { printf '%s' "$1" | grep -o '"box":{"x":[-0-9.e]*,"y":[-0-9.e]*,"w":[-0-9.e]*,"h":[-0-9.e]*}' | sed 's/[^-0-9.e,]//g; s/,/ /g'; }
