@@ -294,9 +294,10 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	{"limits.inflight_per_connection", KT_INT, OFF(limits.inflight_per_connection), 1, 100000, "64",
 	    "pipelined TCP requests in flight per connection"},
 	{"decode", KT_MAP, 0, 0, 0, NULL, "the decode stage (large photos: docs/performance.md)"},
-	{"decode.min_side", KT_INT, OFF(decode_min_side), 0, 100000, "1000",
+	{"decode.min_side", KT_INT, OFF(decode_min_side), 0, 100000, "640",
 	    "a JPEG is decoded at the smallest of libjpeg's scales (1/8, 1/4, 1/2) whose longer side keeps at least "
-	    "this many pixels (the detector's input is at most 608; faces keep enough pixels for their chip); 0 = always at full size"},
+	    "this many pixels (the detector's input is at most 608; small faces are decoded again, decode.face_side): "
+	    "a 2 MP photo at 1/2, 12 MP at 1/4; 0 = always at full size"},
 	{"decode.face_side", KT_INT, OFF(decode_face_side), 16, 100000, "120",
 	    "a face smaller than this (pixels, its box's longer side) in a photo decoded at a reduced scale is decoded "
 	    "again, its region alone, at the scale that gives it this many pixels or at full size, for its landmarks "

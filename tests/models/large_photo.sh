@@ -10,6 +10,7 @@
 real_photos
 "$TOJPEG" "$P" "$T/vga.jpg" 640 480
 "$TOJPEG" "$P" "$T/p12.jpg" 4000 3000 3.5     # phone-like: bilinear, grain, quality 92
+"$TOJPEG" "$P" "$T/p2.jpg" 1600 1200 3.5
 "$TOJPEG" "$G" "$T/g12.jpg" 4000 2665 3.5     # six faces of ~600 px: ~150 at 1/4
 # faces under 200 px at the scale decoded get their region again (the default, 120, would not here)
 write_conf "$T/c.yaml" "model_dir: \"$top_builddir/models\"" "workers: 1" "$(cat "$T/base.yaml")" \
@@ -36,12 +37,16 @@ iou_ge() { # iou_ge MIN X Y W H X Y W H
 http POST /v1/recognize --data-binary @"$T/p12.jpg"
 is "$CODE" 200 "a 12-megapixel JPEG is recognised"
 has "$BODY" '"image":{"width":4000,"height":3000,"format":"jpeg","decoded_scale":4}' \
-	"the reply gives the photo's own size and the scale it was decoded at (1/4: 1000 px keep decode.min_side)"
+	"the reply gives the photo's own size and the scale it was decoded at (1/4: 1000 px keep decode.min_side 640, 1/8 would not)"
 has "$BODY" "\"match\":{\"face_id\":" "the face is matched"
 has "$BODY" "\"person\":{\"id\": $pid," "to the person enrolled from the small photo"
 B12=$(box "$BODY"); D12=$(dist "$BODY")
 check "the box is in the photo's pixels (a face of hundreds of pixels: $B12)" \
 	awk -v b="$B12" 'BEGIN { split(b, p, " "); exit !(p[3] > 400 && p[1] + p[3] <= 4000 && p[2] + p[4] <= 3000) }'
+http POST /v1/recognize --data-binary @"$T/p2.jpg"
+has "$BODY" '"image":{"width":1600,"height":1200,"format":"jpeg","decoded_scale":2' \
+	"a 2-megapixel JPEG is decoded at 1/2 (800 px keep decode.min_side 640)"
+has "$BODY" "\"person\":{\"id\": $pid," "and its face is the person's"
 http POST /v1/detect --data-binary @"$T/g12.jpg"
 is "$CODE" 200 "the six-face photo at 12 megapixels"
 has "$BODY" '"face_count":6,' "its six faces are found"
