@@ -88,6 +88,7 @@ void dn_canvas_tensor_rect(const struct dv_image *im, int S, int Sw, int Sh, int
 		}
 		return;
 	}
+	/* N != S from here (a canvas that does not fit is NaN below) */
 	double ratio = (double)N / (double)S;
 	/* tfjs-cpu's resizeBilinear (align_corners = half_pixel_centers =
 	 * false): v = top + (bot - top) * fr with top and bot the horizontal
@@ -113,8 +114,8 @@ void dn_canvas_tensor_rect(const struct dv_image *im, int S, int Sw, int Sh, int
 		if (c0 < 0) c0 = 0;
 		if (c1 > N - 1) c1 = N - 1;
 		fx[col] = sc - c0;
-		x0[col] = N == S ? col : c0;
-		x1[col] = N == S ? col : c1;
+		x0[col] = c0;
+		x1[col] = c1;
 	}
 	const size_t plane = (size_t)Sw * Sh;
 	int have[2] = {-1, -1}; /* the canvas rows held in hb's two slots */
@@ -123,8 +124,6 @@ void dn_canvas_tensor_rect(const struct dv_image *im, int S, int Sw, int Sh, int
 		int r0 = (int)floor(sr), r1 = (int)ceil(sr);
 		if (r0 < 0) r0 = 0;
 		if (r1 > N - 1) r1 = N - 1;
-		if (N == S)
-			r0 = r1 = r;
 		double fr = sr - r0;
 		const double *h[2];
 		int rows[2] = {r0, r1}, used = -1;
@@ -144,14 +143,10 @@ void dn_canvas_tensor_rect(const struct dv_image *im, int S, int Sw, int Sh, int
 			const double *restrict t = h[0] + (size_t)ch * Sw, *restrict b = h[1] + (size_t)ch * Sw;
 			float *restrict o = out + (size_t)ch * plane + (size_t)r * Sw;
 			const float m = mean[ch];
-			if (N == S)
-				for (int col = 0; col < Sw; col++)
-					o[col] = ((float)t[col] - m) / div;
-			else
-				for (int col = 0; col < Sw; col++) {
-					float v = (float)(t[col] + (b[col] - t[col]) * fr);
-					o[col] = (v - m) / div;
-				}
+			for (int col = 0; col < Sw; col++) {
+				float v = (float)(t[col] + (b[col] - t[col]) * fr);
+				o[col] = (v - m) / div;
+			}
 		}
 	}
 	free(x0);
