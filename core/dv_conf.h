@@ -70,6 +70,7 @@ struct dv_conf {
 	char *listen_tcp;
 	char *listen_ops;    /* operator listener: health, readiness, metrics */
 	long long workers;
+	long long face_threads;
 	char *database;      /* libpq conninfo, "" = none */
 	bool database_prepare; /* named prepared statements, per connection (dv_store) */
 	bool migrate_on_start;

@@ -12,6 +12,7 @@
 #include "dv_image.h"
 #include "dv_job.h"
 #include "dv_log.h"
+#include "dv_par.h"
 #include "dv_gallery.h"
 #include "dv_jsonp.h"
 #include "dv_store.h"
@@ -336,14 +337,61 @@ static int dv_landmarks_flip(struct dv_instance *in, const struct dv_img *im, st
 	return rc;
 }
 
+/* Instance of role for part k of a split over the face threads. */
+static struct dv_instance *dv_part_inst(const struct dv_pipeline_ctx *c, int k, int role)
+{
+	struct dv_instance *in = k == 0 ? NULL : c->hinst[k - 1][role];
+	return in ? in : c->inst[role]; /* a shared instance serves every thread */
+}
+
+/* The first failing part's code, its reason made this thread's; 0. */
+static int dv_part_rc(const int *rc, char (*err)[512], int parts)
+{
+	for (int k = 0; k < parts; k++)
+		if (rc[k]) {
+			if (k > 0)
+				dv_plugin_set_error(err[k]);
+			return rc[k];
+		}
+	return 0;
+}
+
+/* One part's faces [lo, hi) of one image: their landmarks, and their
+ * mirror images' (landmarks.flip), on part k's instance. */
+struct dv_lm_task {
+	const struct dv_pipeline_ctx *ctx;
+	const struct dv_img *im;
+	struct dv_image v;
+	struct dv_face *fs;
+	int n, parts;
+	int rc[DV_PAR_MAX];
+	char err[DV_PAR_MAX][512];
+};
+
+static void dv_lm_part(void *arg, int k)
+{
+	struct dv_lm_task *t = arg;
+	struct dv_instance *in = dv_part_inst(t->ctx, k, DV_ROLE_LANDMARKER);
+	int lo, hi;
+	dv_par_share(t->n, t->parts, k, &lo, &hi);
+	if (k > 0)
+		dv_plugin_clear_error();
+	int rc = in->mod->desc->landmarks(in->inst, &t->v, t->fs + lo, hi - lo);
+	for (int i = lo; !rc && t->ctx->conf->landmarks_flip && i < hi; i++)
+		rc = dv_landmarks_flip(in, t->im, &t->fs[i]);
+	t->rc[k] = rc;
+	if (rc && k > 0)
+		snprintf(t->err[k], sizeof t->err[k], "%s", dv_plugin_last_error());
+}
+
 static int dv_stage_landmarks(struct dv_work *w)
 {
 	if (w->n_faces == 0)
 		return 0;
 	if (dv_fine_region(w) != 0)
 		return -1;
-	struct dv_instance *in = w->ctx->inst[DV_ROLE_LANDMARKER];
-	/* the faces of each image (the photo as decoded, the finer region) in one call */
+	/* the faces of each image (the photo as decoded, the finer region) in one
+	 * call, or split over the worker's face threads */
 	struct dv_face *fs = malloc(sizeof *fs * (size_t)w->n_faces);
 	int *idx = malloc(sizeof *idx * (size_t)w->n_faces);
 	if (!fs || !idx) {
@@ -363,11 +411,11 @@ static int dv_stage_landmarks(struct dv_work *w)
 			}
 		if (n == 0)
 			continue;
-		struct dv_image v = dv_view(im);
+		struct dv_lm_task t = {.ctx = w->ctx, .im = im, .v = dv_view(im), .fs = fs, .n = n,
+		    .parts = n < dv_par_threads(w->ctx->par) ? n : dv_par_threads(w->ctx->par)};
 		dv_plugin_clear_error();
-		rc = in->mod->desc->landmarks(in->inst, &v, fs, n);
-		for (int k = 0; !rc && w->ctx->conf->landmarks_flip && k < n; k++)
-			rc = dv_landmarks_flip(in, im, &fs[k]);
+		dv_par_run(w->ctx->par, t.parts, dv_lm_part, &t);
+		rc = dv_part_rc(t.rc, t.err, t.parts);
 		for (int k = 0; !rc && k < n; k++) {
 			dv_face_map(&fs[k], denom, ax, ay, false);
 			struct dv_face *f = &w->faces[idx[k]];
@@ -476,7 +524,6 @@ static int dv_stage_embed(struct dv_work *w)
 {
 	if (w->n_faces == 0)
 		return 0;
-	struct dv_instance *in = w->ctx->inst[DV_ROLE_EMBEDDER];
 	w->emb = calloc((size_t)w->n_faces * w->einfo.dim, sizeof *w->emb);
 	if (!w->emb) {
 		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
@@ -488,7 +535,7 @@ static int dv_stage_embed(struct dv_work *w)
 	for (int i = 0; (flip || jit > 0) && i < w->n_faces; i++)
 		if (w->aligned[i] != 'd' && w->aligned[i] != 'b') /* materialised chips only */
 			flip = false, jit = 0;
-	int rc = dv_embed_chips(in, w->views, w->chips, w->n_faces, &w->einfo, flip, jit, w->emb);
+	int rc = dv_embed_chips_ctx(w->ctx, w->views, w->chips, w->n_faces, &w->einfo, flip, jit, w->emb);
 	if (rc == DV_PLUGIN_ENOMEM) {
 		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
 		return -1;
@@ -496,15 +543,65 @@ static int dv_stage_embed(struct dv_work *w)
 	return rc ? dv_plugin_fail(w, DV_ROLE_EMBEDDER, rc) : 0;
 }
 
+/* n views' vectors (n x dim), the views split over ctx's face threads (a
+ * NULL ctx: on in alone). */
+struct dv_emb_task {
+	const struct dv_pipeline_ctx *ctx;
+	const struct dv_image *views;
+	float *out;
+	int n, dim, parts;
+	int rc[DV_PAR_MAX];
+	char err[DV_PAR_MAX][512];
+};
+
+static void dv_emb_part(void *arg, int k)
+{
+	struct dv_emb_task *t = arg;
+	struct dv_instance *in = dv_part_inst(t->ctx, k, DV_ROLE_EMBEDDER);
+	int lo, hi;
+	dv_par_share(t->n, t->parts, k, &lo, &hi);
+	if (k > 0)
+		dv_plugin_clear_error();
+	t->rc[k] = in->mod->desc->embed(in->inst, t->views + lo, hi - lo, t->out + (size_t)lo * t->dim);
+	if (t->rc[k] && k > 0)
+		snprintf(t->err[k], sizeof t->err[k], "%s", dv_plugin_last_error());
+}
+
+static int dv_embed_views(const struct dv_pipeline_ctx *ctx, struct dv_instance *in, const struct dv_image *views,
+    int n, int dim, float *out)
+{
+	int parts = ctx && n > 1 ? (n < dv_par_threads(ctx->par) ? n : dv_par_threads(ctx->par)) : 1;
+	if (parts <= 1)
+		return in->mod->desc->embed(in->inst, views, n, out);
+	struct dv_emb_task t = {.ctx = ctx, .views = views, .out = out, .n = n, .dim = dim, .parts = parts};
+	dv_par_run(ctx->par, parts, dv_emb_part, &t);
+	return dv_part_rc(t.rc, t.err, parts);
+}
+
+static int dv_embed_chips_on(const struct dv_pipeline_ctx *ctx, struct dv_instance *in, const struct dv_image *views,
+    const uint8_t *chips, int n, const struct dv_embedder_info *ei, bool flip, int jitter, float *out);
+
 int dv_embed_chips(struct dv_instance *in, const struct dv_image *views, const uint8_t *chips, int n,
     const struct dv_embedder_info *ei, bool flip, int jitter, float *out)
+{
+	return dv_embed_chips_on(NULL, in, views, chips, n, ei, flip, jitter, out);
+}
+
+int dv_embed_chips_ctx(const struct dv_pipeline_ctx *ctx, const struct dv_image *views, const uint8_t *chips, int n,
+    const struct dv_embedder_info *ei, bool flip, int jitter, float *out)
+{
+	return dv_embed_chips_on(ctx, ctx->inst[DV_ROLE_EMBEDDER], views, chips, n, ei, flip, jitter, out);
+}
+
+static int dv_embed_chips_on(const struct dv_pipeline_ctx *ctx, struct dv_instance *in, const struct dv_image *views,
+    const uint8_t *chips, int n, const struct dv_embedder_info *ei, bool flip, int jitter, float *out)
 {
 	if (jitter > DV_JITTER_MAX)
 		jitter = DV_JITTER_MAX;
 	if (!chips || ei->chip_width != ei->chip_height)
 		flip = false, jitter = 0;
 	if (!flip && jitter <= 0)
-		return in->mod->desc->embed(in->inst, views, n, out);
+		return dv_embed_views(ctx, in, views, n, ei->dim, out);
 	/* each chip and its mirror image (embed.flip), and jitter jittered copies
 	 * (enrol.jitter, dv_align_jitter); the vectors averaged */
 	int cw = ei->chip_width, ch = ei->chip_height, dim = ei->dim;
@@ -532,7 +629,7 @@ int dv_embed_chips(struct dv_instance *in, const struct dv_image *views, const u
 				    (struct dv_image){.pixels = dst, .width = cw, .height = ch, .stride = cw * 3, .channels = 3};
 			}
 		}
-		rc = in->mod->desc->embed(in->inst, v2, n * m, e2);
+		rc = dv_embed_views(ctx, in, v2, n * m, dim, e2);
 		for (int i = 0; !rc && i < n; i++)
 			for (int k = 0; k < dim; k++) {
 				float s = 0;

@@ -10,6 +10,7 @@ struct dv_job;
 struct dv_store;
 struct dv_gallery;
 struct dv_hooks;
+struct dv_par;
 
 /* What a run may look up and write. */
 enum dv_run_mode {
@@ -27,6 +28,10 @@ struct dv_visit {
 struct dv_pipeline_ctx {
 	const struct dv_conf *conf;
 	struct dv_instance *inst[DV_ROLE_COUNT]; /* NULL for roles not configured */
+	/* face_threads: the worker's helpers (dv_par.h) and their landmarker
+	 * and embedder instances, hinst[k - 1] for part k; NULL par = none */
+	struct dv_par *par;
+	struct dv_instance *(*hinst)[DV_ROLE_COUNT];
 	uint64_t tenant;                         /* the matcher's partition */
 	int mode;                                /* enum dv_run_mode */
 	/* the recognition service (mode > DV_RUN_BARE): this worker's */
@@ -52,6 +57,9 @@ void dv_pipeline_run(struct dv_job *job, const struct dv_pipeline_ctx *ctx);
 struct dv_instance;
 struct dv_embedder_info;
 int dv_embed_chips(struct dv_instance *in, const struct dv_image *views, const uint8_t *chips, int n,
+    const struct dv_embedder_info *ei, bool flip, int jitter, float *out);
+/* The same with the passes split over ctx's face threads (ctx->par). */
+int dv_embed_chips_ctx(const struct dv_pipeline_ctx *ctx, const struct dv_image *views, const uint8_t *chips, int n,
     const struct dv_embedder_info *ei, bool flip, int jitter, float *out);
 
 /* Similarity in [0, 1] for a distance, 0.5 at the threshold. */

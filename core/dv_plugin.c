@@ -17,6 +17,7 @@ static _Thread_local char dv_plugin_err[512];
 
 const char *dv_plugin_last_error(void) { return dv_plugin_err[0] ? dv_plugin_err : "no reason given"; }
 void dv_plugin_clear_error(void) { dv_plugin_err[0] = 0; }
+void dv_plugin_set_error(const char *msg) { snprintf(dv_plugin_err, sizeof dv_plugin_err, "%s", msg); }
 
 /* ---------------------------------------------------------------- host table */
 

@@ -42,4 +42,6 @@ void dv_instance_free(struct dv_instance *i);
 /* The reason given by the last failing plugin call on this thread. */
 const char *dv_plugin_last_error(void);
 void dv_plugin_clear_error(void);
+/* Make msg this thread's last error (a helper thread's error, carried over). */
+void dv_plugin_set_error(const char *msg);
 #endif

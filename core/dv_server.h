@@ -6,6 +6,7 @@
 #include "dv_guard.h"
 #include "dv_metrics.h"
 #include "dv_queue.h"
+#include "dv_par.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -27,6 +28,9 @@ struct dv_worker {
 	struct dv_server *srv;
 	struct dv_gen *gen;                        /* generation of inst[] */
 	struct dv_instance *inst[DV_ROLE_COUNT];  /* own (non-shared) instances */
+	struct dv_par *par;                        /* face_threads - 1 helpers, or NULL */
+	struct dv_instance *(*hinst)[DV_ROLE_COUNT]; /* the helpers' landmarker and embedder */
+	int n_helpers;                             /* of par and hinst */
 	atomic_int ready;                          /* plugins instantiated */
 	struct dv_store *store;                    /* this worker's database connection */
 	struct dv_hooks *hooks;                    /* this worker's Lua state (generation gen), or NULL */
@@ -43,6 +47,7 @@ struct dv_server {
 	struct dv_done done;
 	struct dv_worker *workers;
 	int n_workers;
+	struct dv_par_load par_load; /* workers running a request; the CPUs (face_threads) */
 	struct dv_metrics metrics;   /* loop thread only */
 	long long inflight;          /* loop thread only: accepted, not answered */
 

@@ -8,6 +8,7 @@
 #include "dv_job.h"
 #include "dv_log.h"
 #include "dv_ops.h"
+#include "dv_par.h"
 #include "dv_pipeline.h"
 #include "dv_store.h"
 #include "dv_server.h"
@@ -15,8 +16,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The roles a worker's helpers run (dv_par.h): the per-face passes. */
+static bool dv_helper_role(int r) { return r == DV_ROLE_LANDMARKER || r == DV_ROLE_EMBEDDER; }
+
+static void dv_worker_drop_helpers(struct dv_worker *w)
+{
+	dv_par_free(w->par);
+	w->par = NULL;
+	for (int k = 0; k < w->n_helpers; k++)
+		for (int r = 0; r < DV_ROLE_COUNT; r++)
+			dv_instance_free(w->hinst[k][r]);
+	free(w->hinst);
+	w->hinst = NULL;
+	w->n_helpers = 0;
+}
+
 static void dv_worker_drop(struct dv_worker *w)
 {
+	dv_worker_drop_helpers(w);
 	for (int r = 0; r < DV_ROLE_COUNT; r++) {
 		dv_instance_free(w->inst[r]);
 		w->inst[r] = NULL;
@@ -43,6 +60,31 @@ static int dv_worker_switch(struct dv_worker *w, struct dv_gen *g)
 			    dv_role_name(r), w->err);
 			atomic_store(&w->ready, 0);
 			return -1;
+		}
+	}
+	/* face_threads: helpers with instances of their own. Without them the
+	 * worker still serves, on its own thread, and says so. */
+	int nh = (int)g->conf->face_threads - 1;
+	if (nh > 0) {
+		w->hinst = calloc((size_t)nh, sizeof *w->hinst);
+		int ok = w->hinst != NULL;
+		w->n_helpers = ok ? nh : 0;
+		for (int k = 0; ok && k < nh; k++)
+			for (int r = 0; ok && r < DV_ROLE_COUNT; r++) {
+				struct dv_module *m = g->mods[r];
+				if (!dv_helper_role(r) || !m)
+					continue;
+				/* a shared instance (NULL here) serves every thread */
+				if (!(m->desc->flags & DV_PLUGIN_SHARED) && dv_instance_new(m, &w->hinst[k][r], w->err, sizeof w->err) != 0)
+					ok = 0;
+			}
+		if (ok)
+			w->par = dv_par_new(nh, &w->srv->par_load);
+		if (!ok || !w->par) {
+			dv_warn("worker runs without face threads worker=%d face_threads=%d reason=\"%s\"", w->index,
+			    nh + 1, ok ? "cannot start a thread" : w->err);
+			dv_worker_drop_helpers(w);
+			w->err[0] = 0;
 		}
 	}
 	if (g->hooks) {
@@ -82,9 +124,13 @@ static void *dv_worker_main(void *arg)
 			    .keyuse = s->keyuse};
 			for (int r = 0; r < DV_ROLE_COUNT; r++)
 				oc.pipe.inst[r] = w->inst[r] ? w->inst[r] : w->gen->shared[r];
+			oc.pipe.par = w->par;
+			oc.pipe.hinst = w->hinst;
 			struct timespec t0;
 			clock_gettime(CLOCK_MONOTONIC, &t0);
+			atomic_fetch_add(&s->par_load.busy, 1);
 			dv_ops_run(j, &oc);
+			atomic_fetch_sub(&s->par_load.busy, 1);
 			j->res.run_ms = dv_ms_since(&t0);
 		}
 		dv_log_set_request(0);
@@ -102,6 +148,8 @@ int dv_workers_start(struct dv_server *s)
 	s->workers = calloc((size_t)s->n_workers, sizeof *s->workers);
 	if (!s->workers)
 		return -1;
+	atomic_init(&s->par_load.busy, 0);
+	s->par_load.cpus = dv_par_cpus();
 	for (int i = 0; i < s->n_workers; i++) {
 		struct dv_worker *w = &s->workers[i];
 		w->index = i;
@@ -120,6 +168,7 @@ int dv_workers_start(struct dv_server *s)
 			s->n_workers = i;
 			return -1;
 		}
+		pthread_setname_np(w->tid, "dv-worker");
 	}
 	return 0;
 }

@@ -9,11 +9,14 @@
 
 struct emb {
 	long long chip, grid;
+	int fail;
+	const struct dv_host *host;
 };
 
 static const struct dv_param emb_params[] = {
 	{"chip", DV_PARAM_INT, 8, 512, "32", "chip width and height in pixels"},
 	{"grid", DV_PARAM_INT, 1, 8, "2", "cells per side; the vector has 3 * grid * grid numbers"},
+	{"fail", DV_PARAM_BOOL, 0, 0, "false", "make embed() fail (to test the error paths)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -24,6 +27,8 @@ static int emb_create(const struct dv_host *h, void **out)
 		return DV_PLUGIN_ENOMEM;
 	h->param_int(h, "chip", &e->chip);
 	h->param_int(h, "grid", &e->grid);
+	h->param_bool(h, "fail", &e->fail);
+	e->host = h;
 	if (e->chip < e->grid) {
 		h->error(h, "chip (%lld) must be at least grid (%lld)", e->chip, e->grid);
 		free(e);
@@ -50,6 +55,10 @@ static int emb_embed(void *p, const struct dv_image *chips, int n, float *out)
 {
 	struct emb *e = p;
 	int g = (int)e->grid, dim = 3 * g * g;
+	if (e->fail) {
+		e->host->error(e->host, "fail is set (%d chips)", n);
+		return DV_PLUGIN_EFAIL;
+	}
 	for (int i = 0; i < n; i++) {
 		const struct dv_image *c = &chips[i];
 		float *v = out + (size_t)i * dim;

@@ -6,6 +6,7 @@
 #include "dv_err.h"
 #include "dv_gen.h"
 #include "dv_job.h"
+#include "dv_par.h"
 #include "dv_pipeline.h"
 #include <stdlib.h>
 
@@ -93,6 +94,58 @@ int main(void)
 	contains(j->res.reply.data, "\"match\":{\"face_id\":8,\"distance\":0", "red face matches id 8");
 	ok(!strstr(j->res.reply.data, "\"face_id\":9"), "another tenant's gallery is never searched");
 	dv_job_free(j);
+
+	/* face_threads 2: the two faces' landmarks and embeddings split over a
+	 * helper with instances of its own; the same reply */
+	j = run(DV_OP_RECOGNIZE, img, len, 2);
+	char *single = strdup(j->res.reply.data);
+	dv_job_free(j);
+	struct dv_instance *help[1][DV_ROLE_COUNT] = {{NULL}};
+	for (int r = 0; r < DV_ROLE_COUNT; r++)
+		if ((r == DV_ROLE_LANDMARKER || r == DV_ROLE_EMBEDDER) && !gen->shared[r])
+			dv_instance_new(gen->mods[r], &help[0][r], err, sizeof err);
+	ok(help[0][DV_ROLE_EMBEDDER] != NULL, "a helper's own embedder instance");
+	ctx.par = dv_par_new(1, NULL);
+	ctx.hinst = help;
+	j = run(DV_OP_RECOGNIZE, img, len, 2);
+	is_int(j->res.err, 0, "recognize with face threads");
+	char *a = strstr(single, "\"faces\""), *b = strstr(j->res.reply.data, "\"faces\"");
+	char *ta = a ? strstr(a, "\"timings_ms\"") : NULL, *tb = b ? strstr(b, "\"timings_ms\"") : NULL;
+	ok(a && b && ta && tb && ta - a == tb - b && !memcmp(a, b, (size_t)(ta - a)),
+	    "... the same faces, matches and landmarks as on one thread");
+	contains(j->res.reply.data, "\"match\":{\"face_id\":8,\"distance\":0", "... the second face (the helper's) matches id 8");
+	dv_job_free(j);
+	free(single);
+	/* a helper's failure is the request's, with the helper's reason */
+	char text2[2048];
+	snprintf(text2, sizeof text2, "%.*sgrid: 2, fail: true%s", (int)(strstr(text, "grid: 2") - text), text,
+	    strstr(text, "grid: 2") + strlen("grid: 2"));
+	struct dv_conf_errs e2 = {0};
+	struct dv_gen *gen2 = NULL;
+	struct dv_conf *c2 = dv_conf_parse("fail.yaml", text2, strlen(text2), &e2);
+	struct dv_instance *bad = NULL;
+	if (c2 && e2.n == 0 && dv_gen_build(c2, 1, &gen2, &e2) == 0)
+		dv_instance_new(gen2->mods[DV_ROLE_EMBEDDER], &bad, err, sizeof err);
+	ok(bad != NULL, "an embedder that fails");
+	for (int i = 0; i < e2.n; i++)
+		printf("#  %s\n", e2.msg[i]);
+	struct dv_instance *mine = help[0][DV_ROLE_EMBEDDER];
+	help[0][DV_ROLE_EMBEDDER] = bad;
+	j = run(DV_OP_RECOGNIZE, img, len, 2);
+	is_int(j->res.err, DV_EPLUGIN, "a failing helper part fails the request");
+	ok(strstr(j->res.errmsg, "fail is set (1 chips)") != NULL, "... with the helper's reason, not another thread's");
+	if (!strstr(j->res.errmsg, "fail is set"))
+		printf("#  errmsg: %s\n", j->res.errmsg);
+	dv_job_free(j);
+	help[0][DV_ROLE_EMBEDDER] = mine;
+	dv_instance_free(bad);
+	dv_gen_unref(gen2);
+	dv_conf_errs_fini(&e2);
+	dv_par_free(ctx.par);
+	ctx.par = NULL;
+	ctx.hinst = NULL;
+	for (int r = 0; r < DV_ROLE_COUNT; r++)
+		dv_instance_free(help[0][r]);
 
 	/* faces limit: 5 squares, limit 3 */
 	struct testsq many[5];
