@@ -33,6 +33,8 @@ static const struct dv_param dl_params[] = {
 	{"model", DV_PARAM_STRING, 0, 0, "face_landmark_68", "face_landmark_68, or face_landmark_68_tiny (faster, less exact)"},
 	{"origin", DV_PARAM_STRING, 0, 0, "crop", "crop: points relative to the crop's floored origin (exact); box: shifted by the unfloored box origin as face-api does"},
 	{"direct_depthwise", DV_PARAM_BOOL, 0, 0, "true", "run depthwise convolutions with the direct kernel (the same sums, faster than im2col + gemm)"},
+	{"precision", DV_PARAM_STRING, 0, 0, "auto",
+	    "int8 (the network in 8-bit integers on oneDNN, scaled by model_dir's NAME.int8.tsv, which make calibrate-int8-landmarks writes; docs/performance.md), f32, or auto: int8 when the build has oneDNN, conv is oneDNN and the table for these weights is there, else f32"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -67,7 +69,8 @@ static int dl_create(const struct dv_host *h, void **out)
 	d->batch = (int)batch;
 	d->input = malloc(sizeof *d->input * 3 * 112 * 112 * DN_BATCH);
 	d->output = malloc(sizeof *d->output * 136 * DN_BATCH);
-	d->net = d->input && d->output ? dn_load(h, model, 0, 0, NULL) : NULL;
+	char sum[65] = "";
+	d->net = d->input && d->output ? dn_load(h, model, 0, 0, sum) : NULL;
 	if (!d->net) {
 		dl_destroy(d);
 		return DV_PLUGIN_EFAIL;
@@ -84,9 +87,31 @@ static int dl_create(const struct dv_host *h, void **out)
 		h->log(h, DV_LOG_DEBUG, "direct depthwise kernel on %d layers", nd);
 	}
 	dn_gemm_check(h, d->net);
-	const char *conv;
+	const char *conv, *prec;
 	h->param_string(h, "conv", &conv);
-	int nc = dn_conv_kernels(h, d->net, conv, NULL);
+	h->param_string(h, "precision", &prec);
+	if (strcmp(prec, "auto") && strcmp(prec, "int8") && strcmp(prec, "f32")) {
+		h->error(h, "precision must be auto, int8 or f32, not \"%s\"", prec);
+		dl_destroy(d);
+		return DV_PLUGIN_EINVAL;
+	}
+	float *qmax = NULL;
+#ifdef HAVE_ONEDNN
+	int onednn = !strncmp(conv, "onednn", 6);
+#else
+	int onednn = 0;
+#endif
+	if (strcmp(prec, "f32") && (onednn || !strcmp(prec, "int8"))) {
+		int t = dn_int8_table(h, model, sum, d->net->n, &qmax);
+		if (t < 0 || (t > 0 && !strcmp(prec, "int8"))) {
+			if (t > 0)
+				h->error(h, "precision: int8, but model_dir has no %s.int8.tsv (make calibrate-int8-landmarks)", model);
+			dl_destroy(d);
+			return DV_PLUGIN_EINVAL;
+		}
+	}
+	int nc = dn_conv_kernels(h, d->net, conv, qmax);
+	free(qmax);
 	if (nc < 0) {
 		dl_destroy(d);
 		return DV_PLUGIN_EINVAL;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 /* MFLOP of a Darknet cfg (1 multiply-add = 2 FLOP), walking the layers we
@@ -393,16 +394,20 @@ int main(int argc, char **argv)
 	for (int m = 0; m < 2; m++) {
 		snprintf(cfg, sizeof cfg, "%s/%s.cfg", g_model_dir, lm[m]);
 		double mf = cfg_mflop(cfg, 112, 112);
-		for (int v = 0; v < 4; v++) {
-			char params[128];
-			snprintf(params, sizeof params, "model: %s, direct_depthwise: %s, conv: %s", lm[m], v == 2 ? "true" : "false",
-			    v == 3 ? "onednn" : "darknet");
+		/* v 4: int8 (what precision auto runs with the shipped table; the 68-point net only) */
+		for (int v = 0; v < 5; v++) {
+			if (v == 4 && (m || peak8 <= 0))
+				break;
+			char params[160];
+			snprintf(params, sizeof params, "model: %s, direct_depthwise: %s, conv: %s, precision: %s", lm[m],
+			    v == 2 ? "true" : "false", v >= 3 ? "onednn" : "darknet", v == 4 ? "int8" : "f32");
 			struct dv_gen *g;
 			c.in = load("landmarker", "landmarks_darknet", params, &g);
 			set_naive(v == 0);
 			s = measure(runs, run_landmarks, &c);
-			printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", m ? "landmarks (tiny)" : "landmarks (68)", vname[v],
-			    s.med, s.p95, mf, mf / s.med, 100 * mf / s.med / peak);
+			printf("%-22s %-26s %9.2f %9.2f %8.1f %8.2f %6.1f%%\n", m ? "landmarks (tiny)" : "landmarks (68)",
+			    v == 4 ? "oneDNN int8 (default)" : vname[v], s.med, s.p95, mf, mf / s.med,
+			    100 * mf / s.med / (v == 4 ? peak8 : peak));
 			if (m == 0 && v == 2)
 				c.in->mod->desc->landmarks(c.in->inst, &c.img, &c.face, 1);
 			dv_instance_free(c.in);
@@ -437,10 +442,14 @@ int main(int argc, char **argv)
 		snprintf(cfg, sizeof cfg, "%s/face_landmark_68.cfg", g_model_dir);
 		double lmf = cfg_mflop(cfg, 112, 112);
 		static const int bs[] = {1, 2, 4, 8};
+		/* the landmarker as shipped: int8 where its table is */
+		char lmt[4096];
+		snprintf(lmt, sizeof lmt, "%s/face_landmark_68.int8.tsv", g_model_dir);
+		int lm8 = access(lmt, R_OK) == 0;
 		for (int b = 0; b < 4; b++) {
 			char params[64], label[64];
 			snprintf(params, sizeof params, "batch: %d", bs[b]);
-			/* the embedder as shipped: int8 where the table is (%peak then against the int8 peak) */
+			/* the embedder and the landmarker as shipped: int8 where the table is (%peak then against the int8 peak) */
 			if (bs[b] == 1)
 				snprintf(label, sizeof label, "%d faces, one by one", c.nfaces);
 			else
@@ -453,8 +462,9 @@ int main(int argc, char **argv)
 				struct dv_gen *g;
 				c.in = load(role[k], so[k], params, &g);
 				struct dv_embedder_info ei = {0};
-				int int8 = k == 1 && c.in->mod->desc->embedder_info(c.in->inst, &ei) == DV_PLUGIN_OK &&
-				           strstr(ei.fingerprint, "/int8") && peak8 > 0;
+				int int8 = k == 1 ? c.in->mod->desc->embedder_info(c.in->inst, &ei) == DV_PLUGIN_OK &&
+				                        strstr(ei.fingerprint, "/int8") && peak8 > 0
+				                  : lm8 && peak8 > 0;
 				s = measure(runs, fn[k], &c);
 				char lab[80];
 				/* "6 faces, batches of 2" -> "6 faces, int8, batches of 2" */

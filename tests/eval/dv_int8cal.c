@@ -1,4 +1,4 @@
-/* dv_int8cal — make calibrate-int8: the embedder's int8 table.
+/* dv_int8cal — make calibrate-int8: the embedder's int8 table (or the landmark net's).
  *
  *   dv_int8cal -c CONFIG -t TESTDATA -m MODEL_DIR [-M MODEL] [-s STEP] [-p PERCENTILE] [-o OUT]
  *
@@ -13,11 +13,16 @@
  * layer's largest magnitude is kept per chip. The table gives, per layer,
  * the PERCENTILE-th (100: the largest) of the chips' values, and is stamped
  * with the weights' sha256, which the plugin checks. No date or path: two
- * runs on the same photos give the same file. (This program links libdarknet
+ * runs on the same photos give the same file. With -M face_landmark_68 (make
+ * calibrate-int8-landmarks) the same for the landmark net: each detected
+ * face's crop as landmarks_darknet cuts it from the photo (and its mirror
+ * image), 112x112, (x - mean) / 255. (This program links libdarknet
  * itself, before the plugins' libdvdarknet: the plugins warn that Darknet's
  * gemm is not OpenBLAS's, which only the layers oneDNN does not run would
  * use — none of the three nets'.) */
 #include "ev_data.h"
+#include "dn_common.h"
+#include "dv_image.h"
 #include "dv_sha256.h"
 #include "../util.h"
 #include <darknet.h>
@@ -28,7 +33,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* embed_darknet's normalisation of a 150x150 chip: (x - mean) / 256, planar */
+/* embed_darknet's normalisation of a 150x150 chip: (x - mean) / 256, planar
+ * (landmarks_darknet's of a 112x112 crop: the same mean, / 255) */
 static const float chip_mean[3] = {122.782f, 117.001f, 104.298f};
 
 static float maxabs(const float *x, size_t n)
@@ -58,6 +64,22 @@ static const char *layer_kind(LAYER_TYPE t)
 	case CONNECTED: return "connected";
 	default: return "other";
 	}
+}
+
+/* One input through the network in float: its and every layer's largest
+ * magnitude, a row of vals ([input][layer], L a row). */
+static void calib_one(network *net, float *in, size_t n_in, float **vals, int *cap, int *nc, int L)
+{
+	if (*nc == *cap) {
+		*cap *= 2;
+		*vals = realloc(*vals, sizeof **vals * (size_t)L * *cap);
+	}
+	network_predict(net, in);
+	float *v = *vals + (size_t)*nc * L;
+	v[0] = maxabs(in, n_in);
+	for (int i = 0; i < net->n; i++)
+		v[i + 1] = maxabs(net->layers[i].output, (size_t)net->layers[i].outputs);
+	(*nc)++;
 }
 
 int main(int argc, char **argv)
@@ -110,8 +132,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: Darknet cannot parse it\n", cfg);
 		return 1;
 	}
-	if (net->w != 150 || net->h != 150 || net->c != 3) {
-		fprintf(stderr, "%s: not a 150x150x3 network\n", cfg);
+	/* the embedder (150x150 chips) or the 68-point landmark net (112x112 crops of the boxes) */
+	int S = net->w, lm = S == 112;
+	if (net->h != S || net->c != 3 || (S != 150 && S != 112)) {
+		fprintf(stderr, "%s: neither a 150x150x3 (embedder) nor a 112x112x3 (landmarks) network\n", cfg);
 		return 1;
 	}
 	struct ev_data d;
@@ -120,43 +144,62 @@ int main(int argc, char **argv)
 		return 1;
 	int L = net->n + 1, cap = 4096, nc = 0, photos = 0;
 	float *vals = malloc(sizeof *vals * (size_t)L * cap); /* [chip][layer] */
-	float *in = malloc(sizeof *in * 3 * 150 * 150);
+	float *in = malloc(sizeof *in * 3 * (size_t)S * S);
 	for (int k = 0; k < d.n; k += step) {
 		char path[4096];
 		snprintf(path, sizeof path, "%s/%s", dir, d.it[k].path);
 		size_t n;
 		uint8_t *b = ev_slurp(path, &n);
 		struct dv_job *j = b ? ev_pipe_run(&p, DV_OP_RECOGNIZE, b, n, NULL) : NULL;
-		free(b);
-		if (!j)
+		if (!j) {
+			free(b);
 			continue;
+		}
 		int used = 0;
-		for (int f = 0; j->res.chips && j->res.aligned && f < j->res.n_embeddings; f++) {
+		if (lm) { /* each face's crop as landmarks_darknet makes it, and its mirror image */
+			struct dv_img im = {0};
+			char err[256];
+			if (j->res.faces && dv_image_decode(b, n, 1LL << 40, &im, err, sizeof err) == 0)
+				for (int f = 0; f < j->res.n_embeddings; f++) {
+					const struct dv_face *fc = &j->res.faces[f];
+					double cx = fmax(fc->x, 0), cy = fmax(fc->y, 0);
+					double cw = fmin(fc->x + fc->w - cx, im.width - cx), ch = fmin(fc->y + fc->h - cy, im.height - cy);
+					int x0 = (int)floor(cx), y0 = (int)floor(cy), w = (int)floor(cw), h = (int)floor(ch);
+					if (w < 1 || h < 1)
+						continue;
+					uint8_t *crop = malloc((size_t)w * h * 3);
+					for (int mirror = 0; crop && mirror < 2; mirror++) {
+						for (int y = 0; y < h; y++)
+							for (int x = 0; x < w; x++)
+								memcpy(crop + ((size_t)y * w + (mirror ? w - 1 - x : x)) * 3,
+								    im.pixels + ((size_t)(y0 + y) * im.width + x0 + x) * 3, 3);
+						struct dv_image v = {.pixels = crop, .width = w, .height = h, .stride = w * 3, .channels = 3};
+						dn_batch_tensor(&v, 112, 1, chip_mean, 255.0f, in);
+						calib_one(net, in, 3 * 112 * 112, &vals, &cap, &nc, L);
+					}
+					free(crop);
+					used = 1;
+				}
+			dv_img_fini(&im);
+		}
+		for (int f = 0; !lm && j->res.chips && j->res.aligned && f < j->res.n_embeddings; f++) {
 			if (j->res.aligned[f] != 'd' || j->res.chip_w != 150 || j->res.chip_h != 150)
 				continue;
 			const uint8_t *chip = j->res.chips + (size_t)f * 150 * 150 * 3;
 			for (int mirror = 0; mirror < 2; mirror++) {
-				if (nc == cap) {
-					cap *= 2;
-					vals = realloc(vals, sizeof *vals * (size_t)L * cap);
-				}
 				for (int y = 0; y < 150; y++)
 					for (int x = 0; x < 150; x++)
 						for (int c = 0; c < 3; c++) {
 							int sx = mirror ? 149 - x : x;
 							in[(size_t)c * 150 * 150 + y * 150 + x] = (chip[(y * 150 + sx) * 3 + c] - chip_mean[c]) / 256.0f;
 						}
-				network_predict(net, in);
-				float *v = vals + (size_t)nc * L;
-				v[0] = maxabs(in, 3 * 150 * 150);
-				for (int i = 0; i < net->n; i++)
-					v[i + 1] = maxabs(net->layers[i].output, (size_t)net->layers[i].outputs);
-				nc++;
+				calib_one(net, in, 3 * 150 * 150, &vals, &cap, &nc, L);
 			}
 			used = 1;
 		}
 		photos += used;
 		dv_job_free(j);
+		free(b);
 		if (isatty(2))
 			fprintf(stderr, "\r%d of %d photos, %d chips", k + 1, d.n, nc);
 	}
@@ -173,7 +216,8 @@ int main(int argc, char **argv)
 	}
 	fprintf(f, "# dejaview int8 table (make calibrate-int8, tests/eval/dv_int8cal.c)\n");
 	fprintf(f, "# model: %s\n# weights: sha256:%s\n", model, sum);
-	fprintf(f, "# data: every %dth photo of identities.csv: %d photos, %d chips (each and its mirror image)\n", step, photos, nc);
+	fprintf(f, "# data: every %dth photo of identities.csv: %d photos, %d %s (each and its mirror image)\n", step, photos, nc,
+	    lm ? "face crops (112x112, as landmarks_darknet makes them)" : "chips");
 	fprintf(f, "# value: the %gth percentile of each chip's largest magnitude, Darknet in float\n", pct);
 	fprintf(f, "# layer\ttype\tmax_abs\n");
 	float *col = malloc(sizeof *col * (size_t)nc);

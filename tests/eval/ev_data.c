@@ -3,6 +3,7 @@
 #include "dv_sha256.h"
 #include <ctype.h>
 #include <math.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,22 @@ static void ev_key(const struct ev_data *d, const struct ev_pipe *p, const char 
 				dv_sha256_update(&s, (const uint8_t *)v, sizeof v);
 			}
 		}
+	/* the networks' int8 tables (landmarks_darknet's changes no fingerprint) */
+	DIR *md = opendir(p->g->conf->model_dir);
+	for (struct dirent *e; md && (e = readdir(md)) != NULL;) {
+		size_t l = strlen(e->d_name);
+		char path[4096];
+		struct stat st;
+		if (l > 9 && !strcmp(e->d_name + l - 9, ".int8.tsv") &&
+		    snprintf(path, sizeof path, "%s/%s", p->g->conf->model_dir, e->d_name) < (int)sizeof path &&
+		    stat(path, &st) == 0) {
+			long long v[2] = {(long long)st.st_size, (long long)st.st_mtime};
+			dv_sha256_update(&s, (const uint8_t *)e->d_name, l);
+			dv_sha256_update(&s, (const uint8_t *)v, sizeof v);
+		}
+	}
+	if (md)
+		closedir(md);
 	for (int i = 0; i < d->n; i++)
 		dv_sha256_update(&s, (const uint8_t *)d->it[i].path, strlen(d->it[i].path) + 1);
 	uint8_t h[32];

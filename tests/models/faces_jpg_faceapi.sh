@@ -7,7 +7,7 @@
 # reproduces face-api end to end: align method faceapi and the landmarker's
 # `origin: box` (face-api's unfloored landmark shift). The six faces go through
 # landmarks and embedding as one batch (batch: 8; tests/models/faces_jpg.sh
-# runs them one by one). The embedder runs in float (precision: f32), as face-api does
+# runs them one by one). The embedder and the landmarker run in float (precision: f32), as face-api does
 # (tests/models/int8.sh holds int8 to this reference at its own tolerance). Last run:
 # descriptors 1e-6 apart, boxes within 2e-5 px, landmarks within 7e-5 px.
 # Needs `make models` and ../shared/testdata.
@@ -21,7 +21,7 @@ R="$top_srcdir/../shared/testdata/reference/faceapi"
 	echo "align: {method: faceapi}"
 	echo 'plugins:
   detector:   { so: detect_darknet, input_size: 416 }
-  landmarker: { so: landmarks_darknet, origin: box, batch: 8 }
+  landmarker: { so: landmarks_darknet, origin: box, batch: 8, precision: f32 }
   embedder:   { so: embed_darknet, input_divisor: 255, batch: 8, precision: f32 }
 pipelines:
   recognize: [decode, detect, landmarks, align, embed]'
