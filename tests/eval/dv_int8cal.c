@@ -214,10 +214,10 @@ int main(int argc, char **argv)
 		perror(out);
 		return 1;
 	}
-	fprintf(f, "# dejaview int8 table (make calibrate-int8, tests/eval/dv_int8cal.c)\n");
+	fprintf(f, "# dejaview int8 table (make calibrate-int8%s, tests/eval/dv_int8cal.c)\n", lm ? "-landmarks" : "");
 	fprintf(f, "# model: %s\n# weights: sha256:%s\n", model, sum);
 	fprintf(f, "# data: every %dth photo of identities.csv: %d photos, %d %s (each and its mirror image)\n", step, photos, nc,
-	    lm ? "face crops (112x112, as landmarks_darknet makes them)" : "chips");
+	    lm ? "face crops (112x112, as landmarks_darknet cuts them)" : "chips");
 	fprintf(f, "# value: the %gth percentile of each chip's largest magnitude, Darknet in float\n", pct);
 	fprintf(f, "# layer\ttype\tmax_abs\n");
 	float *col = malloc(sizeof *col * (size_t)nc);
