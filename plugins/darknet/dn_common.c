@@ -1,5 +1,6 @@
 /* dn_common.c — what every Darknet plugin needs: verified model loading and
  * face-api's exact preprocessing. Runs in the calling worker thread. */
+#include "config.h"
 #include "dn_common.h"
 #include <darknet.h>
 #include <errno.h>
@@ -202,6 +203,29 @@ int dn_int8_table(const struct dv_host *h, const char *model, const char sum[65]
 	}
 	*qmax = q;
 	return 0;
+}
+
+int dn_precision(const struct dv_host *h, const char *prec, const char *conv, const char *model, const char sum[65],
+    int nlayers, const char *make_target, float **qmax)
+{
+	*qmax = NULL;
+	if (strcmp(prec, "auto") && strcmp(prec, "int8") && strcmp(prec, "f32")) {
+		h->error(h, "precision must be auto, int8 or f32, not \"%s\"", prec);
+		return -1;
+	}
+#ifdef HAVE_ONEDNN
+	int onednn = conv && !strncmp(conv, "onednn", 6);
+#else
+	int onednn = 0;
+#endif
+	if (!strcmp(prec, "f32") || (!onednn && strcmp(prec, "int8")))
+		return 0;
+	int t = dn_int8_table(h, model, sum, nlayers, qmax);
+	if (t > 0 && !strcmp(prec, "int8")) {
+		h->error(h, "precision: int8, but model_dir has no %s.int8.tsv (%s)", model, make_target);
+		return -1;
+	}
+	return t < 0 ? -1 : 0;
 }
 
 void dn_predict(network *net, int n, int batch, float *in, size_t in_len, float *out, size_t out_len)

@@ -60,6 +60,13 @@ int dn_conv_kernels(const struct dv_host *h, struct network *net, const char *co
  * network's layers: 0 with *qmax (nlayers + 1 floats, malloc'd), 1 when
  * there is none, -1 when it does not fit (the reason given to h->error). */
 int dn_int8_table(const struct dv_host *h, const char *model, const char sum[65], int nlayers, float **qmax);
+/* A plugin's `precision` parameter (auto, int8 or f32) with its `conv`:
+ * *qmax the int8 table to run with (auto: when the build has oneDNN, conv
+ * is oneDNN and the table fits), or NULL for float. 0, or -1 with the reason
+ * given to h->error (another precision; int8 without a table, naming
+ * make_target; a table that does not fit). */
+int dn_precision(const struct dv_host *h, const char *prec, const char *conv, const char *model, const char sum[65],
+    int nlayers, const char *make_target, float **qmax);
 /* Free the buffers only training uses (delta, *_updates, x_norm...); returns the bytes freed. */
 size_t dn_strip_training(struct network *net);
 

@@ -90,25 +90,10 @@ static int dl_create(const struct dv_host *h, void **out)
 	const char *conv, *prec;
 	h->param_string(h, "conv", &conv);
 	h->param_string(h, "precision", &prec);
-	if (strcmp(prec, "auto") && strcmp(prec, "int8") && strcmp(prec, "f32")) {
-		h->error(h, "precision must be auto, int8 or f32, not \"%s\"", prec);
+	float *qmax = NULL;
+	if (dn_precision(h, prec, conv, model, sum, d->net->n, "make calibrate-int8-landmarks", &qmax) != 0) {
 		dl_destroy(d);
 		return DV_PLUGIN_EINVAL;
-	}
-	float *qmax = NULL;
-#ifdef HAVE_ONEDNN
-	int onednn = !strncmp(conv, "onednn", 6);
-#else
-	int onednn = 0;
-#endif
-	if (strcmp(prec, "f32") && (onednn || !strcmp(prec, "int8"))) {
-		int t = dn_int8_table(h, model, sum, d->net->n, &qmax);
-		if (t < 0 || (t > 0 && !strcmp(prec, "int8"))) {
-			if (t > 0)
-				h->error(h, "precision: int8, but model_dir has no %s.int8.tsv (make calibrate-int8-landmarks)", model);
-			dl_destroy(d);
-			return DV_PLUGIN_EINVAL;
-		}
 	}
 	int nc = dn_conv_kernels(h, d->net, conv, qmax);
 	free(qmax);
