@@ -1,7 +1,7 @@
 /* dv_par.h — a worker's face threads: the faces of one request (their
- * landmark and embedding passes) split over the worker's own thread and
- * face_threads - 1 helpers, each helper with its own landmarker and
- * embedder instances. A request with one pass to make runs on the worker
+ * landmark and embedding passes, and a shared matcher's searches) split over
+ * the worker's own thread and face_threads - 1 helpers, each helper with its
+ * own landmarker and embedder instances. A request with one pass to make runs on the worker
  * alone; the helpers sleep between requests. */
 #ifndef DV_PAR_H
 #define DV_PAR_H

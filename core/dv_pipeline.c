@@ -692,6 +692,33 @@ static int dv_decide(struct dv_work *w)
 }
 
 /* The nearest faces of each face in the tenant's gallery, and the decision. */
+/* One part's faces [lo, hi): their nearest faces in the tenant's gallery. */
+struct dv_match_task {
+	struct dv_work *w;
+	struct dv_instance *in;
+	int parts;
+	int rc[DV_PAR_MAX];
+	char err[DV_PAR_MAX][512];
+};
+
+static void dv_match_part(void *arg, int k)
+{
+	struct dv_match_task *t = arg;
+	struct dv_work *w = t->w;
+	int lo, hi;
+	dv_par_share(w->n_faces, t->parts, k, &lo, &hi);
+	if (k > 0)
+		dv_plugin_clear_error();
+	for (int i = lo; i < hi && !t->rc[k]; i++) {
+		t->rc[k] = t->in->mod->desc->matcher_search(t->in->inst, w->ctx->tenant, w->emb + (size_t)i * w->einfo.dim,
+		    w->einfo.dim, w->top_k, w->matches + (size_t)i * w->top_k, &w->n_matches[i]);
+		if (w->n_matches[i] < 0 || w->n_matches[i] > w->top_k)
+			w->n_matches[i] = 0;
+	}
+	if (t->rc[k] && k > 0)
+		snprintf(t->err[k], sizeof t->err[k], "%s", dv_plugin_last_error());
+}
+
 static int dv_stage_match(struct dv_work *w)
 {
 	if (dv_decide(w) != 0)
@@ -706,16 +733,15 @@ static int dv_stage_match(struct dv_work *w)
 		dv_job_fail(w->job, DV_ENOMEM, "out of memory");
 		return -1;
 	}
-	for (int i = 0; i < w->n_faces; i++) {
-		dv_plugin_clear_error();
-		int rc = in->mod->desc->matcher_search(in->inst, w->ctx->tenant, w->emb + (size_t)i * w->einfo.dim, w->einfo.dim,
-		    w->top_k, w->matches + (size_t)i * w->top_k, &w->n_matches[i]);
-		if (rc)
-			return dv_plugin_fail(w, DV_ROLE_MATCHER, rc);
-		if (w->n_matches[i] < 0 || w->n_matches[i] > w->top_k)
-			w->n_matches[i] = 0;
-	}
-	return 0;
+	/* each face's search; a shared matcher (one instance every thread may
+	 * call) takes the faces over the worker's face threads: each search
+	 * reads the whole gallery, bound by memory, and two cores read faster */
+	int threads = (in->mod->desc->flags & DV_PLUGIN_SHARED) ? dv_par_threads(w->ctx->par) : 1;
+	struct dv_match_task t = {.w = w, .in = in, .parts = w->n_faces < threads ? w->n_faces : threads};
+	dv_plugin_clear_error();
+	dv_par_run(t.parts > 1 ? w->ctx->par : NULL, t.parts, dv_match_part, &t);
+	int rc = dv_part_rc(t.rc, t.err, t.parts);
+	return rc ? dv_plugin_fail(w, DV_ROLE_MATCHER, rc) : 0;
 }
 
 double dv_similarity(double d, double threshold)
