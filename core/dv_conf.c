@@ -249,7 +249,7 @@ static const struct dv_conf_key dv_conf_keys[] = {
 	    "worker threads, each owning its plugin instances and a core; 0 = one per CPU this process may use"},
 	{"face_threads", KT_INT, OFF(face_threads), 1, 16, "1",
 	    "threads a worker splits one request's faces over — its landmark and embedding passes (each face's "
-	    "mirror image, enrol.jitter's copies): the worker and face_threads - 1 helpers, each helper with its own "
+	    "mirror image, enrol.jitter's copies) and a shared matcher's searches: the worker and face_threads - 1 helpers, each helper with its own "
 	    "landmarker and embedder instances (their memory again). Lowers a request's latency while cores are "
 	    "idle; under full load every core is busy anyway (docs/performance.md)"},
 	{"database", KT_STR, OFF(database), 0, 0, "",
