@@ -19,6 +19,7 @@ static const char *const dv_log_names[] = {"error", "warn", "info", "debug"};
 void dv_log_set_level(int level) { atomic_store(&dv_log_level, level); }
 int dv_log_get_level(void) { return atomic_load(&dv_log_level); }
 void dv_log_set_request(unsigned long long id) { dv_log_req = id; }
+unsigned long long dv_log_request(void) { return dv_log_req; }
 
 int dv_log_level_parse(const char *s)
 {

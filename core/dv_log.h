@@ -15,6 +15,8 @@ int dv_log_get_level(void);
 int dv_log_level_parse(const char *s);
 /* Set the request id appended to lines logged from this thread (0 = none). */
 void dv_log_set_request(unsigned long long id);
+/* This thread's request id (0 = none). */
+unsigned long long dv_log_request(void);
 
 void dv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dv_vlog(int level, const char *prefix, const char *fmt, va_list ap);

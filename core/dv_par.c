@@ -3,6 +3,7 @@
  * has run part 0 meanwhile. No task is ever queued behind another: a pool
  * belongs to one worker, which waits for every part before it goes on. */
 #include "dv_par.h"
+#include "dv_log.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@ struct dv_helper {
 	void (*fn)(void *, int);
 	void *arg;
 	int k;
+	unsigned long long req; /* the caller's request id, for the lines logged meanwhile */
 	bool busy, quit;
 };
 
@@ -36,7 +38,9 @@ static void *dv_helper_main(void *a)
 		if (!h->busy)
 			break;
 		pthread_mutex_unlock(&h->mu);
+		dv_log_set_request(h->req);
 		h->fn(h->arg, h->k);
+		dv_log_set_request(0);
 		pthread_mutex_lock(&h->mu);
 		h->busy = false;
 		pthread_cond_signal(&h->done);
@@ -139,6 +143,7 @@ void dv_par_run(struct dv_par *p, int n, void (*fn)(void *arg, int k), void *arg
 		h->fn = fn;
 		h->arg = arg;
 		h->k = i + 1;
+		h->req = dv_log_request();
 		h->busy = true;
 		pthread_cond_signal(&h->go);
 		pthread_mutex_unlock(&h->mu);

@@ -3,6 +3,7 @@
  * dv_par_run returns, many times over without a lost wake-up; shares cover
  * the items once, in order; a split takes only the idle cores. */
 #include "../tap.h"
+#include "dv_log.h"
 #include "dv_par.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,6 +15,14 @@ struct rec {
 	int *items;
 	int m, n;
 };
+
+static unsigned long long seen_req[DV_PAR_MAX];
+
+static void req_part(void *arg, int k)
+{
+	(void)arg;
+	seen_req[k] = dv_log_request();
+}
 
 static void part(void *arg, int k)
 {
@@ -90,6 +99,14 @@ int main(void)
 	for (int i = 0; i < 10; i++)
 		all &= r3.items[i] == 1;
 	ok(all, "... and all items are done");
+
+	/* the lines a helper logs carry the caller's request id */
+	dv_log_set_request(42);
+	dv_par_run(p, 3, req_part, NULL);
+	dv_log_set_request(0);
+	ok(seen_req[0] == 42 && seen_req[1] == 42 && seen_req[2] == 42, "helpers log under the caller's request id");
+	dv_par_run(p, 3, req_part, NULL);
+	ok(seen_req[1] == 0 && seen_req[2] == 0, "... and under none once the caller has none");
 
 	dv_par_free(p);
 
