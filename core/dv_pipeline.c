@@ -344,14 +344,44 @@ static struct dv_instance *dv_part_inst(const struct dv_pipeline_ctx *c, int k, 
 	return in ? in : c->inst[role]; /* a shared instance serves every thread */
 }
 
-/* The first failing part's code, its reason made this thread's; 0. */
-static int dv_part_rc(const int *rc, char (*err)[512], int parts)
+/* A split's parts: how many, and each part's code and (a helper's) reason */
+struct dv_parts {
+	int n;
+	int rc[DV_PAR_MAX];
+	char err[DV_PAR_MAX][512];
+};
+
+/* Parts for items split over the face threads: one an item, as many as the
+ * idle cores allow (dv_par_threads), at least 1. */
+static int dv_parts_for(const struct dv_par *par, int items)
 {
-	for (int k = 0; k < parts; k++)
-		if (rc[k]) {
+	int t = dv_par_threads(par);
+	return items < 1 ? 1 : items < t ? items : t;
+}
+
+/* Part k begins: a helper's thread-local reason cleared (the caller's was). */
+static void dv_part_begin(int k)
+{
+	if (k > 0)
+		dv_plugin_clear_error();
+}
+
+/* Part k ended with rc: kept, with a helper's reason. */
+static void dv_part_end(struct dv_parts *p, int k, int rc)
+{
+	p->rc[k] = rc;
+	if (rc && k > 0)
+		snprintf(p->err[k], sizeof p->err[k], "%s", dv_plugin_last_error());
+}
+
+/* The first failing part's code, its reason made this thread's; 0. */
+static int dv_part_rc(const struct dv_parts *p)
+{
+	for (int k = 0; k < p->n; k++)
+		if (p->rc[k]) {
 			if (k > 0)
-				dv_plugin_set_error(err[k]);
-			return rc[k];
+				dv_plugin_set_error(p->err[k]);
+			return p->rc[k];
 		}
 	return 0;
 }
@@ -363,9 +393,8 @@ struct dv_lm_task {
 	const struct dv_img *im;
 	struct dv_image v;
 	struct dv_face *fs;
-	int n, parts;
-	int rc[DV_PAR_MAX];
-	char err[DV_PAR_MAX][512];
+	int n;
+	struct dv_parts parts;
 };
 
 static void dv_lm_part(void *arg, int k)
@@ -373,15 +402,12 @@ static void dv_lm_part(void *arg, int k)
 	struct dv_lm_task *t = arg;
 	struct dv_instance *in = dv_part_inst(t->ctx, k, DV_ROLE_LANDMARKER);
 	int lo, hi;
-	dv_par_share(t->n, t->parts, k, &lo, &hi);
-	if (k > 0)
-		dv_plugin_clear_error();
+	dv_par_share(t->n, t->parts.n, k, &lo, &hi);
+	dv_part_begin(k);
 	int rc = in->mod->desc->landmarks(in->inst, &t->v, t->fs + lo, hi - lo);
 	for (int i = lo; !rc && t->ctx->conf->landmarks_flip && i < hi; i++)
 		rc = dv_landmarks_flip(in, t->im, &t->fs[i]);
-	t->rc[k] = rc;
-	if (rc && k > 0)
-		snprintf(t->err[k], sizeof t->err[k], "%s", dv_plugin_last_error());
+	dv_part_end(&t->parts, k, rc);
 }
 
 static int dv_stage_landmarks(struct dv_work *w)
@@ -412,10 +438,10 @@ static int dv_stage_landmarks(struct dv_work *w)
 		if (n == 0)
 			continue;
 		struct dv_lm_task t = {.ctx = w->ctx, .im = im, .v = dv_view(im), .fs = fs, .n = n,
-		    .parts = n < dv_par_threads(w->ctx->par) ? n : dv_par_threads(w->ctx->par)};
+		    .parts.n = dv_parts_for(w->ctx->par, n)};
 		dv_plugin_clear_error();
-		dv_par_run(w->ctx->par, t.parts, dv_lm_part, &t);
-		rc = dv_part_rc(t.rc, t.err, t.parts);
+		dv_par_run(w->ctx->par, t.parts.n, dv_lm_part, &t);
+		rc = dv_part_rc(&t.parts);
 		for (int k = 0; !rc && k < n; k++) {
 			dv_face_map(&fs[k], denom, ax, ay, false);
 			struct dv_face *f = &w->faces[idx[k]];
@@ -549,9 +575,8 @@ struct dv_emb_task {
 	const struct dv_pipeline_ctx *ctx;
 	const struct dv_image *views;
 	float *out;
-	int n, dim, parts;
-	int rc[DV_PAR_MAX];
-	char err[DV_PAR_MAX][512];
+	int n, dim;
+	struct dv_parts parts;
 };
 
 static void dv_emb_part(void *arg, int k)
@@ -559,23 +584,20 @@ static void dv_emb_part(void *arg, int k)
 	struct dv_emb_task *t = arg;
 	struct dv_instance *in = dv_part_inst(t->ctx, k, DV_ROLE_EMBEDDER);
 	int lo, hi;
-	dv_par_share(t->n, t->parts, k, &lo, &hi);
-	if (k > 0)
-		dv_plugin_clear_error();
-	t->rc[k] = in->mod->desc->embed(in->inst, t->views + lo, hi - lo, t->out + (size_t)lo * t->dim);
-	if (t->rc[k] && k > 0)
-		snprintf(t->err[k], sizeof t->err[k], "%s", dv_plugin_last_error());
+	dv_par_share(t->n, t->parts.n, k, &lo, &hi);
+	dv_part_begin(k);
+	dv_part_end(&t->parts, k, in->mod->desc->embed(in->inst, t->views + lo, hi - lo, t->out + (size_t)lo * t->dim));
 }
 
 static int dv_embed_views(const struct dv_pipeline_ctx *ctx, struct dv_instance *in, const struct dv_image *views,
     int n, int dim, float *out)
 {
-	int parts = ctx && n > 1 ? (n < dv_par_threads(ctx->par) ? n : dv_par_threads(ctx->par)) : 1;
+	int parts = ctx ? dv_parts_for(ctx->par, n) : 1;
 	if (parts <= 1)
 		return in->mod->desc->embed(in->inst, views, n, out);
-	struct dv_emb_task t = {.ctx = ctx, .views = views, .out = out, .n = n, .dim = dim, .parts = parts};
+	struct dv_emb_task t = {.ctx = ctx, .views = views, .out = out, .n = n, .dim = dim, .parts.n = parts};
 	dv_par_run(ctx->par, parts, dv_emb_part, &t);
-	return dv_part_rc(t.rc, t.err, parts);
+	return dv_part_rc(&t.parts);
 }
 
 static int dv_embed_chips_on(const struct dv_pipeline_ctx *ctx, struct dv_instance *in, const struct dv_image *views,
@@ -696,9 +718,7 @@ static int dv_decide(struct dv_work *w)
 struct dv_match_task {
 	struct dv_work *w;
 	struct dv_instance *in;
-	int parts;
-	int rc[DV_PAR_MAX];
-	char err[DV_PAR_MAX][512];
+	struct dv_parts parts;
 };
 
 static void dv_match_part(void *arg, int k)
@@ -706,17 +726,16 @@ static void dv_match_part(void *arg, int k)
 	struct dv_match_task *t = arg;
 	struct dv_work *w = t->w;
 	int lo, hi;
-	dv_par_share(w->n_faces, t->parts, k, &lo, &hi);
-	if (k > 0)
-		dv_plugin_clear_error();
-	for (int i = lo; i < hi && !t->rc[k]; i++) {
-		t->rc[k] = t->in->mod->desc->matcher_search(t->in->inst, w->ctx->tenant, w->emb + (size_t)i * w->einfo.dim,
+	dv_par_share(w->n_faces, t->parts.n, k, &lo, &hi);
+	dv_part_begin(k);
+	int rc = 0;
+	for (int i = lo; i < hi && !rc; i++) {
+		rc = t->in->mod->desc->matcher_search(t->in->inst, w->ctx->tenant, w->emb + (size_t)i * w->einfo.dim,
 		    w->einfo.dim, w->top_k, w->matches + (size_t)i * w->top_k, &w->n_matches[i]);
 		if (w->n_matches[i] < 0 || w->n_matches[i] > w->top_k)
 			w->n_matches[i] = 0;
 	}
-	if (t->rc[k] && k > 0)
-		snprintf(t->err[k], sizeof t->err[k], "%s", dv_plugin_last_error());
+	dv_part_end(&t->parts, k, rc);
 }
 
 static int dv_stage_match(struct dv_work *w)
@@ -736,11 +755,11 @@ static int dv_stage_match(struct dv_work *w)
 	/* each face's search; a shared matcher (one instance every thread may
 	 * call) takes the faces over the worker's face threads: each search
 	 * reads the whole gallery, bound by memory, and two cores read faster */
-	int threads = (in->mod->desc->flags & DV_PLUGIN_SHARED) ? dv_par_threads(w->ctx->par) : 1;
-	struct dv_match_task t = {.w = w, .in = in, .parts = w->n_faces < threads ? w->n_faces : threads};
+	struct dv_match_task t = {.w = w, .in = in,
+	    .parts.n = (in->mod->desc->flags & DV_PLUGIN_SHARED) ? dv_parts_for(w->ctx->par, w->n_faces) : 1};
 	dv_plugin_clear_error();
-	dv_par_run(t.parts > 1 ? w->ctx->par : NULL, t.parts, dv_match_part, &t);
-	int rc = dv_part_rc(t.rc, t.err, t.parts);
+	dv_par_run(t.parts.n > 1 ? w->ctx->par : NULL, t.parts.n, dv_match_part, &t);
+	int rc = dv_part_rc(&t.parts);
 	return rc ? dv_plugin_fail(w, DV_ROLE_MATCHER, rc) : 0;
 }
 
