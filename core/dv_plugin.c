@@ -276,7 +276,7 @@ int dv_module_open(struct dv_module **out, const struct dv_conf *conf, int role,
 		goto fail;
 	}
 	/* the size its minor defines: from its major's first minor up */
-	static const size_t min_size[] = {DV_PLUGIN_SIZE_3_0, DV_PLUGIN_SIZE_3_1, DV_PLUGIN_SIZE_3_2};
+	static const size_t min_size[] = {DV_PLUGIN_SIZE_3_0, DV_PLUGIN_SIZE_3_1, DV_PLUGIN_SIZE_3_2, DV_PLUGIN_SIZE_3_3};
 	_Static_assert(sizeof min_size / sizeof min_size[0] == DV_PLUGIN_ABI_MINOR + 1, "a size per minor");
 	size_t need = min_size[d->abi_minor];
 	if (d->size < need) {

@@ -19,8 +19,19 @@
  * - Builds and rebuilds run on a thread of their own from a snapshot; searches
  *   go on meanwhile (on the exact store, or the old graph), and the changes
  *   made during the build are replayed before the swap.
- * - Nothing is written to disk: at start the host loads the gallery from
- *   PostgreSQL (matcher_add for each face), and the graphs are built again.
+ * - With persist_dir, each graph is written there after its build (hnswlib's
+ *   own file, tenant-T.hnsw, beside tenant-T.sum: its size, layout and a
+ *   checksum) and read back at start instead of being built again. The host
+ *   then adds every face of the database: a face whose code is the file's is
+ *   confirmed, a new or changed one inserted, and when the host says it is
+ *   done (matcher_loaded) the nodes not confirmed — faces erased while the
+ *   server was down — are erased as below. Erasure reaches the file too: the
+ *   node's code is overwritten with zeros there, and the checksum updated
+ *   (it is an XOR of each node's hash, so one node's change is cheap). A
+ *   file whose checksum, size or layout is wrong is deleted and the graph
+ *   built again from the database; so is one that cannot be updated.
+ *   Without persist_dir nothing is written to disk: at start the host loads
+ *   the gallery from PostgreSQL and the graphs are built again.
  * The host calls a shared instance from every worker: one reader-writer lock
  * (searches share it, changes take it alone). This is the only C++ file of
  * the project: hnswlib is a C++ template library; the plugin ABI stays C. */
@@ -28,16 +39,24 @@ extern "C" {
 #include <dejaview/plugin.h>
 }
 #include <hnswlib/hnswlib.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <immintrin.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cerrno>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
@@ -186,6 +205,16 @@ struct Change { /* made while a build ran: replayed before the swap */
 	std::vector<int8_t> code;
 };
 
+/* What a tenant's file on disk holds (persist_dir): the nodes below `nodes`
+ * are in it, each a block of `block` bytes at kHeader + i x block, its code at
+ * `data` within the block; `sum` is the checksum the .sum file states, `stamp`
+ * tells this instance's file from one another wrote since. */
+struct OnDisk {
+	bool valid = false;
+	size_t nodes = 0, block = 0, data = 0;
+	uint64_t sum = 0, stamp = 0;
+};
+
 struct Tenant {
 	/* exact while small: float32 rows */
 	std::vector<float> vecs;
@@ -197,12 +226,22 @@ struct Tenant {
 	size_t removed = 0; /* codeless nodes in the graph */
 	bool building = false;
 	std::vector<Change> log;
+	/* persistence: the file, the nodes read from it and not yet confirmed
+	 * by the host's load, and the changes since the file was written */
+	OnDisk disk;
+	std::vector<uint8_t> pending;
+	size_t n_pending = 0;
+	size_t changed = 0;
+	bool save_wanted = false;
 };
 
 struct Matcher {
 	const dv_host *host = nullptr;
 	long long exact_below = 20000, m = 16, ef_construction = 400, ef_search = 200, rerank = 16, build_threads = 1;
 	double rebuild_fraction = 0.1;
+	std::string dir;           /* persist_dir; empty: nothing on disk */
+	std::mutex disk_lock;      /* one file operation at a time (and flock across instances) */
+	std::atomic<long long> saves{0}, loads{0};
 	int dim = 0;
 	std::unique_ptr<hnswlib::L2Space> fspace; /* hnswlib's float32 L2 (SIMD), for exact search */
 	mutable std::shared_mutex lock;
@@ -269,6 +308,441 @@ void graph_erase(Graph &gr, uint64_t id)
 	/* the code itself goes now; the node is dropped by the next rebuild */
 	std::memset(gr.getDataByInternalId(it->second), 0, gr.data_size_);
 	gr.markDelete(id);
+}
+
+/* ---- persistence (persist_dir) ----
+ * hnswlib 0.6.2's saveIndex writes a header of 13 fields (offsetLevel0_,
+ * max_elements_, cur_element_count, size_data_per_element_, label_offset_,
+ * offsetData_: size_t; maxlevel_: int; enterpoint_node_: tableint; maxM_,
+ * maxM0_, M_: size_t; mult_: double; ef_construction_: size_t), then each
+ * node's level-0 block (its links, its data — our code and residual — and
+ * its label), then each node's upper links with their size. */
+constexpr size_t kHeader = 6 * sizeof(size_t) + sizeof(int) + sizeof(hnswlib::tableint) + 3 * sizeof(size_t) +
+                           sizeof(double) + sizeof(size_t);
+static_assert(kHeader == 96, "hnswlib 0.6.2's file header");
+
+uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* A part's hash, seeded with its place (a node's number; the header and the
+ * tail have seeds of their own). The file's checksum is the XOR of its parts'
+ * hashes, so that zeroing one node's code updates it with that node alone. */
+uint64_t part_hash(uint64_t seed, const char *p, size_t n)
+{
+	uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ULL);
+	size_t k = 0;
+	for (; k + 8 <= n; k += 8) {
+		uint64_t w;
+		std::memcpy(&w, p + k, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	for (; k < n; k++)
+		h = (h ^ uint8_t(p[k])) * 0x100000001b3ULL;
+	return mix64(h ^ n);
+}
+constexpr uint64_t kSeedHeader = ~0ULL, kSeedTail = ~1ULL;
+
+bool pread_all(int fd, char *p, size_t n, off_t at)
+{
+	while (n) {
+		ssize_t r = pread(fd, p, n, at);
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			return false;
+		}
+		p += r;
+		n -= size_t(r);
+		at += r;
+	}
+	return true;
+}
+
+bool pwrite_all(int fd, const char *p, size_t n, off_t at)
+{
+	while (n) {
+		ssize_t r = pwrite(fd, p, n, at);
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			return false;
+		}
+		p += r;
+		n -= size_t(r);
+		at += r;
+	}
+	return true;
+}
+
+/* The checksum of an index file as it is on disk, and its layout from its
+ * header; false if it is short or not laid out as a graph of ours. */
+bool file_sum(int fd, OnDisk &d, off_t &size)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0 || size_t(st.st_size) < kHeader)
+		return false;
+	char hdr[kHeader];
+	if (!pread_all(fd, hdr, kHeader, 0))
+		return false;
+	size_t count, block, data;
+	std::memcpy(&count, hdr + 2 * sizeof(size_t), sizeof count);
+	std::memcpy(&block, hdr + 3 * sizeof(size_t), sizeof block);
+	std::memcpy(&data, hdr + 5 * sizeof(size_t), sizeof data);
+	if (block == 0 || block > (1u << 20) || data >= block || count > (size_t(st.st_size) - kHeader) / block)
+		return false;
+	uint64_t sum = part_hash(kSeedHeader, hdr, kHeader);
+	const size_t per = std::max<size_t>(1, (size_t(4) << 20) / block);
+	std::vector<char> buf(per * block);
+	for (size_t i = 0; i < count; i += per) {
+		size_t k = std::min(per, count - i);
+		if (!pread_all(fd, buf.data(), k * block, off_t(kHeader + i * block)))
+			return false;
+		for (size_t j = 0; j < k; j++)
+			sum ^= part_hash(i + j, &buf[j * block], block);
+	}
+	size_t at = kHeader + count * block, rest = size_t(st.st_size) - at;
+	std::vector<char> tail(rest);
+	if (rest && !pread_all(fd, tail.data(), rest, off_t(at)))
+		return false;
+	sum ^= part_hash(kSeedTail, tail.data(), rest);
+	d.nodes = count;
+	d.block = block;
+	d.data = data;
+	d.sum = sum;
+	size = st.st_size;
+	return true;
+}
+
+std::string disk_path(const Matcher *m, uint64_t tenant, const char *ext)
+{
+	return m->dir + "/tenant-" + std::to_string(tenant) + ext;
+}
+
+void sync_dir(const Matcher *m)
+{
+	int fd = open(m->dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* The .sum file: what the index file must be, in words a person can read. */
+bool write_sum(const std::string &path, const OnDisk &d, off_t bytes, int dim)
+{
+	char text[512];
+	int n = snprintf(text, sizeof text,
+	    "dejaview match_hnsw index 1\ndim %d\nscale %g\nnode_bytes %zu\nbytes %lld\nnodes %zu\nblock %zu\ndata %zu\n"
+	    "sum %016llx\nstamp %016llx\n",
+	    dim, double(kScale), node_bytes(dim), (long long)bytes, d.nodes, d.block, d.data, (unsigned long long)d.sum,
+	    (unsigned long long)d.stamp);
+	std::string tmp = path + ".tmp";
+	int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	bool ok = pwrite_all(fd, text, size_t(n), 0) && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	if (ok && rename(tmp.c_str(), path.c_str()) == 0)
+		return true;
+	unlink(tmp.c_str());
+	return false;
+}
+
+bool read_sum(const std::string &path, OnDisk &d, off_t &bytes, int &dim)
+{
+	FILE *f = std::fopen(path.c_str(), "re");
+	if (!f)
+		return false;
+	char line[128];
+	int version = 0, got = 0;
+	double scale = 0;
+	size_t nb = 0;
+	unsigned long long sum = 0, stamp = 0;
+	long long b = -1;
+	while (std::fgets(line, sizeof line, f)) {
+		got += std::sscanf(line, "dejaview match_hnsw index %d", &version) == 1;
+		got += std::sscanf(line, "dim %d", &dim) == 1;
+		got += std::sscanf(line, "scale %lf", &scale) == 1;
+		got += std::sscanf(line, "node_bytes %zu", &nb) == 1;
+		got += std::sscanf(line, "bytes %lld", &b) == 1;
+		got += std::sscanf(line, "nodes %zu", &d.nodes) == 1;
+		got += std::sscanf(line, "block %zu", &d.block) == 1;
+		got += std::sscanf(line, "data %zu", &d.data) == 1;
+		got += std::sscanf(line, "sum %llx", &sum) == 1;
+		got += std::sscanf(line, "stamp %llx", &stamp) == 1;
+	}
+	std::fclose(f);
+	d.sum = sum;
+	d.stamp = stamp;
+	bytes = off_t(b);
+	return got == 10 && version == 1 && scale == double(kScale) && dim > 0 && dim <= 4096 &&
+	       nb == node_bytes(dim);
+}
+
+/* Files of persist_dir are written by one instance at a time: a reload's
+ * new instance may start while the old one is still there. */
+class DirLock {
+public:
+	explicit DirLock(const Matcher *m)
+	{
+		fd_ = open((m->dir + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd_ >= 0)
+			while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+			}
+	}
+	~DirLock()
+	{
+		if (fd_ >= 0)
+			close(fd_);
+	}
+	DirLock(const DirLock &) = delete;
+	DirLock &operator=(const DirLock &) = delete;
+
+private:
+	int fd_;
+};
+
+void drop_files(Matcher *m, uint64_t tenant, Tenant &g, const char *why)
+{
+	unlink(disk_path(m, tenant, ".hnsw").c_str());
+	unlink(disk_path(m, tenant, ".sum").c_str());
+	sync_dir(m);
+	if (g.disk.valid && why)
+		m->host->log(m->host, DV_LOG_WARN, "match_hnsw tenant=%llu: its index file is deleted (%s)",
+		    (unsigned long long)tenant, why);
+	g.disk = OnDisk{};
+}
+
+/* Erasure on disk: the nodes' codes in the tenant's file are overwritten with
+ * zeros and its checksum updated (m->lock held alone). A file that cannot
+ * be updated, or that another instance has written since, is deleted: an
+ * erased face's code must not stay on disk. */
+void forget_on_disk(Matcher *m, uint64_t tenant, Tenant &g, const std::vector<hnswlib::tableint> &nodes)
+{
+	if (!g.disk.valid)
+		return;
+	std::vector<hnswlib::tableint> in;
+	for (hnswlib::tableint n : nodes)
+		if (n < g.disk.nodes)
+			in.push_back(n);
+	if (in.empty())
+		return;
+	std::lock_guard<std::mutex> l(m->disk_lock);
+	DirLock dl(m);
+	std::string hp = disk_path(m, tenant, ".hnsw"), sp = disk_path(m, tenant, ".sum");
+	OnDisk cur;
+	off_t bytes;
+	int dim = 0;
+	if (!read_sum(sp, cur, bytes, dim) || cur.stamp != g.disk.stamp || cur.sum != g.disk.sum) {
+		drop_files(m, tenant, g, "written by another instance since");
+		return;
+	}
+	int fd = open(hp.c_str(), O_RDWR | O_CLOEXEC);
+	bool ok = fd >= 0;
+	uint64_t sum = g.disk.sum;
+	std::vector<char> b(g.disk.block);
+	size_t code = node_bytes(m->dim);
+	for (size_t i = 0; ok && i < in.size(); i++) {
+		off_t at = off_t(kHeader + size_t(in[i]) * g.disk.block);
+		ok = pread_all(fd, b.data(), b.size(), at);
+		if (!ok || std::all_of(&b[g.disk.data], &b[g.disk.data + code], [](char c) { return c == 0; }))
+			continue;
+		uint64_t before = part_hash(in[i], b.data(), b.size());
+		std::memset(&b[g.disk.data], 0, code);
+		sum ^= before ^ part_hash(in[i], b.data(), b.size());
+		ok = pwrite_all(fd, b.data(), b.size(), at);
+	}
+	ok = ok && fdatasync(fd) == 0;
+	if (fd >= 0)
+		ok = close(fd) == 0 && ok;
+	OnDisk next = g.disk;
+	next.sum = sum;
+	if (ok && write_sum(sp, next, bytes, m->dim)) {
+		g.disk = next;
+		sync_dir(m);
+		return;
+	}
+	drop_files(m, tenant, g, "it could not be updated after an erasure");
+}
+
+/* Write a tenant's graph to persist_dir (m->lock held, shared at least: the
+ * graph does not change meanwhile). */
+bool save_graph(Matcher *m, uint64_t tenant, Tenant &g)
+{
+	if (m->dir.empty() || !g.graph)
+		return false;
+	auto t0 = std::chrono::steady_clock::now();
+	std::lock_guard<std::mutex> l(m->disk_lock);
+	DirLock dl(m);
+	std::string hp = disk_path(m, tenant, ".hnsw"), sp = disk_path(m, tenant, ".sum"), tmp = hp + ".tmp";
+	const Graph &gr = *g.graph;
+	size_t want = kHeader + gr.cur_element_count * (gr.size_data_per_element_ + sizeof(unsigned int));
+	for (size_t i = 0; i < gr.cur_element_count; i++)
+		want += gr.element_levels_[i] > 0 ? gr.size_links_per_element_ * size_t(gr.element_levels_[i]) : 0;
+	int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); /* created private */
+	if (fd >= 0)
+		close(fd);
+	bool ok = fd >= 0;
+	try {
+		if (ok)
+			g.graph->saveIndex(tmp);
+	} catch (...) {
+		ok = false;
+	}
+	OnDisk d;
+	off_t size = 0;
+	fd = ok ? open(tmp.c_str(), O_RDONLY | O_CLOEXEC) : -1;
+	ok = fd >= 0 && fsync(fd) == 0 && file_sum(fd, d, size) && size_t(size) == want && d.nodes == gr.cur_element_count;
+	if (fd >= 0)
+		close(fd);
+	std::random_device rd;
+	d.stamp = (uint64_t(rd()) << 32) ^ rd() ^ uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+	ok = ok && write_sum(sp + ".new", d, size, m->dim);
+	ok = ok && rename(tmp.c_str(), hp.c_str()) == 0 && rename((sp + ".new").c_str(), sp.c_str()) == 0;
+	if (!ok) {
+		unlink(tmp.c_str());
+		unlink((sp + ".new").c_str());
+		drop_files(m, tenant, g, "a new one could not be written");
+		m->host->log(m->host, DV_LOG_WARN,
+		    "match_hnsw tenant=%llu: its graph could not be written to %s (%s); it is built again at the next start",
+		    (unsigned long long)tenant, m->dir.c_str(), std::strerror(errno));
+		return false;
+	}
+	sync_dir(m);
+	d.valid = true;
+	g.disk = d;
+	g.changed = 0;
+	m->saves++;
+	m->host->log(m->host, DV_LOG_INFO, "match_hnsw graph written tenant=%llu faces=%zu bytes=%lld ms=%lld",
+	    (unsigned long long)tenant, tenant_count(g), (long long)size,
+	    (long long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+	return true;
+}
+
+/* At start: each tenant's graph read back from persist_dir, its nodes
+ * waiting for the host's load to confirm them. A file that is not exactly
+ * what its .sum says is deleted (the graph is then built from the database);
+ * so are the leftovers of a write cut short. */
+void load_all(Matcher *m)
+{
+	if (mkdir(m->dir.c_str(), 0700) != 0 && errno != EEXIST) {
+		m->host->log(m->host, DV_LOG_WARN, "match_hnsw persist_dir %s: %s; graphs are not kept across restarts",
+		    m->dir.c_str(), std::strerror(errno));
+		m->dir.clear();
+		return;
+	}
+	std::lock_guard<std::mutex> l(m->disk_lock);
+	DirLock dl(m);
+	DIR *dir = opendir(m->dir.c_str());
+	if (!dir)
+		return;
+	std::vector<std::string> leftovers;
+	std::vector<uint64_t> tenants;
+	while (struct dirent *e = readdir(dir)) {
+		unsigned long long t;
+		int end = 0;
+		std::string name = e->d_name;
+		if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0)
+			leftovers.push_back(name);
+		else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".new") == 0)
+			leftovers.push_back(name);
+		else if (std::sscanf(e->d_name, "tenant-%llu.hnsw%n", &t, &end) == 1 && size_t(end) == name.size())
+			tenants.push_back(t);
+	}
+	closedir(dir);
+	for (auto &name : leftovers)
+		unlink((m->dir + "/" + name).c_str());
+	for (uint64_t t : tenants) {
+		auto t0 = std::chrono::steady_clock::now();
+		std::string hp = disk_path(m, t, ".hnsw"), sp = disk_path(m, t, ".sum");
+		OnDisk want, got;
+		off_t bytes = 0, size = 0;
+		int dim = 0;
+		const char *why = nullptr;
+		int fd = open(hp.c_str(), O_RDONLY | O_CLOEXEC);
+		if (!read_sum(sp, want, bytes, dim))
+			why = "its .sum file is missing or not ours";
+		else if (m->dim && dim != m->dim)
+			why = "its vectors are of another dimension";
+		else if (fd < 0 || !file_sum(fd, got, size))
+			why = "it cannot be read";
+		else if (size != bytes || got.sum != want.sum || got.nodes != want.nodes || got.block != want.block ||
+		         got.data != want.data)
+			why = "its checksum or size is not the one written";
+		if (fd >= 0)
+			close(fd);
+		std::unique_ptr<CodeSpace> space;
+		std::unique_ptr<Graph> gr;
+		if (!why) {
+			try {
+				space = std::make_unique<CodeSpace>(size_t(dim));
+				gr = std::make_unique<Graph>(space.get(), hp, false, want.nodes + want.nodes / 8 + 64);
+				if (gr->data_size_ != node_bytes(dim) || gr->offsetData_ != want.data ||
+				    gr->size_data_per_element_ != want.block)
+					why = "its layout is not this version's";
+			} catch (const std::exception &) {
+				why = "hnswlib cannot read it";
+			}
+		}
+		if (why) {
+			unlink(hp.c_str());
+			unlink(sp.c_str());
+			sync_dir(m);
+			m->host->log(m->host, DV_LOG_WARN,
+			    "match_hnsw tenant=%llu: its index file is deleted (%s); the graph is built again from the database",
+			    (unsigned long long)t, why);
+			continue;
+		}
+		Tenant *g = find(m, t, true);
+		gr->setEf(size_t(m->ef_search));
+		gr->num_deleted_ = 0; /* hnswlib's loading constructor counts from an unset value */
+		g->pending.assign(gr->cur_element_count, 0);
+		g->n_pending = 0;
+		for (size_t i = 0; i < gr->cur_element_count; i++) {
+			const char *d = gr->getDataByInternalId(hnswlib::tableint(i));
+			bool zero = std::all_of(d, d + gr->data_size_, [](char c) { return c == 0; });
+			if (zero && !gr->isMarkedDeleted(hnswlib::tableint(i)))
+				gr->markDelete(gr->getExternalLabel(hnswlib::tableint(i)));
+			else if (gr->isMarkedDeleted(hnswlib::tableint(i)))
+				gr->num_deleted_++;
+			else {
+				g->pending[i] = 1;
+				g->n_pending++;
+			}
+		}
+		g->removed = gr->num_deleted_;
+		g->graph = std::move(gr);
+		g->space = std::move(space);
+		want.valid = true;
+		g->disk = want;
+		if (!m->dim) {
+			m->dim = dim;
+			m->fspace = std::make_unique<hnswlib::L2Space>(size_t(dim));
+		}
+		m->loads++;
+		m->host->log(m->host, DV_LOG_INFO, "match_hnsw graph read tenant=%llu faces=%zu bytes=%lld ms=%lld",
+		    (unsigned long long)t, g->n_pending, (long long)size,
+		    (long long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+		        .count());
+	}
+}
+
+void queue_save(Matcher *m, uint64_t tenant, Tenant *g)
+{
+	if (m->dir.empty() || g->save_wanted || g->building)
+		return;
+	g->save_wanted = true;
+	std::lock_guard<std::mutex> l(m->jobs_lock);
+	m->jobs.push_back(tenant);
+	m->jobs_cv.notify_one();
 }
 
 /* One build: a graph of the tenant's live faces as of the snapshot, then the
@@ -347,6 +821,11 @@ void build(Matcher *m, uint64_t tenant)
 	}
 	g->log.clear();
 	g->removed = removed;
+	/* the old file numbers its nodes as the old graph did: it goes now, and
+	 * the new graph is written after the swap (builder_main) */
+	if (g->disk.valid)
+		drop_files(m, tenant, *g, nullptr);
+	g->save_wanted = !m->dir.empty();
 	/* the old graph and exact rows go, their vectors zeroed first */
 	if (g->graph)
 		std::memset(g->graph->data_level0_memory_, 0, g->graph->max_elements_ * g->graph->size_data_per_element_);
@@ -376,7 +855,21 @@ void builder_main(Matcher *m)
 			m->jobs.erase(m->jobs.begin());
 		}
 		try {
-			build(m, t);
+			bool rebuild;
+			{
+				std::shared_lock<std::shared_mutex> r(m->lock);
+				Tenant *g = find(m, t, false);
+				rebuild = g && g->building;
+			}
+			if (rebuild)
+				build(m, t);
+			/* a new graph, or changes enough since the file: written */
+			std::shared_lock<std::shared_mutex> r(m->lock);
+			Tenant *g = find(m, t, false);
+			if (g && g->save_wanted && !g->building && g->n_pending == 0) {
+				g->save_wanted = false;
+				save_graph(m, t, *g);
+			}
 		} catch (const std::exception &e) {
 			std::unique_lock<std::shared_mutex> w(m->lock);
 			if (Tenant *g = find(m, t, false))
@@ -400,6 +893,8 @@ const dv_param params[] = {
 	    "threads a graph build inserts with (builds run in the background; more finish sooner and take cores from the workers meanwhile)"},
 	{"rebuild_fraction", DV_PARAM_DOUBLE, 0.01, 1, "0.1",
 	    "rebuild a tenant's graph in the background once erased (codeless) nodes are this share of it"},
+	{"persist_dir", DV_PARAM_STRING, 0, 0, "",
+	    "a private directory (created 0700) where each tenant's graph is kept across restarts, with a checksum; erasure zeroes the face's code there too. Empty: graphs are built again from the database at each start"},
 	{nullptr, 0, 0, 0, nullptr, nullptr},
 };
 
@@ -416,6 +911,9 @@ int create(const dv_host *h, void **out)
 	h->param_int(h, "rerank", &m->rerank);
 	h->param_int(h, "build_threads", &m->build_threads);
 	h->param_double(h, "rebuild_fraction", &m->rebuild_fraction);
+	const char *dir = nullptr;
+	if (h->param_string(h, "persist_dir", &dir) == 0 && dir && *dir)
+		m->dir = dir;
 	try {
 		m->builder = std::thread(builder_main, m);
 	} catch (...) {
@@ -423,6 +921,13 @@ int create(const dv_host *h, void **out)
 		return DV_PLUGIN_EFAIL;
 	}
 	pick_kernel();
+	if (!m->dir.empty()) {
+		try {
+			load_all(m);
+		} catch (const std::exception &e) {
+			h->log(h, DV_LOG_ERROR, "match_hnsw: reading persist_dir failed: %s", e.what());
+		}
+	}
 	h->log(h, DV_LOG_INFO,
 	    "match_hnsw exact_below=%lld m=%lld ef_construction=%lld ef_search=%lld rerank=%lld build_threads=%lld kernels=%s (int8 codes and 4-bit residuals in the graphs)",
 	    m->exact_below, m->m, m->ef_construction, m->ef_search, m->rerank, m->build_threads, code_isa);
@@ -480,13 +985,37 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 		}
 		Tenant *g = find(m, tenant, true);
 		if (g->graph) {
-			std::vector<int8_t> code(node_bytes(dim));
+			size_t nb = node_bytes(dim);
+			std::vector<int8_t> code(nb);
 			quantise(vec, dim, code.data());
+			auto it = g->graph->label_lookup_.find(id);
+			if (it != g->graph->label_lookup_.end()) {
+				hnswlib::tableint at = it->second;
+				const char *was = g->graph->getDataByInternalId(at);
+				bool same = !g->graph->isMarkedDeleted(at) && std::memcmp(was, code.data(), nb) == 0;
+				if (at < g->pending.size() && g->pending[at]) {
+					/* a face of the file, confirmed by the host's load */
+					g->pending[at] = 0;
+					g->n_pending--;
+					if (same)
+						return DV_PLUGIN_OK;
+				}
+				if (same)
+					return DV_PLUGIN_OK; /* the same code: nothing to do */
+				/* a new code for a known face: the old one leaves the file too */
+				if (!std::all_of(was, was + nb, [](char c) { return c == 0; }))
+					forget_on_disk(m, tenant, *g, {at});
+			}
 			if (!graph_has(*g->graph, id) && g->graph->label_lookup_.count(id) && g->removed > 0)
 				g->removed--; /* an erased face's node taken again */
 			graph_add(*g->graph, id, code.data());
 			if (g->building)
 				g->log.push_back(Change{true, id, std::move(code)});
+			/* the file is written again once it misses this share of the
+			 * graph (a restart inserts what the file misses) */
+			if (++g->changed >= std::max<size_t>(256, size_t(m->rebuild_fraction * double(tenant_count(*g)))) &&
+			    g->n_pending == 0)
+				queue_save(m, tenant, g);
 		} else {
 			exact_remove(*g, id, dim); /* add replaces */
 			g->row[id] = g->ids.size();
@@ -517,10 +1046,17 @@ int remove_face(void *p, uint64_t tenant, uint64_t id)
 			return DV_PLUGIN_OK;
 		if (g->graph) {
 			if (graph_has(*g->graph, id)) {
+				hnswlib::tableint at = g->graph->label_lookup_.find(id)->second;
 				graph_erase(*g->graph, id);
 				g->removed++;
+				if (at < g->pending.size() && g->pending[at]) {
+					g->pending[at] = 0;
+					g->n_pending--;
+				}
+				forget_on_disk(m, tenant, *g, {at}); /* the code leaves the file now too */
 			}
-			if (g->removed > 0 && double(g->removed) >= m->rebuild_fraction * double(g->graph->cur_element_count))
+			if (g->removed > 0 && g->n_pending == 0 &&
+			    double(g->removed) >= m->rebuild_fraction * double(g->graph->cur_element_count))
 				queue_build(m, tenant, g);
 		} else {
 			exact_remove(*g, id, m->dim);
@@ -560,6 +1096,8 @@ int search(void *p, uint64_t tenant, const float *q, int dim, int k, dv_match *o
 				uint64_t id = res.top().second;
 				res.pop();
 				auto it = g->graph->label_lookup_.find(id);
+				if (g->n_pending && it->second < g->pending.size() && g->pending[it->second])
+					continue; /* read from the file, not yet confirmed by the host's load */
 				const int8_t *node = reinterpret_cast<const int8_t *>(g->graph->getDataByInternalId(it->second));
 				best.emplace_back(std::sqrt(refined_l2(q, node, dim)), id);
 			}
@@ -577,6 +1115,45 @@ int search(void *p, uint64_t tenant, const float *q, int dim, int k, dv_match *o
 			out[i].distance = best[i].first;
 		}
 		*n_out = int(n);
+		return DV_PLUGIN_OK;
+	} catch (const std::bad_alloc &) {
+		m->host->error(m->host, "out of memory");
+		return DV_PLUGIN_ENOMEM;
+	}
+}
+
+/* The host has added every face it holds: the nodes read from the file
+ * and not confirmed since are faces erased while the server was down; they
+ * are erased now, in memory and in the file. */
+int loaded(void *p)
+{
+	auto *m = static_cast<Matcher *>(p);
+	try {
+		std::unique_lock<std::shared_mutex> w(m->lock);
+		for (auto &kv : m->tenants) {
+			Tenant &g = *kv.second;
+			if (!g.graph)
+				continue;
+			std::vector<hnswlib::tableint> gone;
+			size_t read = g.pending.size();
+			for (size_t i = 0; i < g.pending.size(); i++)
+				if (g.pending[i]) {
+					graph_erase(*g.graph, g.graph->getExternalLabel(hnswlib::tableint(i)));
+					g.removed++;
+					gone.push_back(hnswlib::tableint(i));
+				}
+			std::vector<uint8_t>().swap(g.pending);
+			g.n_pending = 0;
+			forget_on_disk(m, kv.first, g, gone);
+			if (read)
+				m->host->log(m->host, DV_LOG_INFO,
+				    "match_hnsw tenant=%llu reconciled with the database: faces=%zu erased_while_down=%zu added_since=%zu",
+				    (unsigned long long)kv.first, tenant_count(g), gone.size(), g.changed);
+			if (g.removed > 0 && double(g.removed) >= m->rebuild_fraction * double(g.graph->cur_element_count))
+				queue_build(m, kv.first, &g);
+			else if (!m->dir.empty() && (g.changed > 0 || !g.disk.valid))
+				queue_save(m, kv.first, &g);
+		}
 		return DV_PLUGIN_OK;
 	} catch (const std::bad_alloc &) {
 		m->host->error(m->host, "out of memory");
@@ -647,6 +1224,16 @@ extern "C" DV_PLUGIN_EXPORT int match_hnsw_inspect(void *p, uint64_t tenant, con
 	return g->graph ? 2 : 1;
 }
 
+/* For tests (not part of the ABI): graphs written to persist_dir, graphs
+ * read from it, and builds, since the instance was created. */
+extern "C" DV_PLUGIN_EXPORT void match_hnsw_stats(void *p, long long *saves, long long *loads, long long *builds)
+{
+	auto *m = static_cast<Matcher *>(p);
+	*saves = m->saves;
+	*loads = m->loads;
+	*builds = m->builds;
+}
+
 /* For make bench (not part of the ABI): search with another ef from now on,
  * to show recall against time on one graph. */
 extern "C" DV_PLUGIN_EXPORT void match_hnsw_set_ef(void *p, long long ef)
@@ -679,6 +1266,7 @@ const dv_plugin plugin = {
 	.matcher_search = search,
 	.matcher_count = count,
 	.matcher_memory = memory,
+	.matcher_loaded = loaded,
 };
 } // namespace
 

@@ -1,10 +1,10 @@
 #!/bin/sh
 # The plugin ABI keeps its promise: a matcher built against ABI 3.0
 # (tests/plugins/old_minor.c, whose descriptor is followed by 0xff bytes)
-# serves a dejaviewd of ABI 3.2 end to end — enrolment, recognition, the
+# serves a dejaviewd of ABI 3.3 end to end — enrolment, recognition, the
 # gallery loaded again after a restart — and /metrics, which asks matchers of
 # 3.1 for their memory, leaves the question out for it instead of calling
-# what lies past its descriptor. match_flat (3.2) answers it.
+# what lies past its descriptor. match_flat (3.3) answers it.
 . "$top_srcdir/tests/e2e/lib.sh"
 pg_up
 conf() { write_conf "$T/c.yaml" "plugins:
@@ -40,6 +40,6 @@ conf match_flat
 dv_start "$T/c.yaml" || { ok 1 "dejaviewd starts with match_flat"; done_testing; }
 wait_ready
 bytes=$(metric dv_gallery_memory_bytes)
-check "match_flat (ABI 3.2) states its memory (${bytes:-none} bytes)" test "${bytes:-0}" -gt 0
+check "match_flat (ABI 3.3) states its memory (${bytes:-none} bytes)" test "${bytes:-0}" -gt 0
 dv_stop
 done_testing

@@ -3,8 +3,11 @@
 # match_hnsw (exact_below 4, so that the tenant's gallery is an HNSW graph
 # after four enrolments): people are recognised through the graph, a person
 # erased through the API is no longer found (and the count drops), the others
-# still are, and a restart builds the graph again from PostgreSQL.
-# tests/unit/test_match_hnsw.c inspects the index itself.
+# still are, and a restart builds the graph again from PostgreSQL. With
+# persist_dir the graph is written there (privately), read back at the next
+# start instead of built, and a person erased while the server was down is
+# erased from it when the host's gallery load ends (matcher_loaded).
+# tests/unit/test_match_hnsw.c inspects the index and its file themselves.
 . "$top_srcdir/tests/e2e/lib.sh"
 [ -f "$DV_PLUGIN_BUILD_DIR/match_hnsw.so" ] || skip_all "match_hnsw is not built (apt-get install libhnswlib-dev, then configure)"
 pg_up
@@ -42,4 +45,29 @@ wait_ready
 check "after a restart the graph is built again from PostgreSQL" eventually sh -c "grep -c 'match_hnsw graph built tenant=' '$T/dejaviewd.log' | grep -q '^[2-9]'"
 check "Fay is recognised" eventually named Fay
 check "and Cat is not" gone
+dv_stop
+
+# persist_dir: kept across restarts
+PLUG=$(printf '%s\n' "$SERVICE_PLUGINS" | sed "s|matcher:    { so: match_flat }|matcher:    { so: match_hnsw, exact_below: 4, rebuild_fraction: 0.5, persist_dir: \"$T/hnsw\" }|")
+write_conf "$T/p.yaml" "$PLUG"
+dv_start "$T/p.yaml" || { ok 1 "dejaviewd starts with persist_dir"; done_testing; }
+wait_ready
+check "with persist_dir the built graph is written there" wait_log "match_hnsw graph written tenant="
+is "$(stat -c %a "$T/hnsw")" 700 "persist_dir is private (0700)"
+is "$(stat -c %a "$T"/hnsw/tenant-*.hnsw | sort -u)" 600 "and so is the index file (0600)"
+dv_stop
+is "$DV_RC" 0 "clean exit"
+psql_db -c "DELETE FROM dv_persons WHERE id = $(cat "$T/Dan.id")" >/dev/null
+is "$(psql_db -c "SELECT count(*) FROM dv_faces")" 4 "Dan is erased in the database while the server is down"
+built=$(grep -c 'match_hnsw graph built tenant=' "$T/dejaviewd.log")
+dv_start "$T/p.yaml" || { ok 1 "dejaviewd restarts with persist_dir"; done_testing; }
+wait_ready
+check "the restart reads the graph from persist_dir" log_has "match_hnsw graph read tenant="
+check "the face erased while it was down is erased from the graph (and its file)" \
+	log_has "reconciled with the database: faces=4 erased_while_down=1"
+dan_gone() { http POST /v1/recognize --data-binary @"$T/Dan.ppm"; case $BODY in *'"name": "Dan"'*) return 1 ;; esac; return 0; }
+check "Dan is not recognised" dan_gone
+for who in Ann Ben Eve Fay; do check "$who is recognised" named "$who"; done
+sleep 1
+is "$(grep -c 'match_hnsw graph built tenant=' "$T/dejaviewd.log")" "$built" "the graph was not built again (one erased of five is under rebuild_fraction 0.5)"
 done_testing

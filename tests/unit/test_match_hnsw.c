@@ -8,14 +8,22 @@
  * rebuild_fraction the graph is rebuilt without them; tenants are kept apart.
  * The vectors are people and their photos (clusters, as real galleries are;
  * queries are other photos of enrolled people): uniform noise in 128
- * dimensions, where every point is as far as every other, is no gallery. */
+ * dimensions, where every point is as far as every other, is no gallery.
+ * With persist_dir: the graph is written to a private file, an erasure
+ * zeroes the face's code in that file (the test reads the file's bytes
+ * itself), a new instance reads the graph back instead of building it, the
+ * faces the host does not add again before matcher_loaded (erased while the
+ * server was down) are erased from memory and file, and a file whose bytes
+ * were changed is refused and deleted. */
 #include "../tap.h"
 #include "../util.h"
 #include "dv_conf.h"
 #include "dv_plugin.h"
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,6 +69,162 @@ static uint64_t brute(float (*v)[DIM], const int *alive, int n, const float *q)
 		}
 	}
 	return id;
+}
+
+/* The file holds this vector's int8 code (the plugin's quantiser: a scale
+ * of 200, rounded, clipped to +-127), read from its raw bytes. */
+static int file_holds(const char *path, const float *v)
+{
+	signed char code[DIM];
+	for (int i = 0; i < DIM; i++) {
+		float q = nearbyintf(v[i] * 200.0f);
+		code[i] = (signed char)(q > 127 ? 127 : q < -127 ? -127 : q);
+	}
+	size_t n = 0;
+	char *buf = test_slurp(path, &n);
+	int found = buf && memmem(buf, n, code, sizeof code) != NULL;
+	free(buf);
+	return found;
+}
+
+typedef void (*stats_fn)(void *, long long *, long long *, long long *);
+
+static struct dv_instance *open_hnsw(const char *yaml, struct dv_module **m, struct dv_conf **c)
+{
+	struct dv_conf_errs e = {0};
+	*c = dv_conf_parse("m.yaml", yaml, strlen(yaml), &e);
+	struct dv_instance *in = NULL;
+	char err[256];
+	if (e.n || dv_module_open(m, *c, DV_ROLE_MATCHER, &e) != 0 || dv_instance_new(*m, &in, err, sizeof err) != 0) {
+		printf("# %s\n", e.n ? e.msg[0] : err);
+		return NULL;
+	}
+	return in;
+}
+
+static void close_hnsw(struct dv_instance *in, struct dv_module *m, struct dv_conf *c)
+{
+	dv_instance_free(in);
+	dv_module_close(m);
+	dv_conf_free(c);
+}
+
+/* persist_dir: written, erased in place, read back, reconciled, refused when changed */
+static void persist(float (*vecs)[DIM], const char *path)
+{
+	char base[] = "/tmp/dv_hnsw_XXXXXX", dir[64], yaml[1024], hp[1200], sp[1200];
+	if (!mkdtemp(base)) {
+		ok(0, "a temporary directory");
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s/idx", base); /* created by the plugin */
+	snprintf(yaml, sizeof yaml,
+	    "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 1000, rebuild_fraction: 0.05, persist_dir: %s}\n",
+	    getenv("DV_PLUGIN_BUILD_DIR"), dir);
+	snprintf(hp, sizeof hp, "%s/tenant-9.hnsw", dir);
+	snprintf(sp, sizeof sp, "%s/tenant-9.sum", dir);
+	struct dv_module *m;
+	struct dv_conf *c;
+	struct dv_instance *in = open_hnsw(yaml, &m, &c);
+	void *dl = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+	stats_fn stats = dl ? (stats_fn)dlsym(dl, "match_hnsw_stats") : NULL;
+	inspect_fn inspect = dl ? (inspect_fn)dlsym(dl, "match_hnsw_inspect") : NULL;
+	ok(in && stats && inspect, "match_hnsw opens with persist_dir (and its test entries are there)");
+	if (!in || !stats || !inspect)
+		return;
+	const struct dv_plugin *d = m->desc;
+	long long saves = 0, loads = 0, builds = 0, coded, codeless;
+	int holds, n;
+	struct dv_match out[5];
+	enum { F = 3000, Q = 100 };
+	for (int i = 0; i < F; i++)
+		d->matcher_add(in->inst, 9, (uint64_t)i + 1, vecs[i], DIM);
+	for (int w = 0; w < 6000 && (stats(in->inst, &saves, &loads, &builds), saves < 1); w++)
+		usleep(10000);
+	ok(saves >= 1 && builds >= 1, "the built graph is written (%lld written, %lld built)", saves, builds);
+	struct stat st;
+	ok(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700, "persist_dir is created private (0%o)", st.st_mode & 0777);
+	ok(stat(hp, &st) == 0 && (st.st_mode & 0777) == 0600, "the index file is private (0%o)", st.st_mode & 0777);
+	ok(access(sp, R_OK) == 0, "beside its .sum file");
+	ok(file_holds(hp, vecs[10]), "face 11's code is in the file (the check can see a code)");
+	d->matcher_remove(in->inst, 9, 11);
+	ok(!file_holds(hp, vecs[10]), "after face 11's erasure its code is no longer in the file");
+	ok(file_holds(hp, vecs[12]), "face 13's still is");
+	static uint64_t before[Q];
+	for (int t = 0; t < Q; t++) {
+		d->matcher_search(in->inst, 9, vecs[(t * 29) % F], DIM, 1, out, &n);
+		before[t] = n ? out[0].id : 0;
+	}
+	close_hnsw(in, m, c);
+
+	/* a restart: read back, not built; unconfirmed faces are not answered */
+	in = open_hnsw(yaml, &m, &c);
+	ok(in != NULL, "a new instance opens on the same persist_dir");
+	if (!in)
+		return;
+	d = m->desc;
+	stats(in->inst, &saves, &loads, &builds);
+	ok(loads == 1 && builds == 0, "it reads the tenant's graph back (%lld read, %lld built)", loads, builds);
+	is_int(inspect(in->inst, 9, vecs[0], &coded, &codeless, &holds), 2, "the graph is there before the host adds a face");
+	d->matcher_search(in->inst, 9, vecs[0], DIM, 5, out, &n);
+	is_int(n, 0, "its faces are not answered until the host's load confirms them");
+	/* the host's load: every face but 11 (erased) and 21 (erased while down), and one new */
+	for (int i = 0; i < F; i++)
+		if (i != 10 && i != 20)
+			d->matcher_add(in->inst, 9, (uint64_t)i + 1, vecs[i], DIM);
+	static float fresh[DIM];
+	face(fresh);
+	d->matcher_add(in->inst, 9, 7001, fresh, DIM);
+	ok(file_holds(hp, vecs[20]), "face 21's code is in the file until the load ends");
+	ok(d->matcher_loaded != NULL && d->matcher_loaded(in->inst) == 0, "matcher_loaded: the load is over");
+	inspect(in->inst, 9, vecs[20], &coded, &codeless, &holds);
+	is_int(holds, 0, "face 21, not added again, is erased from memory");
+	ok(!file_holds(hp, vecs[20]), "and from the file");
+	is_int((int)d->matcher_count(in->inst), F - 1, "the gallery holds the faces added (2,998 and the new one)");
+	int same = 0;
+	for (int t = 0; t < Q; t++) {
+		d->matcher_search(in->inst, 9, vecs[(t * 29) % F], DIM, 1, out, &n);
+		same += n && out[0].id == before[t];
+	}
+	ok(same >= Q - 2, "the read graph answers as the written one did (%d of %d; face 21 may have been one)", same, Q);
+	d->matcher_search(in->inst, 9, fresh, DIM, 1, out, &n);
+	ok(n == 1 && out[0].id == 7001, "the face added since is found");
+	for (int w = 0; w < 6000 && (stats(in->inst, &saves, &loads, &builds), saves < 1); w++)
+		usleep(10000);
+	ok(saves == 1 && builds == 0, "the file is written again with it, without a build (%lld, %lld)", saves, builds);
+	ok(file_holds(hp, fresh), "the new face's code is in the new file");
+	close_hnsw(in, m, c);
+
+	/* a changed byte: refused and deleted; leftovers of a cut write deleted */
+	size_t len = 0;
+	char *buf = test_slurp(hp, &len);
+	int fd = open(hp, O_WRONLY);
+	char flip = buf && len > 1000 ? (char)(buf[len / 2] ^ 0x10) : 0;
+	ok(fd >= 0 && len > 1000 && pwrite(fd, &flip, 1, (off_t)(len / 2)) == 1, "one byte of the file is changed");
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	char tmp[1300];
+	snprintf(tmp, sizeof tmp, "%s.tmp", hp);
+	FILE *f = fopen(tmp, "w");
+	if (f) {
+		fputs("codes of a write cut short", f);
+		fclose(f);
+	}
+	in = open_hnsw(yaml, &m, &c);
+	ok(in != NULL, "a new instance opens");
+	if (!in)
+		return;
+	stats(in->inst, &saves, &loads, &builds);
+	is_int((int)loads, 0, "the changed file is refused");
+	is_int(inspect(in->inst, 9, vecs[0], &coded, &codeless, &holds), 0, "no graph is read");
+	ok(access(hp, F_OK) != 0 && access(sp, F_OK) != 0, "the file and its .sum are deleted");
+	ok(access(tmp, F_OK) != 0, "so is the leftover of a cut write");
+	close_hnsw(in, m, c);
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", base);
 }
 
 int main(void)
@@ -234,5 +398,6 @@ int main(void)
 	dv_instance_free(in);
 	dv_module_close(m);
 	dv_conf_free(c);
+	persist(vecs, path);
 	return tap_done();
 }

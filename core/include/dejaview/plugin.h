@@ -40,6 +40,9 @@
  *                     smallest face the host wants found, in the image's
  *                     pixels (detect.min_face), so that a detector may run a
  *                     smaller input; 0 = not given.
+ *   3.3 (2026-12-02)  dv_plugin gains matcher_loaded: the host has added every
+ *                     face it holds, so that a matcher which kept an index of
+ *                     its own across a restart drops the faces not added since.
  *
  * Threads: unless the descriptor sets DV_PLUGIN_SHARED, each worker thread
  * creates its own instance and calls it from that thread only, so an instance
@@ -65,7 +68,7 @@ extern "C" {
 
 #define DV_PLUGIN_MAGIC 0x44565047u /* "DVPG" */
 #define DV_PLUGIN_ABI_MAJOR 3
-#define DV_PLUGIN_ABI_MINOR 2
+#define DV_PLUGIN_ABI_MINOR 3
 #define DV_PLUGIN_ENTRY "dv_plugin_entry"
 
 /* Kinds of backend. The values are part of the ABI. */
@@ -267,6 +270,14 @@ struct dv_plugin {
 	 * (vectors and index), for metrics and capacity planning. */
 	int64_t (*matcher_memory)(void *instance);
 
+	/* --- 3.3 --- */
+	/* DV_PLUGIN_MATCHER, optional: the host has just added every face of its
+	 * gallery (its first load from the database, and each reload). A matcher
+	 * that keeps faces of its own across restarts (an index persisted on
+	 * disk) drops from memory and disk those not added since it started:
+	 * faces erased while it was down. Returns 0 or a DV_PLUGIN_E* value. */
+	int (*matcher_loaded)(void *instance);
+
 	/* Append new fields here only, with a minor bump and a changelog line. */
 };
 
@@ -282,6 +293,7 @@ _Static_assert(sizeof(struct dv_match) == 32, "struct dv_match's size is part of
 #define DV_PLUGIN_SIZE_3_0 (offsetof(struct dv_plugin, matcher_count) + sizeof(void *))
 #define DV_PLUGIN_SIZE_3_1 (offsetof(struct dv_plugin, matcher_memory) + sizeof(void *))
 #define DV_PLUGIN_SIZE_3_2 DV_PLUGIN_SIZE_3_1 /* 3.2 changed struct dv_image only */
+#define DV_PLUGIN_SIZE_3_3 (offsetof(struct dv_plugin, matcher_loaded) + sizeof(void *))
 
 /* The one exported function of every plugin. Define it with:
  *     DV_PLUGIN_EXPORT const struct dv_plugin *dv_plugin_entry(void)
