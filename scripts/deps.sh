@@ -11,8 +11,8 @@ postgresql postgresql-client curl util-linux ca-certificates wrk libjemalloc-dev
 # chromium; the cluster test's haproxy and ss; dlib itself, the alignment test's reference); --cluster: scripts/cluster.sh's haproxy
 [ "${1:-}" = "--test" ] && PKGS="$PKGS chromium haproxy iproute2 libdlib-dev"
 [ "${1:-}" = "--cluster" ] && PKGS="$PKGS haproxy"
-# --bench: make bench's reference rows (hnswlib's own Python binding beside match_hnsw)
-[ "${1:-}" = "--bench" ] && PKGS="$PKGS python3-hnswlib python3-numpy"
+# --bench: make bench's reference rows (hnswlib's and FAISS's own Python bindings beside match_hnsw)
+[ "${1:-}" = "--bench" ] && PKGS="$PKGS python3-hnswlib python3-faiss python3-numpy"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -350,10 +350,12 @@ uint64_t part_hash(uint64_t seed, const char *p, size_t n)
 }
 constexpr uint64_t kSeedHeader = ~0ULL, kSeedTail = ~1ULL;
 
-bool pread_all(int fd, char *p, size_t n, off_t at)
+/* All of n bytes at `at`, read or written (pread/pwrite go short, or are
+ * interrupted, on some files). */
+bool io_all(int fd, char *p, size_t n, off_t at, bool write)
 {
 	while (n) {
-		ssize_t r = pread(fd, p, n, at);
+		ssize_t r = write ? pwrite(fd, p, n, at) : pread(fd, p, n, at);
 		if (r <= 0) {
 			if (r < 0 && errno == EINTR)
 				continue;
@@ -365,22 +367,8 @@ bool pread_all(int fd, char *p, size_t n, off_t at)
 	}
 	return true;
 }
-
-bool pwrite_all(int fd, const char *p, size_t n, off_t at)
-{
-	while (n) {
-		ssize_t r = pwrite(fd, p, n, at);
-		if (r <= 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			return false;
-		}
-		p += r;
-		n -= size_t(r);
-		at += r;
-	}
-	return true;
-}
+bool pread_all(int fd, char *p, size_t n, off_t at) { return io_all(fd, p, n, at, false); }
+bool pwrite_all(int fd, const char *p, size_t n, off_t at) { return io_all(fd, const_cast<char *>(p), n, at, true); }
 
 /* The checksum of an index file as it is on disk, and its layout from its
  * header; false if it is short or not laid out as a graph of ours. */
