@@ -231,6 +231,7 @@ struct Tenant {
 	OnDisk disk;
 	std::vector<uint8_t> pending;
 	size_t n_pending = 0;
+	std::vector<hnswlib::tableint> stale; /* nodes whose code changed during the load: zeroed in the file at its end */
 	size_t changed = 0;
 	bool save_wanted = false;
 };
@@ -242,6 +243,7 @@ struct Matcher {
 	std::string dir;           /* persist_dir; empty: nothing on disk */
 	std::mutex disk_lock;      /* one file operation at a time (and flock across instances) */
 	std::atomic<long long> saves{0}, loads{0};
+	bool dim_from_disk = false; /* dim set by the files, before the host's first vector */
 	int dim = 0;
 	std::unique_ptr<hnswlib::L2Space> fspace; /* hnswlib's float32 L2 (SIMD), for exact search */
 	mutable std::shared_mutex lock;
@@ -714,6 +716,7 @@ void load_all(Matcher *m)
 		if (!m->dim) {
 			m->dim = dim;
 			m->fspace = std::make_unique<hnswlib::L2Space>(size_t(dim));
+			m->dim_from_disk = true;
 		}
 		m->loads++;
 		m->host->log(m->host, DV_LOG_INFO, "match_hnsw graph read tenant=%llu faces=%zu bytes=%lld ms=%lld",
@@ -963,6 +966,19 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 	auto *m = static_cast<Matcher *>(p);
 	try {
 		std::unique_lock<std::shared_mutex> w(m->lock);
+		if (m->dim_from_disk && dim != m->dim) {
+			/* the files hold vectors of another dimension (another
+			 * embedder): they are of no use to this gallery */
+			for (auto &kv : m->tenants) {
+				Tenant &g = *kv.second;
+				if (g.graph)
+					std::memset(g.graph->data_level0_memory_, 0, g.graph->max_elements_ * g.graph->size_data_per_element_);
+				drop_files(m, kv.first, g, "its vectors are of another dimension than the embedder's");
+			}
+			m->tenants.clear();
+			m->dim = 0;
+		}
+		m->dim_from_disk = false;
 		if (m->dim == 0) {
 			m->dim = dim;
 			m->fspace = std::make_unique<hnswlib::L2Space>(size_t(dim));
@@ -985,14 +1001,19 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 					/* a face of the file, confirmed by the host's load */
 					g->pending[at] = 0;
 					g->n_pending--;
-					if (same)
-						return DV_PLUGIN_OK;
 				}
 				if (same)
 					return DV_PLUGIN_OK; /* the same code: nothing to do */
-				/* a new code for a known face: the old one leaves the file too */
-				if (!std::all_of(was, was + nb, [](char c) { return c == 0; }))
-					forget_on_disk(m, tenant, *g, {at});
+				/* a new code for a known face: the old one leaves the file
+				 * too — at once, or with the others when the load ends (a
+				 * swapped embedder changes every code: one write, not one
+				 * each) */
+				if (!std::all_of(was, was + nb, [](char c) { return c == 0; })) {
+					if (!g->pending.empty())
+						g->stale.push_back(at);
+					else
+						forget_on_disk(m, tenant, *g, {at});
+				}
 			}
 			if (!graph_has(*g->graph, id) && g->graph->label_lookup_.count(id) && g->removed > 0)
 				g->removed--; /* an erased face's node taken again */
@@ -1132,11 +1153,15 @@ int loaded(void *p)
 				}
 			std::vector<uint8_t>().swap(g.pending);
 			g.n_pending = 0;
+			size_t changed_codes = g.stale.size();
+			gone.insert(gone.end(), g.stale.begin(), g.stale.end());
+			std::vector<hnswlib::tableint>().swap(g.stale);
 			forget_on_disk(m, kv.first, g, gone);
 			if (read)
 				m->host->log(m->host, DV_LOG_INFO,
-				    "match_hnsw tenant=%llu reconciled with the database: faces=%zu erased_while_down=%zu added_since=%zu",
-				    (unsigned long long)kv.first, tenant_count(g), gone.size(), g.changed);
+				    "match_hnsw tenant=%llu reconciled with the database: faces=%zu erased_while_down=%zu changed=%zu added_since=%zu",
+				    (unsigned long long)kv.first, tenant_count(g), gone.size() - changed_codes, changed_codes,
+				    g.changed - changed_codes);
 			if (g.removed > 0 && double(g.removed) >= m->rebuild_fraction * double(g.graph->cur_element_count))
 				queue_build(m, kv.first, &g);
 			else if (!m->dir.empty() && (g.changed > 0 || !g.disk.valid))

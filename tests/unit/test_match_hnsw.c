@@ -168,10 +168,14 @@ static void persist(float (*vecs)[DIM], const char *path)
 	is_int(inspect(in->inst, 9, vecs[0], &coded, &codeless, &holds), 2, "the graph is there before the host adds a face");
 	d->matcher_search(in->inst, 9, vecs[0], DIM, 5, out, &n);
 	is_int(n, 0, "its faces are not answered until the host's load confirms them");
-	/* the host's load: every face but 11 (erased) and 21 (erased while down), and one new */
+	/* the host's load: every face but 11 (erased) and 21 (erased while down),
+	 * face 31 with another vector (re-embedded), and one new */
+	static float moved[DIM];
+	for (int k = 0; k < DIM; k++)
+		moved[k] = vecs[30][k] + 0.05f;
 	for (int i = 0; i < F; i++)
 		if (i != 10 && i != 20)
-			d->matcher_add(in->inst, 9, (uint64_t)i + 1, vecs[i], DIM);
+			d->matcher_add(in->inst, 9, (uint64_t)i + 1, i == 30 ? moved : vecs[i], DIM);
 	static float fresh[DIM];
 	face(fresh);
 	d->matcher_add(in->inst, 9, 7001, fresh, DIM);
@@ -180,6 +184,9 @@ static void persist(float (*vecs)[DIM], const char *path)
 	inspect(in->inst, 9, vecs[20], &coded, &codeless, &holds);
 	is_int(holds, 0, "face 21, not added again, is erased from memory");
 	ok(!file_holds(hp, vecs[20]), "and from the file");
+	ok(!file_holds(hp, vecs[30]), "face 31's old code is gone from the file too");
+	d->matcher_search(in->inst, 9, moved, DIM, 1, out, &n);
+	ok(n == 1 && out[0].id == 31, "and its new vector finds it");
 	is_int((int)d->matcher_count(in->inst), F - 1, "the gallery holds the faces added (2,998 and the new one)");
 	int same = 0;
 	for (int t = 0; t < Q; t++) {
@@ -220,6 +227,22 @@ static void persist(float (*vecs)[DIM], const char *path)
 	is_int(inspect(in->inst, 9, vecs[0], &coded, &codeless, &holds), 0, "no graph is read");
 	ok(access(hp, F_OK) != 0 && access(sp, F_OK) != 0, "the file and its .sum are deleted");
 	ok(access(tmp, F_OK) != 0, "so is the leftover of a cut write");
+	/* files of another dimension (an embedder swapped): dropped at the host's first vector */
+	for (int i = 0; i < F; i++)
+		m->desc->matcher_add(in->inst, 9, (uint64_t)i + 1, vecs[i], DIM);
+	for (int w = 0; w < 6000 && (stats(in->inst, &saves, &loads, &builds), saves < 1); w++)
+		usleep(10000);
+	close_hnsw(in, m, c);
+	in = open_hnsw(yaml, &m, &c);
+	ok(in != NULL && access(hp, R_OK) == 0, "a graph is written again and a new instance reads it");
+	if (!in)
+		return;
+	static float small[64];
+	for (int k = 0; k < 64; k++)
+		small[k] = (float)k / 64;
+	is_int(m->desc->matcher_add(in->inst, 5, 1, small, 64), 0, "the host's first vector is of 64 dimensions: taken");
+	ok(access(hp, F_OK) != 0, "and the 128-dimension file is deleted");
+	is_int((int)m->desc->matcher_count(in->inst), 1, "the gallery holds that one face");
 	close_hnsw(in, m, c);
 	char cmd[1200];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
