@@ -629,6 +629,13 @@ void load_all(Matcher *m)
 		m->dir.clear();
 		return;
 	}
+	struct stat ds;
+	if (stat(m->dir.c_str(), &ds) == 0 && (ds.st_mode & 077)) {
+		/* the files hold codes of faces: nobody else's to read */
+		bool fixed = chmod(m->dir.c_str(), 0700) == 0;
+		m->host->log(m->host, fixed ? DV_LOG_INFO : DV_LOG_WARN, "match_hnsw persist_dir %s was open to others (0%o): %s",
+		    m->dir.c_str(), unsigned(ds.st_mode & 0777), fixed ? "now 0700" : std::strerror(errno));
+	}
 	std::lock_guard<std::mutex> l(m->disk_lock);
 	DirLock dl(m);
 	DIR *dir = opendir(m->dir.c_str());

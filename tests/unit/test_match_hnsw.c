@@ -158,10 +158,12 @@ static void persist(float (*vecs)[DIM], const char *path)
 	close_hnsw(in, m, c);
 
 	/* a restart: read back, not built; unconfirmed faces are not answered */
+	chmod(dir, 0755);
 	in = open_hnsw(yaml, &m, &c);
 	ok(in != NULL, "a new instance opens on the same persist_dir");
 	if (!in)
 		return;
+	ok(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700, "persist_dir made readable by others is made private again");
 	d = m->desc;
 	stats(in->inst, &saves, &loads, &builds);
 	ok(loads == 1 && builds == 0, "it reads the tenant's graph back (%lld read, %lld built)", loads, builds);
