@@ -209,6 +209,11 @@ static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen, char
 		dv_u64map_free(&people);
 		return -1;
 	}
+	/* every face is in: a matcher holding an index of its own from before
+	 * (persisted across a restart) drops what was not added since (its disk
+	 * writes outside the gallery's lock) */
+	if (mp->matcher_loaded && mp->matcher_loaded(mi) != 0)
+		dv_warn("gallery: the matcher could not reconcile its own index with the database (see its log)");
 	pthread_mutex_lock(&g->mu);
 	long long dropped = 0;
 	if (same_gen) {
@@ -230,10 +235,6 @@ static int dv_gal_load(struct dv_gallery *g, PGconn *c, struct dv_gen *gen, char
 	for (size_t i = 0; i < g->held.cap; i++)
 		if (g->held.keys[i])
 			dv_gal_count(g, g->held.vals[i], 1);
-	/* every face is in: a matcher holding an index of its own from before
-	 * (persisted across a restart) drops what was not added since */
-	if (mp->matcher_loaded && mp->matcher_loaded(mi) != 0)
-		dv_warn("gallery: the matcher could not reconcile its own index with the database (see its log)");
 	if (g->loaded != gen) {
 		struct dv_gen *old = g->loaded;
 		g->loaded = dv_gen_ref(gen);
