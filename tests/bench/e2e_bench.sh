@@ -83,7 +83,11 @@ rows() { # rows URL WORKERS UNIT: one row per photo and client count
 		for conns in 1 $(($2 * 4)); do
 			r=$(wrk -t1 -c$conns -d${secs}s --timeout 20s -s "$work/post.lua" "$1" 2>&1 | sed -n 's/^RESULT //p')
 			set -- "$1" "$2" "$3" $r
-			printf '%-40s %8s %8s %8s %9s %7s\n' "$label, $2 $3, $conns c" "$6" "$7" "$8" "$9" "$5"
+			if [ "${4:-0}" = 0 ]; then # a slow peer: nothing to take percentiles of
+				printf '%-40s %s\n' "$label, $2 $3, $conns c" "(no request finished within ${secs} s)"
+			else
+				printf '%-40s %8s %8s %8s %9s %7s\n' "$label, $2 $3, $conns c" "$6" "$7" "$8" "$9" "$5"
+			fi
 		done
 	done
 }
