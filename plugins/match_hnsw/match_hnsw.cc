@@ -239,7 +239,7 @@ struct Tenant {
 struct Matcher {
 	const dv_host *host = nullptr;
 	long long exact_below = 20000, m = 16, ef_construction = 400, ef_search = 200, rerank = 16, build_threads = 1;
-	double rebuild_fraction = 0.1;
+	double rebuild_fraction = 0.1, persist_fraction = 0.01;
 	std::string dir;           /* persist_dir; empty: nothing on disk */
 	std::mutex disk_lock;      /* one file operation at a time (and flock across instances) */
 	std::atomic<long long> saves{0}, loads{0};
@@ -891,6 +891,8 @@ const dv_param params[] = {
 	    "threads a graph build inserts with (builds run in the background; more finish sooner and take cores from the workers meanwhile)"},
 	{"rebuild_fraction", DV_PARAM_DOUBLE, 0.01, 1, "0.1",
 	    "rebuild a tenant's graph in the background once erased (codeless) nodes are this share of it"},
+	{"persist_fraction", DV_PARAM_DOUBLE, 0.001, 1, "0.01",
+	    "with persist_dir: a tenant's file is written again once the faces added or changed since are this share of its graph (at least 256); a restart inserts what the file misses"},
 	{"persist_dir", DV_PARAM_STRING, 0, 0, "",
 	    "a private directory (created 0700) where each tenant's graph is kept across restarts, with a checksum; erasure zeroes the face's code there too. Empty: graphs are built again from the database at each start"},
 	{nullptr, 0, 0, 0, nullptr, nullptr},
@@ -909,6 +911,7 @@ int create(const dv_host *h, void **out)
 	h->param_int(h, "rerank", &m->rerank);
 	h->param_int(h, "build_threads", &m->build_threads);
 	h->param_double(h, "rebuild_fraction", &m->rebuild_fraction);
+	h->param_double(h, "persist_fraction", &m->persist_fraction);
 	const char *dir = nullptr;
 	if (h->param_string(h, "persist_dir", &dir) == 0 && dir && *dir)
 		m->dir = dir;
@@ -1027,9 +1030,10 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 			graph_add(*g->graph, id, code.data());
 			if (g->building)
 				g->log.push_back(Change{true, id, std::move(code)});
-			/* the file is written again once it misses this share of the
-			 * graph (a restart inserts what the file misses) */
-			if (++g->changed >= std::max<size_t>(256, size_t(m->rebuild_fraction * double(tenant_count(*g)))) &&
+			/* the file is written again once it misses persist_fraction of
+			 * the graph (a restart inserts what the file misses: at a
+			 * million faces and 1%, ~10,000 inserts) */
+			if (++g->changed >= std::max<size_t>(256, size_t(m->persist_fraction * double(tenant_count(*g)))) &&
 			    g->n_pending == 0)
 				queue_save(m, tenant, g);
 		} else {

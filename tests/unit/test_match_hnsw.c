@@ -202,6 +202,16 @@ static void persist(float (*vecs)[DIM], const char *path)
 		usleep(10000);
 	ok(saves == 1 && builds == 0, "the file is written again with it, without a build (%lld, %lld)", saves, builds);
 	ok(file_holds(hp, fresh), "the new face's code is in the new file");
+	/* persist_fraction (1%, at least 256): 256 more faces and the file is written again */
+	static float more[DIM];
+	for (int i = 0; i < 256; i++) {
+		face(more);
+		d->matcher_add(in->inst, 9, 8000 + (uint64_t)i, more, DIM);
+	}
+	for (int w = 0; w < 6000 && (stats(in->inst, &saves, &loads, &builds), saves < 2); w++)
+		usleep(10000);
+	ok(saves == 2 && file_holds(hp, more), "256 faces added later: the file is written again with them (%lld writes)",
+	    saves);
 	close_hnsw(in, m, c);
 
 	/* a changed byte: refused and deleted; leftovers of a cut write deleted */
