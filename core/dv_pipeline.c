@@ -713,7 +713,6 @@ static int dv_decide(struct dv_work *w)
 	return 0;
 }
 
-/* The nearest faces of each face in the tenant's gallery, and the decision. */
 /* One part's faces [lo, hi): their nearest faces in the tenant's gallery. */
 struct dv_match_task {
 	struct dv_work *w;
@@ -738,6 +737,7 @@ static void dv_match_part(void *arg, int k)
 	dv_part_end(&t->parts, k, rc);
 }
 
+/* The nearest faces of each face in the tenant's gallery, and the decision. */
 static int dv_stage_match(struct dv_work *w)
 {
 	if (dv_decide(w) != 0)

@@ -500,15 +500,19 @@ private:
 	int fd_;
 };
 
-void drop_files(Matcher *m, uint64_t tenant, Tenant &g, const char *why)
+/* A tenant's files deleted (why: logged, unless null); g, when given, no
+ * longer has a file. */
+void drop_files(Matcher *m, uint64_t tenant, Tenant *g, const char *why)
 {
 	unlink(disk_path(m, tenant, ".hnsw").c_str());
 	unlink(disk_path(m, tenant, ".sum").c_str());
 	sync_dir(m);
-	if (g.disk.valid && why)
-		m->host->log(m->host, DV_LOG_WARN, "match_hnsw tenant=%llu: its index file is deleted (%s)",
+	if (why && (!g || g->disk.valid))
+		m->host->log(m->host, DV_LOG_WARN,
+		    "match_hnsw tenant=%llu: its index file is deleted (%s); its graph is built from the database when needed",
 		    (unsigned long long)tenant, why);
-	g.disk = OnDisk{};
+	if (g)
+		g->disk = OnDisk{};
 }
 
 /* Erasure on disk: the nodes' codes in the tenant's file are overwritten with
@@ -532,7 +536,7 @@ void forget_on_disk(Matcher *m, uint64_t tenant, Tenant &g, const std::vector<hn
 	off_t bytes;
 	int dim = 0;
 	if (!read_sum(sp, cur, bytes, dim) || cur.stamp != g.disk.stamp || cur.sum != g.disk.sum) {
-		drop_files(m, tenant, g, "written by another instance since");
+		drop_files(m, tenant, &g, "written by another instance since");
 		return;
 	}
 	int fd = open(hp.c_str(), O_RDWR | O_CLOEXEC);
@@ -560,7 +564,7 @@ void forget_on_disk(Matcher *m, uint64_t tenant, Tenant &g, const std::vector<hn
 		sync_dir(m);
 		return;
 	}
-	drop_files(m, tenant, g, "it could not be updated after an erasure");
+	drop_files(m, tenant, &g, "it could not be updated after an erasure");
 }
 
 /* Write a tenant's graph to persist_dir (m->lock held, shared at least: the
@@ -595,12 +599,12 @@ bool save_graph(Matcher *m, uint64_t tenant, Tenant &g)
 		close(fd);
 	std::random_device rd;
 	d.stamp = (uint64_t(rd()) << 32) ^ rd() ^ uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
-	ok = ok && write_sum(sp + ".new", d, size, m->dim);
-	ok = ok && rename(tmp.c_str(), hp.c_str()) == 0 && rename((sp + ".new").c_str(), sp.c_str()) == 0;
+	/* the index into place, then its .sum: a crash between the two leaves a
+	 * pair whose checksums differ, which the next start deletes */
+	ok = ok && rename(tmp.c_str(), hp.c_str()) == 0 && write_sum(sp, d, size, m->dim);
 	if (!ok) {
 		unlink(tmp.c_str());
-		unlink((sp + ".new").c_str());
-		drop_files(m, tenant, g, "a new one could not be written");
+		drop_files(m, tenant, &g, nullptr);
 		m->host->log(m->host, DV_LOG_WARN,
 		    "match_hnsw tenant=%llu: its graph could not be written to %s (%s); it is built again at the next start",
 		    (unsigned long long)tenant, m->dir.c_str(), std::strerror(errno));
@@ -649,8 +653,6 @@ void load_all(Matcher *m)
 		std::string name = e->d_name;
 		if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0)
 			leftovers.push_back(name);
-		else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".new") == 0)
-			leftovers.push_back(name);
 		else if (std::sscanf(e->d_name, "tenant-%llu.hnsw%n", &t, &end) == 1 && size_t(end) == name.size())
 			tenants.push_back(t);
 	}
@@ -690,12 +692,7 @@ void load_all(Matcher *m)
 			}
 		}
 		if (why) {
-			unlink(hp.c_str());
-			unlink(sp.c_str());
-			sync_dir(m);
-			m->host->log(m->host, DV_LOG_WARN,
-			    "match_hnsw tenant=%llu: its index file is deleted (%s); the graph is built again from the database",
-			    (unsigned long long)t, why);
+			drop_files(m, t, nullptr, why);
 			continue;
 		}
 		Tenant *g = find(m, t, true);
@@ -730,6 +727,15 @@ void load_all(Matcher *m)
 		    (unsigned long long)t, g->n_pending, (long long)size,
 		    (long long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
 		        .count());
+	}
+}
+
+/* A node read from the file is accounted for (added again, or erased). */
+void settle(Tenant &g, hnswlib::tableint at)
+{
+	if (at < g.pending.size() && g.pending[at]) {
+		g.pending[at] = 0;
+		g.n_pending--;
 	}
 }
 
@@ -822,7 +828,7 @@ void build(Matcher *m, uint64_t tenant)
 	/* the old file numbers its nodes as the old graph did: it goes now, and
 	 * the new graph is written after the swap (builder_main) */
 	if (g->disk.valid)
-		drop_files(m, tenant, *g, nullptr);
+		drop_files(m, tenant, g, nullptr);
 	g->save_wanted = !m->dir.empty();
 	/* the old graph and exact rows go, their vectors zeroed first */
 	if (g->graph)
@@ -983,7 +989,7 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 				Tenant &g = *kv.second;
 				if (g.graph)
 					std::memset(g.graph->data_level0_memory_, 0, g.graph->max_elements_ * g.graph->size_data_per_element_);
-				drop_files(m, kv.first, g, "its vectors are of another dimension than the embedder's");
+				drop_files(m, kv.first, &g, "its vectors are of another dimension than the embedder's");
 			}
 			m->tenants.clear();
 			m->dim = 0;
@@ -1007,11 +1013,7 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 				hnswlib::tableint at = it->second;
 				const char *was = g->graph->getDataByInternalId(at);
 				bool same = !g->graph->isMarkedDeleted(at) && std::memcmp(was, code.data(), nb) == 0;
-				if (at < g->pending.size() && g->pending[at]) {
-					/* a face of the file, confirmed by the host's load */
-					g->pending[at] = 0;
-					g->n_pending--;
-				}
+				settle(*g, at); /* a face of the file, confirmed by the host's load */
 				if (same)
 					return DV_PLUGIN_OK; /* the same code: nothing to do */
 				/* a new code for a known face: the old one leaves the file
@@ -1069,10 +1071,7 @@ int remove_face(void *p, uint64_t tenant, uint64_t id)
 				hnswlib::tableint at = g->graph->label_lookup_.find(id)->second;
 				graph_erase(*g->graph, id);
 				g->removed++;
-				if (at < g->pending.size() && g->pending[at]) {
-					g->pending[at] = 0;
-					g->n_pending--;
-				}
+				settle(*g, at);
 				forget_on_disk(m, tenant, *g, {at}); /* the code leaves the file now too */
 			}
 			if (g->removed > 0 && g->n_pending == 0 &&
