@@ -55,7 +55,9 @@ extern "C" {
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <limits>
 #include <mutex>
+#include <queue>
 #include <random>
 #include <shared_mutex>
 #include <stdexcept>
@@ -238,11 +240,12 @@ struct Tenant {
 
 struct Matcher {
 	const dv_host *host = nullptr;
-	long long exact_below = 20000, m = 16, ef_construction = 400, ef_search = 200, rerank = 16, build_threads = 1;
-	double rebuild_fraction = 0.1, persist_fraction = 0.01;
+	long long exact_below = 20000, m = 16, ef_construction = 400, ef_search = 1600, rerank = 16, build_threads = 1;
+	double rebuild_fraction = 0.1, persist_fraction = 0.01, stop_ratio = 2.0;
 	std::string dir;           /* persist_dir; empty: nothing on disk */
 	std::mutex disk_lock;      /* one file operation at a time (and flock across instances) */
 	std::atomic<long long> saves{0}, loads{0};
+	std::atomic<long long> walks{0}, expanded{0}; /* graph searches, and the nodes they expanded */
 	bool dim_from_disk = false; /* dim set by the files, before the host's first vector */
 	int dim = 0;
 	std::unique_ptr<hnswlib::L2Space> fspace; /* hnswlib's float32 L2 (SIMD), for exact search */
@@ -310,6 +313,120 @@ void graph_erase(Graph &gr, uint64_t id)
 	/* the code itself goes now; the node is dropped by the next rebuild */
 	std::memset(gr.getDataByInternalId(it->second), 0, gr.data_size_);
 	gr.markDelete(id);
+}
+
+/* The graph's `want` nearest nodes to a query code, nearest first: the
+ * descent through the upper layers as hnswlib's searchKnn, then a level-0
+ * walk of our own. It keeps hnswlib's beam (the `ef` nearest found; a node is
+ * expanded while it is nearer than the farthest of them), with two changes:
+ * - stop_ratio: the walk also ends once the next node to expand is farther
+ *   than stop_ratio times the nearest found (squared code distances) and
+ *   than the `asked`-th nearest found (the host's k: a beam of k at least for
+ *   the rest of its answer). A face whose match is in the gallery is found early: nodes that
+ *   much farther than it lead to nothing nearer, and a wide beam (ef 1600)
+ *   then costs a face with a near match little more than a narrow one. A face
+ *   with no near match (a stranger in a dense gallery) ends by the beam's
+ *   rule, as without it. 0: the beam's rule alone (searchKnn's).
+ * - each node's unvisited neighbours are prefetched together before their
+ *   distances are taken (searchKnn fetches one ahead): the walk waits on
+ *   memory, and many requests in flight wait less.
+ * Erased nodes route the walk but never enter the results. The caller holds
+ * the tenant's lock shared (no change meanwhile); hnswlib's pool of visited
+ * lists serves concurrent walks. */
+std::vector<std::pair<int, hnswlib::tableint>> walk(const Graph &gr, const int8_t *q, size_t ef, size_t want, size_t asked,
+    double stop, long long *expanded)
+{
+	using hnswlib::tableint;
+	using Hit = std::pair<int, tableint>;
+	std::vector<Hit> out;
+	if (gr.cur_element_count == 0)
+		return out;
+	const void *param = gr.dist_func_param_;
+	auto dist = [&](tableint v) { return code_l2(q, gr.getDataByInternalId(v), param); };
+	tableint cur = gr.enterpoint_node_;
+	int cd = dist(cur);
+	for (int level = gr.maxlevel_; level > 0; level--) {
+		for (bool moved = true; moved;) {
+			moved = false;
+			unsigned *ll = gr.get_linklist(cur, level);
+			const tableint *nb = reinterpret_cast<const tableint *>(ll + 1);
+			for (unsigned i = 0, n = gr.getListCount(ll); i < n; i++) {
+				int d = dist(nb[i]);
+				if (d < cd) {
+					cd = d;
+					cur = nb[i];
+					moved = true;
+				}
+			}
+		}
+	}
+	ef = std::max(ef, want);
+	struct Seen { /* back to the pool however the walk ends (bad_alloc included) */
+		hnswlib::VisitedListPool *pool;
+		hnswlib::VisitedList *vl;
+		~Seen() { pool->releaseVisitedList(vl); }
+	} held{gr.visited_list_pool_, gr.visited_list_pool_->getFreeVisitedList()};
+	hnswlib::vl_type *seen = held.vl->mass, tag = held.vl->curV;
+	std::priority_queue<Hit> top;                                    /* the ef nearest found, farthest on top */
+	std::priority_queue<Hit, std::vector<Hit>, std::greater<Hit>> next; /* to expand, nearest on top */
+	std::priority_queue<int> wanted; /* the `asked` nearest distances found, the farthest on top */
+	asked = std::max<size_t>(1, std::min(asked, want));
+	const bool erased = gr.num_deleted_ > 0;
+	int best = std::numeric_limits<int>::max(), worst = best;
+	auto keep = [&](int d, tableint v) {
+		next.emplace(d, v);
+		if (erased && gr.isMarkedDeleted(v))
+			return;
+		top.emplace(d, v);
+		if (top.size() > ef)
+			top.pop();
+		worst = top.top().first;
+		best = std::min(best, d);
+		wanted.push(d);
+		if (wanted.size() > asked)
+			wanted.pop();
+	};
+	seen[cur] = tag;
+	keep(cd, cur);
+	const size_t code_bytes = size_t(*static_cast<const size_t *>(param));
+	tableint fresh[1024];
+	while (!next.empty()) {
+		auto [d, u] = next.top();
+		if (top.size() >= ef && d > worst)
+			break;
+		if (stop > 0 && wanted.size() >= asked && top.size() >= want && double(d) > stop * double(best) &&
+		    d > wanted.top())
+			break;
+		next.pop();
+		++*expanded;
+		unsigned *ll = gr.get_linklist0(u);
+		const tableint *nb = reinterpret_cast<const tableint *>(ll + 1);
+		unsigned n = std::min<unsigned>(gr.getListCount(ll), sizeof fresh / sizeof *fresh), m = 0;
+		for (unsigned i = 0; i < n; i++) {
+			if (seen[nb[i]] == tag)
+				continue;
+			fresh[m++] = nb[i];
+			const char *c = gr.getDataByInternalId(nb[i]);
+			for (size_t o = 0; o < code_bytes; o += 64)
+				_mm_prefetch(c + o, _MM_HINT_T0);
+			_mm_prefetch(c + code_bytes - 1, _MM_HINT_T0);
+		}
+		if (!next.empty())
+			_mm_prefetch(reinterpret_cast<const char *>(gr.get_linklist0(next.top().second)), _MM_HINT_T0);
+		for (unsigned i = 0; i < m; i++) {
+			tableint v = fresh[i];
+			seen[v] = tag;
+			int dv = dist(v);
+			if (top.size() < ef || dv < worst)
+				keep(dv, v);
+		}
+	}
+	while (top.size() > want)
+		top.pop();
+	out.resize(top.size());
+	for (size_t i = out.size(); i-- > 0; top.pop())
+		out[i] = top.top();
+	return out;
 }
 
 /* ---- persistence (persist_dir) ----
@@ -890,7 +1007,10 @@ const dv_param params[] = {
 	{"m", DV_PARAM_INT, 4, 64, "16", "HNSW links per node (memory: 8 x m bytes a face at the base layer)"},
 	{"ef_construction", DV_PARAM_INT, 10, 2000, "400",
 	    "HNSW candidate list while building (recall at no cost to a search: 400 against 100 took recall@1 at 100,000 faces from 0.984 to 0.996; builds take ~3.5 times longer)"},
-	{"ef_search", DV_PARAM_INT, 10, 2000, "200", "HNSW candidate list while searching (recall against time)"},
+	{"ef_search", DV_PARAM_INT, 10, 4000, "1600",
+	    "HNSW candidate list while searching: a face with no near match (a stranger) costs about this much (recall against time)"},
+	{"stop_ratio", DV_PARAM_DOUBLE, 0, 100, "2",
+	    "a search also ends once the nodes left to explore are this many times farther (squared) than the nearest found: a face with a near match is found in a fraction of ef's cost (0: the candidate list's rule alone; at least 1 otherwise)"},
 	{"rerank", DV_PARAM_INT, 1, 1000, "16",
 	    "the graph's nearest this many are ranked again by the exact query and the codes' residuals (near-ties in exact search's order)"},
 	{"build_threads", DV_PARAM_INT, 1, 256, "1",
@@ -914,6 +1034,12 @@ int create(const dv_host *h, void **out)
 	h->param_int(h, "m", &m->m);
 	h->param_int(h, "ef_construction", &m->ef_construction);
 	h->param_int(h, "ef_search", &m->ef_search);
+	h->param_double(h, "stop_ratio", &m->stop_ratio);
+	if (m->stop_ratio > 0 && m->stop_ratio < 1) {
+		h->log(h, DV_LOG_WARN, "match_hnsw: stop_ratio %g would end a search before the nearest it found; 1 is used",
+		    m->stop_ratio);
+		m->stop_ratio = 1;
+	}
 	h->param_int(h, "rerank", &m->rerank);
 	h->param_int(h, "build_threads", &m->build_threads);
 	h->param_double(h, "rebuild_fraction", &m->rebuild_fraction);
@@ -936,8 +1062,8 @@ int create(const dv_host *h, void **out)
 		}
 	}
 	h->log(h, DV_LOG_INFO,
-	    "match_hnsw exact_below=%lld m=%lld ef_construction=%lld ef_search=%lld rerank=%lld build_threads=%lld kernels=%s (int8 codes and 4-bit residuals in the graphs)",
-	    m->exact_below, m->m, m->ef_construction, m->ef_search, m->rerank, m->build_threads, code_isa);
+	    "match_hnsw exact_below=%lld m=%lld ef_construction=%lld ef_search=%lld stop_ratio=%g rerank=%lld build_threads=%lld kernels=%s (int8 codes and 4-bit residuals in the graphs)",
+	    m->exact_below, m->m, m->ef_construction, m->ef_search, m->stop_ratio, m->rerank, m->build_threads, code_isa);
 	*out = m;
 	return DV_PLUGIN_OK;
 }
@@ -1110,15 +1236,16 @@ int search(void *p, uint64_t tenant, const float *q, int dim, int k, dv_match *o
 			quantise_code(q, dim, code.data());
 			/* the graph's nearest `rerank`, by the codes; then by the query
 			 * itself against code and residual */
-			auto res = g->graph->searchKnn(code.data(), size_t(std::max<long long>(k, m->rerank)));
-			while (!res.empty()) {
-				uint64_t id = res.top().second;
-				res.pop();
-				auto it = g->graph->label_lookup_.find(id);
-				if (g->n_pending && it->second < g->pending.size() && g->pending[it->second])
+			long long expanded = 0;
+			auto res = walk(*g->graph, code.data(), size_t(m->ef_search), size_t(std::max<long long>(k, m->rerank)),
+			    size_t(k), m->stop_ratio, &expanded);
+			m->walks.fetch_add(1, std::memory_order_relaxed);
+			m->expanded.fetch_add(expanded, std::memory_order_relaxed);
+			for (const auto &hit : res) {
+				if (g->n_pending && hit.second < g->pending.size() && g->pending[hit.second])
 					continue; /* read from the file, not yet confirmed by the host's load */
-				const int8_t *node = reinterpret_cast<const int8_t *>(g->graph->getDataByInternalId(it->second));
-				best.emplace_back(std::sqrt(refined_l2(q, node, dim)), id);
+				const int8_t *node = reinterpret_cast<const int8_t *>(g->graph->getDataByInternalId(hit.second));
+				best.emplace_back(std::sqrt(refined_l2(q, node, dim)), g->graph->getExternalLabel(hit.second));
 			}
 		} else {
 			hnswlib::DISTFUNC<float> l2 = m->fspace->get_dist_func();
@@ -1267,6 +1394,24 @@ extern "C" DV_PLUGIN_EXPORT void match_hnsw_set_ef(void *p, long long ef)
 	for (auto &kv : m->tenants)
 		if (kv.second->graph)
 			kv.second->graph->setEf(size_t(ef));
+}
+
+/* For tests and make bench (not part of the ABI): the graph searches made,
+ * and the nodes they expanded (the work a search does). */
+extern "C" DV_PLUGIN_EXPORT void match_hnsw_walk_stats(void *p, long long *walks, long long *expanded)
+{
+	auto *m = static_cast<Matcher *>(p);
+	*walks = m->walks.load();
+	*expanded = m->expanded.load();
+}
+
+/* For make bench (not part of the ABI): search with another stop_ratio from
+ * now on (0: the candidate list's rule alone, as hnswlib's searchKnn). */
+extern "C" DV_PLUGIN_EXPORT void match_hnsw_set_stop(void *p, double ratio)
+{
+	auto *m = static_cast<Matcher *>(p);
+	std::unique_lock<std::shared_mutex> w(m->lock);
+	m->stop_ratio = ratio;
 }
 
 namespace {

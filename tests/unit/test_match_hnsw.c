@@ -52,6 +52,51 @@ static void photo(float *v, int who)
 }
 
 typedef int (*inspect_fn)(void *, uint64_t, const float *, long long *, long long *, int *);
+static uint64_t brute(float (*v)[DIM], const int *alive, int n, const float *q);
+
+/* stop_ratio: a query whose match is enrolled ends its walk once the nodes
+ * left are twice as far (squared) as the nearest found: the same answers as
+ * the candidate list's rule alone (stop_ratio 0), with far fewer nodes
+ * expanded; a stranger's search (no near match) keeps its recall. */
+static void stop_ratio(void *p, const struct dv_plugin *d, float (*vecs)[DIM], const int *alive, void *dl)
+{
+	void (*set_stop)(void *, double) = dl ? (void (*)(void *, double))dlsym(dl, "match_hnsw_set_stop") : NULL;
+	void (*set_ef)(void *, long long) = dl ? (void (*)(void *, long long))dlsym(dl, "match_hnsw_set_ef") : NULL;
+	void (*stats)(void *, long long *, long long *) =
+	    dl ? (void (*)(void *, long long *, long long *))dlsym(dl, "match_hnsw_walk_stats") : NULL;
+	if (!ok(set_stop && set_ef && stats, "stop_ratio: its test entries are there"))
+		return;
+	static float qs[200][DIM];
+	for (int t = 0; t < 200; t++)
+		photo(qs[t], (int)(urand() * PEOPLE) % PEOPLE);
+	set_ef(p, 1000);
+	int agree[2] = {0, 0};
+	long long walks[3], exp[3];
+	struct dv_match out[5];
+	int n;
+	stats(p, &walks[0], &exp[0]);
+	for (int r = 0; r < 2; r++) {
+		set_stop(p, r == 0 ? 0 : 2);
+		for (int t = 0; t < 200; t++) {
+			d->matcher_search(p, 1, qs[t], DIM, 5, out, &n);
+			agree[r] += n == 5 && out[0].id == brute(vecs, alive, N, qs[t]);
+		}
+		stats(p, &walks[r + 1], &exp[r + 1]);
+	}
+	long long plain = exp[1] - exp[0], stopped = exp[2] - exp[1];
+	ok(walks[2] - walks[0] == 400, "each search walked the graph (%lld walks)", walks[2] - walks[0]);
+	ok(agree[1] >= 194 && agree[1] >= agree[0] - 2, "stop_ratio 2: recall@1 %d of 200 (without it %d)", agree[1], agree[0]);
+	ok(stopped * 3 < plain, "stop_ratio 2: %lld nodes expanded for 200 searches, against %lld without", stopped, plain);
+	int strangers = 0;
+	float q[DIM];
+	for (int t = 0; t < 200; t++) {
+		face(q);
+		d->matcher_search(p, 1, q, DIM, 5, out, &n);
+		strangers += n == 5 && out[0].id == brute(vecs, alive, N, q);
+	}
+	ok(strangers >= 194, "stop_ratio 2, strangers (no near match): recall@1 %d of 200", strangers);
+	set_ef(p, 1600);
+}
 
 static uint64_t brute(float (*v)[DIM], const int *alive, int n, const float *q)
 {
@@ -337,6 +382,7 @@ int main(void)
 	}
 	ok(agree >= 291, "graph: recall@1 against the brute force >= 97%% (%d of 300; make bench measures it)", agree);
 	ok(self >= 291, "each enrolled vector finds itself (%d of 300)", self);
+	stop_ratio(p, d, vecs, alive, dl);
 	const float *v0 = vecs[4];
 	d->matcher_search(p, 1, v0, DIM, 5, out, &n);
 	float dnear = out[1].distance;
