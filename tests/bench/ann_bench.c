@@ -10,10 +10,15 @@
  * identity centres from the between-identity covariance, one photo each with
  * the within-identity covariance (Cholesky factors of both, 128x128) — not
  * uniform noise, whose points are all equally far apart. recall@1: the
- * share of queries whose nearest face is exact search's nearest.
+ * share of queries whose nearest face is exact search's nearest. One identity
+ * in five is held out of the gallery: its photos are strangers' queries
+ * (nobody near them is enrolled), measured in rows of their own, since a
+ * search for a face with no near match costs more.
  *   ann_bench PLUGIN_DIR CONF DATA_DIR CACHE_DIR [SIZES [QUERIES]]
  * SIZES: comma-separated gallery sizes (100000,1000000). With
- * ANN_REF=script.py, the Python reference runs on the same vectors. */
+ * ANN_REF=script.py, the Python reference runs on the same vectors; with
+ * ANN_DUMP=DIR, each size's gallery, known queries and exact answers are
+ * written there for analysis outside, instead of the matchers' rows. */
 #include "../eval/ev_data.h"
 #include "dv_conf.h"
 #include "dv_metrics.h"
@@ -63,24 +68,49 @@ static struct dv_instance *open_matcher(const char *dir, const char *spec, struc
 	return in;
 }
 
-/* p50 and p95 of the search time of nq queries, and their top-1 ids */
-static void run_queries(const struct dv_plugin *p, void *inst, const float *q, int nq, uint64_t *top1, double *p50,
+/* p50 and p95 of the search time of nq queries, and their top-5 ids (5 a
+ * query, 0 where fewer came back) */
+static void run_queries(const struct dv_plugin *p, void *inst, const float *q, int nq, uint64_t *top5, double *p50,
     double *p95)
 {
-	double *t = malloc(sizeof *t * (size_t)nq);
+	double *t = malloc(sizeof *t * (size_t)(nq > 0 ? nq : 1));
 	struct dv_match out[5];
 	int n;
 	for (int i = 0; i < nq; i++) {
 		double t0 = test_now_ms();
 		p->matcher_search(inst, 1, q + (size_t)i * DIM, DIM, 5, out, &n);
 		t[i] = test_now_ms() - t0;
-		top1[i] = n > 0 ? out[0].id : 0;
+		for (int k = 0; k < 5; k++)
+			top5[(size_t)i * 5 + k] = k < n ? out[k].id : 0;
 	}
 	qsort(t, (size_t)nq, sizeof *t, test_cmpd);
-	*p50 = t[nq / 2];
-	*p95 = t[(int)(nq * 0.95)];
+	*p50 = nq ? t[nq / 2] : 0;
+	*p95 = nq ? t[(int)(nq * 0.95)] : 0;
 	free(t);
 }
+
+/* recall@1: the share of queries whose nearest face is the truth's */
+static double recall(const uint64_t *got, const uint64_t *truth, int nq)
+{
+	int hit = 0;
+	for (int i = 0; i < nq; i++)
+		hit += got[(size_t)i * 5] == truth[(size_t)i * 5];
+	return nq ? (double)hit / nq : 0;
+}
+
+/* recall@5: the share of the truth's five nearest that came back */
+static double recall5(const uint64_t *got, const uint64_t *truth, int nq)
+{
+	long hit = 0;
+	for (int i = 0; i < nq; i++)
+		for (int a = 0; a < 5; a++)
+			for (int b = 0; b < 5; b++)
+				hit += truth[(size_t)i * 5 + a] && got[(size_t)i * 5 + b] == truth[(size_t)i * 5 + a];
+	return nq ? (double)hit / (5.0 * nq) : 0;
+}
+
+/* a held-out identity: one in five of those with two photos or more */
+static int held_out(int ord) { return ord % 5 == 4; }
 
 int main(int argc, char **argv)
 {
@@ -172,27 +202,37 @@ int main(int argc, char **argv)
 	cholesky(cw, lw);
 	/* the real gallery and the queries */
 	float *realg = malloc(sizeof *realg * DIM * (size_t)nid);
-	int *realq_of = malloc(sizeof *realq_of * (size_t)maxq);
+	int maxs = maxq / 2, ns = 0, nheld = 0, nord = 0;
+	float *sq = malloc(sizeof *sq * DIM * (size_t)(maxs > 0 ? maxs : 1));
+	int *ord = malloc(sizeof *ord * (size_t)n); /* an identity's number, by its first photo */
+	for (int i = 0; i < n; i++)
+		ord[i] = first[i] == i && cnt[i] >= 2 ? nord++ : -1;
 	for (int i = 0; i < n; i++) {
 		if (first[i] < 0 || cnt[first[i]] < 2)
 			continue;
-		if (first[i] == i)
+		if (held_out(ord[first[i]])) {
+			nheld += first[i] == i;
+			if (ns < maxs)
+				memcpy(sq + (size_t)ns++ * DIM, d.it[i].f.emb, sizeof(float) * DIM);
+		} else if (first[i] == i)
 			memcpy(realg + (size_t)ng++ * DIM, d.it[i].f.emb, sizeof(float) * DIM);
-		else if (nq < maxq) {
-			memcpy(q + (size_t)nq * DIM, d.it[i].f.emb, sizeof(float) * DIM);
-			realq_of[nq++] = i;
-		}
+		else if (nq < maxq)
+			memcpy(q + (size_t)nq++ * DIM, d.it[i].f.emb, sizeof(float) * DIM);
 	}
 	char cpu[128];
 	test_cpu_name(cpu, sizeof cpu);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	printf("ANN: match_hnsw (its defaults: int8 codes walked, 4-bit residuals reranking the nearest 16; m 16,\n");
-	printf("ef_construction 400, ef_search 200) against exact search; searches on one core, builds on %ld (%s);\n", cores, cpu);
-	printf("%d real faces enrolled (the first photo of each identity with two or more), %d real queries (their other\n", ng, nq);
-	printf("photos), the rest of the gallery synthetic from a Gaussian fitted to the real descriptors (%d identities,\n", nid);
-	printf("%ld photos: between- and within-identity covariances); top-5; recall@1 = nearest face = exact search's\n", nres);
-	printf("%-10s %-22s %9s %9s %9s %11s %10s\n", "faces", "matcher", "p50 ms", "p95 ms", "recall@1", "build s", "MB");
-	uint64_t *truth = malloc(sizeof *truth * (size_t)nq), *got = malloc(sizeof *got * (size_t)nq);
+	printf("ef_construction 400, ef_search 1600, stop_ratio 2) against exact search; the reference libraries at ef 200;\n");
+	printf("searches on one core, builds on %ld (%s);\n", cores, cpu);
+	printf("%d real faces enrolled (the first photo of each identity with two or more, but one identity in five), %d\n", ng, nq);
+	printf("real queries (their other photos; rows marked \"strangers\": %d photos of the %d identities held out, whose\n", ns, nheld);
+	printf("nearest face is nobody's they show), the rest of the gallery synthetic from a Gaussian fitted to the real\n");
+	printf("descriptors (%d identities, %ld photos: between- and within-identity covariances); top-5; recall@1 = nearest\n", nid, nres);
+	printf("face = exact search's\n");
+	printf("%-10s %-22s %9s %9s %9s %9s %11s %10s\n", "faces", "matcher", "p50 ms", "p95 ms", "recall@1", "recall@5", "build s", "MB");
+	uint64_t *truth = malloc(sizeof *truth * 5 * (size_t)nq), *got = malloc(sizeof *got * 5 * (size_t)(nq > ns ? nq : ns));
+	uint64_t *struth = malloc(sizeof *struth * 5 * (size_t)(ns > 0 ? ns : 1)), *truth1 = malloc(sizeof *truth1 * (size_t)nq);
 	for (char *tok = strtok(sizes_s, ","); tok; tok = strtok(NULL, ",")) {
 		long N = atol(tok);
 		if (N < ng)
@@ -229,20 +269,46 @@ int main(int argc, char **argv)
 			m->desc->matcher_add(in->inst, 1, (uint64_t)i + 1, gal + (size_t)i * DIM, DIM);
 		double p50, p95;
 		run_queries(m->desc, in->inst, q, nq, truth, &p50, &p95);
-		printf("%-10ld %-22s %9.3f %9.3f %9s %11s %10.0f\n", N, "match_flat f32 (exact)", p50, p95, "1.0000", "-",
+		for (int i = 0; i < nq; i++)
+			truth1[i] = truth[(size_t)i * 5];
+		printf("%-10ld %-22s %9.3f %9.3f %9s %9s %11s %10.0f\n", N, "match_flat f32 (exact)", p50, p95, "1.0000", "1.0000", "-",
 		    (double)m->desc->matcher_memory(in->inst) / 1048576.0);
+		run_queries(m->desc, in->inst, sq, ns, struth, &p50, &p95);
 		dv_instance_free(in);
 		dv_module_close(m);
 		dv_conf_free(c);
+		/* ANN_DUMP=DIR: the vectors, queries and exact answers written for
+		 * analysis outside (float32 rows; the truth as 1-based face numbers),
+		 * instead of the matchers' rows */
+		const char *dump = getenv("ANN_DUMP");
+		if (dump && *dump) {
+			char path[1024];
+			struct { const char *name; const void *p; size_t size, n; } part[] = {
+				{"gallery", gal, sizeof(float) * DIM, (size_t)N},
+				{"queries", q, sizeof(float) * DIM, (size_t)nq},
+				{"truth", truth1, sizeof *truth1, (size_t)nq},
+			};
+			for (size_t k = 0; k < sizeof part / sizeof *part; k++) {
+				snprintf(path, sizeof path, "%s/%s-%ld.bin", dump, part[k].name, N);
+				FILE *f = fopen(path, "wb");
+				if (!f || fwrite(part[k].p, part[k].size, part[k].n, f) != part[k].n || fclose(f) != 0) {
+					perror(path);
+					return 1;
+				}
+			}
+			printf("%-10ld (written to %s: gallery, queries and truth)\n", N, dump);
+			continue;
+		}
 		in = open_matcher(pdir, "{so: match_flat, mode: int8_bound}", &m, &c);
 		for (long i = 0; i < N; i++)
 			m->desc->matcher_add(in->inst, 1, (uint64_t)i + 1, gal + (size_t)i * DIM, DIM);
 		run_queries(m->desc, in->inst, q, nq, got, &p50, &p95);
-		int hit = 0;
-		for (int i = 0; i < nq; i++)
-			hit += got[i] == truth[i];
-		printf("%-10ld %-22s %9.3f %9.3f %9.4f %11s %10.0f\n", N, "match_flat int8_bound", p50, p95, (double)hit / nq, "-",
+		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f %11s %10.0f\n", N, "match_flat int8_bound", p50, p95, recall(got, truth, nq),
+		    recall5(got, truth, nq), "-",
 		    (double)m->desc->matcher_memory(in->inst) / 1048576.0);
+		run_queries(m->desc, in->inst, sq, ns, got, &p50, &p95);
+		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f\n", N, "  strangers", p50, p95, recall(got, struth, ns),
+		    recall5(got, struth, ns));
 		dv_instance_free(in);
 		dv_module_close(m);
 		dv_conf_free(c);
@@ -280,24 +346,28 @@ int main(int argc, char **argv)
 			usleep(20000);
 		t_save = (test_now_ms() - t_save) / 1e3;
 		run_queries(m->desc, in->inst, q, nq, got, &p50, &p95);
-		hit = 0;
-		for (int i = 0; i < nq; i++)
-			hit += got[i] == truth[i];
-		printf("%-10ld %-22s %9.3f %9.3f %9.4f %11.1f %10.0f   (%.0f B a face; resident +%.0f MB)\n", N, "match_hnsw", p50, p95,
-		    (double)hit / nq, build, (double)m->desc->matcher_memory(in->inst) / 1048576.0,
+		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f %11.1f %10.0f   (%.0f B a face; resident +%.0f MB)\n", N, "match_hnsw", p50,
+		    p95, recall(got, truth, nq), recall5(got, truth, nq), build, (double)m->desc->matcher_memory(in->inst) / 1048576.0,
 		    (double)m->desc->matcher_memory(in->inst) / N, rss / 1048576.0);
-		/* the same graph searched wider: recall against time */
+		run_queries(m->desc, in->inst, sq, ns, got, &p50, &p95);
+		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f\n", N, "  strangers", p50, p95, recall(got, struth, ns),
+		    recall5(got, struth, ns));
+		/* the same graph searched otherwise: recall against time, with
+		 * stop_ratio (the default) and without (the candidate list's rule
+		 * alone, as hnswlib's searchKnn) */
 		void (*set_ef)(void *, long long) = dl ? (void (*)(void *, long long))dlsym(dl, "match_hnsw_set_ef") : NULL;
-		static const int efs[] = {400, 800, 1600};
-		for (size_t e = 0; set_ef && e < sizeof efs / sizeof *efs; e++) {
-			set_ef(in->inst, efs[e]);
+		void (*set_stop)(void *, double) = dl ? (void (*)(void *, double))dlsym(dl, "match_hnsw_set_stop") : NULL;
+		static const struct { int ef; double stop; } ways[] = {{400, 2}, {800, 2}, {200, 0}, {800, 0}, {1600, 0}};
+		for (size_t e = 0; set_ef && set_stop && e < sizeof ways / sizeof *ways; e++) {
+			set_ef(in->inst, ways[e].ef);
+			set_stop(in->inst, ways[e].stop);
+			char label[40];
+			snprintf(label, sizeof label, "match_hnsw ef %d%s", ways[e].ef, ways[e].stop > 0 ? "" : " stop 0");
 			run_queries(m->desc, in->inst, q, nq, got, &p50, &p95);
-			hit = 0;
-			for (int i = 0; i < nq; i++)
-				hit += got[i] == truth[i];
-			char label[32];
-			snprintf(label, sizeof label, "match_hnsw ef %d", efs[e]);
-			printf("%-10ld %-22s %9.3f %9.3f %9.4f %11s %10s\n", N, label, p50, p95, (double)hit / nq, "", "");
+			printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f\n", N, label, p50, p95, recall(got, truth, nq), recall5(got, truth, nq));
+			run_queries(m->desc, in->inst, sq, ns, got, &p50, &p95);
+			printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f\n", N, "  strangers", p50, p95, recall(got, struth, ns),
+		    recall5(got, struth, ns));
 		}
 		dv_instance_free(in);
 		dv_module_close(m);
@@ -322,11 +392,8 @@ int main(int argc, char **argv)
 		if (stats)
 			stats(in->inst, &saves, &loads, &builds);
 		run_queries(m->desc, in->inst, q, nq, got, &p50, &p95);
-		hit = 0;
-		for (int i = 0; i < nq; i++)
-			hit += got[i] == truth[i];
-		printf("%-10ld %-22s %9.3f %9.3f %9.4f %11.1f %10s   (restart with persist_dir: %s; the file %.0f MB, written in %.1f s, read in %.1f s; the host's %ld adds and matcher_loaded %.1f s)\n",
-		    N, "match_hnsw restarted", p50, p95, (double)hit / nq, t_restart, "",
+		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f %11.1f %10s   (restart with persist_dir: %s; the file %.0f MB, written in %.1f s, read in %.1f s; the host's %ld adds and matcher_loaded %.1f s)\n",
+		    N, "match_hnsw restarted", p50, p95, recall(got, truth, nq), recall5(got, truth, nq), t_restart, "",
 		    loads == 1 && builds == 0 ? "read back, not built" : "NOT read back", fmb, t_save, t_read, N,
 		    t_restart - t_read);
 		dv_instance_free(in);
@@ -343,7 +410,7 @@ int main(int argc, char **argv)
 			FILE *g1 = fdopen(fg, "wb"), *q1 = fdopen(fq, "wb"), *t1 = fdopen(ft, "wb");
 			fwrite(gal, sizeof(float) * DIM, (size_t)N, g1);
 			fwrite(q, sizeof(float) * DIM, (size_t)nq, q1);
-			fwrite(truth, sizeof *truth, (size_t)nq, t1);
+			fwrite(truth1, sizeof *truth1, (size_t)nq, t1);
 			fclose(g1);
 			fclose(q1);
 			fclose(t1);
@@ -358,6 +425,5 @@ int main(int argc, char **argv)
 		}
 		fflush(stdout);
 	}
-	(void)realq_of;
 	return 0;
 }

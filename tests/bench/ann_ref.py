@@ -51,8 +51,8 @@ def faiss_rows():
         fx.hnsw.efSearch = e
         p50, p95, rec = timed(lambda i: fx.search(q[i:i + 1], 5)[1][0][0] + 1)
         if e == ef:
-            print("%-10d %-22s %9.3f %9.3f %9.4f %11.1f %10.0f   (%.0f B a face as serialised: 8-bit codes, links, levels)" % (
-                n, "faiss HNSW-SQ8", p50, p95, rec, fbuild, fb / 1048576.0, fb / n))
+            print("%-10d %-22s %9.3f %9.3f %9.4f %9s %11.1f %10.0f   (%.0f B a face as serialised: 8-bit codes, links, levels)" % (
+                n, "faiss HNSW-SQ8", p50, p95, rec, "-", fbuild, fb / 1048576.0, fb / n))
         else:
             print("%-10d %-22s %9.3f %9.3f %9.4f" % (n, "faiss HNSW-SQ8 ef %d" % e, p50, p95, rec))
     sys.stdout.flush()
@@ -74,8 +74,8 @@ for i in range(len(q)):
     hit += int(labels[0][0]) == int(truth[i])
 times.sort()
 mb = n * (dim * 4 + m * 2 * 4 + 4 + 8) / 1048576.0
-print("%-10d %-22s %9.3f %9.3f %9.4f %11.1f %10.0f   (estimated: float32 vector, level-0 links, label)" % (
-    n, "hnswlib python f32", times[len(times) // 2], times[int(len(times) * 0.95)], hit / len(q), build, mb))
+print("%-10d %-22s %9.3f %9.3f %9.4f %9s %11.1f %10.0f   (estimated: float32 vector, level-0 links, label)" % (
+    n, "hnswlib python f32", times[len(times) // 2], times[int(len(times) * 0.95)], hit / len(q), "-", build, mb))
 sys.stdout.flush()
 del idx
 faiss_rows()
