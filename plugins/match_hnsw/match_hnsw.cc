@@ -5,9 +5,11 @@
  * int8 code (a fixed scale of 200: +-0.635 covers every component of the dev
  * data's descriptors, whose largest is 0.58) and, after it, the code's
  * rounding residual in 4 bits: 192 bytes a face instead of 512. The graph is
- * walked with the int8 codes alone (AVX-512 distances); the `rerank` nearest
- * it finds are then ranked again by their distance to the float query with the
- * residual added back (16 times finer than the code), so that near-ties —
+ * walked with the int8 codes alone (AVX-512 distances; our own walk of the
+ * base layer, which stops once the rest is stop_ratio times farther than the
+ * nearest found — see walk()); the `rerank` nearest it finds are then
+ * ranked again by their distance to the float query with the residual
+ * added back (16 times finer than the code), so that near-ties —
  * common in a dense gallery of millions — come out in the order exact search
  * gives.
  *
@@ -321,12 +323,13 @@ void graph_erase(Graph &gr, uint64_t id)
  * expanded while it is nearer than the farthest of them), with two changes:
  * - stop_ratio: the walk also ends once the next node to expand is farther
  *   than stop_ratio times the nearest found (squared code distances) and
- *   than the `asked`-th nearest found (the host's k: a beam of k at least for
- *   the rest of its answer). A face whose match is in the gallery is found early: nodes that
- *   much farther than it lead to nothing nearer, and a wide beam (ef 1600)
- *   then costs a face with a near match little more than a narrow one. A face
- *   with no near match (a stranger in a dense gallery) ends by the beam's
- *   rule, as without it. 0: the beam's rule alone (searchKnn's).
+ *   than the `asked`-th nearest found (the host's k: a beam of k at least
+ *   for the rest of its answer). A face whose match is in the gallery is
+ *   found early: nodes that much farther than it lead to nothing nearer, and
+ *   a wide beam (ef 1600) then costs a face with a near match little more
+ *   than a narrow one. A face with no near match (a stranger in a dense
+ *   gallery) ends by the beam's rule, as without it. 0: the beam's rule
+ *   alone (searchKnn's).
  * - each node's unvisited neighbours are prefetched together before their
  *   distances are taken (searchKnn fetches one ahead): the walk waits on
  *   memory, and many requests in flight wait less.
