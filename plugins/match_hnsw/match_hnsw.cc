@@ -816,7 +816,6 @@ void load_all(Matcher *m)
 			continue;
 		}
 		Tenant *g = find(m, t, true);
-		gr->setEf(size_t(m->ef_search));
 		gr->num_deleted_ = 0; /* hnswlib's loading constructor counts from an unset value */
 		g->pending.assign(gr->cur_element_count, 0);
 		g->n_pending = 0;
@@ -903,7 +902,6 @@ void build(Matcher *m, uint64_t tenant)
 	auto space = std::make_unique<CodeSpace>(size_t(dim));
 	auto gr = std::make_unique<Graph>(space.get(), std::max<size_t>(ids.size() + ids.size() / 16, 1024), size_t(m->m),
 	    size_t(m->ef_construction), 42);
-	gr->setEf(size_t(m->ef_search));
 	/* build_threads insert at once (hnswlib locks per node); the first alone,
 	 * so that the others have an entry point */
 	size_t nb = node_bytes(dim);
@@ -1393,10 +1391,7 @@ extern "C" DV_PLUGIN_EXPORT void match_hnsw_set_ef(void *p, long long ef)
 {
 	auto *m = static_cast<Matcher *>(p);
 	std::unique_lock<std::shared_mutex> w(m->lock);
-	m->ef_search = ef;
-	for (auto &kv : m->tenants)
-		if (kv.second->graph)
-			kv.second->graph->setEf(size_t(ef));
+	m->ef_search = ef; /* walk() reads it (hnswlib's own ef is for searchKnn, unused) */
 }
 
 /* For tests and make bench (not part of the ABI): the graph searches made,

@@ -109,6 +109,16 @@ static double recall5(const uint64_t *got, const uint64_t *truth, int nq)
 	return nq ? (double)hit / (5.0 * nq) : 0;
 }
 
+/* the strangers' row under a matcher's: their searches against their truth */
+static void strangers_row(const struct dv_plugin *p, void *inst, long N, const float *sq, int ns, const uint64_t *struth,
+    uint64_t *got)
+{
+	double p50, p95;
+	run_queries(p, inst, sq, ns, got, &p50, &p95);
+	printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f\n", N, "  strangers", p50, p95, recall(got, struth, ns),
+	    recall5(got, struth, ns));
+}
+
 /* a held-out identity: one in five of those with two photos or more */
 static int held_out(int ord) { return ord % 5 == 4; }
 
@@ -306,9 +316,7 @@ int main(int argc, char **argv)
 		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f %11s %10.0f\n", N, "match_flat int8_bound", p50, p95, recall(got, truth, nq),
 		    recall5(got, truth, nq), "-",
 		    (double)m->desc->matcher_memory(in->inst) / 1048576.0);
-		run_queries(m->desc, in->inst, sq, ns, got, &p50, &p95);
-		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f\n", N, "  strangers", p50, p95, recall(got, struth, ns),
-		    recall5(got, struth, ns));
+		strangers_row(m->desc, in->inst, N, sq, ns, struth, got);
 		dv_instance_free(in);
 		dv_module_close(m);
 		dv_conf_free(c);
@@ -349,9 +357,7 @@ int main(int argc, char **argv)
 		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f %11.1f %10.0f   (%.0f B a face; resident +%.0f MB)\n", N, "match_hnsw", p50,
 		    p95, recall(got, truth, nq), recall5(got, truth, nq), build, (double)m->desc->matcher_memory(in->inst) / 1048576.0,
 		    (double)m->desc->matcher_memory(in->inst) / N, rss / 1048576.0);
-		run_queries(m->desc, in->inst, sq, ns, got, &p50, &p95);
-		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f\n", N, "  strangers", p50, p95, recall(got, struth, ns),
-		    recall5(got, struth, ns));
+		strangers_row(m->desc, in->inst, N, sq, ns, struth, got);
 		/* the same graph searched otherwise: recall against time, with
 		 * stop_ratio (the default) and without (the candidate list's rule
 		 * alone, as hnswlib's searchKnn) */
@@ -365,9 +371,7 @@ int main(int argc, char **argv)
 			snprintf(label, sizeof label, "match_hnsw ef %d%s", ways[e].ef, ways[e].stop > 0 ? "" : " stop 0");
 			run_queries(m->desc, in->inst, q, nq, got, &p50, &p95);
 			printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f\n", N, label, p50, p95, recall(got, truth, nq), recall5(got, truth, nq));
-			run_queries(m->desc, in->inst, sq, ns, got, &p50, &p95);
-			printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f\n", N, "  strangers", p50, p95, recall(got, struth, ns),
-		    recall5(got, struth, ns));
+			strangers_row(m->desc, in->inst, N, sq, ns, struth, got);
 		}
 		dv_instance_free(in);
 		dv_module_close(m);
