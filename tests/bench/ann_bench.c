@@ -233,7 +233,9 @@ int main(int argc, char **argv)
 	test_cpu_name(cpu, sizeof cpu);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	printf("ANN: match_hnsw (its defaults: int8 codes walked, 4-bit residuals reranking the nearest 16; m 16,\n");
-	printf("ef_construction 400, ef_search 1600, stop_ratio 2) against exact search; the reference libraries at ef 200;\n");
+	const char *efc_env = getenv("ANN_EFC");
+	printf("ef_construction %s, ef_search 1600, stop_ratio 2) against exact search; the reference libraries at ef 200;\n",
+	    efc_env && *efc_env ? efc_env : "400");
 	printf("searches on one core, builds on %ld (%s);\n", cores, cpu);
 	printf("%d real faces enrolled (the first photo of each identity with two or more, but one identity in five), %d\n", ng, nq);
 	printf("real queries (their other photos; rows marked \"strangers\": %d photos of the %d identities held out, whose\n", ns, nheld);
@@ -321,14 +323,24 @@ int main(int argc, char **argv)
 		dv_module_close(m);
 		dv_conf_free(c);
 		/* match_hnsw: the graph is built (in the background) once all are added */
-		char spec[384], pdir_keep[] = "/tmp/dv_ann_XXXXXX";
-		if (!mkdtemp(pdir_keep)) {
+		char spec[512], pdir_keep[512] = "/tmp/dv_ann_XXXXXX";
+		const char *keep = getenv("ANN_KEEP"), *efc = getenv("ANN_EFC");
+		long efc_n = efc && *efc ? atol(efc) : 400;
+		if (keep && *keep) {
+			/* ANN_KEEP=DIR: the graph's file is kept in DIR/ann-N-efcE and
+			 * read back by the next run instead of being built again (the
+			 * gallery is the same: its generator's seed is fixed) */
+			snprintf(pdir_keep, sizeof pdir_keep, "%s/ann-%ld-efc%ld", keep, N, efc_n);
+			mkdir(keep, 0755);
+			mkdir(pdir_keep, 0755);
+		} else if (!mkdtemp(pdir_keep)) {
 			perror("ann_bench: mkdtemp");
 			return 1;
 		}
 		/* persist_dir: the restart row below reads the graph back */
-		snprintf(spec, sizeof spec, "{so: match_hnsw, exact_below: %ld, build_threads: %ld, persist_dir: %s}", N, cores,
-		    pdir_keep);
+		snprintf(spec, sizeof spec,
+		    "{so: match_hnsw, exact_below: %ld, build_threads: %ld, ef_construction: %ld, persist_dir: %s}", N, cores,
+		    efc_n, pdir_keep);
 		before = dv_rss_bytes();
 		in = open_matcher(pdir, spec, &m, &c);
 		if (!in)
@@ -341,6 +353,8 @@ int main(int argc, char **argv)
 			m->desc->matcher_add(in->inst, 1, (uint64_t)i + 1, gal + (size_t)i * DIM, DIM);
 		long long coded = 0, codeless = 0;
 		int holds = 0;
+		if (m->desc->matcher_loaded)
+			m->desc->matcher_loaded(in->inst);
 		while (inspect && inspect(in->inst, 1, gal, &coded, &codeless, &holds) != 2)
 			usleep(20000);
 		double build = (test_now_ms() - t0) / 1e3;
@@ -350,13 +364,14 @@ int main(int argc, char **argv)
 		    dl ? (void (*)(void *, long long *, long long *, long long *))dlsym(dl, "match_hnsw_stats") : NULL;
 		long long saves = 0, loads = 0, builds = 0;
 		double t_save = test_now_ms();
-		while (stats && (stats(in->inst, &saves, &loads, &builds), saves < 1))
+		while (stats && (stats(in->inst, &saves, &loads, &builds), saves < 1 && loads < 1))
 			usleep(20000);
 		t_save = (test_now_ms() - t_save) / 1e3;
 		run_queries(m->desc, in->inst, q, nq, got, &p50, &p95);
-		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f %11.1f %10.0f   (%.0f B a face; resident +%.0f MB)\n", N, "match_hnsw", p50,
+		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f %11.1f %10.0f   (%.0f B a face; resident +%.0f MB%s)\n", N, "match_hnsw", p50,
 		    p95, recall(got, truth, nq), recall5(got, truth, nq), build, (double)m->desc->matcher_memory(in->inst) / 1048576.0,
-		    (double)m->desc->matcher_memory(in->inst) / N, rss / 1048576.0);
+		    (double)m->desc->matcher_memory(in->inst) / N, rss / 1048576.0,
+		    loads > 0 ? "; the graph read back from ANN_KEEP's file: build s is the read" : "");
 		strangers_row(m->desc, in->inst, N, sq, ns, struth, got);
 		/* the same graph searched otherwise: recall against time, with
 		 * stop_ratio (the default) and without (the candidate list's rule
@@ -404,7 +419,7 @@ int main(int argc, char **argv)
 		dv_module_close(m);
 		dv_conf_free(c);
 		snprintf(file, sizeof file, "rm -rf '%s'", pdir_keep);
-		if (system(file) != 0)
+		if (!(keep && *keep) && system(file) != 0)
 			fprintf(stderr, "ann_bench: could not remove %s\n", pdir_keep);
 		/* the reference: hnswlib's Python binding, float32, same vectors and parameters */
 		const char *ref = getenv("ANN_REF");
