@@ -42,6 +42,7 @@ extern "C" {
 }
 #include <hnswlib/hnswlib.h>
 #include <dirent.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <immintrin.h>
 #include <sys/file.h>
@@ -203,6 +204,183 @@ float refined_l2(const float *q, const int8_t *node, int dim)
 
 using Graph = hnswlib::HierarchicalNSW<int>;
 
+/* A graph compacted (`compact: true`, the default): hnswlib's graph once
+ * built (or read back and reconciled), copied into arrays of what a search
+ * reads and nothing else — each node's code and residual, its base-layer
+ * links in one array (as many as it has, not m x 2 slots), its label — and
+ * the few upper-layer nodes' links apart. Below 2^24 nodes (16.7 million) a
+ * base-layer link takes 3 bytes, not 4. hnswlib keeps, besides, a lock
+ * (40 bytes), a label-map entry (~40) and a level for every node, and a
+ * level-0 block of fixed size: 452 bytes a face against ~300 here. Nodes
+ * keep the graph's numbers, which are also the file's (persist_dir), so an
+ * erasure zeroes the same node in both. Faces added after the compaction go
+ * into a small hnswlib graph beside it (the delta), searched too; a rebuild
+ * folds both into one graph again (rebuild_fraction). */
+struct Lean {
+	size_t n = 0, nb = 0, code_dim = 0; /* nodes; node_bytes; the code's length (the distance's parameter) */
+	std::vector<int8_t> data;           /* n x nb: code, then residual */
+	std::vector<uint32_t> off;          /* n + 1: node i's base links are links off[i] .. off[i + 1] of links0 */
+	std::vector<uint8_t> links0;        /* each lw bytes (little-endian), and 4 bytes of slack at the end */
+	size_t lw = 4;
+	std::vector<uint64_t> label;
+	std::vector<uint32_t> by_label; /* node numbers in label order (a face's node by binary search) */
+	std::vector<uint64_t> gone;     /* a bit a node: erased (codeless), routes but is never an answer */
+	size_t n_gone = 0;
+	int maxlevel = 0;
+	uint32_t entry = 0;
+	std::unordered_map<uint32_t, uint32_t> up_at; /* a node of the upper layers -> its lists in up (level 1 first) */
+	std::vector<uint32_t> up;                     /* for each level: a count, then the links */
+	std::unique_ptr<hnswlib::VisitedListPool> visited;
+
+	const int8_t *node(uint32_t i) const { return &data[size_t(i) * nb]; }
+	bool erased(uint32_t i) const { return (gone[i >> 6] >> (i & 63)) & 1; }
+	void erase(uint32_t i)
+	{
+		if (erased(i))
+			return;
+		gone[i >> 6] |= uint64_t(1) << (i & 63);
+		n_gone++;
+		std::memset(&data[size_t(i) * nb], 0, nb); /* the code itself goes now */
+	}
+	/* a face's node (erased or not), or -1 */
+	long long find(uint64_t id) const
+	{
+		auto it = std::lower_bound(by_label.begin(), by_label.end(), id,
+		    [this](uint32_t a, uint64_t want) { return label[a] < want; });
+		return it != by_label.end() && label[*it] == id ? (long long)*it : -1;
+	}
+	size_t live() const { return n - n_gone; }
+	size_t bytes() const
+	{
+		return data.capacity() + links0.capacity() + (off.capacity() + by_label.capacity() + up.capacity()) * 4 +
+		       label.capacity() * 8 + gone.capacity() * 8 + up_at.size() * 32 + up_at.bucket_count() * 8 +
+		       n * sizeof(hnswlib::vl_type); /* a visited list (one a concurrent search) */
+	}
+};
+
+/* The lean copy of a graph (its nodes numbered as the graph's). */
+std::unique_ptr<Lean> compact_graph(const Graph &gr, int dim)
+{
+	auto L = std::make_unique<Lean>();
+	size_t n = gr.cur_element_count;
+	L->n = n;
+	L->nb = node_bytes(dim);
+	L->code_dim = size_t(dim);
+	L->data.resize(n * L->nb);
+	L->off.resize(n + 1);
+	L->label.resize(n);
+	L->gone.assign((n + 63) / 64, 0);
+	size_t links = 0;
+	for (size_t i = 0; i < n; i++)
+		links += gr.getListCount(gr.get_linklist0(hnswlib::tableint(i)));
+	L->lw = n < (size_t(1) << 24) ? 3 : 4;
+	L->links0.assign(links * L->lw + 4, 0);
+	links = 0;
+	for (size_t i = 0; i < n; i++) {
+		auto v = hnswlib::tableint(i);
+		std::memcpy(&L->data[i * L->nb], gr.getDataByInternalId(v), L->nb);
+		L->label[i] = gr.getExternalLabel(v);
+		unsigned *ll = gr.get_linklist0(v);
+		unsigned c = gr.getListCount(ll);
+		L->off[i] = uint32_t(links);
+		for (unsigned k = 0; k < c; k++) {
+			uint32_t to = ll[1 + k];
+			std::memcpy(&L->links0[(links + k) * L->lw], &to, L->lw); /* little-endian: its low bytes */
+		}
+		links += c;
+		if (gr.isMarkedDeleted(v)) {
+			L->gone[i >> 6] |= uint64_t(1) << (i & 63);
+			L->n_gone++;
+		}
+		if (gr.element_levels_[i] > 0) {
+			L->up_at[uint32_t(i)] = uint32_t(L->up.size());
+			for (int level = 1; level <= gr.element_levels_[i]; level++) {
+				unsigned *ul = gr.get_linklist(v, level);
+				unsigned uc = gr.getListCount(ul);
+				L->up.push_back(uc);
+				L->up.insert(L->up.end(), ul + 1, ul + 1 + uc);
+			}
+		}
+	}
+	L->off[n] = uint32_t(links);
+	L->by_label.resize(n);
+	for (size_t i = 0; i < n; i++)
+		L->by_label[i] = uint32_t(i);
+	std::sort(L->by_label.begin(), L->by_label.end(), [&](uint32_t a, uint32_t b) { return L->label[a] < L->label[b]; });
+	L->maxlevel = gr.maxlevel_;
+	L->entry = gr.enterpoint_node_;
+	L->visited = std::make_unique<hnswlib::VisitedListPool>(1, std::max<size_t>(n, 1));
+	return L;
+}
+
+/* What walk() reads of a graph, from hnswlib's or from a lean copy. */
+struct HnswView {
+	const Graph &gr;
+	size_t count() const { return gr.cur_element_count; }
+	uint32_t entry() const { return gr.enterpoint_node_; }
+	int maxlevel() const { return gr.maxlevel_; }
+	const uint32_t *upper(uint32_t v, int level, unsigned *n) const
+	{
+		unsigned *ll = gr.get_linklist(v, level);
+		*n = gr.getListCount(ll);
+		return ll + 1;
+	}
+	const uint32_t *base(uint32_t v, unsigned *n, uint32_t *) const
+	{
+		unsigned *ll = gr.get_linklist0(v);
+		*n = gr.getListCount(ll);
+		return ll + 1;
+	}
+	const char *base_ptr(uint32_t v) const { return reinterpret_cast<const char *>(gr.get_linklist0(v)); }
+	const int8_t *node(uint32_t v) const { return reinterpret_cast<const int8_t *>(gr.getDataByInternalId(v)); }
+	bool any_erased() const { return gr.num_deleted_ > 0; }
+	bool erased(uint32_t v) const { return gr.isMarkedDeleted(v); }
+	const void *param() const { return gr.dist_func_param_; }
+	hnswlib::VisitedListPool *pool() const { return gr.visited_list_pool_; }
+};
+
+struct LeanView {
+	const Lean &L;
+	size_t count() const { return L.n; }
+	uint32_t entry() const { return L.entry; }
+	int maxlevel() const { return L.maxlevel; }
+	const uint32_t *upper(uint32_t v, int level, unsigned *n) const
+	{
+		auto it = L.up_at.find(v);
+		if (it == L.up_at.end()) {
+			*n = 0;
+			return nullptr;
+		}
+		const uint32_t *p = &L.up[it->second];
+		for (int l = 1; l < level; l++)
+			p += 1 + p[0];
+		*n = p[0];
+		return p + 1;
+	}
+	/* node v's base links, into buf (room for 1024) when 3 bytes each */
+	const uint32_t *base(uint32_t v, unsigned *n, uint32_t *buf) const
+	{
+		*n = std::min<unsigned>(L.off[v + 1] - L.off[v], 1024);
+		const uint8_t *p = &L.links0[size_t(L.off[v]) * L.lw];
+		if (L.lw == 4) {
+			std::memcpy(buf, p, *n * 4);
+			return buf;
+		}
+		for (unsigned i = 0; i < *n; i++) {
+			uint32_t x;
+			std::memcpy(&x, p + 3 * i, 4); /* the slack at the end makes the last read safe */
+			buf[i] = x & 0xffffff;
+		}
+		return buf;
+	}
+	const char *base_ptr(uint32_t v) const { return reinterpret_cast<const char *>(&L.links0[size_t(L.off[v]) * L.lw]); }
+	const int8_t *node(uint32_t v) const { return L.node(v); }
+	bool any_erased() const { return L.n_gone > 0; }
+	bool erased(uint32_t v) const { return L.erased(v); }
+	const void *param() const { return &L.code_dim; }
+	hnswlib::VisitedListPool *pool() const { return L.visited.get(); }
+};
+
 struct Change { /* made while a build ran: replayed before the swap */
 	bool add;
 	uint64_t id;
@@ -224,10 +402,15 @@ struct Tenant {
 	std::vector<float> vecs;
 	std::vector<uint64_t> ids;
 	std::unordered_map<uint64_t, size_t> row;
-	/* the graph, once built */
+	/* the graph, once built: hnswlib's (`graph`), or once compacted its lean
+	 * copy (`lean`) and the faces added since in a small hnswlib graph
+	 * (`delta`, not in the file); never both graph and lean */
 	std::unique_ptr<CodeSpace> space;
 	std::unique_ptr<Graph> graph;
-	size_t removed = 0; /* codeless nodes in the graph */
+	std::unique_ptr<Lean> lean;
+	std::unique_ptr<Graph> delta;
+	uint64_t epoch = 0;  /* changes to `graph` (a compaction made meanwhile is made again) */
+	size_t removed = 0; /* codeless nodes in the graph (or in lean and delta) */
 	bool building = false;
 	std::vector<Change> log;
 	/* persistence: the file, the nodes read from it and not yet confirmed
@@ -243,6 +426,7 @@ struct Tenant {
 struct Matcher {
 	const dv_host *host = nullptr;
 	long long exact_below = 20000, m = 16, ef_construction = 400, ef_search = 1600, rerank = 16, build_threads = 1;
+	bool compact = true;
 	double rebuild_fraction = 0.1, persist_fraction = 0.01, stop_ratio = 2.0;
 	std::string dir;           /* persist_dir; empty: nothing on disk */
 	std::mutex disk_lock;      /* one file operation at a time (and flock across instances) */
@@ -259,7 +443,7 @@ struct Matcher {
 	std::vector<uint64_t> jobs;
 	bool stopping = false;
 	std::thread builder;
-	std::atomic<long long> builds{0};
+	std::atomic<long long> builds{0}, compactions{0};
 };
 
 Tenant *find(Matcher *m, uint64_t t, bool create)
@@ -282,9 +466,28 @@ bool graph_has(const Graph &gr, uint64_t id)
 	return it != gr.label_lookup_.end() && !gr.isMarkedDeleted(it->second);
 }
 
+size_t graph_live(const Graph *gr) { return gr ? gr->cur_element_count - gr->num_deleted_ : 0; }
+
 size_t tenant_count(const Tenant &g)
 {
-	return g.graph ? g.graph->cur_element_count - g.graph->num_deleted_ : g.ids.size();
+	if (g.lean)
+		return g.lean->live() + graph_live(g.delta.get());
+	return g.graph ? graph_live(g.graph.get()) : g.ids.size();
+}
+
+/* A tenant searched through a graph (hnswlib's or lean) */
+bool has_graph(const Tenant &g) { return g.graph || g.lean; }
+
+/* Zeroed before they are freed: codes of faces. */
+void wipe(Graph *gr)
+{
+	if (gr)
+		std::memset(gr->data_level0_memory_, 0, gr->max_elements_ * gr->size_data_per_element_);
+}
+void wipe(Lean *L)
+{
+	if (L)
+		std::fill(L->data.begin(), L->data.end(), int8_t(0));
 }
 
 void queue_build(Matcher *m, uint64_t tenant, Tenant *g)
@@ -336,24 +539,25 @@ void graph_erase(Graph &gr, uint64_t id)
  * Erased nodes route the walk but never enter the results. The caller holds
  * the tenant's lock shared (no change meanwhile); hnswlib's pool of visited
  * lists serves concurrent walks. */
-std::vector<std::pair<int, hnswlib::tableint>> walk(const Graph &gr, const int8_t *q, size_t ef, size_t want, size_t asked,
+template <class View>
+std::vector<std::pair<int, hnswlib::tableint>> walk(const View &gr, const int8_t *q, size_t ef, size_t want, size_t asked,
     double stop, long long *expanded)
 {
 	using hnswlib::tableint;
 	using Hit = std::pair<int, tableint>;
 	std::vector<Hit> out;
-	if (gr.cur_element_count == 0)
+	if (gr.count() == 0)
 		return out;
-	const void *param = gr.dist_func_param_;
-	auto dist = [&](tableint v) { return code_l2(q, gr.getDataByInternalId(v), param); };
-	tableint cur = gr.enterpoint_node_;
+	const void *param = gr.param();
+	auto dist = [&](tableint v) { return code_l2(q, gr.node(v), param); };
+	tableint cur = gr.entry();
 	int cd = dist(cur);
-	for (int level = gr.maxlevel_; level > 0; level--) {
+	for (int level = gr.maxlevel(); level > 0; level--) {
 		for (bool moved = true; moved;) {
 			moved = false;
-			unsigned *ll = gr.get_linklist(cur, level);
-			const tableint *nb = reinterpret_cast<const tableint *>(ll + 1);
-			for (unsigned i = 0, n = gr.getListCount(ll); i < n; i++) {
+			unsigned n;
+			const tableint *nb = gr.upper(cur, level, &n);
+			for (unsigned i = 0; i < n; i++) {
 				int d = dist(nb[i]);
 				if (d < cd) {
 					cd = d;
@@ -368,17 +572,17 @@ std::vector<std::pair<int, hnswlib::tableint>> walk(const Graph &gr, const int8_
 		hnswlib::VisitedListPool *pool;
 		hnswlib::VisitedList *vl;
 		~Seen() { pool->releaseVisitedList(vl); }
-	} held{gr.visited_list_pool_, gr.visited_list_pool_->getFreeVisitedList()};
+	} held{gr.pool(), gr.pool()->getFreeVisitedList()};
 	hnswlib::vl_type *seen = held.vl->mass, tag = held.vl->curV;
 	std::priority_queue<Hit> top;                                    /* the ef nearest found, farthest on top */
 	std::priority_queue<Hit, std::vector<Hit>, std::greater<Hit>> next; /* to expand, nearest on top */
 	std::priority_queue<int> wanted; /* the `asked` nearest distances found, the farthest on top */
 	asked = std::max<size_t>(1, std::min(asked, want));
-	const bool erased = gr.num_deleted_ > 0;
+	const bool erased = gr.any_erased();
 	int best = std::numeric_limits<int>::max(), worst = best;
 	auto keep = [&](int d, tableint v) {
 		next.emplace(d, v);
-		if (erased && gr.isMarkedDeleted(v))
+		if (erased && gr.erased(v))
 			return;
 		top.emplace(d, v);
 		if (top.size() > ef)
@@ -392,7 +596,7 @@ std::vector<std::pair<int, hnswlib::tableint>> walk(const Graph &gr, const int8_
 	seen[cur] = tag;
 	keep(cd, cur);
 	const size_t code_bytes = size_t(*static_cast<const size_t *>(param));
-	tableint fresh[1024];
+	tableint fresh[1024], links[1024];
 	while (!next.empty()) {
 		auto [d, u] = next.top();
 		if (top.size() >= ef && d > worst)
@@ -402,20 +606,21 @@ std::vector<std::pair<int, hnswlib::tableint>> walk(const Graph &gr, const int8_
 			break;
 		next.pop();
 		++*expanded;
-		unsigned *ll = gr.get_linklist0(u);
-		const tableint *nb = reinterpret_cast<const tableint *>(ll + 1);
-		unsigned n = std::min<unsigned>(gr.getListCount(ll), sizeof fresh / sizeof *fresh), m = 0;
+		unsigned n;
+		const tableint *nb = gr.base(u, &n, links);
+		n = std::min<unsigned>(n, sizeof fresh / sizeof *fresh);
+		unsigned m = 0;
 		for (unsigned i = 0; i < n; i++) {
 			if (seen[nb[i]] == tag)
 				continue;
 			fresh[m++] = nb[i];
-			const char *c = gr.getDataByInternalId(nb[i]);
+			const char *c = reinterpret_cast<const char *>(gr.node(nb[i]));
 			for (size_t o = 0; o < code_bytes; o += 64)
 				_mm_prefetch(c + o, _MM_HINT_T0);
 			_mm_prefetch(c + code_bytes - 1, _MM_HINT_T0);
 		}
 		if (!next.empty())
-			_mm_prefetch(reinterpret_cast<const char *>(gr.get_linklist0(next.top().second)), _MM_HINT_T0);
+			_mm_prefetch(gr.base_ptr(next.top().second), _MM_HINT_T0);
 		for (unsigned i = 0; i < m; i++) {
 			tableint v = fresh[i];
 			seen[v] = tag;
@@ -858,6 +1063,17 @@ void settle(Tenant &g, hnswlib::tableint at)
 	}
 }
 
+/* The builder thread looks at the tenant: its graph is compacted if it
+ * should be (compact_tenant). */
+void queue_compact(Matcher *m, uint64_t tenant)
+{
+	if (!m->compact)
+		return;
+	std::lock_guard<std::mutex> l(m->jobs_lock);
+	m->jobs.push_back(tenant);
+	m->jobs_cv.notify_one();
+}
+
 void queue_save(Matcher *m, uint64_t tenant, Tenant *g)
 {
 	if (m->dir.empty() || g->save_wanted || g->building)
@@ -884,14 +1100,28 @@ void build(Matcher *m, uint64_t tenant)
 			return;
 		dim = m->dim;
 		seen = g->log.size();
-		if (g->graph) {
-			for (auto &kv : g->graph->label_lookup_) {
-				if (g->graph->isMarkedDeleted(kv.second))
+		auto take = [&](const Graph &gr) {
+			for (auto &kv : gr.label_lookup_) {
+				if (gr.isMarkedDeleted(kv.second))
 					continue;
 				ids.push_back(kv.first);
-				const int8_t *c = reinterpret_cast<const int8_t *>(g->graph->getDataByInternalId(kv.second));
+				const int8_t *c = reinterpret_cast<const int8_t *>(gr.getDataByInternalId(kv.second));
 				codes.insert(codes.end(), c, c + node_bytes(dim));
 			}
+		};
+		if (g->lean) {
+			const Lean &L = *g->lean;
+			ids.reserve(tenant_count(*g));
+			codes.reserve(tenant_count(*g) * L.nb);
+			for (uint32_t i = 0; i < L.n; i++)
+				if (!L.erased(i)) {
+					ids.push_back(L.label[i]);
+					codes.insert(codes.end(), L.node(i), L.node(i) + L.nb);
+				}
+			if (g->delta)
+				take(*g->delta);
+		} else if (g->graph) {
+			take(*g->graph);
 		} else {
 			codes.resize(g->ids.size() * node_bytes(dim));
 			for (size_t i = 0; i < g->ids.size(); i++)
@@ -949,8 +1179,12 @@ void build(Matcher *m, uint64_t tenant)
 		drop_files(m, tenant, g, nullptr);
 	g->save_wanted = !m->dir.empty();
 	/* the old graph and exact rows go, their vectors zeroed first */
-	if (g->graph)
-		std::memset(g->graph->data_level0_memory_, 0, g->graph->max_elements_ * g->graph->size_data_per_element_);
+	wipe(g->graph.get());
+	wipe(g->lean.get());
+	wipe(g->delta.get());
+	g->lean.reset();
+	g->delta.reset();
+	g->epoch++;
 	std::fill(g->vecs.begin(), g->vecs.end(), 0.0f);
 	std::vector<float>().swap(g->vecs);
 	std::vector<uint64_t>().swap(g->ids);
@@ -961,6 +1195,50 @@ void build(Matcher *m, uint64_t tenant)
 	m->builds++;
 	m->host->log(m->host, DV_LOG_INFO, "match_hnsw graph built tenant=%llu faces=%zu codeless=%zu ms=%lld",
 	    (unsigned long long)tenant, tenant_count(*g), g->removed,
+	    (long long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+}
+
+/* A tenant's hnswlib graph replaced by its lean copy (compact), on the
+ * builder thread once the graph is built or reconciled with the database and
+ * written. The copy is made under the shared lock (searches go on; changes
+ * wait), the swap under the exclusive one; a change slipped in between makes
+ * the copy stale, and it is made again. */
+void compact_tenant(Matcher *m, uint64_t t)
+{
+	auto t0 = std::chrono::steady_clock::now();
+	std::unique_ptr<Lean> lean;
+	uint64_t epoch;
+	{
+		std::shared_lock<std::shared_mutex> r(m->lock);
+		Tenant *g = find(m, t, false);
+		if (!m->compact || !g || !g->graph || g->building || g->n_pending || g->save_wanted)
+			return;
+		epoch = g->epoch;
+		lean = compact_graph(*g->graph, m->dim);
+	}
+	std::unique_lock<std::shared_mutex> w(m->lock);
+	Tenant *g = find(m, t, false);
+	if (!g || !g->graph || g->building || g->n_pending || g->save_wanted || g->epoch != epoch) {
+		wipe(lean.get());
+		if (g && g->graph && !g->building) {
+			std::lock_guard<std::mutex> l(m->jobs_lock); /* once more, from the graph as it is now */
+			m->jobs.push_back(t);
+			m->jobs_cv.notify_one();
+		}
+		return;
+	}
+	size_t before = g->graph->max_elements_ * (g->graph->size_data_per_element_ + sizeof(void *) + sizeof(std::mutex) + sizeof(int)) +
+	                g->graph->label_lookup_.size() * 40;
+	wipe(g->graph.get());
+	g->graph.reset();
+	g->lean = std::move(lean);
+	g->removed = g->lean->n_gone;
+	m->compactions++;
+	malloc_trim(0); /* hnswlib's many small blocks (upper links, label map) back to the system */
+	m->host->log(m->host, DV_LOG_INFO,
+	    "match_hnsw graph compacted tenant=%llu faces=%zu bytes=%zu (hnswlib's: ~%zu) links_per_node=%.1f ms=%lld",
+	    (unsigned long long)t, g->lean->live(), g->lean->bytes(), before,
+	    g->lean->n ? double(g->lean->off[g->lean->n]) / double(g->lean->n) : 0.0,
 	    (long long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
 }
 
@@ -992,6 +1270,8 @@ void builder_main(Matcher *m)
 				g->save_wanted = false;
 				save_graph(m, t, *g);
 			}
+			r.unlock();
+			compact_tenant(m, t);
 		} catch (const std::exception &e) {
 			std::unique_lock<std::shared_mutex> w(m->lock);
 			if (Tenant *g = find(m, t, false))
@@ -1012,6 +1292,8 @@ const dv_param params[] = {
 	    "HNSW candidate list while searching: a face with no near match (a stranger) costs about this much (recall against time)"},
 	{"stop_ratio", DV_PARAM_DOUBLE, 0, 100, "2",
 	    "a search also ends once the nodes left to explore are this many times farther (squared) than the nearest found: a face with a near match is found in a fraction of ef's cost (0: the candidate list's rule alone; at least 1 otherwise)"},
+	{"compact", DV_PARAM_BOOL, 0, 0, "true",
+	    "once built (or read back and reconciled), a graph is copied into a lean layout of what a search reads — ~300 bytes a face instead of hnswlib's 452 — and faces added later go into a small graph beside it until the next rebuild"},
 	{"rerank", DV_PARAM_INT, 1, 1000, "16",
 	    "the graph's nearest this many are ranked again by the exact query and the codes' residuals (near-ties in exact search's order)"},
 	{"build_threads", DV_PARAM_INT, 1, 256, "1",
@@ -1041,6 +1323,9 @@ int create(const dv_host *h, void **out)
 		    m->stop_ratio);
 		m->stop_ratio = 1;
 	}
+	int compact = 1;
+	h->param_bool(h, "compact", &compact);
+	m->compact = compact != 0;
 	h->param_int(h, "rerank", &m->rerank);
 	h->param_int(h, "build_threads", &m->build_threads);
 	h->param_double(h, "rebuild_fraction", &m->rebuild_fraction);
@@ -1063,8 +1348,9 @@ int create(const dv_host *h, void **out)
 		}
 	}
 	h->log(h, DV_LOG_INFO,
-	    "match_hnsw exact_below=%lld m=%lld ef_construction=%lld ef_search=%lld stop_ratio=%g rerank=%lld build_threads=%lld kernels=%s (int8 codes and 4-bit residuals in the graphs)",
-	    m->exact_below, m->m, m->ef_construction, m->ef_search, m->stop_ratio, m->rerank, m->build_threads, code_isa);
+	    "match_hnsw exact_below=%lld m=%lld ef_construction=%lld ef_search=%lld stop_ratio=%g rerank=%lld build_threads=%lld compact=%s kernels=%s (int8 codes and 4-bit residuals in the graphs)",
+	    m->exact_below, m->m, m->ef_construction, m->ef_search, m->stop_ratio, m->rerank, m->build_threads,
+	    m->compact ? "true" : "false", code_isa);
 	*out = m;
 	return DV_PLUGIN_OK;
 }
@@ -1081,8 +1367,9 @@ void destroy(void *p)
 	for (auto &kv : m->tenants) {
 		Tenant &g = *kv.second;
 		std::fill(g.vecs.begin(), g.vecs.end(), 0.0f);
-		if (g.graph)
-			std::memset(g.graph->data_level0_memory_, 0, g.graph->max_elements_ * g.graph->size_data_per_element_);
+		wipe(g.graph.get());
+		wipe(g.lean.get());
+		wipe(g.delta.get());
 	}
 	delete m;
 }
@@ -1114,8 +1401,9 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 			 * embedder): they are of no use to this gallery */
 			for (auto &kv : m->tenants) {
 				Tenant &g = *kv.second;
-				if (g.graph)
-					std::memset(g.graph->data_level0_memory_, 0, g.graph->max_elements_ * g.graph->size_data_per_element_);
+				wipe(g.graph.get());
+				wipe(g.lean.get());
+				wipe(g.delta.get());
 				drop_files(m, kv.first, &g, "its vectors are of another dimension than the embedder's");
 			}
 			m->tenants.clear();
@@ -1131,7 +1419,35 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 			return DV_PLUGIN_EINVAL;
 		}
 		Tenant *g = find(m, tenant, true);
+		if (g->lean) {
+			/* compacted: a face of the lean graph with the same code is
+			 * there already; a new code leaves it (and the file) and goes
+			 * into the delta, as does a new face */
+			Lean &L = *g->lean;
+			std::vector<int8_t> code(L.nb);
+			quantise(vec, dim, code.data());
+			long long at = L.find(id);
+			if (at >= 0 && !L.erased(uint32_t(at))) {
+				if (std::memcmp(L.node(uint32_t(at)), code.data(), L.nb) == 0)
+					return DV_PLUGIN_OK;
+				L.erase(uint32_t(at));
+				g->removed++;
+				forget_on_disk(m, tenant, *g, {hnswlib::tableint(at)});
+			}
+			if (!g->delta) {
+				g->delta = std::make_unique<Graph>(g->space.get(), 1024, size_t(m->m), size_t(m->ef_construction), 42);
+			}
+			if (!graph_has(*g->delta, id) && g->delta->label_lookup_.count(id) && g->removed > 0)
+				g->removed--; /* an erased face's node taken again */
+			graph_add(*g->delta, id, code.data());
+			if (g->building)
+				g->log.push_back(Change{true, id, std::move(code)});
+			else if (double(g->removed + graph_live(g->delta.get())) >= m->rebuild_fraction * double(L.n))
+				queue_build(m, tenant, g); /* the delta folded in */
+			return DV_PLUGIN_OK;
+		}
 		if (g->graph) {
+			g->epoch++;
 			size_t nb = node_bytes(dim);
 			std::vector<int8_t> code(nb);
 			quantise(vec, dim, code.data());
@@ -1193,7 +1509,22 @@ int remove_face(void *p, uint64_t tenant, uint64_t id)
 		Tenant *g = find(m, tenant, false);
 		if (!g)
 			return DV_PLUGIN_OK;
-		if (g->graph) {
+		if (g->lean) {
+			Lean &L = *g->lean;
+			long long at = L.find(id);
+			if (at >= 0 && !L.erased(uint32_t(at))) {
+				L.erase(uint32_t(at));
+				g->removed++;
+				forget_on_disk(m, tenant, *g, {hnswlib::tableint(at)}); /* the code leaves the file now too */
+			}
+			if (g->delta && graph_has(*g->delta, id)) {
+				graph_erase(*g->delta, id); /* the delta is not in the file */
+				g->removed++;
+			}
+			if (g->removed > 0 && double(g->removed) >= m->rebuild_fraction * double(L.n))
+				queue_build(m, tenant, g);
+		} else if (g->graph) {
+			g->epoch++;
 			if (graph_has(*g->graph, id)) {
 				hnswlib::tableint at = g->graph->label_lookup_.find(id)->second;
 				graph_erase(*g->graph, id);
@@ -1230,7 +1561,7 @@ int search(void *p, uint64_t tenant, const float *q, int dim, int k, dv_match *o
 			return DV_PLUGIN_EINVAL;
 		}
 		std::vector<std::pair<float, uint64_t>> best;
-		if (g->graph) {
+		if (has_graph(*g)) {
 			if (tenant_count(*g) == 0)
 				return DV_PLUGIN_OK;
 			std::vector<int8_t> code(static_cast<size_t>(dim));
@@ -1238,16 +1569,28 @@ int search(void *p, uint64_t tenant, const float *q, int dim, int k, dv_match *o
 			/* the graph's nearest `rerank`, by the codes; then by the query
 			 * itself against code and residual */
 			long long expanded = 0;
-			auto res = walk(*g->graph, code.data(), size_t(m->ef_search), size_t(std::max<long long>(k, m->rerank)),
-			    size_t(k), m->stop_ratio, &expanded);
+			size_t want = size_t(std::max<long long>(k, m->rerank));
+			auto from = [&](const Graph &gr) {
+				auto res = walk(HnswView{gr}, code.data(), size_t(m->ef_search), want, size_t(k), m->stop_ratio, &expanded);
+				for (const auto &hit : res) {
+					if (&gr == g->graph.get() && g->n_pending && hit.second < g->pending.size() && g->pending[hit.second])
+						continue; /* read from the file, not yet confirmed by the host's load */
+					const int8_t *node = reinterpret_cast<const int8_t *>(gr.getDataByInternalId(hit.second));
+					best.emplace_back(std::sqrt(refined_l2(q, node, dim)), gr.getExternalLabel(hit.second));
+				}
+			};
+			if (g->lean) {
+				const Lean &L = *g->lean;
+				auto res = walk(LeanView{L}, code.data(), size_t(m->ef_search), want, size_t(k), m->stop_ratio, &expanded);
+				for (const auto &hit : res)
+					best.emplace_back(std::sqrt(refined_l2(q, L.node(hit.second), dim)), L.label[hit.second]);
+				if (g->delta && graph_live(g->delta.get()))
+					from(*g->delta);
+			} else {
+				from(*g->graph);
+			}
 			m->walks.fetch_add(1, std::memory_order_relaxed);
 			m->expanded.fetch_add(expanded, std::memory_order_relaxed);
-			for (const auto &hit : res) {
-				if (g->n_pending && hit.second < g->pending.size() && g->pending[hit.second])
-					continue; /* read from the file, not yet confirmed by the host's load */
-				const int8_t *node = reinterpret_cast<const int8_t *>(g->graph->getDataByInternalId(hit.second));
-				best.emplace_back(std::sqrt(refined_l2(q, node, dim)), g->graph->getExternalLabel(hit.second));
-			}
 		} else {
 			hnswlib::DISTFUNC<float> l2 = m->fspace->get_dist_func();
 			void *param = m->fspace->get_dist_func_param();
@@ -1281,6 +1624,7 @@ int loaded(void *p)
 			Tenant &g = *kv.second;
 			if (!g.graph)
 				continue;
+			g.epoch++;
 			std::vector<hnswlib::tableint> gone;
 			size_t read = g.pending.size();
 			for (size_t i = 0; i < g.pending.size(); i++)
@@ -1304,6 +1648,8 @@ int loaded(void *p)
 				queue_build(m, kv.first, &g);
 			else if (!m->dir.empty() && (g.changed > 0 || !g.disk.valid))
 				queue_save(m, kv.first, &g);
+			else
+				queue_compact(m, kv.first);
 		}
 		return DV_PLUGIN_OK;
 	} catch (const std::bad_alloc &) {
@@ -1330,14 +1676,18 @@ int64_t memory(void *p)
 	for (auto &kv : m->tenants) {
 		const Tenant &g = *kv.second;
 		b += int64_t(g.vecs.capacity() * sizeof(float) + g.ids.capacity() * 8 + g.row.size() * 32);
-		if (g.graph) {
-			const Graph &gr = *g.graph;
+		for (const Graph *gp : {g.graph.get(), g.delta.get()}) {
+			if (!gp)
+				continue;
+			const Graph &gr = *gp;
 			b += int64_t(gr.max_elements_ * gr.size_data_per_element_);              /* level 0: code, links, label */
 			b += int64_t(gr.max_elements_ * sizeof(void *));                          /* upper levels' pointers */
 			b += int64_t(gr.cur_element_count * gr.size_links_per_element_ / gr.M_); /* upper levels, ~1/M of nodes */
 			b += int64_t(gr.label_lookup_.size() * 40); /* hnswlib's label map: a node of 32 bytes and a bucket */
 			b += int64_t(gr.max_elements_ * (sizeof(std::mutex) + sizeof(int))); /* a lock and a level a node */
 		}
+		if (g.lean)
+			b += int64_t(g.lean->bytes());
 	}
 	return b;
 }
@@ -1360,19 +1710,35 @@ extern "C" DV_PLUGIN_EXPORT int match_hnsw_inspect(void *p, uint64_t tenant, con
 	size_t nb = node_bytes(m->dim);
 	std::vector<int8_t> code(nb);
 	quantise(vec, m->dim, code.data());
-	if (g->graph) {
-		for (size_t i = 0; i < g->graph->cur_element_count; i++) {
-			const char *d = g->graph->getDataByInternalId(hnswlib::tableint(i));
-			bool zero = std::all_of(d, d + nb, [](char c) { return c == 0; });
-			(zero ? *codeless : *coded) += 1;
-			if (!zero && std::memcmp(d, code.data(), nb) == 0)
-				*holds = 1;
-		}
-	}
+	auto look = [&](const char *d) {
+		bool zero = std::all_of(d, d + nb, [](char c) { return c == 0; });
+		(zero ? *codeless : *coded) += 1;
+		if (!zero && std::memcmp(d, code.data(), nb) == 0)
+			*holds = 1;
+	};
+	for (const Graph *gr : {g->graph.get(), g->delta.get()})
+		for (size_t i = 0; gr && i < gr->cur_element_count; i++)
+			look(gr->getDataByInternalId(hnswlib::tableint(i)));
+	if (g->lean)
+		for (uint32_t i = 0; i < g->lean->n; i++)
+			look(reinterpret_cast<const char *>(g->lean->node(i)));
 	for (size_t i = 0; i < g->ids.size(); i++)
 		if (std::memcmp(&g->vecs[i * m->dim], vec, sizeof(float) * m->dim) == 0)
 			*holds = 1;
-	return g->graph ? 2 : 1;
+	return has_graph(*g) ? 2 : 1;
+}
+
+/* For tests and make bench (not part of the ABI): how a tenant is held —
+ * 0 not at all, 1 exact rows, 2 hnswlib's graph, 3 compacted (a lean graph,
+ * and a delta of `*delta` faces added since) — and the compactions made. */
+extern "C" DV_PLUGIN_EXPORT int match_hnsw_layout(void *p, uint64_t tenant, long long *delta, long long *compactions)
+{
+	auto *m = static_cast<Matcher *>(p);
+	std::shared_lock<std::shared_mutex> r(m->lock);
+	Tenant *g = find(m, tenant, false);
+	*delta = g ? (long long)graph_live(g->delta.get()) : 0;
+	*compactions = m->compactions;
+	return !g ? 0 : g->lean ? 3 : g->graph ? 2 : 1;
 }
 
 /* For tests (not part of the ABI): graphs written to persist_dir, graphs

@@ -52,6 +52,22 @@ static void photo(float *v, int who)
 }
 
 typedef int (*inspect_fn)(void *, uint64_t, const float *, long long *, long long *, int *);
+typedef int (*layout_fn)(void *, uint64_t, long long *, long long *);
+
+/* Waits (up to a minute) for a tenant to be held as `want` (3: compacted,
+ * its delta holding `delta` faces, or any number if negative); the layout */
+static int wait_layout(layout_fn layout, void *p, uint64_t tenant, int want, long long delta)
+{
+	long long dl = 0, compactions = 0;
+	int got = 0;
+	for (int w = 0; w < 6000; w++) {
+		got = layout(p, tenant, &dl, &compactions);
+		if (got == want && (delta < 0 || dl == delta))
+			break;
+		usleep(10000);
+	}
+	return got;
+}
 static uint64_t brute(float (*v)[DIM], const int *alive, int n, const float *q);
 
 /* stop_ratio: a query whose match is enrolled ends its walk once the nodes
@@ -154,7 +170,9 @@ static void close_hnsw(struct dv_instance *in, struct dv_module *m, struct dv_co
 	dv_conf_free(c);
 }
 
-/* persist_dir: written, erased in place, read back, reconciled, refused when changed */
+/* persist_dir with hnswlib's graph kept as it is (compact: false): written,
+ * erased in place, read back, reconciled, written again as faces are added,
+ * refused when changed */
 static void persist(float (*vecs)[DIM], const char *path)
 {
 	char base[] = "/tmp/dv_hnsw_XXXXXX", dir[64], yaml[1024], hp[1200], sp[1200];
@@ -164,7 +182,7 @@ static void persist(float (*vecs)[DIM], const char *path)
 	}
 	snprintf(dir, sizeof dir, "%s/idx", base); /* created by the plugin */
 	snprintf(yaml, sizeof yaml,
-	    "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 1000, rebuild_fraction: 0.05, persist_dir: %s}\n",
+	    "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 1000, rebuild_fraction: 0.05, compact: false, persist_dir: %s}\n",
 	    getenv("DV_PLUGIN_BUILD_DIR"), dir);
 	snprintf(hp, sizeof hp, "%s/tenant-9.hnsw", dir);
 	snprintf(sp, sizeof sp, "%s/tenant-9.sum", dir);
@@ -307,6 +325,81 @@ static void persist(float (*vecs)[DIM], const char *path)
 		printf("# could not remove %s\n", base);
 }
 
+/* persist_dir with the lean layout (the default): the file is the built
+ * graph's; an erasure of a face of the lean graph zeroes its code in the
+ * file; a face added after the compaction (the delta) is not in the file and
+ * is inserted by the next start's load; the graph read back is compacted
+ * once the load is over, and answers as before. */
+static void persist_lean(float (*vecs)[DIM], const char *path)
+{
+	char base[] = "/tmp/dv_hnsw_XXXXXX", dir[64], yaml[1024], hp[1200];
+	if (!mkdtemp(base)) {
+		ok(0, "a temporary directory");
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s/idx", base);
+	snprintf(yaml, sizeof yaml, "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 1000, persist_dir: %s}\n",
+	    getenv("DV_PLUGIN_BUILD_DIR"), dir);
+	snprintf(hp, sizeof hp, "%s/tenant-6.hnsw", dir);
+	struct dv_module *m;
+	struct dv_conf *c;
+	struct dv_instance *in = open_hnsw(yaml, &m, &c);
+	void *dl = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+	stats_fn stats = dl ? (stats_fn)dlsym(dl, "match_hnsw_stats") : NULL;
+	layout_fn layout = dl ? (layout_fn)dlsym(dl, "match_hnsw_layout") : NULL;
+	if (!ok(in && stats && layout, "lean: match_hnsw opens with persist_dir"))
+		return;
+	const struct dv_plugin *d = m->desc;
+	long long saves = 0, loads = 0, builds = 0;
+	struct dv_match out[1];
+	int n;
+	enum { F = 2000 };
+	for (int i = 0; i < F; i++)
+		d->matcher_add(in->inst, 6, (uint64_t)i + 1, vecs[i], DIM);
+	is_int(wait_layout(layout, in->inst, 6, 3, 0), 3, "lean: the graph is built and compacted");
+	stats(in->inst, &saves, &loads, &builds);
+	ok(saves == 1 && file_holds(hp, vecs[40]), "lean: the built graph was written first (%lld), face 41's code in it", saves);
+	d->matcher_remove(in->inst, 6, 41);
+	ok(!file_holds(hp, vecs[40]), "lean: after face 41's erasure its code is no longer in the file");
+	d->matcher_search(in->inst, 6, vecs[40], DIM, 1, out, &n);
+	ok(n == 1 && out[0].id != 41, "lean: nor is it an answer");
+	static float fresh[DIM];
+	face(fresh);
+	d->matcher_add(in->inst, 6, 9001, fresh, DIM);
+	ok(wait_layout(layout, in->inst, 6, 3, 1) == 3 && !file_holds(hp, fresh),
+	    "lean: a face added since goes into the delta, not the file");
+	close_hnsw(in, m, c);
+
+	in = open_hnsw(yaml, &m, &c);
+	if (!ok(in != NULL, "lean: a new instance opens"))
+		return;
+	d = m->desc;
+	stats(in->inst, &saves, &loads, &builds);
+	ok(loads == 1 && builds == 0, "lean: it reads the graph back (%lld read, %lld built)", loads, builds);
+	for (int i = 0; i < F; i++)
+		if (i != 40 && i != 50) /* 41 erased, 51 erased while down */
+			d->matcher_add(in->inst, 6, (uint64_t)i + 1, vecs[i], DIM);
+	d->matcher_add(in->inst, 6, 9001, fresh, DIM);
+	d->matcher_loaded(in->inst);
+	ok(!file_holds(hp, vecs[50]), "lean: face 51, not added again, is erased from the file");
+	is_int(wait_layout(layout, in->inst, 6, 3, 0), 3, "lean: once the load is over the graph is compacted again");
+	d->matcher_search(in->inst, 6, fresh, DIM, 1, out, &n);
+	ok(n == 1 && out[0].id == 9001, "lean: the face of the delta is found after the restart");
+	int self = 0;
+	for (int t = 0; t < 100; t++) {
+		int i = (t * 17) % F;
+		d->matcher_search(in->inst, 6, vecs[i], DIM, 1, out, &n);
+		self += i == 40 || i == 50 ? n == 1 && out[0].id != (uint64_t)i + 1 : n == 1 && out[0].id == (uint64_t)i + 1;
+	}
+	ok(self >= 98, "lean: each face finds itself, the erased do not (%d of 100)", self);
+	is_int((int)d->matcher_count(in->inst), F - 1, "lean: the gallery holds the faces added (1,998 and the new one)");
+	close_hnsw(in, m, c);
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", base);
+}
+
 int main(void)
 {
 	static float vecs[N][DIM], q[DIM];
@@ -335,7 +428,10 @@ int main(void)
 		return tap_done();
 	void *dl = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
 	inspect_fn inspect = dl ? (inspect_fn)dlsym(dl, "match_hnsw_inspect") : NULL;
-	ok(inspect != NULL, "its inspection entry is there");
+	layout_fn layout = dl ? (layout_fn)dlsym(dl, "match_hnsw_layout") : NULL;
+	ok(inspect != NULL && layout != NULL, "its inspection entries are there");
+	if (!inspect || !layout)
+		return tap_done();
 	const struct dv_plugin *d = m->desc;
 	void *p = in->inst;
 	struct dv_match out[5];
@@ -369,6 +465,12 @@ int main(void)
 	for (int w = 0; w < 6000 && d->matcher_count(p) != N; w++)
 		usleep(10000);
 	ok(d->matcher_count(p) == N, "it holds every face, those added during the build too (%d)", N);
+	/* compact (the default): the graph copied into the lean layout, those
+	 * added during the build in it too (the copy is made again if a change
+	 * came meanwhile) */
+	is_int(wait_layout(layout, p, 1, 3, 0), 3, "then compacted: a lean graph, no delta");
+	double per_face = (double)d->matcher_memory(p) / N;
+	ok(per_face < 400, "the lean graph states %.0f bytes a face (hnswlib's layout: over 450)", per_face);
 	inspect(p, 1, vecs[0], &coded, &codeless, &holds);
 	ok(coded == N && codeless == 0 && holds, "%lld coded nodes, none codeless; face 1's code is there", coded);
 	agree = 0;
@@ -398,6 +500,9 @@ int main(void)
 	d->matcher_add(p, 1, 90001, fresh, DIM);
 	d->matcher_search(p, 1, fresh, DIM, 1, out, &n);
 	ok(n == 1 && out[0].id == 90001, "a face added to the graph is found at once");
+	long long delta = 0, compactions = 0;
+	int held = layout(p, 1, &delta, &compactions);
+	ok(held == 3 && delta == 1, "it went into the delta beside the lean graph (layout %d, %lld in the delta)", held, delta);
 
 	/* erasure: the vector itself goes */
 	d->matcher_remove(p, 1, 90001);
@@ -423,6 +528,7 @@ int main(void)
 	/* the removals made while it was rebuilding stay codeless (under 5%) */
 	ok(coded == N - 220 && codeless < 0.05 * (coded + codeless),
 	    "past rebuild_fraction the graph is rebuilt without them (%lld coded nodes, %lld codeless)", coded, codeless);
+	is_int(wait_layout(layout, p, 1, 3, 0), 3, "and compacted again, the delta folded in");
 	inspect(p, 1, vecs[0], &coded, &codeless, &holds);
 	is_int(holds, 0, "an erased face's code is in no node");
 	agree = 0;
@@ -480,5 +586,6 @@ int main(void)
 	dv_module_close(m);
 	dv_conf_free(c);
 	persist(vecs, path);
+	persist_lean(vecs, path);
 	return tap_done();
 }
