@@ -13,7 +13,8 @@
  * common in a dense gallery of millions — come out in the order exact search
  * gives.
  *
- * - Online inserts go into the graph directly.
+ * - Online inserts go into the graph directly (compacted: into the delta,
+ *   see struct Lean).
  * - Erasure (the right to be forgotten): a removed face's code is overwritten
  *   with zeros at once and the face leaves the results; its node stays in the
  *   graph, codeless, until the next rebuild — which happens in the background
@@ -211,7 +212,7 @@ using Graph = hnswlib::HierarchicalNSW<int>;
  * the few upper-layer nodes' links apart. Below 2^24 nodes (16.7 million) a
  * base-layer link takes 3 bytes, not 4. hnswlib keeps, besides, a lock
  * (40 bytes), a label-map entry (~40) and a level for every node, and a
- * level-0 block of fixed size: 452 bytes a face against ~300 here. Nodes
+ * level-0 block of fixed size: 452 bytes a face against ~280 here. Nodes
  * keep the graph's numbers, which are also the file's (persist_dir), so an
  * erasure zeroes the same node in both. Faces added after the compaction go
  * into a small hnswlib graph beside it (the delta), searched too; a rebuild
@@ -409,7 +410,8 @@ struct Tenant {
 	std::unique_ptr<Graph> graph;
 	std::unique_ptr<Lean> lean;
 	std::unique_ptr<Graph> delta;
-	uint64_t epoch = 0;  /* changes to `graph` (a compaction made meanwhile is made again) */
+	bool compacting = false;  /* `graph` is being copied: its changes are logged in clog, replayed on the copy */
+	std::vector<Change> clog;
 	size_t removed = 0; /* codeless nodes in the graph (or in lean and delta) */
 	bool building = false;
 	std::vector<Change> log;
@@ -1184,7 +1186,6 @@ void build(Matcher *m, uint64_t tenant)
 	wipe(g->delta.get());
 	g->lean.reset();
 	g->delta.reset();
-	g->epoch++;
 	std::fill(g->vecs.begin(), g->vecs.end(), 0.0f);
 	std::vector<float>().swap(g->vecs);
 	std::vector<uint64_t>().swap(g->ids);
@@ -1198,6 +1199,50 @@ void build(Matcher *m, uint64_t tenant)
 	    (long long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
 }
 
+/* A face into a compacted tenant (m->lock held alone): a face of the lean
+ * graph with the same code is there already; a new code leaves it (and the
+ * file) and goes into the delta, as does a new face. */
+void lean_add(Matcher *m, uint64_t tenant, Tenant *g, uint64_t id, std::vector<int8_t> code)
+{
+	Lean &L = *g->lean;
+	long long at = L.find(id);
+	if (at >= 0 && !L.erased(uint32_t(at))) {
+		if (std::memcmp(L.node(uint32_t(at)), code.data(), L.nb) == 0)
+			return;
+		L.erase(uint32_t(at));
+		g->removed++;
+		forget_on_disk(m, tenant, *g, {hnswlib::tableint(at)});
+	}
+	if (!g->delta)
+		g->delta = std::make_unique<Graph>(g->space.get(), 1024, size_t(m->m), size_t(m->ef_construction), 42);
+	if (!graph_has(*g->delta, id) && g->delta->label_lookup_.count(id) && g->removed > 0)
+		g->removed--; /* an erased face's node taken again */
+	graph_add(*g->delta, id, code.data());
+	if (g->building)
+		g->log.push_back(Change{true, id, std::move(code)});
+	else if (double(g->removed + graph_live(g->delta.get())) >= m->rebuild_fraction * double(L.n))
+		queue_build(m, tenant, g); /* the delta folded in */
+}
+
+/* A face out of a compacted tenant (m->lock held alone): its code zeroed in
+ * the lean graph and in the file, or erased from the delta. */
+void lean_remove(Matcher *m, uint64_t tenant, Tenant *g, uint64_t id)
+{
+	Lean &L = *g->lean;
+	long long at = L.find(id);
+	if (at >= 0 && !L.erased(uint32_t(at))) {
+		L.erase(uint32_t(at));
+		g->removed++;
+		forget_on_disk(m, tenant, *g, {hnswlib::tableint(at)}); /* the code leaves the file now too */
+	}
+	if (g->delta && graph_has(*g->delta, id)) {
+		graph_erase(*g->delta, id); /* the delta is not in the file */
+		g->removed++;
+	}
+	if (g->removed > 0 && double(g->removed) >= m->rebuild_fraction * double(L.n))
+		queue_build(m, tenant, g);
+}
+
 /* A tenant's hnswlib graph replaced by its lean copy (compact), on the
  * builder thread once the graph is built or reconciled with the database and
  * written. The copy is made under the shared lock (searches go on; changes
@@ -1206,25 +1251,38 @@ void build(Matcher *m, uint64_t tenant)
 void compact_tenant(Matcher *m, uint64_t t)
 {
 	auto t0 = std::chrono::steady_clock::now();
-	std::unique_ptr<Lean> lean;
-	uint64_t epoch;
+	auto ready = [m](const Tenant *g) {
+		return m->compact && g && g->graph && !g->building && !g->n_pending && !g->save_wanted;
+	};
 	{
+		std::unique_lock<std::shared_mutex> w(m->lock);
+		Tenant *g = find(m, t, false);
+		if (!ready(g) || g->compacting)
+			return;
+		g->compacting = true;
+		g->clog.clear();
+	}
+	/* the tenants stay (but for a swapped embedder's vectors, which clear them) */
+	std::unique_ptr<Lean> lean;
+	try {
 		std::shared_lock<std::shared_mutex> r(m->lock);
 		Tenant *g = find(m, t, false);
-		if (!m->compact || !g || !g->graph || g->building || g->n_pending || g->save_wanted)
-			return;
-		epoch = g->epoch;
-		lean = compact_graph(*g->graph, m->dim);
+		if (g && g->graph)
+			lean = compact_graph(*g->graph, m->dim);
+	} catch (...) {
+		std::unique_lock<std::shared_mutex> w(m->lock);
+		if (Tenant *g = find(m, t, false))
+			g->compacting = false;
+		throw;
 	}
 	std::unique_lock<std::shared_mutex> w(m->lock);
 	Tenant *g = find(m, t, false);
-	if (!g || !g->graph || g->building || g->n_pending || g->save_wanted || g->epoch != epoch) {
+	if (!g)
+		return;
+	g->compacting = false;
+	if (!ready(g) || !lean) { /* a build began meanwhile: its graph is compacted in turn */
 		wipe(lean.get());
-		if (g && g->graph && !g->building) {
-			std::lock_guard<std::mutex> l(m->jobs_lock); /* once more, from the graph as it is now */
-			m->jobs.push_back(t);
-			m->jobs_cv.notify_one();
-		}
+		std::vector<Change>().swap(g->clog);
 		return;
 	}
 	size_t before = g->graph->max_elements_ * (g->graph->size_data_per_element_ + sizeof(void *) + sizeof(std::mutex) + sizeof(int)) +
@@ -1233,6 +1291,16 @@ void compact_tenant(Matcher *m, uint64_t t)
 	g->graph.reset();
 	g->lean = std::move(lean);
 	g->removed = g->lean->n_gone;
+	/* the changes made since the copy, made on it too (those of the graph
+	 * erased from the file already: forgetting a node again is a no-op) */
+	std::vector<Change> changes;
+	changes.swap(g->clog);
+	for (Change &c : changes) {
+		if (c.add)
+			lean_add(m, t, g, c.id, std::move(c.code));
+		else
+			lean_remove(m, t, g, c.id);
+	}
 	m->compactions++;
 	malloc_trim(0); /* hnswlib's many small blocks (upper links, label map) back to the system */
 	m->host->log(m->host, DV_LOG_INFO,
@@ -1299,7 +1367,7 @@ const dv_param params[] = {
 	{"build_threads", DV_PARAM_INT, 1, 256, "1",
 	    "threads a graph build inserts with (builds run in the background; more finish sooner and take cores from the workers meanwhile)"},
 	{"rebuild_fraction", DV_PARAM_DOUBLE, 0.01, 1, "0.1",
-	    "rebuild a tenant's graph in the background once erased (codeless) nodes are this share of it"},
+	    "rebuild a tenant's graph in the background once erased (codeless) nodes — and, compacted, the faces added since (the delta) — are this share of it"},
 	{"persist_fraction", DV_PARAM_DOUBLE, 0.001, 1, "0.01",
 	    "with persist_dir: a tenant's file is written again once the faces added or changed since are this share of its graph (at least 256); a restart inserts what the file misses"},
 	{"persist_dir", DV_PARAM_STRING, 0, 0, "",
@@ -1420,34 +1488,12 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 		}
 		Tenant *g = find(m, tenant, true);
 		if (g->lean) {
-			/* compacted: a face of the lean graph with the same code is
-			 * there already; a new code leaves it (and the file) and goes
-			 * into the delta, as does a new face */
-			Lean &L = *g->lean;
-			std::vector<int8_t> code(L.nb);
+			std::vector<int8_t> code(node_bytes(dim));
 			quantise(vec, dim, code.data());
-			long long at = L.find(id);
-			if (at >= 0 && !L.erased(uint32_t(at))) {
-				if (std::memcmp(L.node(uint32_t(at)), code.data(), L.nb) == 0)
-					return DV_PLUGIN_OK;
-				L.erase(uint32_t(at));
-				g->removed++;
-				forget_on_disk(m, tenant, *g, {hnswlib::tableint(at)});
-			}
-			if (!g->delta) {
-				g->delta = std::make_unique<Graph>(g->space.get(), 1024, size_t(m->m), size_t(m->ef_construction), 42);
-			}
-			if (!graph_has(*g->delta, id) && g->delta->label_lookup_.count(id) && g->removed > 0)
-				g->removed--; /* an erased face's node taken again */
-			graph_add(*g->delta, id, code.data());
-			if (g->building)
-				g->log.push_back(Change{true, id, std::move(code)});
-			else if (double(g->removed + graph_live(g->delta.get())) >= m->rebuild_fraction * double(L.n))
-				queue_build(m, tenant, g); /* the delta folded in */
+			lean_add(m, tenant, g, id, std::move(code));
 			return DV_PLUGIN_OK;
 		}
 		if (g->graph) {
-			g->epoch++;
 			size_t nb = node_bytes(dim);
 			std::vector<int8_t> code(nb);
 			quantise(vec, dim, code.data());
@@ -1473,6 +1519,8 @@ int add(void *p, uint64_t tenant, uint64_t id, const float *vec, int dim)
 			if (!graph_has(*g->graph, id) && g->graph->label_lookup_.count(id) && g->removed > 0)
 				g->removed--; /* an erased face's node taken again */
 			graph_add(*g->graph, id, code.data());
+			if (g->compacting)
+				g->clog.push_back(Change{true, id, code});
 			if (g->building)
 				g->log.push_back(Change{true, id, std::move(code)});
 			/* the file is written again once it misses persist_fraction of
@@ -1510,21 +1558,10 @@ int remove_face(void *p, uint64_t tenant, uint64_t id)
 		if (!g)
 			return DV_PLUGIN_OK;
 		if (g->lean) {
-			Lean &L = *g->lean;
-			long long at = L.find(id);
-			if (at >= 0 && !L.erased(uint32_t(at))) {
-				L.erase(uint32_t(at));
-				g->removed++;
-				forget_on_disk(m, tenant, *g, {hnswlib::tableint(at)}); /* the code leaves the file now too */
-			}
-			if (g->delta && graph_has(*g->delta, id)) {
-				graph_erase(*g->delta, id); /* the delta is not in the file */
-				g->removed++;
-			}
-			if (g->removed > 0 && double(g->removed) >= m->rebuild_fraction * double(L.n))
-				queue_build(m, tenant, g);
+			lean_remove(m, tenant, g, id);
 		} else if (g->graph) {
-			g->epoch++;
+			if (g->compacting)
+				g->clog.push_back(Change{false, id, {}});
 			if (graph_has(*g->graph, id)) {
 				hnswlib::tableint at = g->graph->label_lookup_.find(id)->second;
 				graph_erase(*g->graph, id);
@@ -1624,7 +1661,6 @@ int loaded(void *p)
 			Tenant &g = *kv.second;
 			if (!g.graph)
 				continue;
-			g.epoch++;
 			std::vector<hnswlib::tableint> gone;
 			size_t read = g.pending.size();
 			for (size_t i = 0; i < g.pending.size(); i++)

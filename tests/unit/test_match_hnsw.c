@@ -582,6 +582,33 @@ int main(void)
 	ok(inspect(p, 4, other, &coded, &codeless, &holds) == 2 && ordered >= 39,
 	    "near-ties (0.300 and 0.302 from the query) come in exact search's order: %d of 40", ordered);
 	ok(dist_ok >= 39, "their distances within 0.0005 of the float32 ones: %d of 40", dist_ok);
+	/* changes while the graph is built and compacted (tenant 7: 3,000 faces,
+	 * then 300 added and 100 erased at once, on the builder's heels): none is
+	 * lost, whichever step each falls in (the build's log or the compaction's) */
+	for (int i = 0; i < 3000; i++)
+		d->matcher_add(p, 7, (uint64_t)i + 1, vecs[i], DIM);
+	static float late[300][DIM];
+	for (int i = 0; i < 300; i++) {
+		face(late[i]);
+		d->matcher_add(p, 7, 50000 + (uint64_t)i, late[i], DIM);
+		if (i < 100)
+			d->matcher_remove(p, 7, (uint64_t)i * 7 + 1);
+		usleep(2000);
+	}
+	is_int(wait_layout(layout, p, 7, 3, -1), 3, "changes during the build and compaction: the tenant is compacted");
+	int lost = 0, back = 0;
+	for (int i = 0; i < 300; i++) {
+		d->matcher_search(p, 7, late[i], DIM, 1, out, &n);
+		lost += !(n == 1 && out[0].id == 50000 + (uint64_t)i);
+	}
+	for (int i = 0; i < 100; i++) {
+		inspect(p, 7, vecs[i * 7], &coded, &codeless, &holds);
+		back += holds;
+	}
+	is_int(lost, 0, "every face added meanwhile is found");
+	is_int(back, 0, "no face erased meanwhile keeps its code anywhere");
+	inspect(p, 7, vecs[1], &coded, &codeless, &holds);
+	ok(coded == 3200 && holds, "3,200 coded nodes (%lld), face 2's among them", coded);
 	dv_instance_free(in);
 	dv_module_close(m);
 	dv_conf_free(c);
