@@ -18,7 +18,10 @@
  * SIZES: comma-separated gallery sizes (100000,1000000). With
  * ANN_REF=script.py, the Python reference runs on the same vectors; with
  * ANN_DUMP=DIR, each size's gallery, known queries and exact answers are
- * written there for analysis outside, instead of the matchers' rows. */
+ * written there for analysis outside, instead of the matchers' rows; the
+ * reference is not run above ANN_REF_MAX faces. ANN_KEEP=DIR keeps each
+ * size's graph file there and reads it back next time (ANN_EFC: the
+ * ef_construction of the graphs built). */
 #include "../eval/ev_data.h"
 #include "dv_conf.h"
 #include "dv_metrics.h"
@@ -446,8 +449,11 @@ int main(int argc, char **argv)
 		if (!(keep && *keep) && system(file) != 0)
 			fprintf(stderr, "ann_bench: could not remove %s\n", pdir_keep);
 		/* the reference: hnswlib's Python binding, float32, same vectors and parameters */
-		const char *ref = getenv("ANN_REF");
-		if (ref && *ref) {
+		const char *ref = getenv("ANN_REF"), *ref_max = getenv("ANN_REF_MAX");
+		if (ref && *ref && ref_max && *ref_max && N > atol(ref_max)) {
+			printf("%-10ld (the reference libraries are not run above ANN_REF_MAX=%s faces: their builds would take hours here)\n",
+			    N, ref_max);
+		} else if (ref && *ref) {
 			char gp[] = "/tmp/ann_galXXXXXX", qp[] = "/tmp/ann_qXXXXXX", tp[] = "/tmp/ann_tXXXXXX";
 			int fg = mkstemp(gp), fq = mkstemp(qp), ft = mkstemp(tp);
 			FILE *g1 = fdopen(fg, "wb"), *q1 = fdopen(fq, "wb"), *t1 = fdopen(ft, "wb");
@@ -458,7 +464,7 @@ int main(int argc, char **argv)
 			fclose(q1);
 			fclose(t1);
 			char cmd[1024];
-			snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s %s %d %ld 16 400 200", ref, gp, qp, tp, DIM, N);
+			snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s %s %d %ld 16 %ld 200", ref, gp, qp, tp, DIM, N, efc_n);
 			fflush(stdout);
 			if (system(cmd) != 0)
 				printf("%-10ld %-22s (python3-hnswlib is not available: scripts/deps.sh --bench)\n", N, "hnswlib python f32");
