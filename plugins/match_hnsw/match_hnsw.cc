@@ -1246,8 +1246,8 @@ void lean_remove(Matcher *m, uint64_t tenant, Tenant *g, uint64_t id)
 /* A tenant's hnswlib graph replaced by its lean copy (compact), on the
  * builder thread once the graph is built or reconciled with the database and
  * written. The copy is made under the shared lock (searches go on; changes
- * wait), the swap under the exclusive one; a change slipped in between makes
- * the copy stale, and it is made again. */
+ * wait), the swap under the exclusive one; the changes made between the two
+ * are logged (clog) and made on the copy after the swap. */
 void compact_tenant(Matcher *m, uint64_t t)
 {
 	auto t0 = std::chrono::steady_clock::now();
@@ -1361,7 +1361,7 @@ const dv_param params[] = {
 	{"stop_ratio", DV_PARAM_DOUBLE, 0, 100, "2",
 	    "a search also ends once the nodes left to explore are this many times farther (squared) than the nearest found: a face with a near match is found in a fraction of ef's cost (0: the candidate list's rule alone; at least 1 otherwise)"},
 	{"compact", DV_PARAM_BOOL, 0, 0, "true",
-	    "once built (or read back and reconciled), a graph is copied into a lean layout of what a search reads — ~300 bytes a face instead of hnswlib's 452 — and faces added later go into a small graph beside it until the next rebuild"},
+	    "once built (or read back and reconciled), a graph is copied into a lean layout of what a search reads — ~280 bytes a face instead of hnswlib's 452 — and faces added later go into a small graph beside it until the next rebuild"},
 	{"rerank", DV_PARAM_INT, 1, 1000, "16",
 	    "the graph's nearest this many are ranked again by the exact query and the codes' residuals (near-ties in exact search's order)"},
 	{"build_threads", DV_PARAM_INT, 1, 256, "1",
