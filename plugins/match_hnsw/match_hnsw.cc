@@ -233,6 +233,30 @@ struct Lean {
 	std::vector<uint32_t> up;                     /* for each level: a count, then the links */
 	std::unique_ptr<hnswlib::VisitedListPool> visited;
 
+	/* room for n nodes of dim and `links` base links in all */
+	void init(size_t nodes, int dim, size_t links)
+	{
+		n = nodes;
+		nb = node_bytes(dim);
+		code_dim = size_t(dim);
+		lw = n < (size_t(1) << 24) ? 3 : 4;
+		data.resize(n * nb);
+		off.resize(n + 1);
+		label.resize(n);
+		gone.assign((n + 63) / 64, 0);
+		links0.assign(links * lw + 4, 0);
+	}
+	/* base link k (counted over all nodes) */
+	void set_link(size_t k, uint32_t to) { std::memcpy(&links0[k * lw], &to, lw); /* little-endian: its low bytes */ }
+	/* once nodes and links are in: the label order and a visited list */
+	void finish()
+	{
+		by_label.resize(n);
+		for (size_t i = 0; i < n; i++)
+			by_label[i] = uint32_t(i);
+		std::sort(by_label.begin(), by_label.end(), [this](uint32_t a, uint32_t b) { return label[a] < label[b]; });
+		visited = std::make_unique<hnswlib::VisitedListPool>(1, std::max<size_t>(n, 1));
+	}
 	const int8_t *node(uint32_t i) const { return &data[size_t(i) * nb]; }
 	bool erased(uint32_t i) const { return (gone[i >> 6] >> (i & 63)) & 1; }
 	void erase(uint32_t i)
@@ -263,19 +287,10 @@ struct Lean {
 std::unique_ptr<Lean> compact_graph(const Graph &gr, int dim)
 {
 	auto L = std::make_unique<Lean>();
-	size_t n = gr.cur_element_count;
-	L->n = n;
-	L->nb = node_bytes(dim);
-	L->code_dim = size_t(dim);
-	L->data.resize(n * L->nb);
-	L->off.resize(n + 1);
-	L->label.resize(n);
-	L->gone.assign((n + 63) / 64, 0);
-	size_t links = 0;
+	size_t n = gr.cur_element_count, links = 0;
 	for (size_t i = 0; i < n; i++)
 		links += gr.getListCount(gr.get_linklist0(hnswlib::tableint(i)));
-	L->lw = n < (size_t(1) << 24) ? 3 : 4;
-	L->links0.assign(links * L->lw + 4, 0);
+	L->init(n, dim, links);
 	links = 0;
 	for (size_t i = 0; i < n; i++) {
 		auto v = hnswlib::tableint(i);
@@ -284,10 +299,8 @@ std::unique_ptr<Lean> compact_graph(const Graph &gr, int dim)
 		unsigned *ll = gr.get_linklist0(v);
 		unsigned c = gr.getListCount(ll);
 		L->off[i] = uint32_t(links);
-		for (unsigned k = 0; k < c; k++) {
-			uint32_t to = ll[1 + k];
-			std::memcpy(&L->links0[(links + k) * L->lw], &to, L->lw); /* little-endian: its low bytes */
-		}
+		for (unsigned k = 0; k < c; k++)
+			L->set_link(links + k, ll[1 + k]);
 		links += c;
 		if (gr.isMarkedDeleted(v)) {
 			L->gone[i >> 6] |= uint64_t(1) << (i & 63);
@@ -304,13 +317,9 @@ std::unique_ptr<Lean> compact_graph(const Graph &gr, int dim)
 		}
 	}
 	L->off[n] = uint32_t(links);
-	L->by_label.resize(n);
-	for (size_t i = 0; i < n; i++)
-		L->by_label[i] = uint32_t(i);
-	std::sort(L->by_label.begin(), L->by_label.end(), [&](uint32_t a, uint32_t b) { return L->label[a] < L->label[b]; });
 	L->maxlevel = gr.maxlevel_;
 	L->entry = gr.enterpoint_node_;
-	L->visited = std::make_unique<hnswlib::VisitedListPool>(1, std::max<size_t>(n, 1));
+	L->finish();
 	return L;
 }
 
@@ -983,10 +992,6 @@ std::unique_ptr<Lean> read_lean(const std::string &path, int dim)
 	    maxM0 > 1024 || maxM > 1024 || maxM == 0 || (n && entry >= n) || maxlevel < 0 || n >= (size_t(1) << 32))
 		throw std::runtime_error("its layout is not this version's");
 	auto L = std::make_unique<Lean>();
-	L->n = n;
-	L->nb = nb;
-	L->code_dim = size_t(dim);
-	L->lw = n < (size_t(1) << 24) ? 3 : 4;
 	L->maxlevel = maxlevel;
 	L->entry = entry;
 	/* the base layer twice: the links counted, then copied */
@@ -1006,11 +1011,7 @@ std::unique_ptr<Lean> read_lean(const std::string &path, int dim)
 	}
 	if (std::fseek(in.f, start, SEEK_SET) != 0)
 		throw std::runtime_error("it cannot be read twice");
-	L->data.resize(n * nb);
-	L->off.resize(n + 1);
-	L->label.resize(n);
-	L->gone.assign((n + 63) / 64, 0);
-	L->links0.assign(links * L->lw + 4, 0);
+	L->init(n, dim, links);
 	links = 0;
 	for (size_t i = 0; i < n; i += per) {
 		size_t k = std::min(per, n - i);
@@ -1026,7 +1027,7 @@ std::unique_ptr<Lean> read_lean(const std::string &path, int dim)
 				std::memcpy(&to, b + 4 + 4 * e, 4);
 				if (to >= n)
 					throw std::runtime_error("a link points past the last node");
-				std::memcpy(&L->links0[(links + e) * L->lw], &to, L->lw);
+				L->set_link(links + e, to);
 			}
 			links += c;
 			std::memcpy(&L->data[v * nb], b + data_at, nb);
@@ -1070,11 +1071,7 @@ std::unique_ptr<Lean> read_lean(const std::string &path, int dim)
 		throw std::runtime_error("it is longer than its layout says");
 	if (maxlevel > 0 && n && !L->up_at.count(entry))
 		throw std::runtime_error("its entry point has no upper links");
-	L->by_label.resize(n);
-	for (size_t i = 0; i < n; i++)
-		L->by_label[i] = uint32_t(i);
-	std::sort(L->by_label.begin(), L->by_label.end(), [&](uint32_t a, uint32_t b) { return L->label[a] < L->label[b]; });
-	L->visited = std::make_unique<hnswlib::VisitedListPool>(1, std::max<size_t>(n, 1));
+	L->finish();
 	return L;
 }
 
