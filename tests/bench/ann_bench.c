@@ -397,8 +397,8 @@ int main(int argc, char **argv)
 		printf("%-10ld %-22s %9.3f %9.3f %9.4f %9.4f %11.1f %10.0f   (%.0f B a face%s; resident +%.0f MB%s)\n", N, "match_hnsw", p50,
 		    p95, recall(got, truth, nq), recall5(got, truth, nq), build, (double)m->desc->matcher_memory(in->inst) / 1048576.0,
 		    (double)m->desc->matcher_memory(in->inst) / N, lean ? ", compacted" : ", hnswlib's layout", rss / 1048576.0,
-		    loads > 0 ? "; the graph read back from ANN_KEEP's file: build s is the read" : "");
-		if (lean)
+		    loads > 0 ? "; the graph read back from ANN_KEEP's file: build s is the read and the host's adds" : "");
+		if (lean && loads == 0)
 			printf("%-10ld   (compacted in %.1f s after the build and its write)\n", N, t_compact);
 		strangers_row(m->desc, in->inst, N, sq, ns, struth, got);
 		/* the same graph searched otherwise: recall against time, with
