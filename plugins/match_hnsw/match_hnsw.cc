@@ -252,6 +252,114 @@ struct Lean {
 	}
 	/* base link k (counted over all nodes) */
 	void set_link(size_t k, uint32_t to) { std::memcpy(&links0[k * lw], &to, lw); /* little-endian: its low bytes */ }
+	/* base link k, read back (the 4 bytes of slack make a 4-byte read safe) */
+	uint32_t link(size_t k) const
+	{
+		uint32_t x;
+		std::memcpy(&x, &links0[k * lw], 4);
+		return lw == 4 ? x : x & 0xffffff;
+	}
+	/* Once the base links are in: each node's list gains the links that
+	 * point to it and that it lacks, up to `cap` links in all (0: none).
+	 * hnswlib links a new node to its neighbours and them back to it, but a
+	 * neighbour whose list is full prunes it again (its heuristic keeps the
+	 * most diverse), and a face can end up with few ways in: the walk from a
+	 * query near it then never reaches it. At ten million faces (a graph of
+	 * m 16, ef_construction 200) putting those links back, up to 128 a node,
+	 * took recall@1 from 0.868 to 0.972 for 17 bytes a face (docs/scaling.md). Where a node is pointed at by
+	 * more than its cap allows (the hubs), those it keeps are chosen by a
+	 * hash of their number: neither the oldest nodes nor the nearest first
+	 * (the nearest are the ones the heuristic had found redundant).
+	 * The links pointing to each node are gathered by a two-level counting
+	 * sort (by blocks of 65,536 nodes, then within a block): a random
+	 * access a link costs ~170 ns on this VM, 37 s at ten million faces. */
+	void add_reverse(size_t cap)
+	{
+		if (cap == 0 || n == 0)
+			return;
+		const size_t total = off[n], blocks = (n + 65535) >> 16;
+		/* the links' sources, by block of their target, then by target */
+		std::vector<size_t> bat(blocks + 1, 0);
+		for (size_t k = 0; k < total; k++)
+			bat[(link(k) >> 16) + 1]++;
+		for (size_t b = 0; b < blocks; b++)
+			bat[b + 1] += bat[b];
+		std::vector<uint32_t> from(total);
+		std::vector<uint16_t> low(total);
+		{
+			std::vector<size_t> cur(bat.begin(), bat.end() - 1);
+			for (size_t u = 0; u < n; u++)
+				for (size_t k = off[u]; k < off[u + 1]; k++) {
+					uint32_t v = link(k);
+					size_t at = cur[v >> 16]++;
+					from[at] = uint32_t(u);
+					low[at] = uint16_t(v & 0xffff);
+				}
+		}
+		std::vector<uint32_t> in_off(n + 1, 0), tmp, cnt(65536 + 1);
+		for (size_t b = 0; b < blocks; b++) {
+			size_t lo = bat[b], hi = bat[b + 1], first = b << 16, last = std::min(n, first + 65536);
+			std::fill(cnt.begin(), cnt.end(), 0);
+			for (size_t i = lo; i < hi; i++)
+				cnt[low[i] + 1]++;
+			for (size_t v = 0; v < 65536; v++)
+				cnt[v + 1] += cnt[v];
+			for (size_t v = first; v < last; v++)
+				in_off[v] = uint32_t(lo + cnt[v - first]);
+			tmp.resize(hi - lo);
+			for (size_t i = lo; i < hi; i++) /* in order of source: each target's list ascends */
+				tmp[cnt[low[i]]++] = from[i];
+			std::copy(tmp.begin(), tmp.end(), from.begin() + long(lo));
+		}
+		in_off[n] = uint32_t(total);
+		std::vector<uint16_t>().swap(low);
+		std::vector<uint32_t>().swap(tmp);
+		auto rank = [](uint32_t u) { return uint32_t(u * 2654435761u); };
+		/* first the new lists' lengths, then the lists */
+		std::vector<uint32_t> noff(n + 1, 0), outs, extra;
+		auto pick = [&](size_t v) {
+			extra.clear();
+			outs.clear();
+			const size_t have = off[v + 1] - off[v];
+			for (size_t k = off[v]; k < off[v + 1]; k++)
+				outs.push_back(link(k));
+			outs.push_back(uint32_t(v));
+			std::sort(outs.begin(), outs.end());
+			size_t j = 0; /* both ascend: a merge */
+			for (size_t i = in_off[v]; i < in_off[v + 1]; i++) {
+				while (j < outs.size() && outs[j] < from[i])
+					j++;
+				if (j == outs.size() || outs[j] != from[i])
+					extra.push_back(from[i]);
+			}
+			size_t room = cap > have ? cap - have : 0;
+			if (extra.size() > room) {
+				std::nth_element(extra.begin(), extra.begin() + long(room), extra.end(),
+				    [&](uint32_t a, uint32_t b) { return rank(a) < rank(b); });
+				extra.resize(room);
+			}
+			return have + extra.size();
+		};
+		for (size_t v = 0; v < n; v++) {
+			size_t len = pick(v);
+			if (size_t(noff[v]) + len >= (size_t(1) << 32))
+				throw std::length_error("too many links for 32-bit offsets");
+			noff[v + 1] = uint32_t(noff[v] + len);
+		}
+		std::vector<uint8_t> nl(size_t(noff[n]) * lw + 4, 0);
+		for (size_t v = 0; v < n; v++) {
+			pick(v);
+			uint8_t *o = &nl[size_t(noff[v]) * lw];
+			std::memcpy(o, &links0[size_t(off[v]) * lw], size_t(off[v + 1] - off[v]) * lw);
+			o += size_t(off[v + 1] - off[v]) * lw;
+			for (uint32_t u : extra) {
+				std::memcpy(o, &u, lw);
+				o += lw;
+			}
+		}
+		links0.swap(nl);
+		off.swap(noff);
+	}
 	/* once nodes and links are in: the label order and a visited list */
 	void finish()
 	{
@@ -288,7 +396,7 @@ struct Lean {
 };
 
 /* The lean copy of a graph (its nodes numbered as the graph's). */
-std::unique_ptr<Lean> compact_graph(const Graph &gr, int dim)
+std::unique_ptr<Lean> compact_graph(const Graph &gr, int dim, size_t reverse)
 {
 	auto L = std::make_unique<Lean>();
 	size_t n = gr.cur_element_count, links = 0;
@@ -323,6 +431,7 @@ std::unique_ptr<Lean> compact_graph(const Graph &gr, int dim)
 	L->off[n] = uint32_t(links);
 	L->maxlevel = gr.maxlevel_;
 	L->entry = gr.enterpoint_node_;
+	L->add_reverse(reverse);
 	L->finish();
 	return L;
 }
@@ -442,6 +551,7 @@ struct Matcher {
 	const dv_host *host = nullptr;
 	long long exact_below = 20000, m = 16, ef_construction = 400, ef_search = 1600, rerank = 16, build_threads = 1;
 	bool compact = true;
+	long long reverse_links = 128;
 	double rebuild_fraction = 0.1, persist_fraction = 0.01, stop_ratio = 2.0;
 	std::string dir;           /* persist_dir; empty: nothing on disk */
 	std::mutex disk_lock;      /* one file operation at a time (and flock across instances) */
@@ -966,7 +1076,7 @@ bool save_graph(Matcher *m, uint64_t tenant, Tenant &g)
  * top of the lean 2.8 for the time of the read. The file's layout (kHeader's
  * comment) was checked against its .sum already; what does not add up here
  * throws. A node marked deleted, or whose code is zeros, is erased. */
-std::unique_ptr<Lean> read_lean(const std::string &path, int dim)
+std::unique_ptr<Lean> read_lean(const std::string &path, int dim, size_t reverse)
 {
 	struct File {
 		FILE *f;
@@ -1075,6 +1185,7 @@ std::unique_ptr<Lean> read_lean(const std::string &path, int dim)
 		throw std::runtime_error("it is longer than its layout says");
 	if (maxlevel > 0 && n && !L->up_at.count(entry))
 		throw std::runtime_error("its entry point has no upper links");
+	L->add_reverse(reverse);
 	L->finish();
 	return L;
 }
@@ -1142,7 +1253,7 @@ void load_all(Matcher *m)
 		if (!why && m->compact) {
 			try {
 				space = std::make_unique<CodeSpace>(size_t(dim));
-				lean = read_lean(hp, dim);
+				lean = read_lean(hp, dim, size_t(m->reverse_links));
 				if (lean->n != want.nodes)
 					why = "its node count is not the one written";
 			} catch (const std::bad_alloc &) {
@@ -1430,7 +1541,7 @@ void compact_tenant(Matcher *m, uint64_t t)
 		std::shared_lock<std::shared_mutex> r(m->lock);
 		Tenant *g = find(m, t, false);
 		if (g && g->graph)
-			lean = compact_graph(*g->graph, m->dim);
+			lean = compact_graph(*g->graph, m->dim, size_t(m->reverse_links));
 	} catch (...) {
 		std::unique_lock<std::shared_mutex> w(m->lock);
 		if (Tenant *g = find(m, t, false))
@@ -1524,6 +1635,8 @@ const dv_param params[] = {
 	    "a search also ends once the nodes left to explore are this many times farther (squared) than the nearest found: a face with a near match is found in a fraction of ef's cost (0: the candidate list's rule alone; at least 1 otherwise)"},
 	{"compact", DV_PARAM_BOOL, 0, 0, "true",
 	    "once built (or read back and reconciled), a graph is copied into a lean layout of what a search reads — ~280 bytes a face instead of hnswlib's 452 — and faces added later go into a small graph beside it until the next rebuild"},
+	{"reverse_links", DV_PARAM_INT, 0, 1024, "128",
+	    "compacted: each node's base links gain the links pointing to it that hnswlib's pruning dropped, up to this many links a node (ten million faces: recall@1 0.87 -> 0.97 for ~17 bytes a face; 0: none)"},
 	{"rerank", DV_PARAM_INT, 1, 1000, "16",
 	    "the graph's nearest this many are ranked again by the exact query and the codes' residuals (near-ties in exact search's order)"},
 	{"build_threads", DV_PARAM_INT, 1, 256, "1",
@@ -1556,6 +1669,7 @@ int create(const dv_host *h, void **out)
 	int compact = 1;
 	h->param_bool(h, "compact", &compact);
 	m->compact = compact != 0;
+	h->param_int(h, "reverse_links", &m->reverse_links);
 	h->param_int(h, "rerank", &m->rerank);
 	h->param_int(h, "build_threads", &m->build_threads);
 	h->param_double(h, "rebuild_fraction", &m->rebuild_fraction);
@@ -1578,9 +1692,9 @@ int create(const dv_host *h, void **out)
 		}
 	}
 	h->log(h, DV_LOG_INFO,
-	    "match_hnsw exact_below=%lld m=%lld ef_construction=%lld ef_search=%lld stop_ratio=%g rerank=%lld build_threads=%lld compact=%s kernels=%s (int8 codes and 4-bit residuals in the graphs)",
+	    "match_hnsw exact_below=%lld m=%lld ef_construction=%lld ef_search=%lld stop_ratio=%g rerank=%lld build_threads=%lld compact=%s reverse_links=%lld kernels=%s (int8 codes and 4-bit residuals in the graphs)",
 	    m->exact_below, m->m, m->ef_construction, m->ef_search, m->stop_ratio, m->rerank, m->build_threads,
-	    m->compact ? "true" : "false", code_isa);
+	    m->compact ? "true" : "false", m->reverse_links, code_isa);
 	*out = m;
 	return DV_PLUGIN_OK;
 }
@@ -1948,6 +2062,34 @@ extern "C" DV_PLUGIN_EXPORT int match_hnsw_layout(void *p, uint64_t tenant, long
 	*delta = g ? (long long)graph_live(g->delta.get()) : 0;
 	*compactions = m->compactions;
 	return !g ? 0 : g->lean ? 3 : g->graph ? 2 : 1;
+}
+
+/* For tests (not part of the ABI): a compacted tenant's base layer — its
+ * links, those one-way although their target has room for the way back
+ * (reverse_links 0: those one-way), and the most links a node has. -1: not
+ * compacted. */
+extern "C" DV_PLUGIN_EXPORT int match_hnsw_links(void *p, uint64_t tenant, long long *links, long long *one_way, long long *most)
+{
+	auto *m = static_cast<Matcher *>(p);
+	std::shared_lock<std::shared_mutex> r(m->lock);
+	Tenant *g = find(m, tenant, false);
+	if (!g || !g->lean)
+		return -1;
+	const Lean &L = *g->lean;
+	*links = L.off[L.n];
+	*one_way = *most = 0;
+	for (size_t u = 0; u < L.n; u++) {
+		*most = std::max<long long>(*most, L.off[u + 1] - L.off[u]);
+		for (size_t k = L.off[u]; k < L.off[u + 1]; k++) {
+			uint32_t v = L.link(k);
+			bool back = false;
+			for (size_t j = L.off[v]; j < L.off[v + 1] && !back; j++)
+				back = L.link(j) == u;
+			if (!back && (m->reverse_links == 0 || L.off[v + 1] - L.off[v] < size_t(m->reverse_links)))
+				++*one_way;
+		}
+	}
+	return 0;
 }
 
 /* For tests (not part of the ABI): graphs written to persist_dir, graphs

@@ -309,7 +309,8 @@ int main(int argc, char **argv)
 		dv_module_close(m);
 		dv_conf_free(c);
 		/* ANN_DUMP=DIR: the vectors, queries and exact answers written for
-		 * analysis outside (float32 rows; the truth as 1-based face numbers),
+		 * analysis outside (float32 rows; the truth as 1-based face numbers:
+		 * the nearest, and the five nearest; the strangers and theirs too),
 		 * instead of the matchers' rows */
 		const char *dump = getenv("ANN_DUMP");
 		if (dump && *dump) {
@@ -318,6 +319,9 @@ int main(int argc, char **argv)
 				{"gallery", gal, sizeof(float) * DIM, (size_t)N},
 				{"queries", q, sizeof(float) * DIM, (size_t)nq},
 				{"truth", truth1, sizeof *truth1, (size_t)nq},
+				{"truth5", truth, sizeof *truth * 5, (size_t)nq},
+				{"strangers", sq, sizeof(float) * DIM, (size_t)ns},
+				{"strangers-truth5", struth, sizeof *struth * 5, (size_t)ns},
 			};
 			for (size_t k = 0; k < sizeof part / sizeof *part; k++) {
 				snprintf(path, sizeof path, "%s/%s-%ld.bin", dump, part[k].name, N);

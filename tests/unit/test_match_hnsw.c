@@ -52,6 +52,7 @@ static void photo(float *v, int who)
 }
 
 typedef int (*inspect_fn)(void *, uint64_t, const float *, long long *, long long *, int *);
+typedef int (*links_fn)(void *, uint64_t, long long *, long long *, long long *);
 typedef int (*layout_fn)(void *, uint64_t, long long *, long long *);
 
 /* Waits (up to a minute) for a tenant to be held as `want` (3: compacted,
@@ -340,16 +341,22 @@ static void persist_lean(float (*vecs)[DIM], const char *path)
 		return;
 	}
 	snprintf(dir, sizeof dir, "%s/idx", base);
+	/* the first instance without reverse_links, the second with (the default) */
+	char yaml0[1100];
 	snprintf(yaml, sizeof yaml, "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 1000, persist_dir: %s}\n",
+	    getenv("DV_PLUGIN_BUILD_DIR"), dir);
+	snprintf(yaml0, sizeof yaml0,
+	    "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 1000, reverse_links: 0, persist_dir: %s}\n",
 	    getenv("DV_PLUGIN_BUILD_DIR"), dir);
 	snprintf(hp, sizeof hp, "%s/tenant-6.hnsw", dir);
 	struct dv_module *m;
 	struct dv_conf *c;
-	struct dv_instance *in = open_hnsw(yaml, &m, &c);
+	struct dv_instance *in = open_hnsw(yaml0, &m, &c);
 	void *dl = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
 	stats_fn stats = dl ? (stats_fn)dlsym(dl, "match_hnsw_stats") : NULL;
 	layout_fn layout = dl ? (layout_fn)dlsym(dl, "match_hnsw_layout") : NULL;
-	if (!ok(in && stats && layout, "lean: match_hnsw opens with persist_dir"))
+	links_fn links = dl ? (links_fn)dlsym(dl, "match_hnsw_links") : NULL;
+	if (!ok(in && stats && layout && links, "lean: match_hnsw opens with persist_dir"))
 		return;
 	const struct dv_plugin *d = m->desc;
 	long long saves = 0, loads = 0, builds = 0;
@@ -359,6 +366,11 @@ static void persist_lean(float (*vecs)[DIM], const char *path)
 	for (int i = 0; i < F; i++)
 		d->matcher_add(in->inst, 6, (uint64_t)i + 1, vecs[i], DIM);
 	is_int(wait_layout(layout, in->inst, 6, 3, 0), 3, "lean: the graph is built and compacted");
+	long long nlinks = 0, one_way = -1, most = -1, nlinks0 = 0;
+	links(in->inst, 6, &nlinks0, &one_way, &most);
+	ok(nlinks0 > F * 8 && one_way > 0 && most <= 32,
+	    "lean, reverse_links 0: hnswlib's links as they are (%lld links, %lld one-way, at most %lld a node)", nlinks0, one_way,
+	    most);
 	stats(in->inst, &saves, &loads, &builds);
 	ok(saves == 1 && file_holds(hp, vecs[40]), "lean: the built graph was written first (%lld), face 41's code in it", saves);
 	d->matcher_remove(in->inst, 6, 41);
@@ -381,6 +393,9 @@ static void persist_lean(float (*vecs)[DIM], const char *path)
 	long long delta = -1, compactions = -1;
 	int held = layout(in->inst, 6, &delta, &compactions);
 	ok(held == 3 && compactions == 0, "lean: straight into the lean layout (layout %d, %lld compactions)", held, compactions);
+	links(in->inst, 6, &nlinks, &one_way, &most);
+	ok(nlinks > nlinks0 && one_way == 0 && most <= 128,
+	    "lean, read back with reverse_links 128: each link has its way back (%lld links, were %lld)", nlinks, nlinks0);
 	d->matcher_search(in->inst, 6, vecs[0], DIM, 1, out, &n);
 	is_int(n, 0, "lean: its faces are not answered until the host's load confirms them");
 	/* the host's load: all but 41 (erased) and 51 (erased while down), face 61
@@ -489,6 +504,13 @@ int main(void)
 	 * added during the build in it too (the copy is made again if a change
 	 * came meanwhile) */
 	is_int(wait_layout(layout, p, 1, 3, 0), 3, "then compacted: a lean graph, no delta");
+	/* reverse_links (128, the default): the links hnswlib's pruning made
+	 * one-way get their way back */
+	links_fn links = (links_fn)dlsym(dl, "match_hnsw_links");
+	long long nlinks = 0, one_way = -1, most = -1;
+	int got_links = links ? links(p, 1, &nlinks, &one_way, &most) : -1;
+	ok(got_links == 0 && nlinks > (long long)N * 8 && one_way == 0 && most <= 128,
+	    "compacted: every base link has its way back (%lld links, %lld one-way, at most %lld a node)", nlinks, one_way, most);
 	double per_face = (double)d->matcher_memory(p) / N;
 	ok(per_face < 400, "the lean graph states %.0f bytes a face (hnswlib's layout: over 450)", per_face);
 	inspect(p, 1, vecs[0], &coded, &codeless, &holds);
