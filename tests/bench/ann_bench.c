@@ -289,6 +289,19 @@ int main(int argc, char **argv)
 				gal[(size_t)i * DIM + a] = (float)v;
 			}
 		}
+		/* ANN_SPREAD=1: the real faces moved to pseudo-random places among
+		 * the synthetic ones — the order of insertion is the faces' order,
+		 * and by default the real faces (every known query's match) are the
+		 * graph's first nodes */
+		const char *spread = getenv("ANN_SPREAD");
+		if (spread && *spread == '1' && N > ng)
+			for (int i = 0; i < ng; i++) {
+				size_t j = (size_t)ng + (size_t)(((uint64_t)(i + 1) * 0x9E3779B97F4A7C15ULL) >> 20) % (size_t)(N - ng);
+				float t[DIM];
+				memcpy(t, gal + (size_t)i * DIM, sizeof t);
+				memcpy(gal + (size_t)i * DIM, gal + j * DIM, sizeof t);
+				memcpy(gal + j * DIM, t, sizeof t);
+			}
 		/* exact search: match_flat (f32: every float32 distance) is the truth */
 		struct dv_module *m = NULL;
 		struct dv_conf *c = NULL;
@@ -353,7 +366,7 @@ int main(int argc, char **argv)
 			/* ANN_KEEP=DIR: the graph's file is kept in DIR/ann-N-efcE and
 			 * read back by the next run instead of being built again (the
 			 * gallery is the same: its generator's seed is fixed) */
-			snprintf(pdir_keep, sizeof pdir_keep, "%s/ann-%ld-efc%ld", keep, N, efc_n);
+			snprintf(pdir_keep, sizeof pdir_keep, "%s/ann-%ld-efc%ld%s", keep, N, efc_n, spread && *spread == '1' ? "-spread" : "");
 			mkdir(keep, 0755);
 			mkdir(pdir_keep, 0755);
 		} else if (!mkdtemp(pdir_keep)) {

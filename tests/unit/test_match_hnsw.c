@@ -341,12 +341,13 @@ static void persist_lean(float (*vecs)[DIM], const char *path)
 		return;
 	}
 	snprintf(dir, sizeof dir, "%s/idx", base);
-	/* the first instance without reverse_links, the second with (the default) */
+	/* the first instance with the defaults (reverse links from two million
+	 * faces: none for these 2,000), the second with reverse_links_from 1000 */
 	char yaml0[1100];
-	snprintf(yaml, sizeof yaml, "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 1000, persist_dir: %s}\n",
+	snprintf(yaml, sizeof yaml,
+	    "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 1000, reverse_links_from: 1000, persist_dir: %s}\n",
 	    getenv("DV_PLUGIN_BUILD_DIR"), dir);
-	snprintf(yaml0, sizeof yaml0,
-	    "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 1000, reverse_links: 0, persist_dir: %s}\n",
+	snprintf(yaml0, sizeof yaml0, "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 1000, persist_dir: %s}\n",
 	    getenv("DV_PLUGIN_BUILD_DIR"), dir);
 	snprintf(hp, sizeof hp, "%s/tenant-6.hnsw", dir);
 	struct dv_module *m;
@@ -369,7 +370,7 @@ static void persist_lean(float (*vecs)[DIM], const char *path)
 	long long nlinks = 0, one_way = -1, most = -1, nlinks0 = 0;
 	links(in->inst, 6, &nlinks0, &one_way, &most);
 	ok(nlinks0 > F * 8 && one_way > 0 && most <= 32,
-	    "lean, reverse_links 0: hnswlib's links as they are (%lld links, %lld one-way, at most %lld a node)", nlinks0, one_way,
+	    "lean, below reverse_links_from: hnswlib's links as they are (%lld links, %lld one-way, at most %lld a node)", nlinks0, one_way,
 	    most);
 	stats(in->inst, &saves, &loads, &builds);
 	ok(saves == 1 && file_holds(hp, vecs[40]), "lean: the built graph was written first (%lld), face 41's code in it", saves);
@@ -395,7 +396,7 @@ static void persist_lean(float (*vecs)[DIM], const char *path)
 	ok(held == 3 && compactions == 0, "lean: straight into the lean layout (layout %d, %lld compactions)", held, compactions);
 	links(in->inst, 6, &nlinks, &one_way, &most);
 	ok(nlinks > nlinks0 && one_way == 0 && most <= 128,
-	    "lean, read back with reverse_links 128: each link has its way back (%lld links, were %lld)", nlinks, nlinks0);
+	    "lean, read back with reverse_links_from 1000: each link has its way back (%lld links, were %lld)", nlinks, nlinks0);
 	d->matcher_search(in->inst, 6, vecs[0], DIM, 1, out, &n);
 	is_int(n, 0, "lean: its faces are not answered until the host's load confirms them");
 	/* the host's load: all but 41 (erased) and 51 (erased while down), face 61
@@ -445,7 +446,7 @@ int main(void)
 		photo(vecs[i], i);
 	char text[512], path[1024];
 	snprintf(text, sizeof text,
-	    "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 3000, rebuild_fraction: 0.05}\n",
+	    "plugin_dir: %s\nplugins:\n  matcher: {so: match_hnsw, exact_below: 3000, rebuild_fraction: 0.05, reverse_links_from: 0}\n",
 	    getenv("DV_PLUGIN_BUILD_DIR"));
 	snprintf(path, sizeof path, "%s/match_hnsw.so", getenv("DV_PLUGIN_BUILD_DIR"));
 	if (access(path, R_OK) != 0) {
