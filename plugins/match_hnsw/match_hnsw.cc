@@ -38,7 +38,10 @@
  * - compact (the default): once built and written, a graph is copied into a
  *   lean layout of what a search reads (struct Lean: 285 bytes a face against
  *   hnswlib's 452) and hnswlib's is dropped; a file is read straight into it
- *   at start (read_lean) and reconciled there.
+ *   at start (read_lean) and reconciled there. In graphs of reverse_links_from
+ *   faces and more, each node gets back the links pointing to it that
+ *   hnswlib's pruning dropped (Lean::add_reverse; ten million faces: recall@1
+ *   0.868 -> 0.972).
  * The host calls a shared instance from every worker: one reader-writer lock
  * (searches share it, changes take it alone). This is the only C++ file of
  * the project: hnswlib is a C++ template library; the plugin ABI stays C. */
@@ -1548,10 +1551,19 @@ void compact_tenant(Matcher *m, uint64_t t)
 	/* the tenants stay (but for a swapped embedder's vectors, which clear them) */
 	std::unique_ptr<Lean> lean;
 	try {
-		std::shared_lock<std::shared_mutex> r(m->lock);
-		Tenant *g = find(m, t, false);
-		if (g && g->graph)
-			lean = compact_graph(*g->graph, m->dim, reverse_cap(m, g->graph->cur_element_count));
+		size_t cap = 0;
+		{
+			std::shared_lock<std::shared_mutex> r(m->lock);
+			Tenant *g = find(m, t, false);
+			if (g && g->graph) {
+				lean = compact_graph(*g->graph, m->dim, 0);
+				cap = reverse_cap(m, g->graph->cur_element_count);
+			}
+		}
+		/* the links back on the copy alone, changes no longer held (~20 s
+		 * at ten million faces; those made meanwhile are in the log) */
+		if (lean)
+			lean->add_reverse(cap);
 	} catch (...) {
 		std::unique_lock<std::shared_mutex> w(m->lock);
 		if (Tenant *g = find(m, t, false))
