@@ -269,13 +269,15 @@ struct Lean {
 	 * most diverse), and a face can end up with few ways in: the walk from a
 	 * query near it then never reaches it. At ten million faces (a graph of
 	 * m 16, ef_construction 200) putting those links back, up to 128 a node,
-	 * took recall@1 from 0.868 to 0.972 for 17 bytes a face (docs/scaling.md). Where a node is pointed at by
-	 * more than its cap allows (the hubs), those it keeps are chosen by a
-	 * hash of their number: neither the oldest nodes nor the nearest first
-	 * (the nearest are the ones the heuristic had found redundant).
-	 * The links pointing to each node are gathered by a two-level counting
-	 * sort (by blocks of 65,536 nodes, then within a block): a random
-	 * access a link costs ~170 ns on this VM, 37 s at ten million faces. */
+	 * took recall@1 from 0.868 to 0.972 for 17 bytes a face
+	 * (docs/scaling.md). Where a node is pointed at by more than its cap
+	 * allows (the hubs), those it keeps are chosen by a hash of their
+	 * number: neither the oldest nodes nor the nearest first (the nearest
+	 * are the ones the heuristic had found redundant). The links pointing to
+	 * each node are gathered by a two-level counting sort (by blocks of
+	 * 65,536 nodes, then within a block): counting them straight into an
+	 * array of all nodes cost a random access a link, ~170 ns on this VM
+	 * (37 s at ten million faces for the count alone; ~20 s now in all). */
 	void add_reverse(size_t cap)
 	{
 		if (cap == 0 || n == 0)
@@ -399,9 +401,6 @@ struct Lean {
 };
 
 /* The lean copy of a graph (its nodes numbered as the graph's). */
-struct Matcher;
-size_t reverse_cap(const Matcher *m, size_t nodes);
-
 std::unique_ptr<Lean> compact_graph(const Graph &gr, int dim, size_t reverse)
 {
 	auto L = std::make_unique<Lean>();

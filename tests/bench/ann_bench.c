@@ -253,7 +253,8 @@ int main(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	printf("ANN: match_hnsw (its defaults: int8 codes walked, 4-bit residuals reranking the nearest 16; m 16,\n");
 	const char *efc_env = getenv("ANN_EFC");
-	printf("ef_construction %s, ef_search 1600, stop_ratio 2) against exact search; the reference libraries at ef 200;\n",
+	printf("ef_construction %s, ef_search 1600, stop_ratio 2, reverse links in graphs of 2,000,000 faces and more) against\n"
+	       "exact search; the reference libraries at ef 200;\n",
 	    efc_env && *efc_env ? efc_env : "400");
 	printf("searches on one core, builds on %ld (%s);\n", cores, cpu);
 	printf("%d real faces enrolled (the first photo of each identity with two or more, but one identity in five), %d\n", ng, nq);
