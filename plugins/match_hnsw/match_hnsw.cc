@@ -320,7 +320,7 @@ struct Lean {
 		std::vector<uint16_t>().swap(low);
 		std::vector<uint32_t>().swap(tmp);
 		auto rank = [](uint32_t u) { return uint32_t(u * 2654435761u); };
-		/* first the new lists' lengths, then the lists */
+		/* the new lists' lengths and the links back, then the lists */
 		std::vector<uint32_t> noff(n + 1, 0), outs, extra;
 		auto pick = [&](size_t v) {
 			extra.clear();
@@ -345,22 +345,23 @@ struct Lean {
 			}
 			return have + extra.size();
 		};
+		std::vector<uint32_t> added; /* every node's links back, in node order: those before v are noff[v] - off[v] */
 		for (size_t v = 0; v < n; v++) {
 			size_t len = pick(v);
 			if (size_t(noff[v]) + len >= (size_t(1) << 32))
 				throw std::length_error("too many links for 32-bit offsets");
 			noff[v + 1] = uint32_t(noff[v] + len);
+			added.insert(added.end(), extra.begin(), extra.end());
 		}
+		std::vector<uint32_t>().swap(from);
 		std::vector<uint8_t> nl(size_t(noff[n]) * lw + 4, 0);
 		for (size_t v = 0; v < n; v++) {
-			pick(v);
+			const size_t have = off[v + 1] - off[v], back = noff[v + 1] - noff[v] - have;
 			uint8_t *o = &nl[size_t(noff[v]) * lw];
-			std::memcpy(o, &links0[size_t(off[v]) * lw], size_t(off[v + 1] - off[v]) * lw);
-			o += size_t(off[v + 1] - off[v]) * lw;
-			for (uint32_t u : extra) {
-				std::memcpy(o, &u, lw);
-				o += lw;
-			}
+			std::memcpy(o, &links0[size_t(off[v]) * lw], have * lw);
+			o += have * lw;
+			for (size_t i = noff[v] - off[v], e = i + back; i < e; i++, o += lw)
+				std::memcpy(o, &added[i], lw);
 		}
 		links0.swap(nl);
 		off.swap(noff);
@@ -401,7 +402,7 @@ struct Lean {
 };
 
 /* The lean copy of a graph (its nodes numbered as the graph's). */
-std::unique_ptr<Lean> compact_graph(const Graph &gr, int dim, size_t reverse)
+std::unique_ptr<Lean> compact_graph(const Graph &gr, int dim)
 {
 	auto L = std::make_unique<Lean>();
 	size_t n = gr.cur_element_count, links = 0;
@@ -436,7 +437,6 @@ std::unique_ptr<Lean> compact_graph(const Graph &gr, int dim, size_t reverse)
 	L->off[n] = uint32_t(links);
 	L->maxlevel = gr.maxlevel_;
 	L->entry = gr.enterpoint_node_;
-	L->add_reverse(reverse);
 	L->finish();
 	return L;
 }
@@ -1555,7 +1555,7 @@ void compact_tenant(Matcher *m, uint64_t t)
 			std::shared_lock<std::shared_mutex> r(m->lock);
 			Tenant *g = find(m, t, false);
 			if (g && g->graph) {
-				lean = compact_graph(*g->graph, m->dim, 0);
+				lean = compact_graph(*g->graph, m->dim);
 				cap = reverse_cap(m, g->graph->cur_element_count);
 			}
 		}
