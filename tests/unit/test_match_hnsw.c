@@ -53,6 +53,7 @@ static void photo(float *v, int who)
 
 typedef int (*inspect_fn)(void *, uint64_t, const float *, long long *, long long *, int *);
 typedef int (*links_fn)(void *, uint64_t, long long *, long long *, long long *);
+typedef long long (*node_fn)(void *, uint64_t, uint64_t);
 typedef int (*layout_fn)(void *, uint64_t, long long *, long long *);
 
 /* Waits (up to a minute) for a tenant to be held as `want` (3: compacted,
@@ -367,6 +368,17 @@ static void persist_lean(float (*vecs)[DIM], const char *path)
 	for (int i = 0; i < F; i++)
 		d->matcher_add(in->inst, 6, (uint64_t)i + 1, vecs[i], DIM);
 	is_int(wait_layout(layout, in->inst, 6, 3, 0), 3, "lean: the graph is built and compacted");
+	/* the build inserts in a shuffled order: the faces added first are not
+	 * the graph's first nodes (in the host's order ~200 of 200 would be) */
+	node_fn node = (node_fn)dlsym(dl, "match_hnsw_node");
+	int first = 0, found = 0;
+	for (int i = 0; node && i < 200; i++) {
+		long long at = node(in->inst, 6, (uint64_t)i + 1);
+		found += at >= 0;
+		first += at >= 0 && at < 200;
+	}
+	ok(node && found == 200 && first < 100,
+	    "lean: the build shuffles the order of insertion (%d of the first 200 faces among the first 200 nodes)", first);
 	long long nlinks = 0, one_way = -1, most = -1, nlinks0 = 0;
 	links(in->inst, 6, &nlinks0, &one_way, &most);
 	ok(nlinks0 > F * 8 && one_way > 0 && most <= 32,
