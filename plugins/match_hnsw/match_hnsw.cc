@@ -21,7 +21,9 @@
  *   once removed nodes exceed rebuild_fraction of the graph, and drops them.
  * - Builds and rebuilds run on a thread of their own from a snapshot; searches
  *   go on meanwhile (on the exact store, or the old graph), and the changes
- *   made during the build are replayed before the swap.
+ *   made during the build are replayed before the swap. They insert the
+ *   faces in a shuffled order: the oldest faces are not the graph's first
+ *   nodes, which keep the fewest ways in.
  * - With persist_dir, each graph is written there after its build (hnswlib's
  *   own file, tenant-T.hnsw, beside tenant-T.sum: its size, layout and a
  *   checksum) and read back at start instead of being built again. The host
