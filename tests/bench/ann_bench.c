@@ -21,7 +21,10 @@
  * written there for analysis outside, instead of the matchers' rows; the
  * reference is not run above ANN_REF_MAX faces. ANN_KEEP=DIR keeps each
  * size's graph file there and reads it back next time (ANN_EFC: the
- * ef_construction of the graphs built). */
+ * ef_construction of the graphs built; graphs kept before 2026-12-03's
+ * shuffled builds were built in the faces' order). ANN_SPREAD=1 places the
+ * real faces among the synthetic ones instead of first (match_hnsw's builds
+ * shuffle the order anyway since then). */
 #include "../eval/ev_data.h"
 #include "dv_conf.h"
 #include "dv_metrics.h"
